@@ -1,0 +1,5 @@
+//! The `raftlab` command: parses the command line and hands over to the library.
+
+fn main() -> std::process::ExitCode {
+    raftlab::cli::main()
+}

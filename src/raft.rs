@@ -1,0 +1,43 @@
+//! The consensus core: Raft as a pure, deterministic state machine (sans I/O).
+//!
+//! No tokio, no clock, no sockets, no filesystem, no global RNG: the runtime (or the simulator)
+//! feeds it ticks and messages and carries out what each [`Ready`] asks. Names follow Figure 2
+//! of the Raft paper so the code can be read beside it.
+//!
+//! | module       | what it holds                                                   |
+//! |--------------|-----------------------------------------------------------------|
+//! | `types`      | ids, terms, indexes, [`Entry`], [`HardState`], [`Role`]          |
+//! | `message`    | the RPCs and their replies ([`Message`], [`Rpc`])                |
+//! | `log`        | [`RaftLog`]: entries with commit / apply / persist marks         |
+//! | `progress`   | a leader's [`Progress`] per follower (nextIndex, matchIndex)     |
+//! | `quorum`     | majority arithmetic                                             |
+//! | `node`       | [`RaftNode`]: the rules of Figure 2                              |
+//! | `ready`      | [`Ready`]: persist → send → apply                                |
+//! | `trace`      | [`TraceEvent`]: what happened and why                            |
+//! | `status`     | [`Status`]: what a node believes, for dashboards                 |
+//! | `storage`    | the [`Storage`] trait and [`MemStorage`]                         |
+
+pub mod config;
+pub mod log;
+pub mod message;
+pub mod node;
+pub mod progress;
+pub mod quorum;
+pub mod ready;
+pub mod rng;
+pub mod status;
+pub mod storage;
+pub mod trace;
+pub mod types;
+
+pub use config::{Config, ConfigError};
+pub use log::RaftLog;
+pub use message::*;
+pub use node::{ProposeError, RaftNode, StepError};
+pub use progress::{Progress, ProgressState};
+pub use ready::Ready;
+pub use rng::Rng;
+pub use status::{PeerProgress, Status};
+pub use storage::{InitialState, MemStorage, Storage, StorageError};
+pub use trace::{AppendRejectReason, StepDownReason, TraceEvent, VoteRejectReason};
+pub use types::*;

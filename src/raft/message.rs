@@ -1,0 +1,213 @@
+//! The messages servers exchange: the RPCs of Figure 2 and their replies, plus TimeoutNow.
+//!
+//! As in etcd-io/raft, a reply is a message of its own rather than the return value of a call:
+//! the core never waits, and the network between cores may delay, drop, duplicate or reorder
+//! every message independently. Field names are the paper's.
+
+use super::types::{Entry, Index, NodeId, Term};
+
+/// One message from one server to another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// The sending server.
+    pub from: NodeId,
+    /// The receiving server.
+    pub to: NodeId,
+    /// What is said.
+    pub rpc: Rpc,
+}
+
+/// The payload of a [`Message`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rpc {
+    /// RequestVote arguments (§5.2, §5.4).
+    RequestVote(RequestVoteArgs),
+    /// RequestVote results.
+    RequestVoteReply(RequestVoteReply),
+    /// AppendEntries arguments (§5.3); with no entries it is a heartbeat (§5.2).
+    AppendEntries(AppendEntriesArgs),
+    /// AppendEntries results, with the fast back-off hint of §5.3.
+    AppendEntriesReply(AppendEntriesReply),
+    /// Leadership transfer (thesis §3.10): the receiver starts an election at once.
+    TimeoutNow(TimeoutNowArgs),
+}
+
+/// RequestVote RPC arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestVoteArgs {
+    /// Candidate's term.
+    pub term: Term,
+    /// Candidate requesting the vote.
+    pub candidate_id: NodeId,
+    /// Index of candidate's last log entry (§5.4).
+    pub last_log_index: Index,
+    /// Term of candidate's last log entry (§5.4).
+    pub last_log_term: Term,
+}
+
+/// RequestVote RPC results.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestVoteReply {
+    /// currentTerm, for the candidate to update itself.
+    pub term: Term,
+    /// True means the candidate received the vote.
+    pub vote_granted: bool,
+}
+
+/// AppendEntries RPC arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendEntriesArgs {
+    /// Leader's term.
+    pub term: Term,
+    /// So the follower can redirect clients.
+    pub leader_id: NodeId,
+    /// Index of the log entry immediately preceding the new ones.
+    pub prev_log_index: Index,
+    /// Term of the prev_log_index entry.
+    pub prev_log_term: Term,
+    /// Log entries to store (empty for a heartbeat).
+    pub entries: Vec<Entry>,
+    /// Leader's commitIndex.
+    pub leader_commit: Index,
+}
+
+/// AppendEntries RPC results.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendEntriesReply {
+    /// currentTerm, for the leader to update itself.
+    pub term: Term,
+    /// True if the follower contained an entry matching prev_log_index and prev_log_term.
+    pub success: bool,
+    /// The request's prev_log_index, echoed so the leader can tell stale replies from fresh ones.
+    pub prev_log_index: Index,
+    /// On success, the highest index known to match the leader: prev_log_index + entries.len().
+    pub match_index: Index,
+    /// On failure, the term of the follower's conflicting entry; 0 when its log is too short.
+    pub conflict_term: Term,
+    /// On failure, the first index the follower stores for conflict_term, or its last index + 1
+    /// when its log is too short: the leader can skip a whole term per round trip (§5.3).
+    pub conflict_index: Index,
+}
+
+/// TimeoutNow arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeoutNowArgs {
+    /// Leader's term.
+    pub term: Term,
+    /// The leader handing over.
+    pub leader_id: NodeId,
+}
+
+/// The kind of a message, for counting and display.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MessageKind {
+    /// [`Rpc::RequestVote`]
+    RequestVote,
+    /// [`Rpc::RequestVoteReply`]
+    RequestVoteReply,
+    /// [`Rpc::AppendEntries`] with at least one entry.
+    AppendEntries,
+    /// [`Rpc::AppendEntries`] with no entries.
+    Heartbeat,
+    /// [`Rpc::AppendEntriesReply`]
+    AppendEntriesReply,
+    /// [`Rpc::TimeoutNow`]
+    TimeoutNow,
+}
+
+impl MessageKind {
+    /// Short name, for display.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::RequestVote => "RequestVote",
+            MessageKind::RequestVoteReply => "RequestVoteReply",
+            MessageKind::AppendEntries => "AppendEntries",
+            MessageKind::Heartbeat => "Heartbeat",
+            MessageKind::AppendEntriesReply => "AppendEntriesReply",
+            MessageKind::TimeoutNow => "TimeoutNow",
+        }
+    }
+}
+
+impl Rpc {
+    /// The term the sender was in when it sent this.
+    pub fn term(&self) -> Term {
+        match self {
+            Rpc::RequestVote(a) => a.term,
+            Rpc::RequestVoteReply(r) => r.term,
+            Rpc::AppendEntries(a) => a.term,
+            Rpc::AppendEntriesReply(r) => r.term,
+            Rpc::TimeoutNow(a) => a.term,
+        }
+    }
+
+    /// The kind, telling heartbeats from appends that carry entries.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Rpc::RequestVote(_) => MessageKind::RequestVote,
+            Rpc::RequestVoteReply(_) => MessageKind::RequestVoteReply,
+            Rpc::AppendEntries(a) if a.entries.is_empty() => MessageKind::Heartbeat,
+            Rpc::AppendEntries(_) => MessageKind::AppendEntries,
+            Rpc::AppendEntriesReply(_) => MessageKind::AppendEntriesReply,
+            Rpc::TimeoutNow(_) => MessageKind::TimeoutNow,
+        }
+    }
+}
+
+impl Message {
+    /// The term the sender was in when it sent this.
+    pub fn term(&self) -> Term {
+        self.rpc.term()
+    }
+
+    /// The message's kind.
+    pub fn kind(&self) -> MessageKind {
+        self.rpc.kind()
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}->{} ", self.from, self.to)?;
+        match &self.rpc {
+            Rpc::RequestVote(a) => write!(
+                f,
+                "RequestVote{{term:{} last_log:{}/{}}}",
+                a.term, a.last_log_index, a.last_log_term
+            ),
+            Rpc::RequestVoteReply(r) => write!(
+                f,
+                "RequestVoteReply{{term:{} granted:{}}}",
+                r.term, r.vote_granted
+            ),
+            Rpc::AppendEntries(a) => {
+                write!(
+                    f,
+                    "AppendEntries{{term:{} prev:{}/{} commit:{}",
+                    a.term, a.prev_log_index, a.prev_log_term, a.leader_commit
+                )?;
+                match (a.entries.first(), a.entries.last()) {
+                    (Some(first), Some(last)) => write!(
+                        f,
+                        " entries:{}..={} ({})}}",
+                        first.index,
+                        last.index,
+                        a.entries.len()
+                    ),
+                    _ => write!(f, " heartbeat}}"),
+                }
+            }
+            Rpc::AppendEntriesReply(r) if r.success => write!(
+                f,
+                "AppendEntriesReply{{term:{} ok match:{}}}",
+                r.term, r.match_index
+            ),
+            Rpc::AppendEntriesReply(r) => write!(
+                f,
+                "AppendEntriesReply{{term:{} reject prev:{} conflict:{}/{}}}",
+                r.term, r.prev_log_index, r.conflict_index, r.conflict_term
+            ),
+            Rpc::TimeoutNow(a) => write!(f, "TimeoutNow{{term:{}}}", a.term),
+        }
+    }
+}

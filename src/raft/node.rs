@@ -1,0 +1,933 @@
+//! `RaftNode`: one server's consensus state machine — Figure 2 of the Raft paper, sans I/O.
+//!
+//! ```text
+//!            tick()  step(msg)  propose(data)  campaign()
+//!               │        │           │             │
+//!               ▼        ▼           ▼             ▼
+//!          ┌──────────────────────────────────────────┐
+//!          │ RaftNode: term, vote, role, log, progress │  no clock, no socket, no disk
+//!          └──────────────────────────────────────────┘
+//!                               │ ready()
+//!                               ▼
+//!           persist → send → apply → show events, then advance()
+//! ```
+//!
+//! The runtime owns time (it calls `tick`), the network (it delivers messages to `step` and sends
+//! those of `Ready::messages`) and the disk (it persists what `Ready` says before sending). The same
+//! inputs always give the same outputs: the election timeouts come from the core's own seeded RNG.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use super::config::{Config, ConfigError};
+use super::log::{Consistency, RaftLog};
+use super::message::{
+    AppendEntriesArgs, AppendEntriesReply, Message, RequestVoteArgs, RequestVoteReply, Rpc,
+};
+use super::progress::{Progress, ProgressState};
+use super::quorum::{self, VoteResult, VoteTally};
+use super::ready::{Ready, ReadyAck};
+use super::rng::Rng;
+use super::status::{PeerProgress, Status};
+use super::storage::InitialState;
+use super::trace::{AppendRejectReason, StepDownReason, TraceEvent, VoteRejectReason};
+use super::types::{Entry, HardState, Index, NodeId, Role, Term};
+
+/// A proposal was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProposeError {
+    /// Only the leader accepts proposals; here is whom this server believes leads.
+    NotLeader {
+        /// The leader this server knows of, if any.
+        leader_hint: Option<NodeId>,
+    },
+}
+
+impl std::fmt::Display for ProposeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProposeError::NotLeader {
+                leader_hint: Some(l),
+            } => write!(f, "not the leader; try node {l}"),
+            ProposeError::NotLeader { leader_hint: None } => {
+                write!(f, "not the leader, and no leader is known")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProposeError {}
+
+/// A message the core would not take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepError {
+    /// Addressed to another server.
+    WrongRecipient {
+        /// The message's `to`.
+        to: NodeId,
+    },
+    /// From a server that is not a member of the cluster (or from itself).
+    UnknownSender {
+        /// The message's `from`.
+        from: NodeId,
+    },
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepError::WrongRecipient { to } => write!(f, "message addressed to node {to}"),
+            StepError::UnknownSender { from } => write!(f, "message from non-member {from}"),
+        }
+    }
+}
+
+impl std::error::Error for StepError {}
+
+/// One Raft server's consensus state.
+#[derive(Debug)]
+pub struct RaftNode {
+    config: Config,
+    // Persistent state (Figure 2), made durable through Ready before anything depends on it.
+    term: Term,
+    voted_for: Option<NodeId>,
+    log: RaftLog,
+    // Volatile state.
+    role: Role,
+    leader_id: Option<NodeId>,
+    rng: Rng,
+    election_elapsed: u32,
+    randomized_election_timeout: u32,
+    heartbeat_elapsed: u32,
+    /// Leader only: nextIndex and matchIndex of every other voter.
+    progress: BTreeMap<NodeId, Progress>,
+    /// Candidate only: the answers received this term.
+    votes: VoteTally,
+    // Output waiting for the next Ready.
+    msgs: Vec<Message>,
+    events: Vec<TraceEvent>,
+    /// The hard state as last handed out in a Ready (or recovered): the durable one.
+    stable_hard_state: HardState,
+    /// What the Ready handed out and not yet acknowledged asked for.
+    pending: Option<ReadyAck>,
+}
+
+impl RaftNode {
+    /// A server starting from `initial` (empty for a brand new server, or what its storage
+    /// recovered after a crash). It starts as a follower with no known leader.
+    pub fn new(config: Config, initial: InitialState) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let hs = initial.hard_state;
+        let log = RaftLog::restore(0, 0, initial.entries, hs.commit);
+        let stable_hard_state = HardState {
+            term: hs.term,
+            voted_for: hs.voted_for,
+            commit: log.committed(),
+        };
+        let mut node = RaftNode {
+            rng: Rng::derive(config.seed, config.id),
+            config,
+            term: hs.term,
+            voted_for: hs.voted_for,
+            log,
+            role: Role::Follower,
+            leader_id: None,
+            election_elapsed: 0,
+            randomized_election_timeout: 0,
+            heartbeat_elapsed: 0,
+            progress: BTreeMap::new(),
+            votes: VoteTally::default(),
+            msgs: Vec::new(),
+            events: Vec::new(),
+            stable_hard_state,
+            pending: None,
+        };
+        node.reset_randomized_election_timeout();
+        Ok(node)
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Inputs
+    // ------------------------------------------------------------------------------------------
+
+    /// Advances the logical clock by one tick: followers and candidates count toward their
+    /// election timeout, leaders toward their next heartbeat.
+    pub fn tick(&mut self) {
+        match self.role {
+            Role::Leader => self.tick_leader(),
+            Role::Follower | Role::Candidate => {
+                self.election_elapsed += 1;
+                if self.election_elapsed >= self.randomized_election_timeout {
+                    self.events.push(TraceEvent::ElectionTimeout {
+                        term: self.term,
+                        timeout: self.randomized_election_timeout,
+                    });
+                    self.become_candidate();
+                }
+            }
+        }
+    }
+
+    /// Times out now: starts an election at once, as if the election timer had fired. A leader
+    /// ignores it.
+    pub fn campaign(&mut self) {
+        if self.role != Role::Leader {
+            self.become_candidate();
+        }
+    }
+
+    /// Sets the running election timer to fire after `timeout` ticks in total (counting the ticks
+    /// already elapsed). The next reset draws from the RNG again. For tests, and for showing a
+    /// split vote by making timers collide.
+    pub fn set_election_timeout(&mut self, timeout: u32) {
+        self.randomized_election_timeout = timeout.max(1);
+    }
+
+    /// Sets the ticks elapsed on the election timer (to align or spread timers).
+    pub fn set_election_elapsed(&mut self, elapsed: u32) {
+        self.election_elapsed = elapsed;
+    }
+
+    /// Appends a client command to the leader's log and starts replicating it. Returns the
+    /// entry's index and term: the command is committed once an entry with that index *and*
+    /// term is applied.
+    pub fn propose(&mut self, data: impl Into<Bytes>) -> Result<(Index, Term), ProposeError> {
+        if self.role != Role::Leader {
+            return Err(ProposeError::NotLeader {
+                leader_hint: self.leader_id,
+            });
+        }
+        let index = self.log.last_index() + 1;
+        self.log.append(Entry::normal(index, self.term, data));
+        self.broadcast_append();
+        Ok((index, self.term))
+    }
+
+    /// Handles one message from a peer.
+    pub fn step(&mut self, msg: Message) -> Result<(), StepError> {
+        if msg.to != self.config.id {
+            return Err(StepError::WrongRecipient { to: msg.to });
+        }
+        if msg.from == self.config.id || !self.config.voters.contains(&msg.from) {
+            return Err(StepError::UnknownSender { from: msg.from });
+        }
+        let from = msg.from;
+        let msg_term = msg.term();
+
+        // §5.1: "If RPC request or response contains term T > currentTerm: set currentTerm = T,
+        // convert to follower."
+        if msg_term > self.term {
+            let leader = match &msg.rpc {
+                Rpc::AppendEntries(_) => Some(from),
+                _ => None,
+            };
+            self.events.push(TraceEvent::TermAdvanced {
+                from_term: self.term,
+                to_term: msg_term,
+                by: from,
+            });
+            self.become_follower(
+                msg_term,
+                leader,
+                StepDownReason::HigherTerm {
+                    from,
+                    term: msg_term,
+                },
+            );
+        } else if msg_term < self.term {
+            // A stale sender. Requests get an answer carrying our term, so that a deposed leader or
+            // an old candidate learns it is behind; stale replies are dropped.
+            match msg.rpc {
+                Rpc::RequestVote(args) => {
+                    self.events.push(TraceEvent::VoteRejected {
+                        to: from,
+                        term: self.term,
+                        reason: VoteRejectReason::StaleTerm {
+                            candidate_term: args.term,
+                        },
+                    });
+                    self.send(
+                        from,
+                        Rpc::RequestVoteReply(RequestVoteReply {
+                            term: self.term,
+                            vote_granted: false,
+                        }),
+                    );
+                }
+                Rpc::AppendEntries(args) => {
+                    self.reject_append(
+                        from,
+                        &args,
+                        AppendRejectReason::StaleTerm {
+                            leader_term: args.term,
+                        },
+                        0,
+                        0,
+                    );
+                }
+                _ => {}
+            }
+            return Ok(());
+        }
+
+        match msg.rpc {
+            Rpc::RequestVote(args) => self.handle_request_vote(from, args),
+            Rpc::RequestVoteReply(reply) => self.handle_request_vote_reply(from, reply),
+            Rpc::AppendEntries(args) => self.handle_append_entries(from, args),
+            Rpc::AppendEntriesReply(reply) => self.handle_append_entries_reply(from, reply),
+            Rpc::TimeoutNow(_) => {
+                // Leadership transfer: the leader asks us to start an election now.
+                if self.role != Role::Leader {
+                    self.become_candidate();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Output
+    // ------------------------------------------------------------------------------------------
+
+    /// Whether [`RaftNode::ready`] has anything to hand out.
+    pub fn has_ready(&self) -> bool {
+        self.hard_state() != self.stable_hard_state
+            || self.log.persisted() < self.log.last_index()
+            || !self.msgs.is_empty()
+            || self.log.has_next_to_apply()
+            || !self.events.is_empty()
+    }
+
+    /// Hands out the work to do, in order: persist, send, apply. Call
+    /// [`RaftNode::advance`] once it is done, before the next `ready`.
+    pub fn ready(&mut self) -> Ready {
+        debug_assert!(self.pending.is_none(), "ready() twice without advance()");
+        let hs = self.hard_state();
+        let hard_state = (hs != self.stable_hard_state).then_some(hs);
+        self.stable_hard_state = hs;
+        let entries = self.log.unpersisted();
+        let committed_entries = self.log.next_to_apply();
+        self.pending = Some(ReadyAck {
+            last_entry: entries.last().map(|e| (e.index, e.term)),
+            applied: committed_entries.last().map(|e| e.index),
+        });
+        Ready {
+            hard_state,
+            entries,
+            messages: std::mem::take(&mut self.msgs),
+            committed_entries,
+            events: std::mem::take(&mut self.events),
+        }
+    }
+
+    /// Acknowledges the last [`Ready`]: its entries are durable, its messages sent, its committed
+    /// entries applied. A leader may now count its own copy toward commitment.
+    pub fn advance(&mut self) {
+        let Some(ack) = self.pending.take() else {
+            return;
+        };
+        if let Some((index, term)) = ack.last_entry {
+            self.log.persisted_to(index, term);
+        }
+        if let Some(applied) = ack.applied {
+            self.log.applied_to(applied);
+        }
+        if self.role == Role::Leader {
+            self.maybe_commit();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Queries
+    // ------------------------------------------------------------------------------------------
+
+    /// This server's id.
+    pub fn id(&self) -> NodeId {
+        self.config.id
+    }
+
+    /// Its role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Its current term.
+    pub fn term(&self) -> Term {
+        self.term
+    }
+
+    /// The leader it knows of in the current term.
+    pub fn leader_id(&self) -> Option<NodeId> {
+        self.leader_id
+    }
+
+    /// Its log.
+    pub fn log(&self) -> &RaftLog {
+        &self.log
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The hard state as it is now (durable once the next Ready is persisted).
+    pub fn hard_state(&self) -> HardState {
+        HardState {
+            term: self.term,
+            voted_for: self.voted_for,
+            commit: self.log.committed(),
+        }
+    }
+
+    /// Everything a dashboard shows about this server.
+    pub fn status(&self) -> Status {
+        Status {
+            id: self.config.id,
+            role: self.role,
+            term: self.term,
+            voted_for: self.voted_for,
+            leader_id: self.leader_id,
+            commit: self.log.committed(),
+            applied: self.log.applied(),
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+            persisted_index: self.log.persisted(),
+            first_index: self.log.first_index(),
+            election_elapsed: self.election_elapsed,
+            election_timeout: self.randomized_election_timeout,
+            progress: self
+                .progress
+                .iter()
+                .map(|(id, p)| PeerProgress {
+                    id: *id,
+                    match_index: p.matched,
+                    next_index: p.next,
+                    state: p.state,
+                    inflight: p.inflight(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Checks the core's own invariants (the simulator calls this after every step).
+    pub fn validate(&self) -> Result<(), String> {
+        self.log.validate()?;
+        if self.log.last_term() > self.term {
+            return Err(format!(
+                "last log term {} above current term {}",
+                self.log.last_term(),
+                self.term
+            ));
+        }
+        match self.role {
+            Role::Leader => {
+                if self.leader_id != Some(self.config.id) || self.voted_for != Some(self.config.id)
+                {
+                    return Err(
+                        "a leader must know itself as leader and have voted for itself".to_string(),
+                    );
+                }
+                for (id, p) in &self.progress {
+                    if p.matched >= p.next || p.next > self.log.last_index() + 1 {
+                        return Err(format!(
+                            "progress of {id}: match {} next {} last {}",
+                            p.matched,
+                            p.next,
+                            self.log.last_index()
+                        ));
+                    }
+                }
+            }
+            Role::Candidate => {
+                if self.voted_for != Some(self.config.id) {
+                    return Err("a candidate votes for itself".to_string());
+                }
+            }
+            Role::Follower => {}
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Role changes (§5.2, Figure 4)
+    // ------------------------------------------------------------------------------------------
+
+    fn become_follower(&mut self, term: Term, leader: Option<NodeId>, reason: StepDownReason) {
+        let was = self.role;
+        if term > self.term {
+            self.term = term;
+            self.voted_for = None;
+        }
+        self.role = Role::Follower;
+        self.progress.clear();
+        self.votes = VoteTally::default();
+        if was != Role::Follower {
+            self.events.push(TraceEvent::SteppedDown {
+                was,
+                term: self.term,
+                reason,
+            });
+        }
+        if was == Role::Leader {
+            // A deposed leader gives the new one a full timeout before it considers running.
+            self.election_elapsed = 0;
+            self.reset_randomized_election_timeout();
+        }
+        self.set_leader(leader);
+    }
+
+    fn become_candidate(&mut self) {
+        // "On conversion to candidate, start election: increment currentTerm, vote for self,
+        // reset election timer, send RequestVote RPCs to all other servers."
+        self.term += 1;
+        self.voted_for = Some(self.config.id);
+        self.role = Role::Candidate;
+        self.progress.clear();
+        self.election_elapsed = 0;
+        self.reset_randomized_election_timeout();
+        self.set_leader(None);
+        self.events
+            .push(TraceEvent::BecameCandidate { term: self.term });
+        self.votes = VoteTally::default();
+        self.votes.record(self.config.id, true);
+        if self.votes.result(&self.config.voters) == VoteResult::Won {
+            self.become_leader();
+            return;
+        }
+        let args = RequestVoteArgs {
+            term: self.term,
+            candidate_id: self.config.id,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+        };
+        for peer in self.peers() {
+            self.send(peer, Rpc::RequestVote(args.clone()));
+        }
+    }
+
+    fn become_leader(&mut self) {
+        self.role = Role::Leader;
+        self.set_leader(Some(self.config.id));
+        self.heartbeat_elapsed = 0;
+        self.votes = VoteTally::default();
+        let next = self.log.last_index() + 1;
+        self.progress = self
+            .peers()
+            .into_iter()
+            .map(|p| (p, Progress::new(next)))
+            .collect();
+        self.events
+            .push(TraceEvent::BecameLeader { term: self.term });
+        // §8: a no-op entry of the new term, so that entries of earlier terms commit with it.
+        self.log.append(Entry::noop(next, self.term));
+        self.broadcast_append();
+    }
+
+    fn set_leader(&mut self, leader: Option<NodeId>) {
+        if self.leader_id != leader {
+            self.leader_id = leader;
+            self.events.push(TraceEvent::LeaderChanged {
+                leader,
+                term: self.term,
+            });
+        }
+    }
+
+    fn reset_randomized_election_timeout(&mut self) {
+        self.randomized_election_timeout = self.rng.range(
+            u64::from(self.config.election_timeout_min),
+            u64::from(self.config.election_timeout_max),
+        ) as u32;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // RequestVote (§5.2, §5.4.1)
+    // ------------------------------------------------------------------------------------------
+
+    fn handle_request_vote(&mut self, from: NodeId, args: RequestVoteArgs) {
+        // Here args.term == self.term (a higher term made us a follower above).
+        let reject = match self.voted_for {
+            Some(v) if v != args.candidate_id => {
+                Some(VoteRejectReason::AlreadyVoted { voted_for: v })
+            }
+            _ if !self
+                .log
+                .is_up_to_date(args.last_log_index, args.last_log_term) =>
+            {
+                Some(VoteRejectReason::LogNotUpToDate {
+                    ours: (self.log.last_index(), self.log.last_term()),
+                    theirs: (args.last_log_index, args.last_log_term),
+                })
+            }
+            _ => None,
+        };
+        let vote_granted = match reject {
+            Some(reason) => {
+                self.events.push(TraceEvent::VoteRejected {
+                    to: from,
+                    term: self.term,
+                    reason,
+                });
+                false
+            }
+            None => {
+                // The vote is part of the hard state: the Ready persists it before this reply
+                // leaves.
+                self.voted_for = Some(args.candidate_id);
+                // Reset the timer, and draw a fresh timeout: voters that reset together on one
+                // candidate's request must not stay in lock-step (repeated split votes).
+                self.election_elapsed = 0;
+                self.reset_randomized_election_timeout();
+                self.events.push(TraceEvent::VoteGranted {
+                    to: from,
+                    term: self.term,
+                });
+                true
+            }
+        };
+        self.send(
+            from,
+            Rpc::RequestVoteReply(RequestVoteReply {
+                term: self.term,
+                vote_granted,
+            }),
+        );
+    }
+
+    fn handle_request_vote_reply(&mut self, from: NodeId, reply: RequestVoteReply) {
+        if self.role != Role::Candidate {
+            return;
+        }
+        self.votes.record(from, reply.vote_granted);
+        let (granted_total, _) = self.votes.counts(&self.config.voters);
+        self.events.push(TraceEvent::VoteReceived {
+            from,
+            term: self.term,
+            granted: reply.vote_granted,
+            granted_total,
+            needed: quorum::majority(self.config.voters.len()),
+        });
+        if self.votes.result(&self.config.voters) == VoteResult::Won {
+            self.become_leader();
+        }
+        // A lost election just waits for the timer: the paper's candidate "continues in this state
+        // until" it wins, another server wins, or the period ends without a winner.
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // AppendEntries, receiver side (§5.3)
+    // ------------------------------------------------------------------------------------------
+
+    fn handle_append_entries(&mut self, from: NodeId, args: AppendEntriesArgs) {
+        // Here args.term == self.term.
+        match self.role {
+            Role::Leader => {
+                // Two leaders in one term: Election Safety is broken somewhere. Refuse.
+                self.events.push(TraceEvent::ProtocolViolation {
+                    from,
+                    what: format!("AppendEntries from a second leader in term {}", self.term),
+                });
+                return;
+            }
+            Role::Candidate => {
+                self.become_follower(
+                    args.term,
+                    Some(from),
+                    StepDownReason::LeaderDiscovered { leader: from },
+                );
+            }
+            Role::Follower => self.set_leader(Some(from)),
+        }
+        self.election_elapsed = 0;
+
+        match self
+            .log
+            .check_consistency(args.prev_log_index, args.prev_log_term)
+        {
+            Consistency::Match => {}
+            Consistency::Compacted => {
+                // Everything up to the snapshot is committed and so matches: tell the leader
+                // where our log surely agrees with its.
+                let commit = self.log.committed();
+                self.send_append_reply(from, true, args.prev_log_index, commit, 0, 0);
+                return;
+            }
+            Consistency::TooShort { conflict_index } => {
+                let reason = AppendRejectReason::LogTooShort {
+                    last_index: self.log.last_index(),
+                };
+                self.reject_append(from, &args, reason, conflict_index, 0);
+                return;
+            }
+            Consistency::TermMismatch {
+                conflict_term,
+                conflict_index,
+            } => {
+                let reason = AppendRejectReason::TermMismatch {
+                    index: args.prev_log_index,
+                    ours: conflict_term,
+                    theirs: args.prev_log_term,
+                };
+                self.reject_append(from, &args, reason, conflict_index, conflict_term);
+                return;
+            }
+        }
+
+        match self.log.append_after(args.prev_log_index, &args.entries) {
+            Ok(outcome) => {
+                if let Some(from_index) = outcome.truncated_from {
+                    self.events.push(TraceEvent::LogTruncated {
+                        from_index,
+                        leader: from,
+                    });
+                }
+                // "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of
+                // last new entry)".
+                self.commit_to(args.leader_commit.min(outcome.last_new_index));
+                self.send_append_reply(
+                    from,
+                    true,
+                    args.prev_log_index,
+                    outcome.last_new_index,
+                    0,
+                    0,
+                );
+            }
+            Err(e) => {
+                self.events.push(TraceEvent::ProtocolViolation {
+                    from,
+                    what: format!(
+                        "AppendEntries would remove committed entry {} (commit {})",
+                        e.conflict_index, e.committed
+                    ),
+                });
+                let reason = AppendRejectReason::WouldTruncateCommitted {
+                    index: e.conflict_index,
+                    committed: e.committed,
+                };
+                self.reject_append(from, &args, reason, e.committed + 1, 0);
+            }
+        }
+    }
+
+    fn reject_append(
+        &mut self,
+        to: NodeId,
+        args: &AppendEntriesArgs,
+        reason: AppendRejectReason,
+        conflict_index: Index,
+        conflict_term: Term,
+    ) {
+        self.events.push(TraceEvent::AppendRejected {
+            to,
+            term: self.term,
+            reason,
+            conflict_index,
+            conflict_term,
+        });
+        self.send_append_reply(
+            to,
+            false,
+            args.prev_log_index,
+            0,
+            conflict_index,
+            conflict_term,
+        );
+    }
+
+    fn send_append_reply(
+        &mut self,
+        to: NodeId,
+        success: bool,
+        prev_log_index: Index,
+        match_index: Index,
+        conflict_index: Index,
+        conflict_term: Term,
+    ) {
+        self.send(
+            to,
+            Rpc::AppendEntriesReply(AppendEntriesReply {
+                term: self.term,
+                success,
+                prev_log_index,
+                match_index,
+                conflict_term,
+                conflict_index,
+            }),
+        );
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // AppendEntries, leader side (§5.3, §5.4.2)
+    // ------------------------------------------------------------------------------------------
+
+    fn handle_append_entries_reply(&mut self, from: NodeId, reply: AppendEntriesReply) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let last_index = self.log.last_index();
+        let Some(pr) = self.progress.get_mut(&from) else {
+            return;
+        };
+        if reply.success {
+            // A follower cannot match beyond what we ever sent; clamp a confused reply.
+            if pr.on_success(reply.match_index.min(last_index)) {
+                self.maybe_commit();
+            }
+            // Keep the pipeline full.
+            while self.send_append(from, false) {}
+        } else {
+            // §5.3 fast back-off: skip the follower's whole conflicting term at once.
+            let hint_next = if reply.conflict_term > 0 {
+                match self.log.last_index_of_term(reply.conflict_term) {
+                    Some(i) => i + 1,
+                    None => reply.conflict_index,
+                }
+            } else {
+                reply.conflict_index
+            };
+            if pr.on_reject(reply.prev_log_index, hint_next.max(1)) {
+                self.send_append(from, true);
+            }
+        }
+    }
+
+    fn tick_leader(&mut self) {
+        let stall_limit = 2 * self.config.heartbeat_interval + 1;
+        for pr in self.progress.values_mut() {
+            pr.tick(stall_limit);
+        }
+        self.heartbeat_elapsed += 1;
+        if self.heartbeat_elapsed >= self.config.heartbeat_interval {
+            self.heartbeat_elapsed = 0;
+            self.broadcast_heartbeat();
+        }
+    }
+
+    /// Heartbeats (§5.2). A follower being probed gets the probe again (it may have been lost);
+    /// a follower being replicated to gets an empty AppendEntries anchored at its matchIndex,
+    /// which always passes the consistency check and carries the commit index.
+    fn broadcast_heartbeat(&mut self) {
+        for peer in self.peers() {
+            let Some(pr) = self.progress.get_mut(&peer) else {
+                continue;
+            };
+            match pr.state {
+                ProgressState::Probe => {
+                    pr.unpause();
+                    self.send_append(peer, true);
+                }
+                ProgressState::Replicate => {
+                    let prev = pr.matched;
+                    let prev_term = self.log.term(prev).unwrap_or(0);
+                    let args = AppendEntriesArgs {
+                        term: self.term,
+                        leader_id: self.config.id,
+                        prev_log_index: prev,
+                        prev_log_term: prev_term,
+                        entries: Vec::new(),
+                        leader_commit: self.log.committed(),
+                    };
+                    self.send(peer, Rpc::AppendEntries(args));
+                    while self.send_append(peer, false) {}
+                }
+            }
+        }
+    }
+
+    fn broadcast_append(&mut self) {
+        for peer in self.peers() {
+            while self.send_append(peer, false) {}
+        }
+    }
+
+    /// Sends `to` the entries from its nextIndex, if flow control allows. With `allow_empty`, a
+    /// message goes out even when there is nothing new (a probe or heartbeat). Returns whether a
+    /// message carrying entries was sent (callers loop to fill the pipeline).
+    fn send_append(&mut self, to: NodeId, allow_empty: bool) -> bool {
+        let max_inflight = self.config.max_inflight_appends;
+        let last_index = self.log.last_index();
+        let Some(pr) = self.progress.get_mut(&to) else {
+            return false;
+        };
+        if !pr.can_send(max_inflight) {
+            return false;
+        }
+        let has_new = pr.next <= last_index;
+        if !has_new && !allow_empty {
+            return false;
+        }
+        let prev_log_index = pr.next - 1;
+        let Some(prev_log_term) = self.log.term(prev_log_index) else {
+            // Inside a compacted prefix: that needs InstallSnapshot, which this core does not
+            // have yet (no compaction happens, so this is unreachable today).
+            return false;
+        };
+        let entries = self.log.slice(
+            pr.next,
+            last_index,
+            self.config.max_entries_per_append,
+            self.config.max_bytes_per_append,
+        );
+        let last = entries.last().map(|e| e.index);
+        pr.sent(last);
+        let more = last.is_some() && pr.state == ProgressState::Replicate && pr.next <= last_index;
+        let args = AppendEntriesArgs {
+            term: self.term,
+            leader_id: self.config.id,
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit: self.log.committed(),
+        };
+        self.send(to, Rpc::AppendEntries(args));
+        // In probe state one message is all we may send; in replicate, loop while there is more.
+        more
+    }
+
+    /// Figure 2, rules for leaders: "If there exists an N such that N > commitIndex, a majority
+    /// of matchIndex[i] ≥ N, and log[N].term == currentTerm: set commitIndex = N" (§5.3, §5.4).
+    /// The leader's own copy counts only once durable.
+    fn maybe_commit(&mut self) {
+        let mut matched: Vec<Index> = self.progress.values().map(|p| p.matched).collect();
+        matched.push(self.log.persisted());
+        let n = quorum::committed_index(matched);
+        // §5.4.2: never commit an entry of an earlier term by counting replicas (Figure 8).
+        if n > self.log.committed() && self.log.term(n) == Some(self.term) {
+            self.commit_to(n);
+        }
+    }
+
+    fn commit_to(&mut self, index: Index) {
+        let from = self.log.committed();
+        if self.log.commit_to(index) {
+            self.events.push(TraceEvent::CommitAdvanced {
+                from,
+                to: self.log.committed(),
+            });
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Helpers
+    // ------------------------------------------------------------------------------------------
+
+    fn peers(&self) -> Vec<NodeId> {
+        self.config
+            .voters
+            .iter()
+            .copied()
+            .filter(|v| *v != self.config.id)
+            .collect()
+    }
+
+    fn send(&mut self, to: NodeId, rpc: Rpc) {
+        self.msgs.push(Message {
+            from: self.config.id,
+            to,
+            rpc,
+        });
+    }
+}

@@ -1,0 +1,52 @@
+//! `Status`: a snapshot of what one core believes, for dashboards, tests and the Control API.
+
+use super::progress::ProgressState;
+use super::types::{Index, NodeId, Role, Term};
+
+/// What one server believes right now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// The server.
+    pub id: NodeId,
+    /// Its role.
+    pub role: Role,
+    /// currentTerm.
+    pub term: Term,
+    /// votedFor in the current term.
+    pub voted_for: Option<NodeId>,
+    /// The leader it knows for the current term.
+    pub leader_id: Option<NodeId>,
+    /// commitIndex.
+    pub commit: Index,
+    /// lastApplied: highest index handed to the state machine.
+    pub applied: Index,
+    /// Index of its last log entry.
+    pub last_log_index: Index,
+    /// Term of its last log entry.
+    pub last_log_term: Term,
+    /// Highest index known durable.
+    pub persisted_index: Index,
+    /// First index held in the log (1 without a snapshot).
+    pub first_index: Index,
+    /// Ticks since the election timer was last reset.
+    pub election_elapsed: u32,
+    /// The randomized timeout the timer runs to.
+    pub election_timeout: u32,
+    /// The leader's view of each follower (empty unless leader).
+    pub progress: Vec<PeerProgress>,
+}
+
+/// A leader's matchIndex / nextIndex for one follower.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerProgress {
+    /// The follower.
+    pub id: NodeId,
+    /// matchIndex.
+    pub match_index: Index,
+    /// nextIndex.
+    pub next_index: Index,
+    /// Probe or replicate.
+    pub state: ProgressState,
+    /// Appends in flight.
+    pub inflight: usize,
+}

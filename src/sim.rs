@@ -1,0 +1,865 @@
+//! A deterministic simulator: a seeded network of consensus cores with delay, loss, duplication,
+//! reordering, partitions, crashes and restarts — and the safety properties of the Raft paper
+//! checked after every step.
+//!
+//! ```text
+//!   event queue (time, seq) ──► Tick(node) ───────────► core.tick()
+//!                          └──► Deliver(message) ─────► core.step(msg)
+//!                                                           │
+//!          drain Ready: persist to MemStorage ─► send into Network (delay/drop/dup/cut)
+//!                       apply committed entries ─► check invariants (Figure 3)
+//! ```
+//!
+//! Everything random is drawn from one seed, so a seed and a test script replay a run exactly. A
+//! [`Violation`] carries the seed and the events that led to it.
+
+pub mod history;
+pub mod invariants;
+pub mod network;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bytes::Bytes;
+
+pub use history::{History, Record, Violation};
+pub use invariants::{Chain, Checker};
+pub use network::{InFlight, NetConfig, Network, SendOutcome};
+
+use crate::raft::{
+    Config, Entry, EntryKind, Index, MemStorage, MessageKind, NodeId, RaftNode, Ready, Rng, Role,
+    Status, Storage, Term, TraceEvent,
+};
+
+/// Settings of one simulation.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Number of servers (ids 1..=nodes).
+    pub nodes: usize,
+    /// The seed of everything random.
+    pub seed: u64,
+    /// Length of one tick in simulated microseconds.
+    pub tick_us: u64,
+    /// Election timeout range in ticks, [min, max).
+    pub election_timeout: (u32, u32),
+    /// Heartbeat interval in ticks.
+    pub heartbeat_interval: u32,
+    /// Entries per AppendEntries.
+    pub max_entries_per_append: usize,
+    /// Appends in flight per follower.
+    pub max_inflight_appends: usize,
+    /// The network's behaviour.
+    pub net: NetConfig,
+    /// Records of history to keep for a failure report (0 keeps all).
+    pub history: usize,
+}
+
+impl SimConfig {
+    /// `nodes` servers on a reliable network: 10 ms ticks, elections after 10–20 ticks,
+    /// heartbeats every 2 ticks.
+    pub fn new(nodes: usize, seed: u64) -> Self {
+        let history = std::env::var("RAFTLAB_SIM_HISTORY")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(400);
+        SimConfig {
+            nodes,
+            seed,
+            tick_us: 10_000,
+            election_timeout: (10, 20),
+            heartbeat_interval: 2,
+            max_entries_per_append: 64,
+            max_inflight_appends: 4,
+            net: NetConfig::reliable(),
+            history,
+        }
+    }
+
+    /// The same, on the given network.
+    pub fn with_net(mut self, net: NetConfig) -> Self {
+        self.net = net;
+        self
+    }
+
+    fn core_config(&self, id: NodeId) -> Config {
+        let mut c = Config::new(id, (1..=self.nodes as NodeId).collect());
+        c.election_timeout_min = self.election_timeout.0;
+        c.election_timeout_max = self.election_timeout.1;
+        c.heartbeat_interval = self.heartbeat_interval;
+        c.max_entries_per_append = self.max_entries_per_append;
+        c.max_inflight_appends = self.max_inflight_appends;
+        c.seed = self.seed;
+        c
+    }
+}
+
+/// Counters of what crossed the network.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Messages sent, by kind.
+    pub sent: BTreeMap<MessageKind, u64>,
+    /// RequestVote messages sent, by the candidate's term.
+    pub votes_requested_by_term: BTreeMap<Term, u64>,
+    /// Messages lost (cut, dropped, or receiver down).
+    pub lost: u64,
+    /// Messages delivered.
+    pub delivered: u64,
+    /// Elections started.
+    pub elections: u64,
+    /// Servers that became candidate, by term.
+    pub candidates_by_term: BTreeMap<Term, u64>,
+    /// AppendEntries rejected by followers, per follower.
+    pub append_rejections: BTreeMap<NodeId, u64>,
+}
+
+impl Stats {
+    /// Total messages sent.
+    pub fn total_sent(&self) -> u64 {
+        self.sent.values().sum()
+    }
+
+    /// Messages of one kind sent.
+    pub fn sent_of(&self, kind: MessageKind) -> u64 {
+        self.sent.get(&kind).copied().unwrap_or(0)
+    }
+}
+
+#[derive(Debug)]
+enum Event {
+    Tick(NodeId, u64),
+    Deliver(InFlight),
+}
+
+#[derive(Debug)]
+struct SimNode {
+    core: Option<RaftNode>,
+    storage: MemStorage,
+    chain: Chain,
+    /// The state machine: the commands applied, in index order (index = position + 1).
+    applied: Vec<(Term, Bytes)>,
+    /// Bumped at each restart so that ticks of an old incarnation are ignored.
+    incarnation: u64,
+    crash_after_persist: bool,
+}
+
+/// The simulator.
+#[derive(Debug)]
+pub struct Simulator {
+    config: SimConfig,
+    now: u64,
+    seq: u64,
+    queue: BTreeMap<(u64, u64), Event>,
+    nodes: BTreeMap<NodeId, SimNode>,
+    net: Network,
+    rng: Rng,
+    checker: Checker,
+    history: History,
+    stats: Stats,
+    steps: u64,
+}
+
+impl Simulator {
+    /// Starts `config.nodes` fresh servers, all followers in term 0.
+    pub fn new(config: SimConfig) -> Self {
+        let ids: Vec<NodeId> = (1..=config.nodes as NodeId).collect();
+        let mut sim = Simulator {
+            net: Network::new(config.net.clone(), &ids),
+            rng: Rng::derive(config.seed, 0),
+            history: History::new(config.history),
+            config,
+            now: 0,
+            seq: 0,
+            queue: BTreeMap::new(),
+            nodes: BTreeMap::new(),
+            checker: Checker::new(),
+            stats: Stats::default(),
+            steps: 0,
+        };
+        for id in ids {
+            sim.nodes.insert(
+                id,
+                SimNode {
+                    core: None,
+                    storage: MemStorage::new(),
+                    chain: Chain::default(),
+                    applied: Vec::new(),
+                    incarnation: 0,
+                    crash_after_persist: false,
+                },
+            );
+            sim.boot(id);
+        }
+        sim
+    }
+
+    fn boot(&mut self, id: NodeId) {
+        let config = self.config.core_config(id);
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        let initial = match node.storage.initial_state() {
+            Ok(s) => s,
+            Err(e) => panic!("MemStorage cannot fail: {e}"),
+        };
+        node.core = match RaftNode::new(config, initial) {
+            Ok(core) => Some(core),
+            Err(e) => panic!("simulator built an invalid config: {e}"),
+        };
+        node.incarnation += 1;
+        node.applied.clear();
+        let incarnation = node.incarnation;
+        // Each server's clock has its own phase, so ticks do not line up.
+        let phase = self.rng.range(1, self.config.tick_us + 1);
+        self.schedule(self.now + phase, Event::Tick(id, incarnation));
+    }
+
+    fn schedule(&mut self, at: u64, event: Event) {
+        self.seq += 1;
+        self.queue.insert((at, self.seq), event);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Running
+    // ------------------------------------------------------------------------------------------
+
+    /// Current simulated time in microseconds.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Processes the next event. Returns Ok(false) when nothing is left to do.
+    pub fn step(&mut self) -> Result<bool, Violation> {
+        let Some(((at, _), event)) = self.queue.pop_first() else {
+            return Ok(false);
+        };
+        self.now = at;
+        self.steps += 1;
+        match event {
+            Event::Tick(id, incarnation) => {
+                let Some(node) = self.nodes.get_mut(&id) else {
+                    return Ok(true);
+                };
+                if node.incarnation != incarnation {
+                    return Ok(true);
+                }
+                let Some(core) = node.core.as_mut() else {
+                    return Ok(true);
+                };
+                core.tick();
+                let next = self.now + self.config.tick_us;
+                self.schedule(next, Event::Tick(id, incarnation));
+                self.process(id)?;
+            }
+            Event::Deliver(inflight) => {
+                let msg = inflight.msg;
+                let (from, to, kind) = (msg.from, msg.to, msg.kind());
+                let up = self.nodes.get(&to).is_some_and(|n| n.core.is_some());
+                let why = if !self.net.connected(from, to) {
+                    Some("link cut")
+                } else if !up {
+                    Some("receiver down")
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    self.stats.lost += 1;
+                    self.history.push(
+                        self.now,
+                        Record::Lost {
+                            from,
+                            to,
+                            kind,
+                            why,
+                        },
+                    );
+                    return Ok(true);
+                }
+                self.stats.delivered += 1;
+                self.history.push(self.now, Record::Delivered(msg.clone()));
+                if let Some(core) = self.nodes.get_mut(&to).and_then(|n| n.core.as_mut()) {
+                    if let Err(e) = core.step(msg) {
+                        return Err(self.violation(format!("core refused a message: {e}")));
+                    }
+                }
+                self.process(to)?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Runs until simulated time `until` (microseconds).
+    pub fn run_until(&mut self, until: u64) -> Result<(), Violation> {
+        while self
+            .queue
+            .first_key_value()
+            .is_some_and(|((at, _), _)| *at <= until)
+        {
+            self.step()?;
+        }
+        self.now = self.now.max(until);
+        Ok(())
+    }
+
+    /// Runs for `duration` more simulated microseconds.
+    pub fn run_for(&mut self, duration: u64) -> Result<(), Violation> {
+        self.run_until(self.now + duration)
+    }
+
+    /// Runs until `cond` holds (checked after each step) or `timeout` microseconds pass. Returns
+    /// whether it held.
+    pub fn run_until_cond(
+        &mut self,
+        timeout: u64,
+        mut cond: impl FnMut(&Simulator) -> bool,
+    ) -> Result<bool, Violation> {
+        let deadline = self.now + timeout;
+        loop {
+            if cond(self) {
+                return Ok(true);
+            }
+            match self.queue.first_key_value() {
+                Some(((at, _), _)) if *at <= deadline => {
+                    self.step()?;
+                }
+                _ => {
+                    self.now = self.now.max(deadline);
+                    return Ok(cond(self));
+                }
+            }
+        }
+    }
+
+    /// Drains a node's Ready: persist, then send, then apply — checking the invariants as each
+    /// piece lands.
+    fn process(&mut self, id: NodeId) -> Result<(), Violation> {
+        loop {
+            let Some(node) = self.nodes.get_mut(&id) else {
+                return Ok(());
+            };
+            let Some(core) = node.core.as_mut() else {
+                return Ok(());
+            };
+            if !core.has_ready() {
+                break;
+            }
+            let ready = core.ready();
+            let role = core.role();
+            let term = core.term();
+            let Ready {
+                hard_state,
+                entries,
+                messages,
+                committed_entries,
+                events,
+            } = ready;
+
+            // 1. Persist.
+            if let Err(e) = node.storage.persist(hard_state.as_ref(), &entries) {
+                return Err(self.violation(format!("node {id}: {e}")));
+            }
+            node.chain.write(&entries);
+            if let Err(what) = self.checker.on_stored(id, &entries, &node.chain) {
+                return Err(self.violation(what));
+            }
+            if node.crash_after_persist {
+                node.crash_after_persist = false;
+                node.core = None;
+                self.history.push(
+                    self.now,
+                    Record::Fault(format!("crash node {id} after persisting, before sending")),
+                );
+                return Ok(());
+            }
+
+            // Events in order: elections and commits are checked as the core reports them.
+            for event in events {
+                self.check_event(id, &event, role, term)?;
+                self.history
+                    .push(self.now, Record::Trace { node: id, event });
+            }
+
+            // 2. Send.
+            for msg in messages {
+                let kind = msg.kind();
+                *self.stats.sent.entry(kind).or_default() += 1;
+                if kind == MessageKind::RequestVote {
+                    *self
+                        .stats
+                        .votes_requested_by_term
+                        .entry(msg.term())
+                        .or_default() += 1;
+                }
+                let (from, to) = (msg.from, msg.to);
+                let (outcome, copies) = self.net.send(msg, self.now, &mut self.rng);
+                match outcome {
+                    SendOutcome::Scheduled { .. } => {
+                        for c in copies {
+                            self.schedule(c.due_at, Event::Deliver(c));
+                        }
+                    }
+                    SendOutcome::Cut | SendOutcome::Dropped => {
+                        self.stats.lost += 1;
+                        let why = if outcome == SendOutcome::Cut {
+                            "link cut"
+                        } else {
+                            "dropped"
+                        };
+                        self.history.push(
+                            self.now,
+                            Record::Lost {
+                                from,
+                                to,
+                                kind,
+                                why,
+                            },
+                        );
+                    }
+                }
+            }
+
+            // 3. Apply.
+            for entry in committed_entries {
+                self.apply(id, entry)?;
+            }
+
+            if let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) {
+                core.advance();
+            }
+        }
+        self.validate_node(id)
+    }
+
+    fn check_event(
+        &mut self,
+        id: NodeId,
+        event: &TraceEvent,
+        role: Role,
+        term: Term,
+    ) -> Result<(), Violation> {
+        let result = match event {
+            TraceEvent::BecameLeader { term } => {
+                let chain = &self.nodes[&id].chain;
+                self.checker.on_leader(id, *term, chain)
+            }
+            TraceEvent::CommitAdvanced { to, .. } => {
+                let leader_term = (role == Role::Leader).then_some(term);
+                let chain = &self.nodes[&id].chain;
+                self.checker.on_commit(id, *to, leader_term, chain)
+            }
+            TraceEvent::BecameCandidate { term } => {
+                self.stats.elections += 1;
+                *self.stats.candidates_by_term.entry(*term).or_default() += 1;
+                Ok(())
+            }
+            TraceEvent::AppendRejected { .. } => {
+                *self.stats.append_rejections.entry(id).or_default() += 1;
+                Ok(())
+            }
+            TraceEvent::ProtocolViolation { from, what } => Err(format!(
+                "node {id} saw a protocol violation by {from}: {what}"
+            )),
+            _ => Ok(()),
+        };
+        result.map_err(|what| self.violation(what))
+    }
+
+    fn apply(&mut self, id: NodeId, entry: Entry) -> Result<(), Violation> {
+        if let Err(what) = self.checker.on_apply(id, &entry) {
+            return Err(self.violation(what));
+        }
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return Ok(());
+        };
+        let expected = node.applied.len() as Index + 1;
+        if entry.index != expected {
+            return Err(self.violation(format!(
+                "node {id} applies index {} out of order (expected {expected})",
+                entry.index
+            )));
+        }
+        node.applied.push((entry.term, entry.data.clone()));
+        Ok(())
+    }
+
+    fn validate_node(&self, id: NodeId) -> Result<(), Violation> {
+        let Some(node) = self.nodes.get(&id) else {
+            return Ok(());
+        };
+        let Some(core) = node.core.as_ref() else {
+            return Ok(());
+        };
+        if let Err(what) = core.validate() {
+            return Err(self.violation(format!("node {id} invariant: {what}")));
+        }
+        // After a drained Ready, storage holds exactly the core's log.
+        if node.storage.last_index() != core.log().last_index()
+            || node.chain.len() != core.log().last_index()
+        {
+            return Err(self.violation(format!(
+                "node {id}: storage ends at {} but the core's log at {}",
+                node.storage.last_index(),
+                core.log().last_index()
+            )));
+        }
+        Ok(())
+    }
+
+    fn violation(&self, what: String) -> Violation {
+        Violation {
+            seed: self.config.seed,
+            time: self.now,
+            what,
+            history: self.history.records().map(|r| r.to_string()).collect(),
+            omitted: self.history.total() - self.history.records().count() as u64,
+        }
+    }
+
+    /// Compares every pair of live logs entry by entry (slow; the per-step checks are
+    /// incremental). Log Matching: same index and term means identical up to there.
+    pub fn check_logs_fully(&self) -> Result<(), Violation> {
+        let logs: Vec<(NodeId, &[Entry])> = self
+            .nodes
+            .iter()
+            .map(|(id, n)| (*id, n.storage.entries()))
+            .collect();
+        for (i, (a, la)) in logs.iter().enumerate() {
+            for (b, lb) in &logs[i + 1..] {
+                let common = la.len().min(lb.len());
+                // Find the highest index where both have the same term; all before must match.
+                if let Some(k) = (0..common).rev().find(|k| la[*k].term == lb[*k].term) {
+                    if la[..=k] != lb[..=k] {
+                        return Err(self.violation(format!(
+                            "Log Matching: logs of {a} and {b} share entry {}/{} but differ \
+                             before it",
+                            k + 1,
+                            la[k].term
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Faults
+    // ------------------------------------------------------------------------------------------
+
+    /// Crashes a server: it loses everything but its storage; messages to it are lost.
+    pub fn crash(&mut self, id: NodeId) {
+        if let Some(node) = self.nodes.get_mut(&id) {
+            if node.core.take().is_some() {
+                self.history
+                    .push(self.now, Record::Fault(format!("crash node {id}")));
+            }
+        }
+    }
+
+    /// Arranges for a server to crash in the middle of its next Ready: after persisting, before
+    /// sending or applying.
+    pub fn crash_after_next_persist(&mut self, id: NodeId) {
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.crash_after_persist = true;
+        }
+    }
+
+    /// Restarts a crashed server from its storage (does nothing to a live one).
+    pub fn restart(&mut self, id: NodeId) {
+        if self.nodes.get(&id).is_some_and(|n| n.core.is_none()) {
+            self.history
+                .push(self.now, Record::Fault(format!("restart node {id}")));
+            self.boot(id);
+        }
+    }
+
+    /// Splits the servers into groups that cannot talk; unlisted servers are alone.
+    pub fn partition(&mut self, groups: &[Vec<NodeId>]) {
+        self.history
+            .push(self.now, Record::Fault(format!("partition {groups:?}")));
+        self.net.partition(groups);
+    }
+
+    /// Cuts a server off from all others.
+    pub fn disconnect(&mut self, id: NodeId) {
+        self.history
+            .push(self.now, Record::Fault(format!("disconnect node {id}")));
+        self.net.isolate(id);
+    }
+
+    /// Reconnects a server cut off by [`Simulator::disconnect`].
+    pub fn connect(&mut self, id: NodeId) {
+        self.history
+            .push(self.now, Record::Fault(format!("connect node {id}")));
+        self.net.reconnect(id);
+    }
+
+    /// Cuts or restores one direction of one link.
+    pub fn set_link(&mut self, from: NodeId, to: NodeId, up: bool) {
+        self.history.push(
+            self.now,
+            Record::Fault(format!(
+                "link {from}->{to} {}",
+                if up { "up" } else { "cut" }
+            )),
+        );
+        self.net.set_link(from, to, up);
+    }
+
+    /// Clears every partition and cut link.
+    pub fn heal(&mut self) {
+        self.history.push(self.now, Record::Fault("heal".into()));
+        self.net.heal();
+    }
+
+    /// Changes the network's loss, duplication and delays from now on.
+    pub fn set_net(&mut self, net: NetConfig) {
+        self.history
+            .push(self.now, Record::Fault(format!("network {net:?}")));
+        self.net.set_config(net);
+    }
+
+    /// Makes a server time out now.
+    pub fn campaign(&mut self, id: NodeId) -> Result<(), Violation> {
+        if let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) {
+            core.campaign();
+        }
+        self.process(id)
+    }
+
+    /// Sets a server's running election timeout, in ticks.
+    pub fn set_election_timeout(&mut self, id: NodeId, ticks: u32) {
+        if let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) {
+            core.set_election_timeout(ticks);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Clients
+    // ------------------------------------------------------------------------------------------
+
+    /// Proposes a command at server `id`. Returns (index, term) if it is a live leader.
+    pub fn propose(
+        &mut self,
+        id: NodeId,
+        data: impl Into<Bytes>,
+    ) -> Result<Option<(Index, Term)>, Violation> {
+        let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) else {
+            return Ok(None);
+        };
+        let Ok((index, term)) = core.propose(data) else {
+            return Ok(None);
+        };
+        self.history.push(
+            self.now,
+            Record::Proposed {
+                node: id,
+                index,
+                term,
+            },
+        );
+        self.process(id)?;
+        Ok(Some((index, term)))
+    }
+
+    /// Proposes at whichever live server accepts, trying the one that believes itself leader of
+    /// the highest term first. Returns (leader, index, term).
+    pub fn propose_anywhere(
+        &mut self,
+        data: impl Into<Bytes>,
+    ) -> Result<Option<(NodeId, Index, Term)>, Violation> {
+        let data = data.into();
+        let mut leaders: Vec<(Term, NodeId)> = self
+            .statuses()
+            .filter(|s| s.role == Role::Leader)
+            .map(|s| (s.term, s.id))
+            .collect();
+        leaders.sort_unstable_by(|a, b| b.cmp(a));
+        for (_, id) in leaders {
+            if let Some((index, term)) = self.propose(id, data.clone())? {
+                return Ok(Some((id, index, term)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The classic lab's `one()`: submits `data` and waits until at least `expected` servers
+    /// applied it at the same index, retrying with whichever leader exists (when `retry`) for up
+    /// to 10 simulated seconds. Returns the index.
+    pub fn one(
+        &mut self,
+        data: impl Into<Bytes>,
+        expected: usize,
+        retry: bool,
+    ) -> Result<Result<Index, String>, Violation> {
+        let data = data.into();
+        let deadline = self.now + 10_000_000;
+        while self.now < deadline {
+            let Some((_, index, _)) = self.propose_anywhere(data.clone())? else {
+                self.run_for(20_000)?;
+                continue;
+            };
+            let wait_until = self.now + 2_000_000;
+            while self.now < wait_until {
+                let (count, cmd) = self.n_applied(index);
+                if count >= expected && cmd.as_ref() == Some(&data) {
+                    return Ok(Ok(index));
+                }
+                self.run_for(5_000)?;
+            }
+            if !retry {
+                return Ok(Err(format!(
+                    "one({data:?}) was not applied by {expected} servers"
+                )));
+            }
+        }
+        Ok(Err(format!(
+            "one({data:?}) failed to reach agreement with {expected} servers in 10s"
+        )))
+    }
+
+    /// How many servers applied index `index`, and the command they applied there. (Conflicting
+    /// applies are caught by the State Machine Safety check as they happen.)
+    pub fn n_applied(&self, index: Index) -> (usize, Option<Bytes>) {
+        let mut count = 0;
+        let mut cmd = None;
+        for node in self.nodes.values() {
+            if let Some((_, data)) = node.applied.get((index as usize).wrapping_sub(1)) {
+                count += 1;
+                cmd = Some(data.clone());
+            }
+        }
+        (count, cmd)
+    }
+
+    /// Waits until at least `n` servers applied `index`; returns the command.
+    pub fn wait_applied(
+        &mut self,
+        index: Index,
+        n: usize,
+        timeout: u64,
+    ) -> Result<Option<Bytes>, Violation> {
+        let ok = self.run_until_cond(timeout, |s| s.n_applied(index).0 >= n)?;
+        Ok(if ok { self.n_applied(index).1 } else { None })
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Queries
+    // ------------------------------------------------------------------------------------------
+
+    /// Ids of all servers.
+    pub fn ids(&self) -> Vec<NodeId> {
+        self.nodes.keys().copied().collect()
+    }
+
+    /// Whether a server is running.
+    pub fn is_up(&self, id: NodeId) -> bool {
+        self.nodes.get(&id).is_some_and(|n| n.core.is_some())
+    }
+
+    /// A live server's status.
+    pub fn status(&self, id: NodeId) -> Option<Status> {
+        self.nodes.get(&id)?.core.as_ref().map(RaftNode::status)
+    }
+
+    /// Status of every live server.
+    pub fn statuses(&self) -> impl Iterator<Item = Status> + '_ {
+        self.nodes
+            .values()
+            .filter_map(|n| n.core.as_ref().map(RaftNode::status))
+    }
+
+    /// The leader of the highest term among live servers that believe they lead, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.statuses()
+            .filter(|s| s.role == Role::Leader)
+            .max_by_key(|s| s.term)
+            .map(|s| s.id)
+    }
+
+    /// The leader among servers reachable from `among` that a majority of `among` follows in
+    /// the leader's term — what "the cluster has a working leader" means for a test.
+    pub fn stable_leader(&self, among: &[NodeId]) -> Option<NodeId> {
+        let statuses: Vec<Status> = among.iter().filter_map(|id| self.status(*id)).collect();
+        let leader = statuses
+            .iter()
+            .filter(|s| s.role == Role::Leader)
+            .max_by_key(|s| s.term)?;
+        let followers = statuses
+            .iter()
+            .filter(|s| s.term == leader.term && s.leader_id == Some(leader.id))
+            .count();
+        (followers > self.config.nodes / 2).then_some(leader.id)
+    }
+
+    /// The commands a server's state machine applied, in order.
+    pub fn applied(&self, id: NodeId) -> &[(Term, Bytes)] {
+        self.nodes.get(&id).map_or(&[], |n| n.applied.as_slice())
+    }
+
+    /// A server's stored log.
+    pub fn stored_log(&self, id: NodeId) -> &[Entry] {
+        self.nodes.get(&id).map_or(&[], |n| n.storage.entries())
+    }
+
+    /// Commands (not no-ops) in a server's stored log.
+    pub fn stored_commands(&self, id: NodeId) -> Vec<Bytes> {
+        self.stored_log(id)
+            .iter()
+            .filter(|e| e.kind == EntryKind::Normal)
+            .map(|e| e.data.clone())
+            .collect()
+    }
+
+    /// Message and election counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The invariant checker (terms with leaders, committed prefix).
+    pub fn checker(&self) -> &Checker {
+        &self.checker
+    }
+
+    /// Events processed so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.config.seed
+    }
+
+    /// A random number from the simulator's seeded generator (for tests' own choices).
+    pub fn rand(&mut self, lo: u64, hi: u64) -> u64 {
+        self.rng.range(lo, hi)
+    }
+
+    /// True with probability `p`, from the seeded generator.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.rng.chance(p)
+    }
+
+    /// The history kept so far, formatted.
+    pub fn history_lines(&self) -> Vec<String> {
+        self.history.records().map(|r| r.to_string()).collect()
+    }
+
+    /// The history, to print a run as it goes (see [`History::since`]).
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Records a note of the test's own in the history (shown with faults).
+    pub fn note(&mut self, what: impl Into<String>) {
+        self.history.push(self.now, Record::Note(what.into()));
+    }
+
+    /// Ids of live servers.
+    pub fn live(&self) -> BTreeSet<NodeId> {
+        self.nodes
+            .iter()
+            .filter(|(_, n)| n.core.is_some())
+            .map(|(id, _)| *id)
+            .collect()
+    }
+}

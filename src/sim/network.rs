@@ -1,0 +1,270 @@
+//! The simulator's network: messages in flight with due times, per-link cuts and partitions,
+//! random delay, loss, duplication and long reordering — all drawn from the simulator's seed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::raft::{Message, NodeId, Rng};
+
+/// How the network misbehaves. Times are in simulated microseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetConfig {
+    /// Shortest one-way delay.
+    pub min_delay: u64,
+    /// Longest ordinary one-way delay.
+    pub max_delay: u64,
+    /// Probability that a message is lost.
+    pub drop_rate: f64,
+    /// Probability that a message is delivered twice.
+    pub duplicate_rate: f64,
+    /// Probability that a message is held back for a long time (reordering it behind later ones).
+    pub long_delay_rate: f64,
+    /// Longest such hold-back.
+    pub long_delay_max: u64,
+}
+
+impl NetConfig {
+    /// A well-behaved LAN: 1–5 ms, nothing lost.
+    pub fn reliable() -> Self {
+        NetConfig {
+            min_delay: 1_000,
+            max_delay: 5_000,
+            drop_rate: 0.0,
+            duplicate_rate: 0.0,
+            long_delay_rate: 0.0,
+            long_delay_max: 0,
+        }
+    }
+
+    /// The "unreliable" network of the classic Raft labs: 10% loss, some duplicates, and long
+    /// reordering of a few messages.
+    pub fn unreliable() -> Self {
+        NetConfig {
+            min_delay: 1_000,
+            max_delay: 20_000,
+            drop_rate: 0.1,
+            duplicate_rate: 0.05,
+            long_delay_rate: 0.02,
+            long_delay_max: 600_000,
+        }
+    }
+}
+
+/// A message on the wire.
+#[derive(Clone, Debug)]
+pub struct InFlight {
+    /// Unique id of this copy.
+    pub id: u64,
+    /// When it was sent.
+    pub sent_at: u64,
+    /// When it arrives.
+    pub due_at: u64,
+    /// The message.
+    pub msg: Message,
+}
+
+/// What the network did with a message handed to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Scheduled for delivery (once or, when duplicated, twice).
+    Scheduled {
+        /// Copies scheduled.
+        copies: u8,
+    },
+    /// Lost because the link is cut.
+    Cut,
+    /// Lost at random.
+    Dropped,
+}
+
+/// The network between the simulated servers.
+#[derive(Debug)]
+pub struct Network {
+    config: NetConfig,
+    /// Group of each node: nodes in different groups cannot talk. All 0 when healed.
+    group: BTreeMap<NodeId, u64>,
+    /// Directed links cut one way, beyond partitions.
+    cut: BTreeSet<(NodeId, NodeId)>,
+    next_group: u64,
+    next_id: u64,
+}
+
+impl Network {
+    /// A healed network between `nodes`.
+    pub fn new(config: NetConfig, nodes: &[NodeId]) -> Self {
+        Network {
+            config,
+            group: nodes.iter().map(|n| (*n, 0)).collect(),
+            cut: BTreeSet::new(),
+            next_group: 1,
+            next_id: 1,
+        }
+    }
+
+    /// The current fault model.
+    pub fn config(&self) -> &NetConfig {
+        &self.config
+    }
+
+    /// Replaces the fault model (affects messages sent from now on).
+    pub fn set_config(&mut self, config: NetConfig) {
+        self.config = config;
+    }
+
+    /// Whether `from` can reach `to` right now.
+    pub fn connected(&self, from: NodeId, to: NodeId) -> bool {
+        self.group.get(&from) == self.group.get(&to) && !self.cut.contains(&(from, to))
+    }
+
+    /// Splits the nodes into groups that cannot talk to each other. Nodes not listed are each
+    /// alone.
+    pub fn partition(&mut self, groups: &[Vec<NodeId>]) {
+        let nodes: Vec<NodeId> = self.group.keys().copied().collect();
+        for n in nodes {
+            let g = self.fresh_group();
+            self.group.insert(n, g);
+        }
+        for members in groups {
+            let g = self.fresh_group();
+            for m in members {
+                if let Some(slot) = self.group.get_mut(m) {
+                    *slot = g;
+                }
+            }
+        }
+    }
+
+    /// Cuts `node` off from everyone (both ways).
+    pub fn isolate(&mut self, node: NodeId) {
+        let g = self.fresh_group();
+        if let Some(slot) = self.group.get_mut(&node) {
+            *slot = g;
+        }
+    }
+
+    /// Reconnects `node` to the main group (group of the healed network) and its links.
+    pub fn reconnect(&mut self, node: NodeId) {
+        if let Some(slot) = self.group.get_mut(&node) {
+            *slot = 0;
+        }
+        self.cut.retain(|(a, b)| *a != node && *b != node);
+    }
+
+    /// Cuts or restores the directed link `from → to`.
+    pub fn set_link(&mut self, from: NodeId, to: NodeId, up: bool) {
+        if up {
+            self.cut.remove(&(from, to));
+        } else {
+            self.cut.insert((from, to));
+        }
+    }
+
+    /// Clears every partition and cut.
+    pub fn heal(&mut self) {
+        for g in self.group.values_mut() {
+            *g = 0;
+        }
+        self.cut.clear();
+    }
+
+    fn fresh_group(&mut self) -> u64 {
+        self.next_group += 1;
+        self.next_group
+    }
+
+    /// Takes a message from a sender and decides its fate: the copies to schedule are returned.
+    pub fn send(&mut self, msg: Message, now: u64, rng: &mut Rng) -> (SendOutcome, Vec<InFlight>) {
+        if !self.connected(msg.from, msg.to) {
+            return (SendOutcome::Cut, Vec::new());
+        }
+        if rng.chance(self.config.drop_rate) {
+            return (SendOutcome::Dropped, Vec::new());
+        }
+        let copies = if rng.chance(self.config.duplicate_rate) {
+            2
+        } else {
+            1
+        };
+        let mut out = Vec::with_capacity(copies);
+        for _ in 0..copies {
+            let mut delay = rng.range(self.config.min_delay, self.config.max_delay + 1);
+            if rng.chance(self.config.long_delay_rate) {
+                delay += rng.range(0, self.config.long_delay_max + 1);
+            }
+            self.next_id += 1;
+            out.push(InFlight {
+                id: self.next_id,
+                sent_at: now,
+                due_at: now + delay,
+                msg: msg.clone(),
+            });
+        }
+        (
+            SendOutcome::Scheduled {
+                copies: copies as u8,
+            },
+            out,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::{Rpc, TimeoutNowArgs};
+
+    fn msg(from: NodeId, to: NodeId) -> Message {
+        Message {
+            from,
+            to,
+            rpc: Rpc::TimeoutNow(TimeoutNowArgs {
+                term: 1,
+                leader_id: from,
+            }),
+        }
+    }
+
+    #[test]
+    fn partitions_and_cuts() {
+        let mut net = Network::new(NetConfig::reliable(), &[1, 2, 3, 4, 5]);
+        assert!(net.connected(1, 5));
+        net.partition(&[vec![1, 2], vec![3, 4]]);
+        assert!(net.connected(1, 2) && net.connected(4, 3));
+        assert!(!net.connected(2, 3));
+        assert!(!net.connected(5, 1) && !net.connected(5, 3), "5 is alone");
+        net.heal();
+        net.set_link(1, 2, false);
+        assert!(
+            !net.connected(1, 2) && net.connected(2, 1),
+            "a cut is one-way"
+        );
+        net.isolate(3);
+        assert!(!net.connected(3, 4));
+        net.reconnect(3);
+        assert!(net.connected(3, 4));
+        let mut rng = Rng::new(1);
+        assert_eq!(net.send(msg(1, 2), 0, &mut rng).0, SendOutcome::Cut);
+    }
+
+    #[test]
+    fn delays_stay_in_range_and_loss_happens_at_the_rate() {
+        let mut net = Network::new(NetConfig::unreliable(), &[1, 2]);
+        let mut rng = Rng::new(9);
+        let (mut dropped, mut dup) = (0, 0);
+        for _ in 0..10_000 {
+            let (outcome, copies) = net.send(msg(1, 2), 100, &mut rng);
+            match outcome {
+                SendOutcome::Dropped => dropped += 1,
+                SendOutcome::Scheduled { copies: 2 } => dup += 1,
+                _ => {}
+            }
+            for c in copies {
+                assert!(c.due_at >= 100 + 1_000 && c.due_at <= 100 + 20_000 + 600_000);
+            }
+        }
+        assert!(
+            (800..1_200).contains(&dropped),
+            "{dropped} dropped of 10000 at 10%"
+        );
+        assert!((300..700).contains(&dup), "{dup} duplicated");
+    }
+}

@@ -1,0 +1,824 @@
+//! The Raft lab suite, run in the deterministic simulator over many seeds.
+//!
+//! In the spirit of the well-known Raft lab tests (elections, agreement, persistence, Figure 8,
+//! unreliable networks, churn), but on raftlab's sans-IO core: every run checks Election Safety,
+//! Log Matching, Leader Completeness and State Machine Safety after every step, and each test adds
+//! its own liveness and accounting assertions.
+//!
+//! Seeds: `RAFTLAB_SEEDS=N` runs N seeds per randomized test (default: a CI-sized count),
+//! `RAFTLAB_SEED=S` runs just seed S (to reproduce a failure), and `--features many-seeds` runs
+//! 10,000.
+
+use std::collections::BTreeSet;
+
+use bytes::Bytes;
+use raftlab::raft::{MessageKind, NodeId, Role};
+use raftlab::sim::{NetConfig, SimConfig, Simulator, Violation};
+
+const MS: u64 = 1_000;
+const SEC: u64 = 1_000_000;
+/// Longest an election may take on a healthy majority. Elections are won by chance (randomized
+/// timeouts, §5.2): with 4 of 7 servers up every one of the 4 must vote alike, and a round that
+/// splits costs one timeout (100–200 ms here). 10 s is ~60 rounds.
+const ELECTION: u64 = 10 * SEC;
+
+/// Why a seed failed.
+#[derive(Debug)]
+enum Failure {
+    Safety(Violation),
+    Liveness(String),
+}
+
+impl From<Violation> for Failure {
+    fn from(v: Violation) -> Self {
+        Failure::Safety(v)
+    }
+}
+
+type Outcome = Result<(), Failure>;
+
+fn fail(sim: &Simulator, what: impl Into<String>) -> Failure {
+    let history = sim.history_lines();
+    let tail = &history[..];
+    Failure::Liveness(format!(
+        "{} (seed {}, at {:.3}ms)\nreproduce with RAFTLAB_SEED={}\nlast events:\n  {}",
+        what.into(),
+        sim.seed(),
+        sim.now() as f64 / 1000.0,
+        sim.seed(),
+        tail.join("\n  ")
+    ))
+}
+
+/// The seeds a randomized test runs.
+fn seeds(ci_default: u64) -> Vec<u64> {
+    if let Some(seed) = std::env::var("RAFTLAB_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        return vec![seed];
+    }
+    let count = std::env::var("RAFTLAB_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if cfg!(feature = "many-seeds") {
+            10_000
+        } else {
+            ci_default
+        });
+    (0..count).collect()
+}
+
+/// Runs `test` for every seed; reports every failing seed (not just the first) and panics.
+fn for_seeds(ci_default: u64, test: impl Fn(u64) -> Outcome) {
+    let mut failures = Vec::new();
+    for seed in seeds(ci_default) {
+        if let Err(f) = test(seed) {
+            let text = match f {
+                Failure::Safety(v) => v.to_string(),
+                Failure::Liveness(s) => s,
+            };
+            failures.push((seed, text));
+            if failures.len() >= 3 {
+                break;
+            }
+        }
+    }
+    if let Some((_, first)) = failures.first() {
+        let list: Vec<u64> = failures.iter().map(|(s, _)| *s).collect();
+        panic!("failing seeds {list:?}; first failure:\n{first}");
+    }
+}
+
+fn sim(nodes: usize, seed: u64) -> Simulator {
+    Simulator::new(SimConfig::new(nodes, seed))
+}
+
+fn cmd(i: u64) -> Bytes {
+    Bytes::from(format!("cmd-{i}"))
+}
+
+/// Waits for a leader that a majority of `among` follows.
+fn check_one_leader(sim: &mut Simulator, among: &[NodeId]) -> Result<NodeId, Failure> {
+    let among = among.to_vec();
+    if sim.run_until_cond(ELECTION, |s| s.stable_leader(&among).is_some())? {
+        if let Some(l) = sim.stable_leader(&among) {
+            return Ok(l);
+        }
+    }
+    Err(fail(sim, format!("no leader among {among:?}")))
+}
+
+fn one(sim: &mut Simulator, data: Bytes, expected: usize, retry: bool) -> Result<u64, Failure> {
+    match sim.one(data, expected, retry)? {
+        Ok(index) => Ok(index),
+        Err(e) => Err(fail(sim, e)),
+    }
+}
+
+fn connected_others(all: &[NodeId], out: &BTreeSet<NodeId>) -> Vec<NodeId> {
+    all.iter().copied().filter(|n| !out.contains(n)).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elections (§5.2)
+// ---------------------------------------------------------------------------------------------
+
+/// §5.2: a fresh cluster elects exactly one leader, and without faults the term then stays put
+/// and no further elections happen.
+#[test]
+fn initial_election_one_leader_and_stable_terms() {
+    for_seeds(300, |seed| {
+        let mut s = sim(3, seed);
+        let all = s.ids();
+        let leader = check_one_leader(&mut s, &all)?;
+        let term = s.status(leader).map(|st| st.term).unwrap_or(0);
+        if term == 0 {
+            return Err(fail(&s, "leader in term 0"));
+        }
+        let elections = s.stats().elections;
+        s.run_for(2 * SEC)?;
+        let term2 = s.status(leader).map(|st| st.term).unwrap_or(0);
+        if term2 != term || s.stats().elections != elections {
+            return Err(fail(
+                &s,
+                format!("term moved from {term} to {term2} with no failure"),
+            ));
+        }
+        if s.stable_leader(&all) != Some(leader) {
+            return Err(fail(&s, "leadership changed with no failure"));
+        }
+        for st in s.statuses() {
+            if st.term != term || st.leader_id != Some(leader) {
+                return Err(fail(&s, format!("node {} disagrees: {st:?}", st.id)));
+            }
+        }
+        Ok(())
+    });
+}
+
+/// §5.2: when the leader is cut off a new one is elected; when it returns it does not disturb
+/// the new leader; without a majority nobody is elected; with it back, someone is.
+#[test]
+fn reelection_after_leader_cut_off_and_return() {
+    for_seeds(300, |seed| {
+        let mut s = sim(3, seed);
+        let all = s.ids();
+        let l1 = check_one_leader(&mut s, &all)?;
+        s.disconnect(l1);
+        let rest: Vec<NodeId> = connected_others(&all, &[l1].into());
+        let l2 = check_one_leader(&mut s, &rest)?;
+        if l2 == l1 {
+            return Err(fail(&s, "the cut-off leader is still the leader"));
+        }
+        // The old leader rejoins: one leader again, in the whole cluster.
+        s.connect(l1);
+        check_one_leader(&mut s, &all)?;
+        // Two of three cut off: no majority, no leader among the one left.
+        let leader = check_one_leader(&mut s, &all)?;
+        let other = *all.iter().find(|n| **n != leader).unwrap_or(&leader);
+        s.disconnect(leader);
+        s.disconnect(other);
+        let alone: Vec<NodeId> = connected_others(&all, &[leader, other].into());
+        s.run_for(2 * SEC)?;
+        if s.stable_leader(&alone).is_some() {
+            return Err(fail(&s, "a leader without a majority"));
+        }
+        // One comes back: a majority again.
+        s.connect(other);
+        let two = connected_others(&all, &[leader].into());
+        check_one_leader(&mut s, &two)?;
+        s.connect(leader);
+        check_one_leader(&mut s, &all)?;
+        Ok(())
+    });
+}
+
+/// §5.2: servers that cannot reach a majority never elect a leader, however long they try.
+#[test]
+fn no_leader_without_a_majority() {
+    for_seeds(300, |seed| {
+        let mut s = sim(5, seed);
+        s.partition(&[vec![1, 2], vec![3, 4]]);
+        s.run_for(3 * SEC)?;
+        if s.checker().leaders().next().is_some() {
+            return Err(fail(&s, "a leader was elected by a minority"));
+        }
+        if s.stats().elections == 0 {
+            return Err(fail(&s, "nobody even tried"));
+        }
+        // One link is enough to form a majority of 3.
+        s.partition(&[vec![1, 2, 3], vec![4], vec![5]]);
+        check_one_leader(&mut s, &[1, 2, 3])?;
+        Ok(())
+    });
+}
+
+/// §5.2: under repeated random disconnects of up to a minority, a majority always has a leader,
+/// and Election Safety holds throughout.
+#[test]
+fn many_elections_under_random_disconnects() {
+    for_seeds(150, |seed| {
+        let mut s = sim(7, seed);
+        let all = s.ids();
+        check_one_leader(&mut s, &all)?;
+        for _ in 0..10 {
+            let mut out = BTreeSet::new();
+            while out.len() < 3 {
+                out.insert(s.rand(1, 8));
+            }
+            for n in &out {
+                s.disconnect(*n);
+            }
+            let rest = connected_others(&all, &out);
+            check_one_leader(&mut s, &rest)?;
+            for n in &out {
+                s.connect(*n);
+            }
+        }
+        check_one_leader(&mut s, &all)?;
+        Ok(())
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agreement (§5.3)
+// ---------------------------------------------------------------------------------------------
+
+/// §5.3: commands submitted to the leader are applied by every server, in order, at consecutive
+/// indexes after the leader's no-op.
+#[test]
+fn basic_agreement() {
+    for_seeds(200, |seed| {
+        let mut s = sim(5, seed);
+        let all = s.ids();
+        check_one_leader(&mut s, &all)?;
+        let mut last = None;
+        for i in 1..=5 {
+            let index = one(&mut s, cmd(i), 5, false)?;
+            if let Some(prev) = last {
+                if index != prev + 1 {
+                    return Err(fail(&s, format!("index {index} after {prev}")));
+                }
+            }
+            last = Some(index);
+        }
+        Ok(())
+    });
+}
+
+/// §5.3: with one follower down the other two still agree; with both down the leader alone
+/// cannot commit.
+#[test]
+fn agreement_with_a_follower_down() {
+    for_seeds(200, |seed| {
+        let mut s = sim(3, seed);
+        let all = s.ids();
+        one(&mut s, cmd(101), 3, false)?;
+        let leader = check_one_leader(&mut s, &all)?;
+        let f1 = *all.iter().find(|n| **n != leader).unwrap_or(&leader);
+        s.disconnect(f1);
+        one(&mut s, cmd(102), 2, false)?;
+        s.run_for(SEC)?;
+        one(&mut s, cmd(103), 2, false)?;
+        // Now cut the other follower too: nothing can commit.
+        let leader = check_one_leader(&mut s, &connected_others(&all, &[f1].into()))?;
+        let f2 = *all
+            .iter()
+            .find(|n| **n != leader && **n != f1)
+            .unwrap_or(&leader);
+        s.disconnect(f2);
+        let Some((index, _)) = s.propose(leader, cmd(104))? else {
+            return Err(fail(&s, "leader refused a proposal"));
+        };
+        s.run_for(2 * SEC)?;
+        let (n, _) = s.n_applied(index);
+        if n > 0 {
+            return Err(fail(
+                &s,
+                format!("{n} servers applied {index} without a majority"),
+            ));
+        }
+        Ok(())
+    });
+}
+
+/// §5.3: a leader cut off from a majority commits nothing; once the followers return the
+/// cluster agrees again (and the uncommitted entry may or may not survive).
+#[test]
+fn no_commit_without_majority_then_commit_after_return() {
+    for_seeds(200, |seed| {
+        let mut s = sim(5, seed);
+        let all = s.ids();
+        one(&mut s, cmd(10), 5, false)?;
+        let leader = check_one_leader(&mut s, &all)?;
+        let followers: Vec<NodeId> = all.iter().copied().filter(|n| *n != leader).collect();
+        for f in &followers[..3] {
+            s.disconnect(*f);
+        }
+        let Some((index, _)) = s.propose(leader, cmd(20))? else {
+            return Err(fail(&s, "leader refused a proposal"));
+        };
+        s.run_for(2 * SEC)?;
+        if s.n_applied(index).0 > 0 {
+            return Err(fail(&s, "committed without a majority"));
+        }
+        for f in &followers[..3] {
+            s.connect(*f);
+        }
+        // The disconnected majority may have elected a leader of its own and overwritten index;
+        // either way the cluster must agree on new commands.
+        one(&mut s, cmd(30), 5, true)?;
+        one(&mut s, cmd(1000), 5, true)?;
+        Ok(())
+    });
+}
+
+/// §5.3: many proposals at once in one term all commit, each at its own index.
+#[test]
+fn concurrent_proposals() {
+    for_seeds(200, |seed| {
+        let mut s = sim(3, seed);
+        let all = s.ids();
+        'attempt: for _ in 0..5 {
+            let leader = check_one_leader(&mut s, &all)?;
+            let Some(term) = s.status(leader).map(|st| st.term) else {
+                continue;
+            };
+            let mut indexes = Vec::new();
+            for i in 0..20 {
+                match s.propose(leader, cmd(100 + i))? {
+                    Some((index, t)) if t == term => indexes.push(index),
+                    _ => continue 'attempt,
+                }
+            }
+            let last = *indexes.last().unwrap_or(&0);
+            if s.wait_applied(last, 3, 2 * SEC)?.is_none() {
+                if s.status(leader).map(|st| st.term) != Some(term) {
+                    continue 'attempt; // leadership changed: try again
+                }
+                return Err(fail(&s, "proposals not applied"));
+            }
+            let distinct: BTreeSet<u64> = indexes.iter().copied().collect();
+            if distinct.len() != 20 {
+                return Err(fail(&s, "two proposals share an index"));
+            }
+            let applied: BTreeSet<Bytes> =
+                s.applied(leader).iter().map(|(_, d)| d.clone()).collect();
+            for i in 0..20 {
+                if !applied.contains(&cmd(100 + i)) {
+                    return Err(fail(&s, format!("command {} missing", 100 + i)));
+                }
+            }
+            return Ok(());
+        }
+        Err(fail(&s, "leadership kept changing"))
+    });
+}
+
+/// §5.3/§5.4: a partitioned old leader that accepted proposals it could not commit rejoins; its
+/// divergent entries are replaced by the new leader's, and everyone agrees.
+#[test]
+fn partitioned_leader_rejoins_and_is_repaired() {
+    for_seeds(200, |seed| {
+        let mut s = sim(3, seed);
+        let all = s.ids();
+        one(&mut s, cmd(101), 3, true)?;
+        let l1 = check_one_leader(&mut s, &all)?;
+        s.disconnect(l1);
+        for i in 102..=104 {
+            s.propose(l1, cmd(i))?;
+        }
+        let l1_last = s.status(l1).map(|st| st.last_log_index).unwrap_or(0);
+        // The rest elect a new leader and commit 103.
+        one(&mut s, cmd(103), 2, true)?;
+        let rest = connected_others(&all, &[l1].into());
+        let l2 = check_one_leader(&mut s, &rest)?;
+        s.disconnect(l2);
+        s.connect(l1);
+        one(&mut s, cmd(104), 2, true)?;
+        s.connect(l2);
+        one(&mut s, cmd(105), 3, true)?;
+        // Old leader's uncommitted 102 must be gone: it was never committed.
+        let committed: Vec<Bytes> = s.applied(l1).iter().map(|(_, d)| d.clone()).collect();
+        if committed.contains(&cmd(102)) {
+            return Err(fail(&s, "an entry that was never committed was applied"));
+        }
+        if s.stored_log(l1).len() as u64 <= l1_last.min(1) {
+            return Err(fail(&s, "old leader's log not repaired"));
+        }
+        s.check_logs_fully()?;
+        Ok(())
+    });
+}
+
+/// §5.3 fast back-off: a follower with a long divergent log is repaired in a number of
+/// AppendEntries rejections bounded by the number of conflicting terms, not by the length of
+/// the divergence.
+#[test]
+fn long_divergent_logs_are_backed_up_in_few_rounds() {
+    for_seeds(100, |seed| {
+        let mut s = sim(5, seed);
+        let all = s.ids();
+        one(&mut s, cmd(0), 5, true)?;
+        let l1 = check_one_leader(&mut s, &all)?;
+        let others: Vec<NodeId> = all.iter().copied().filter(|n| *n != l1).collect();
+        // The leader and one follower are cut off together and take 50 uncommittable entries.
+        let buddy = others[0];
+        s.partition(&[vec![l1, buddy], others[1..].to_vec()]);
+        for i in 0..50 {
+            s.propose(l1, cmd(1000 + i))?;
+        }
+        // The other three elect a leader and commit 50 entries of their own.
+        let majority = others[1..].to_vec();
+        check_one_leader(&mut s, &majority)?;
+        for i in 0..50 {
+            one(&mut s, cmd(2000 + i), 3, true)?;
+        }
+        let before = s.stats().append_rejections.clone();
+        let diverged: u64 = [l1, buddy]
+            .iter()
+            .map(|n| s.status(*n).map(|st| st.last_log_index).unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        s.heal();
+        one(&mut s, cmd(3000), 5, true)?;
+        for n in [l1, buddy] {
+            let rejections = s.stats().append_rejections.get(&n).copied().unwrap_or(0)
+                - before.get(&n).copied().unwrap_or(0);
+            // One round for the stale-term heartbeat, one or two per conflicting term.
+            if rejections > 8 {
+                return Err(fail(
+                    &s,
+                    format!(
+                        "node {n} needed {rejections} rejected AppendEntries to repair a \
+                         divergence of ~{diverged} entries"
+                    ),
+                ));
+            }
+        }
+        s.check_logs_fully()?;
+        Ok(())
+    });
+}
+
+/// No message storms: an election costs at most one RequestVote per candidate per peer; a
+/// stable leader sends one heartbeat per follower per interval and no one asks for votes.
+#[test]
+fn message_counts_in_steady_state() {
+    for_seeds(200, |seed| {
+        let mut s = sim(3, seed);
+        let all = s.ids();
+        let leader = check_one_leader(&mut s, &all)?;
+        for (term, votes) in &s.stats().votes_requested_by_term {
+            let candidates = s.stats().candidates_by_term.get(term).copied().unwrap_or(0);
+            if *votes > candidates * 2 {
+                return Err(fail(
+                    &s,
+                    format!("{votes} RequestVote in term {term} from {candidates} candidates"),
+                ));
+            }
+        }
+        if s.stats().sent_of(MessageKind::RequestVote) > 30 {
+            return Err(fail(&s, "too many RequestVote to elect a leader"));
+        }
+        let term = s.status(leader).map(|st| st.term);
+        // Idle for 1 s: 100 ticks, heartbeat every 2 ticks, 2 followers.
+        let before = s.stats().clone();
+        s.run_for(SEC)?;
+        let after = s.stats();
+        let votes =
+            after.sent_of(MessageKind::RequestVote) - before.sent_of(MessageKind::RequestVote);
+        let heartbeats =
+            after.sent_of(MessageKind::Heartbeat) - before.sent_of(MessageKind::Heartbeat);
+        let appends =
+            after.sent_of(MessageKind::AppendEntries) - before.sent_of(MessageKind::AppendEntries);
+        if votes != 0 || s.status(leader).map(|st| st.term) != term {
+            return Err(fail(&s, "an election in steady state"));
+        }
+        if !(90..=102).contains(&heartbeats) || appends != 0 {
+            return Err(fail(
+                &s,
+                format!("{heartbeats} heartbeats and {appends} appends in 1 s idle (want ~100, 0)"),
+            ));
+        }
+        // Agreement on 10 commands costs a bounded number of messages.
+        let before = s.stats().total_sent();
+        for i in 0..10 {
+            one(&mut s, cmd(i), 3, false)?;
+        }
+        let used = s.stats().total_sent() - before;
+        let elapsed_heartbeats = 4 * 10 * 2 * 50; // generous: 10 × ≤2 s waits of heartbeats
+        if used > 10 * 4 + elapsed_heartbeats {
+            return Err(fail(&s, format!("{used} messages for 10 commands")));
+        }
+        Ok(())
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Persistence (Figure 2: persistent state)
+// ---------------------------------------------------------------------------------------------
+
+/// A crashed server restarts from its storage: crash and restart all, the leader, followers —
+/// nothing committed is lost and the cluster goes on.
+#[test]
+fn persistence_crash_and_restart() {
+    for_seeds(150, |seed| {
+        let mut s = sim(3, seed);
+        let all = s.ids();
+        one(&mut s, cmd(11), 3, true)?;
+        // All crash and restart.
+        for n in &all {
+            s.crash(*n);
+        }
+        for n in &all {
+            s.restart(*n);
+        }
+        one(&mut s, cmd(12), 3, true)?;
+        // The leader crashes and restarts.
+        let l1 = check_one_leader(&mut s, &all)?;
+        s.crash(l1);
+        s.restart(l1);
+        one(&mut s, cmd(13), 3, true)?;
+        // The leader crashes; the others commit; it comes back.
+        let l2 = check_one_leader(&mut s, &all)?;
+        s.crash(l2);
+        one(&mut s, cmd(14), 2, true)?;
+        s.restart(l2);
+        one(&mut s, cmd(15), 3, true)?;
+        // A follower crashes; it comes back and catches up.
+        let l3 = check_one_leader(&mut s, &all)?;
+        let f = *all.iter().find(|n| **n != l3).unwrap_or(&l3);
+        s.crash(f);
+        one(&mut s, cmd(16), 2, true)?;
+        s.restart(f);
+        one(&mut s, cmd(17), 3, true)?;
+        // Every server applied every command, in the same order.
+        let want: Vec<Bytes> = (11..=17).map(cmd).collect();
+        let all_applied = s.run_until_cond(5 * SEC, |s| {
+            s.ids().iter().all(|n| {
+                let got: Vec<Bytes> = s
+                    .applied(*n)
+                    .iter()
+                    .map(|(_, d)| d.clone())
+                    .filter(|d| !d.is_empty())
+                    .collect();
+                got == want
+            })
+        })?;
+        if !all_applied {
+            return Err(fail(&s, "not every server applied 11..=17 in order"));
+        }
+        Ok(())
+    });
+}
+
+/// Crashes in the middle of replication: right after persisting new entries but before sending
+/// or applying anything (the worst moment for a leader and for a follower), repeatedly.
+#[test]
+fn persistence_crash_mid_replication() {
+    for_seeds(200, |seed| {
+        let mut s = sim(5, seed);
+        let all = s.ids();
+        one(&mut s, cmd(0), 5, true)?;
+        for round in 1..=10u64 {
+            let leader = check_one_leader(&mut s, &all)?;
+            let victim = if round % 2 == 0 {
+                leader
+            } else {
+                *all.iter().find(|n| **n != leader).unwrap_or(&leader)
+            };
+            s.crash_after_next_persist(victim);
+            for i in 0..3 {
+                s.propose(leader, cmd(round * 10 + i))?;
+            }
+            if !s.run_until_cond(SEC, |s| !s.is_up(victim))? {
+                return Err(fail(
+                    &s,
+                    format!("node {victim} never persisted new entries"),
+                ));
+            }
+            let pause = s.rand(0, 50) * MS;
+            s.run_for(pause)?;
+            s.restart(victim);
+            one(&mut s, cmd(round * 10 + 5), 5, true)?;
+        }
+        s.check_logs_fully()?;
+        Ok(())
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figure 8 (§5.4.2)
+// ---------------------------------------------------------------------------------------------
+
+/// Figure 8: leaders come and go while proposals are in flight, so old-term entries sit on a
+/// majority without being committed; the checker verifies after every step that nothing
+/// committed is ever lost (which committing by counting old-term replicas would allow).
+#[test]
+fn figure_8() {
+    for_seeds(100, |seed| {
+        let mut s = sim(5, seed);
+        let all = s.ids();
+        one(&mut s, cmd(0), 1, true)?;
+        let mut up = 5;
+        for iter in 0..300u64 {
+            let leader = s.leader();
+            if let Some(l) = leader {
+                s.propose(l, cmd(iter + 1))?;
+            }
+            let pause = if s.chance(0.1) {
+                s.rand(0, 500) * MS
+            } else {
+                s.rand(0, 13) * MS
+            };
+            s.run_for(pause)?;
+            if let Some(l) = leader {
+                if s.is_up(l) {
+                    s.crash(l);
+                    up -= 1;
+                }
+            }
+            if up < 3 {
+                let down: Vec<NodeId> = all.iter().copied().filter(|n| !s.is_up(*n)).collect();
+                let pick = down[s.rand(0, down.len() as u64) as usize];
+                s.restart(pick);
+                up += 1;
+            }
+        }
+        for n in &all {
+            s.restart(*n);
+        }
+        one(&mut s, cmd(9999), 5, true)?;
+        s.check_logs_fully()?;
+        Ok(())
+    });
+}
+
+/// Figure 8 on an unreliable network: loss, duplicates, long reordering, and leaders cut off
+/// rather than crashed; at the end the network heals and everyone agrees.
+#[test]
+fn figure_8_unreliable() {
+    for_seeds(100, |seed| {
+        let mut s = Simulator::new(SimConfig::new(5, seed).with_net(NetConfig::unreliable()));
+        one(&mut s, cmd(0), 1, true)?;
+        let mut cut = BTreeSet::new();
+        for iter in 0..300u64 {
+            if iter == 200 {
+                s.set_net(NetConfig {
+                    long_delay_rate: 0.2,
+                    ..NetConfig::unreliable()
+                });
+            }
+            if let Some(l) = s.leader() {
+                s.propose(l, cmd(iter + 1))?;
+                if s.chance(0.5) {
+                    s.disconnect(l);
+                    cut.insert(l);
+                }
+            }
+            let pause = if s.chance(0.1) {
+                s.rand(0, 500) * MS
+            } else {
+                s.rand(0, 13) * MS
+            };
+            s.run_for(pause)?;
+            if cut.len() >= 3 {
+                let pick = *cut
+                    .iter()
+                    .nth(s.rand(0, cut.len() as u64) as usize)
+                    .unwrap_or(&1);
+                s.connect(pick);
+                cut.remove(&pick);
+            }
+        }
+        s.heal();
+        s.set_net(NetConfig::reliable());
+        one(&mut s, cmd(9999), 5, true)?;
+        s.check_logs_fully()?;
+        Ok(())
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unreliable network and churn
+// ---------------------------------------------------------------------------------------------
+
+/// Agreement despite loss, duplication and long reordering: every command is eventually
+/// applied by all, in one order.
+#[test]
+fn unreliable_network_agreement() {
+    for_seeds(100, |seed| {
+        let mut s = Simulator::new(SimConfig::new(5, seed).with_net(NetConfig::unreliable()));
+        for i in 0..30 {
+            one(&mut s, cmd(i), 1, true)?;
+        }
+        s.set_net(NetConfig::reliable());
+        one(&mut s, cmd(100), 5, true)?;
+        // Same sequence everywhere.
+        let reference = s.applied(1).to_vec();
+        for n in s.ids() {
+            let a = s.applied(n);
+            let k = a.len().min(reference.len());
+            if a[..k] != reference[..k] {
+                return Err(fail(&s, format!("node {n} applied a different sequence")));
+            }
+        }
+        Ok(())
+    });
+}
+
+/// Churn: random crashes, restarts and disconnects while clients keep proposing; at the end
+/// everything heals and the cluster agrees on a last command, with every log matching.
+#[test]
+fn churn() {
+    for_seeds(100, |seed| {
+        let mut s = Simulator::new(SimConfig::new(5, seed).with_net(NetConfig {
+            drop_rate: 0.02,
+            ..NetConfig::reliable()
+        }));
+        let all = s.ids();
+        let mut proposed = 0u64;
+        for _ in 0..100 {
+            for _ in 0..s.rand(0, 4) {
+                proposed += 1;
+                s.propose_anywhere(cmd(proposed))?;
+            }
+            let victim = s.rand(1, 6);
+            match s.rand(0, 10) {
+                0 | 1 => s.crash(victim),
+                2 | 3 => s.restart(victim),
+                4 => s.disconnect(victim),
+                5 | 6 => s.connect(victim),
+                _ => {}
+            }
+            let live_connected = all.iter().filter(|n| s.is_up(**n)).count();
+            if live_connected < 3 {
+                s.restart(victim);
+            }
+            let pause = s.rand(0, 200) * MS;
+            s.run_for(pause)?;
+        }
+        s.heal();
+        for n in &all {
+            s.restart(*n);
+        }
+        one(&mut s, cmd(99_999), 5, true)?;
+        s.check_logs_fully()?;
+        // Every server's applied commands are a prefix of one sequence.
+        let longest = all
+            .iter()
+            .map(|n| s.applied(*n).to_vec())
+            .max_by_key(|a| a.len())
+            .unwrap_or_default();
+        for n in &all {
+            let a = s.applied(*n);
+            if a != &longest[..a.len()] {
+                return Err(fail(&s, format!("node {n}'s state machine diverged")));
+            }
+        }
+        Ok(())
+    });
+}
+
+/// The simulator is deterministic: the same seed gives the same run, event for event.
+#[test]
+fn same_seed_same_run() {
+    let run = |seed| -> Result<(u64, Vec<String>), Violation> {
+        let mut s = Simulator::new(SimConfig::new(5, seed).with_net(NetConfig::unreliable()));
+        for i in 0..10 {
+            let _ = s.one(cmd(i), 3, true)?;
+        }
+        s.crash(1);
+        s.run_for(SEC)?;
+        Ok((s.steps(), s.history_lines()))
+    };
+    let a = run(7).expect("safe");
+    let b = run(7).expect("safe");
+    let c = run(8).expect("safe");
+    assert_eq!(a, b, "same seed, same run");
+    assert_ne!(a.1, c.1, "another seed, another run");
+}
+
+/// Roles are consistent at the end of a run: a single leader, everyone else following it.
+#[test]
+fn followers_know_the_leader() {
+    for_seeds(50, |seed| {
+        let mut s = sim(5, seed);
+        let all = s.ids();
+        let leader = check_one_leader(&mut s, &all)?;
+        s.run_for(100 * MS)?;
+        for st in s.statuses() {
+            let ok = if st.id == leader {
+                st.role == Role::Leader
+            } else {
+                st.role == Role::Follower && st.leader_id == Some(leader)
+            };
+            if !ok {
+                return Err(fail(&s, format!("{st:?}")));
+            }
+        }
+        Ok(())
+    });
+}
