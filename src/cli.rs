@@ -153,9 +153,14 @@ pub fn sim_story(args: &SimArgs, out: &mut impl std::io::Write) -> Result<(), St
     let all = sim.ids();
     writeln!(
         out,
-        "raftlab sim: {} servers, seed {}, {:?} network; ticks of 10 ms, elections after \
+        "raftlab sim: {} servers, seed {}, {} network; ticks of 10 ms, elections after \
          10-20 ticks, heartbeats every 2",
-        args.nodes, args.seed, args.net
+        args.nodes,
+        args.seed,
+        match args.net {
+            NetKind::Reliable => "reliable",
+            NetKind::Unreliable => "unreliable",
+        }
     )?;
 
     sim.note("-- 1. a fresh cluster elects a leader (§5.2)");

@@ -600,7 +600,9 @@ impl RaftNode {
         if self.role != Role::Candidate {
             return;
         }
-        self.votes.record(from, reply.vote_granted);
+        if !self.votes.record(from, reply.vote_granted) {
+            return; // a duplicate answer
+        }
         let (granted_total, _) = self.votes.counts(&self.config.voters);
         self.events.push(TraceEvent::VoteReceived {
             from,

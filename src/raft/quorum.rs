@@ -38,8 +38,13 @@ pub struct VoteTally {
 
 impl VoteTally {
     /// Records `from`'s answer; a voter's first answer in a term counts, repeats do not.
-    pub fn record(&mut self, from: NodeId, granted: bool) {
-        self.votes.entry(from).or_insert(granted);
+    /// Returns whether this was its first answer.
+    pub fn record(&mut self, from: NodeId, granted: bool) -> bool {
+        if self.votes.contains_key(&from) {
+            return false;
+        }
+        self.votes.insert(from, granted);
+        true
     }
 
     /// Granted and refused counts among `voters`.
@@ -110,7 +115,10 @@ mod tests {
         t.record(1, true);
         t.record(2, true);
         assert_eq!(t.result(&voters), VoteResult::Pending);
-        t.record(2, false); // a repeat does not change the first answer
+        assert!(
+            !t.record(2, false),
+            "a repeat does not change the first answer"
+        );
         assert_eq!(t.counts(&voters), (2, 0));
         t.record(3, true);
         assert_eq!(t.result(&voters), VoteResult::Won);
