@@ -7,7 +7,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::cluster::Preset;
 use crate::raft::{NodeId, Role};
+
+pub mod serve;
 use crate::sim::{NetConfig, Record, SimConfig, Simulator, Violation};
 
 /// raftlab — a Raft lab in one terminal.
@@ -22,10 +25,32 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a real cluster headless: N nodes speaking gRPC on 127.0.0.1, with the Kv service on
+    /// every node and the Control service on the supervisor. Prints one JSON line with the
+    /// addresses, then runs until SIGINT or SIGTERM.
+    Serve(ServeArgs),
     /// Run a scripted story on the deterministic simulator and print its trace: elections,
     /// replication, a leader crash, a partition and its repair, with the safety properties of the
     /// Raft paper checked after every step.
     Sim(SimArgs),
+}
+
+/// Flags of `raftlab serve`.
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Number of nodes, 1 to 9.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=9))]
+    pub nodes: u64,
+    /// Timing: fast (150–300 ms elections, for scripts) or teach (2–4 s, messages visibly in
+    /// flight).
+    #[arg(long, value_enum, default_value_t = Preset::Fast)]
+    pub preset: Preset,
+    /// Address of the Control service (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub control: std::net::SocketAddr,
+    /// Seed of the nodes' election timeouts and of the network's random choices.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// Flags of `raftlab sim`.
@@ -70,6 +95,21 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Sim(SimArgs::default())) {
         Command::Sim(args) => run_sim(&args),
+        Command::Serve(args) => run_async(serve::run(args)),
+    }
+}
+
+/// Runs an async subcommand on a multi-threaded tokio runtime.
+fn run_async(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => {
+            eprintln!("raftlab: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

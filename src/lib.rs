@@ -11,6 +11,9 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod cli;
+pub mod cluster;
+pub mod node;
 pub mod pb;
 pub mod raft;
 pub mod sim;
+pub mod state_machine;

@@ -1,0 +1,656 @@
+//! The cluster supervisor: starts N nodes on 127.0.0.1, owns the clock, the fault-injecting
+//! network and the event bus, and can break anything on command.
+//!
+//! ```text
+//!            ┌──────────── Cluster ─────────────────────────────────────────┐
+//!  Control ─►│ kill / restart · partition / heal / links / slow · clock      │
+//!            │   clock task ──Tick──► node 1 … node N ──outbox──► Network ───┼─► Raft.Deliver
+//!            │                        (driver + gRPC)          (in flight)   │
+//!            │   EventBus ◄── trace events, messages, faults, client results │
+//!            └───────────────────────────────────────────────────────────────┘
+//! ```
+//!
+//! Storage outlives a node's process: killing a node stops its task and its server; restarting
+//! it recovers from the same storage, on the same id and address.
+
+pub mod clock;
+pub mod control;
+pub mod network;
+pub mod preset;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+pub use clock::Clock;
+pub use network::{InFlightInfo, LinkPolicy, Network};
+pub use preset::Preset;
+
+use crate::node::{
+    self, EventBus, EventKind, Input, NodeConfig, NodeError, NodeView, RunningNode, SharedStorage,
+};
+use crate::raft::{MemStorage, Message, NodeId, Status};
+
+/// Most nodes a cluster may have.
+pub const MAX_NODES: usize = 9;
+
+/// How to start a cluster.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    /// Number of nodes, 1 to [`MAX_NODES`].
+    pub nodes: usize,
+    /// Timing preset.
+    pub preset: Preset,
+    /// Seed of the cores' RNGs and of the network's random choices.
+    pub seed: u64,
+    /// Address to bind nodes on (port 0: ephemeral ports).
+    pub host: std::net::IpAddr,
+}
+
+impl ClusterConfig {
+    /// `nodes` nodes with the given preset on 127.0.0.1.
+    pub fn new(nodes: usize, preset: Preset) -> Self {
+        ClusterConfig {
+            nodes,
+            preset,
+            seed: 0,
+            host: std::net::Ipv4Addr::LOCALHOST.into(),
+        }
+    }
+}
+
+/// Why a cluster operation failed.
+#[derive(Debug)]
+pub enum ClusterError {
+    /// The requested size is out of range.
+    Size(usize),
+    /// No such node.
+    UnknownNode(NodeId),
+    /// The node is already running.
+    AlreadyUp(NodeId),
+    /// The node is already stopped.
+    AlreadyDown(NodeId),
+    /// A node failed to start.
+    Node(NodeId, NodeError),
+    /// Binding a port failed.
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for ClusterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClusterError::Size(n) => write!(f, "a cluster has 1 to {MAX_NODES} nodes, not {n}"),
+            ClusterError::UnknownNode(id) => write!(f, "no node {id}"),
+            ClusterError::AlreadyUp(id) => write!(f, "node {id} is already up"),
+            ClusterError::AlreadyDown(id) => write!(f, "node {id} is already down"),
+            ClusterError::Node(id, e) => write!(f, "node {id}: {e}"),
+            ClusterError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ClusterError {}
+
+/// What the supervisor knows about one node.
+#[derive(Clone, Debug)]
+pub struct NodeState {
+    /// Its id.
+    pub id: NodeId,
+    /// Where its Raft and Kv services listen.
+    pub addr: SocketAddr,
+    /// Whether its process runs.
+    pub up: bool,
+    /// Its last published status (as of when it went down, if down).
+    pub status: Status,
+    /// Keys in its state machine.
+    pub kv_len: usize,
+    /// Its clock rate.
+    pub clock_rate: f64,
+    /// Extra delay on its links.
+    pub slow: Duration,
+}
+
+/// Everything the supervisor knows, in one snapshot.
+#[derive(Clone, Debug)]
+pub struct ClusterStatus {
+    /// Each node.
+    pub nodes: Vec<NodeState>,
+    /// Whether the clock and network are paused.
+    pub paused: bool,
+    /// The clock's speed factor.
+    pub speed: f64,
+    /// The preset.
+    pub preset: Preset,
+    /// Current length of a tick.
+    pub tick: Duration,
+    /// Partition groups, largest first (one group when healed).
+    pub groups: Vec<Vec<NodeId>>,
+}
+
+impl ClusterStatus {
+    /// The leader of the highest term among running nodes, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.nodes
+            .iter()
+            .filter(|n| n.up && n.status.role == crate::raft::Role::Leader)
+            .max_by_key(|n| n.status.term)
+            .map(|n| n.id)
+    }
+}
+
+struct Slot {
+    running: Option<RunningNode>,
+    view: watch::Receiver<NodeView>,
+}
+
+struct Inner {
+    config: ClusterConfig,
+    node_configs: BTreeMap<NodeId, NodeConfig>,
+    storages: BTreeMap<NodeId, SharedStorage>,
+    slots: tokio::sync::Mutex<BTreeMap<NodeId, Slot>>,
+    inboxes: Mutex<BTreeMap<NodeId, mpsc::Sender<Input>>>,
+    views: Mutex<BTreeMap<NodeId, watch::Receiver<NodeView>>>,
+    up: Mutex<BTreeMap<NodeId, bool>>,
+    network: Arc<Network>,
+    clock: Arc<Clock>,
+    events: EventBus,
+    outbox: mpsc::UnboundedSender<Message>,
+}
+
+/// A running cluster. It dereferences to a [`ClusterHandle`] with every operation.
+pub struct Cluster {
+    handle: ClusterHandle,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("nodes", &self.handle.inner.config.nodes)
+            .finish()
+    }
+}
+
+impl Cluster {
+    /// Starts every node on its own ephemeral port, the network and the clock.
+    pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
+        if config.nodes == 0 || config.nodes > MAX_NODES {
+            return Err(ClusterError::Size(config.nodes));
+        }
+        let ids: Vec<NodeId> = (1..=config.nodes as NodeId).collect();
+        // Bind every port first: each node must know every address before any starts.
+        let mut listeners = BTreeMap::new();
+        let mut addresses = BTreeMap::new();
+        for id in &ids {
+            let l = tokio::net::TcpListener::bind(SocketAddr::new(config.host, 0))
+                .await
+                .map_err(ClusterError::Io)?;
+            addresses.insert(*id, l.local_addr().map_err(ClusterError::Io)?);
+            listeners.insert(*id, l);
+        }
+        let events = EventBus::new(65_536);
+        let (base_delay, base_jitter) = config.preset.link_delay();
+        let network = Arc::new(Network::new(
+            addresses.clone(),
+            base_delay,
+            base_jitter,
+            config.seed,
+            events.clone(),
+        ));
+        let clock = Arc::new(Clock::new(config.preset.tick()));
+        let (outbox_tx, outbox_rx) = mpsc::unbounded_channel();
+        let node_configs: BTreeMap<NodeId, NodeConfig> = ids
+            .iter()
+            .map(|id| {
+                (
+                    *id,
+                    NodeConfig {
+                        raft: config.preset.raft_config(*id, ids.clone(), config.seed),
+                        addresses: addresses.clone(),
+                        client_timeout: config.preset.client_timeout(),
+                    },
+                )
+            })
+            .collect();
+        let storages: BTreeMap<NodeId, SharedStorage> = ids
+            .iter()
+            .map(|id| {
+                let s: SharedStorage = Arc::new(Mutex::new(Box::new(MemStorage::new())));
+                (*id, s)
+            })
+            .collect();
+
+        let mut slots = BTreeMap::new();
+        let mut inboxes = BTreeMap::new();
+        let mut views = BTreeMap::new();
+        let mut up = BTreeMap::new();
+        for id in &ids {
+            let running = node::start(
+                node_configs[id].clone(),
+                storages[id].clone(),
+                listeners.remove(id),
+                outbox_tx.clone(),
+                events.clone(),
+            )
+            .await
+            .map_err(|e| ClusterError::Node(*id, e))?;
+            inboxes.insert(*id, running.inbox.clone());
+            views.insert(*id, running.view.clone());
+            up.insert(*id, true);
+            slots.insert(
+                *id,
+                Slot {
+                    view: running.view.clone(),
+                    running: Some(running),
+                },
+            );
+        }
+        let inner = Arc::new(Inner {
+            config,
+            node_configs,
+            storages,
+            slots: tokio::sync::Mutex::new(slots),
+            inboxes: Mutex::new(inboxes),
+            views: Mutex::new(views),
+            up: Mutex::new(up),
+            network: network.clone(),
+            clock,
+            events,
+            outbox: outbox_tx,
+        });
+        let tasks = vec![
+            tokio::spawn(network.run(outbox_rx)),
+            tokio::spawn(clock_task(inner.clone())),
+        ];
+        Ok(Cluster {
+            handle: ClusterHandle { inner },
+            tasks,
+        })
+    }
+
+    /// A handle for services (Control) that outlive borrows of the cluster.
+    pub fn handle(&self) -> ClusterHandle {
+        self.handle.clone()
+    }
+
+    /// Stops every node and the cluster's tasks. Ports are released when this returns.
+    pub async fn shutdown(self) {
+        let mut slots = self.handle.inner.slots.lock().await;
+        for slot in slots.values_mut() {
+            if let Some(running) = slot.running.take() {
+                running.stop().await;
+            }
+        }
+        drop(slots);
+        for t in &self.tasks {
+            t.abort();
+        }
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+impl std::ops::Deref for Cluster {
+    type Target = ClusterHandle;
+
+    fn deref(&self) -> &ClusterHandle {
+        &self.handle
+    }
+}
+
+/// A cheap, cloneable handle to a running cluster: every operation of the supervisor.
+#[derive(Clone)]
+pub struct ClusterHandle {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ClusterHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterHandle").finish_non_exhaustive()
+    }
+}
+
+impl ClusterHandle {
+    /// Ids of all nodes.
+    pub fn ids(&self) -> Vec<NodeId> {
+        self.inner.node_configs.keys().copied().collect()
+    }
+
+    /// The address of a node's services.
+    pub fn addr(&self, id: NodeId) -> Option<SocketAddr> {
+        self.inner.node_configs.get(&id).and_then(NodeConfig::addr)
+    }
+
+    /// The cluster's preset.
+    pub fn preset(&self) -> Preset {
+        self.inner.config.preset
+    }
+
+    /// The event bus (subscribe to see everything that happens).
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
+    }
+
+    /// The network, for its faults and messages in flight.
+    pub fn network(&self) -> &Network {
+        &self.inner.network
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    fn fault(&self, what: String) {
+        tracing::info!("{what}");
+        self.inner.events.emit(0, EventKind::Fault(what));
+    }
+
+    fn check(&self, id: NodeId) -> Result<(), ClusterError> {
+        if self.inner.node_configs.contains_key(&id) {
+            Ok(())
+        } else {
+            Err(ClusterError::UnknownNode(id))
+        }
+    }
+
+    /// A snapshot of every node and of the clock and network settings.
+    pub fn status(&self) -> ClusterStatus {
+        let views = self.inner.views.lock().unwrap_or_else(|p| p.into_inner());
+        let up = self.inner.up.lock().unwrap_or_else(|p| p.into_inner());
+        let nodes = self
+            .inner
+            .node_configs
+            .iter()
+            .filter_map(|(id, cfg)| {
+                let view = views.get(id)?.borrow().clone();
+                Some(NodeState {
+                    id: *id,
+                    addr: cfg.addr()?,
+                    up: up.get(id).copied().unwrap_or(false),
+                    status: view.status,
+                    kv_len: view.kv_len,
+                    clock_rate: self.inner.clock.rate(*id),
+                    slow: self.inner.network.slow(*id),
+                })
+            })
+            .collect();
+        ClusterStatus {
+            nodes,
+            paused: self.inner.clock.is_paused(),
+            speed: self.inner.clock.speed(),
+            preset: self.inner.config.preset,
+            tick: self.inner.clock.interval(),
+            groups: self.inner.network.groups(),
+        }
+    }
+
+    /// Whether a node's process runs.
+    pub fn is_up(&self, id: NodeId) -> bool {
+        let up = self.inner.up.lock().unwrap_or_else(|p| p.into_inner());
+        up.get(&id).copied().unwrap_or(false)
+    }
+
+    /// Kills a node: its task and its server stop; its storage stays.
+    pub async fn kill(&self, id: NodeId) -> Result<(), ClusterError> {
+        self.check(id)?;
+        let mut slots = self.inner.slots.lock().await;
+        let slot = slots.get_mut(&id).ok_or(ClusterError::UnknownNode(id))?;
+        let running = slot.running.take().ok_or(ClusterError::AlreadyDown(id))?;
+        self.inner
+            .inboxes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+        self.inner
+            .up
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, false);
+        running.stop().await;
+        self.inner
+            .events
+            .emit(id, EventKind::NodeDown("killed".into()));
+        self.fault(format!("kill node {id}"));
+        Ok(())
+    }
+
+    /// Restarts a killed node from its storage, on the same id and address.
+    pub async fn restart(&self, id: NodeId) -> Result<(), ClusterError> {
+        self.check(id)?;
+        let mut slots = self.inner.slots.lock().await;
+        let slot = slots.get_mut(&id).ok_or(ClusterError::UnknownNode(id))?;
+        if slot.running.is_some() {
+            return Err(ClusterError::AlreadyUp(id));
+        }
+        let running = node::start(
+            self.inner.node_configs[&id].clone(),
+            self.inner.storages[&id].clone(),
+            None,
+            self.inner.outbox.clone(),
+            self.inner.events.clone(),
+        )
+        .await
+        .map_err(|e| ClusterError::Node(id, e))?;
+        self.inner
+            .inboxes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, running.inbox.clone());
+        self.inner
+            .views
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, running.view.clone());
+        self.inner
+            .up
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, true);
+        slot.view = running.view.clone();
+        slot.running = Some(running);
+        self.fault(format!("restart node {id}"));
+        Ok(())
+    }
+
+    /// Splits the nodes into groups that cannot talk to each other; unlisted nodes are each
+    /// alone.
+    pub fn partition(&self, groups: &[Vec<NodeId>]) -> Result<(), ClusterError> {
+        for g in groups {
+            for id in g {
+                self.check(*id)?;
+            }
+        }
+        self.inner.network.partition(groups);
+        self.fault(format!("partition {groups:?}"));
+        Ok(())
+    }
+
+    /// Cuts a node off from all others.
+    pub fn isolate(&self, id: NodeId) -> Result<(), ClusterError> {
+        self.check(id)?;
+        self.inner.network.isolate(id);
+        self.fault(format!("isolate node {id}"));
+        Ok(())
+    }
+
+    /// Clears every network fault (partitions, link policies, slow nodes) and clock drift.
+    pub fn heal(&self) {
+        self.inner.network.heal();
+        self.inner.clock.reset_rates();
+        self.fault("heal: network and clocks restored".into());
+    }
+
+    /// Sets the policy of the directed link `from → to`.
+    pub fn set_link(
+        &self,
+        from: NodeId,
+        to: NodeId,
+        policy: LinkPolicy,
+    ) -> Result<(), ClusterError> {
+        self.check(from)?;
+        self.check(to)?;
+        let policy = LinkPolicy {
+            drop_rate: if policy.drop_rate.is_finite() {
+                policy.drop_rate.clamp(0.0, 1.0)
+            } else {
+                0.0
+            },
+            ..policy
+        };
+        self.inner.network.set_link(from, to, policy);
+        self.fault(format!(
+            "link {from}->{to}: {} delay {} ms jitter {} ms drop {:.0}%",
+            if policy.cut { "cut," } else { "up," },
+            policy.delay.as_millis(),
+            policy.jitter.as_millis(),
+            policy.drop_rate * 100.0
+        ));
+        Ok(())
+    }
+
+    /// Adds `delay` to every link to and from a node (zero: back to normal).
+    pub fn slow(&self, id: NodeId, delay: Duration) -> Result<(), ClusterError> {
+        self.check(id)?;
+        self.inner.network.set_slow(id, delay);
+        self.fault(format!(
+            "slow node {id}: +{} ms per message",
+            delay.as_millis()
+        ));
+        Ok(())
+    }
+
+    /// Sets a node's clock rate (drift); returns the rate applied after clamping.
+    pub fn set_clock_rate(&self, id: NodeId, rate: f64) -> Result<f64, ClusterError> {
+        self.check(id)?;
+        let rate = self.inner.clock.set_rate(id, rate);
+        self.fault(format!("clock of node {id} runs at {rate}x"));
+        Ok(rate)
+    }
+
+    /// Sets the speed factor (tick length multiplier); returns the factor applied.
+    pub fn set_speed(&self, speed: f64) -> f64 {
+        let speed = self.inner.clock.set_speed(speed);
+        self.fault(format!("speed {speed}x tick length"));
+        speed
+    }
+
+    /// Pauses time: no ticks, and every message stays in flight.
+    pub fn pause(&self) {
+        self.inner.clock.set_paused(true);
+        self.inner.network.pause();
+        self.fault("paused".into());
+    }
+
+    /// Resumes time.
+    pub fn resume(&self) {
+        self.inner.clock.set_paused(false);
+        self.inner.network.resume();
+        self.fault("resumed".into());
+    }
+
+    /// One step while paused: delivers the earliest-due message in flight or, if none, gives
+    /// every node one tick. Returns what it did.
+    pub fn step(&self) -> String {
+        match self.inner.network.step() {
+            Some(what) => format!("delivered {what}"),
+            None => {
+                self.tick_all();
+                "tick".to_string()
+            }
+        }
+    }
+
+    fn tick_all(&self) {
+        let inboxes: Vec<(NodeId, mpsc::Sender<Input>)> = self
+            .inner
+            .inboxes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(id, tx)| (*id, tx.clone()))
+            .collect();
+        let ids: Vec<NodeId> = inboxes.iter().map(|(id, _)| *id).collect();
+        let ticks = self.inner.clock.ticks_for(&ids);
+        for ((_, tx), (_, n)) in inboxes.iter().zip(ticks) {
+            for _ in 0..n {
+                let _ = tx.try_send(Input::Tick);
+            }
+        }
+    }
+
+    async fn send(&self, id: NodeId, input: Input) -> Result<(), ClusterError> {
+        self.check(id)?;
+        let tx = self
+            .inner
+            .inboxes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned()
+            .ok_or(ClusterError::AlreadyDown(id))?;
+        tx.send(input)
+            .await
+            .map_err(|_| ClusterError::AlreadyDown(id))
+    }
+
+    /// Makes a node time out now.
+    pub async fn campaign(&self, id: NodeId) -> Result<(), ClusterError> {
+        self.send(id, Input::Campaign).await?;
+        self.fault(format!("node {id} times out now"));
+        Ok(())
+    }
+
+    /// Sets a node's running election timeout, in ticks.
+    pub async fn set_election_timeout(&self, id: NodeId, ticks: u32) -> Result<(), ClusterError> {
+        self.send(id, Input::SetElectionTimeout(ticks)).await
+    }
+
+    /// The key-value contents a running node has applied.
+    pub async fn kv(&self, id: NodeId) -> Result<Vec<(String, String)>, ClusterError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(id, Input::ReadKv(tx)).await?;
+        rx.await.map_err(|_| ClusterError::AlreadyDown(id))
+    }
+
+    /// Messages in flight.
+    pub fn in_flight(&self) -> Vec<InFlightInfo> {
+        self.inner.network.in_flight()
+    }
+
+    /// Drops a message in flight.
+    pub fn drop_message(&self, id: u64) -> bool {
+        self.inner.network.drop_message(id)
+    }
+
+    /// Duplicates a message in flight; returns the copy's id.
+    pub fn duplicate_message(&self, id: u64) -> Option<u64> {
+        self.inner.network.duplicate_message(id)
+    }
+
+    /// Delivers a message in flight now.
+    pub fn deliver_message(&self, id: u64) -> bool {
+        self.inner.network.deliver_message(id)
+    }
+}
+
+/// Ticks every running node once per clock interval (times its rate), unless paused.
+async fn clock_task(inner: Arc<Inner>) {
+    let handle = ClusterHandle { inner };
+    loop {
+        if handle.inner.clock.is_paused() {
+            handle.inner.clock.changed.notified().await;
+            continue;
+        }
+        let interval = handle.inner.clock.interval();
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => handle.tick_all(),
+            _ = handle.inner.clock.changed.notified() => {}
+        }
+    }
+}

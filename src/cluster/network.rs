@@ -1,0 +1,539 @@
+//! The fault-injecting network: every message a node sends passes here before it reaches the
+//! gRPC call to its receiver.
+//!
+//! ```text
+//!  node outbox ─► accept: partition/cut? drop? ─► in flight (id, sent, due) ─► due & not paused
+//!                                                   │  ▲ drop / duplicate /         │
+//!                                                   ▼  │ deliver by id               ▼
+//!                                              Control.InFlight            per-link task: Raft.Deliver
+//! ```
+//!
+//! Each directed link has a policy (cut, extra delay with jitter, drop probability); a partition
+//! puts nodes in groups that cannot talk; a slow node adds delay to all its links. Messages held on
+//! a link are *in flight* and visible with their send and due times. Pausing holds them all.
+//! Delivery on one link keeps send order (one task per link, like a TCP stream).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Notify};
+
+use crate::node::{transport, EventBus, EventKind};
+use crate::pb;
+use crate::raft::{Message, MessageKind, NodeId, Rng, Term};
+
+/// The policy of one directed link.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LinkPolicy {
+    /// Messages on the link are lost.
+    pub cut: bool,
+    /// Extra one-way delay.
+    pub delay: Duration,
+    /// Up to this much more, drawn per message.
+    pub jitter: Duration,
+    /// Probability that a message is lost.
+    pub drop_rate: f64,
+}
+
+/// A message on the wire, as the dashboard and `Control.InFlight` see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InFlightInfo {
+    /// Id, for drop / duplicate / deliver.
+    pub id: u64,
+    /// Sender.
+    pub from: NodeId,
+    /// Receiver.
+    pub to: NodeId,
+    /// Kind.
+    pub kind: MessageKind,
+    /// Sender's term.
+    pub term: Term,
+    /// Sent, since the cluster started.
+    pub sent_at: Duration,
+    /// Due, since the cluster started.
+    pub due_at: Duration,
+    /// One line with the message's fields.
+    pub summary: String,
+}
+
+struct Held {
+    msg: Message,
+    sent_at: Duration,
+    due_at: Duration,
+}
+
+struct State {
+    base_delay: Duration,
+    base_jitter: Duration,
+    links: BTreeMap<(NodeId, NodeId), LinkPolicy>,
+    slow: BTreeMap<NodeId, Duration>,
+    /// Partition group of each node; all equal when healed.
+    group: BTreeMap<NodeId, u64>,
+    next_group: u64,
+    paused: bool,
+    next_id: u64,
+    held: BTreeMap<u64, Held>,
+    due: BTreeSet<(Duration, u64)>,
+    rng: Rng,
+}
+
+impl State {
+    fn connected(&self, from: NodeId, to: NodeId) -> bool {
+        self.group.get(&from) == self.group.get(&to)
+            && !self.links.get(&(from, to)).is_some_and(|l| l.cut)
+    }
+
+    fn delay(&mut self, from: NodeId, to: NodeId) -> Duration {
+        let link = self.links.get(&(from, to)).copied().unwrap_or_default();
+        let jitter = self.base_jitter + link.jitter;
+        let extra = if jitter.is_zero() {
+            Duration::ZERO
+        } else {
+            Duration::from_micros(self.rng.range(0, jitter.as_micros() as u64 + 1))
+        };
+        self.base_delay
+            + link.delay
+            + extra
+            + self.slow.get(&from).copied().unwrap_or_default()
+            + self.slow.get(&to).copied().unwrap_or_default()
+    }
+
+    fn hold(&mut self, msg: Message, now: Duration, delay: Duration) -> u64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        let due_at = now + delay;
+        self.due.insert((due_at, id));
+        self.held.insert(
+            id,
+            Held {
+                msg,
+                sent_at: now,
+                due_at,
+            },
+        );
+        id
+    }
+
+    fn take(&mut self, id: u64) -> Option<Held> {
+        let held = self.held.remove(&id)?;
+        self.due.remove(&(held.due_at, id));
+        Some(held)
+    }
+}
+
+/// The network between the nodes of one cluster.
+pub struct Network {
+    state: Mutex<State>,
+    wake: Notify,
+    events: EventBus,
+    addresses: BTreeMap<NodeId, SocketAddr>,
+    links: Mutex<HashMap<(NodeId, NodeId), LinkSender>>,
+}
+
+/// The queue of one directed link's delivery task: (message id, message).
+type LinkSender = mpsc::UnboundedSender<(u64, Message)>;
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network")
+            .field("addresses", &self.addresses)
+            .finish()
+    }
+}
+
+impl Network {
+    /// A healed network between the nodes at `addresses`, with a base one-way delay and jitter
+    /// on every link.
+    pub fn new(
+        addresses: BTreeMap<NodeId, SocketAddr>,
+        base_delay: Duration,
+        base_jitter: Duration,
+        seed: u64,
+        events: EventBus,
+    ) -> Self {
+        let group = addresses.keys().map(|id| (*id, 0)).collect();
+        Network {
+            state: Mutex::new(State {
+                base_delay,
+                base_jitter,
+                links: BTreeMap::new(),
+                slow: BTreeMap::new(),
+                group,
+                next_group: 1,
+                paused: false,
+                next_id: 0,
+                held: BTreeMap::new(),
+                due: BTreeSet::new(),
+                rng: Rng::derive(seed, 0xC0FFEE),
+            }),
+            wake: Notify::new(),
+            events,
+            addresses,
+            links: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock would be a bug in this file; keep going with the data.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs the network until every node's outbox is closed (the cluster shut down).
+    pub async fn run(self: Arc<Self>, mut outbox: mpsc::UnboundedReceiver<Message>) {
+        loop {
+            let next_due = {
+                let s = self.state();
+                if s.paused {
+                    None
+                } else {
+                    s.due.first().map(|(due, _)| *due)
+                }
+            };
+            let sleep = async {
+                match next_due {
+                    Some(due) => {
+                        let now = self.events.elapsed();
+                        tokio::time::sleep(due.saturating_sub(now)).await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                msg = outbox.recv() => match msg {
+                    Some(msg) => self.accept(msg),
+                    None => return,
+                },
+                _ = self.wake.notified() => {}
+                _ = sleep => self.release_due(),
+            }
+        }
+    }
+
+    /// Takes a message from its sender and decides its fate.
+    fn accept(&self, msg: Message) {
+        let now = self.events.elapsed();
+        let (from, to, kind, term) = (msg.from, msg.to, msg.kind(), msg.term());
+        let mut s = self.state();
+        if !s.connected(from, to) {
+            drop(s);
+            self.dropped(0, from, to, kind, "link cut");
+            return;
+        }
+        let drop_rate = s.links.get(&(from, to)).map_or(0.0, |l| l.drop_rate);
+        if s.rng.chance(drop_rate) {
+            drop(s);
+            self.dropped(0, from, to, kind, "random drop");
+            return;
+        }
+        let delay = s.delay(from, to);
+        if delay.is_zero() && !s.paused {
+            s.next_id += 1;
+            let id = s.next_id;
+            drop(s);
+            self.events.emit(
+                from,
+                EventKind::MessageSent {
+                    id,
+                    from,
+                    to,
+                    kind,
+                    term,
+                    delay,
+                },
+            );
+            self.dispatch(id, msg);
+            return;
+        }
+        let id = s.hold(msg, now, delay);
+        drop(s);
+        self.events.emit(
+            from,
+            EventKind::MessageSent {
+                id,
+                from,
+                to,
+                kind,
+                term,
+                delay,
+            },
+        );
+    }
+
+    /// Delivers every held message that is due (unless paused).
+    fn release_due(&self) {
+        let now = self.events.elapsed();
+        loop {
+            let mut s = self.state();
+            if s.paused {
+                return;
+            }
+            let Some((due, id)) = s.due.first().copied() else {
+                return;
+            };
+            if due > now {
+                return;
+            }
+            let Some(held) = s.take(id) else {
+                continue;
+            };
+            let connected = s.connected(held.msg.from, held.msg.to);
+            drop(s);
+            self.release(id, held.msg, connected);
+        }
+    }
+
+    fn release(&self, id: u64, msg: Message, connected: bool) {
+        if connected {
+            self.dispatch(id, msg);
+        } else {
+            self.dropped(id, msg.from, msg.to, msg.kind(), "link cut");
+        }
+    }
+
+    fn dropped(&self, id: u64, from: NodeId, to: NodeId, kind: MessageKind, why: &str) {
+        self.events.emit(
+            from,
+            EventKind::MessageDropped {
+                id,
+                from,
+                to,
+                kind,
+                why: why.to_string(),
+            },
+        );
+    }
+
+    /// Hands a message to the task of its link, which makes the gRPC call.
+    fn dispatch(&self, id: u64, msg: Message) {
+        let key = (msg.from, msg.to);
+        let Some(addr) = self.addresses.get(&msg.to).copied() else {
+            self.dropped(id, msg.from, msg.to, msg.kind(), "unknown receiver");
+            return;
+        };
+        let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = links.entry(key).or_insert_with(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(link_task(addr, rx, self.events.clone()));
+            tx
+        });
+        if let Err(mpsc::error::SendError((id, msg))) = tx.send((id, msg)) {
+            drop(links);
+            self.dropped(id, msg.from, msg.to, msg.kind(), "link closed");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Faults
+    // ------------------------------------------------------------------------------------------
+
+    /// Splits nodes into groups that cannot talk to each other; unlisted nodes are each alone.
+    pub fn partition(&self, groups: &[Vec<NodeId>]) {
+        let mut s = self.state();
+        let ids: Vec<NodeId> = s.group.keys().copied().collect();
+        for id in ids {
+            s.next_group += 1;
+            let g = s.next_group;
+            s.group.insert(id, g);
+        }
+        for members in groups {
+            s.next_group += 1;
+            let g = s.next_group;
+            for m in members {
+                if let Some(slot) = s.group.get_mut(m) {
+                    *slot = g;
+                }
+            }
+        }
+    }
+
+    /// Cuts `node` off from every other node.
+    pub fn isolate(&self, node: NodeId) {
+        let mut s = self.state();
+        s.next_group += 1;
+        let g = s.next_group;
+        if let Some(slot) = s.group.get_mut(&node) {
+            *slot = g;
+        }
+    }
+
+    /// Clears partitions, link policies and slow nodes.
+    pub fn heal(&self) {
+        let mut s = self.state();
+        for g in s.group.values_mut() {
+            *g = 0;
+        }
+        s.links.clear();
+        s.slow.clear();
+    }
+
+    /// Sets the policy of the directed link `from → to`.
+    pub fn set_link(&self, from: NodeId, to: NodeId, policy: LinkPolicy) {
+        let mut s = self.state();
+        if policy == LinkPolicy::default() {
+            s.links.remove(&(from, to));
+        } else {
+            s.links.insert((from, to), policy);
+        }
+    }
+
+    /// The policy of a link.
+    pub fn link(&self, from: NodeId, to: NodeId) -> LinkPolicy {
+        self.state()
+            .links
+            .get(&(from, to))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Adds `delay` to every link to and from `node` (zero removes it).
+    pub fn set_slow(&self, node: NodeId, delay: Duration) {
+        let mut s = self.state();
+        if delay.is_zero() {
+            s.slow.remove(&node);
+        } else {
+            s.slow.insert(node, delay);
+        }
+    }
+
+    /// The extra delay of a slow node.
+    pub fn slow(&self, node: NodeId) -> Duration {
+        self.state().slow.get(&node).copied().unwrap_or_default()
+    }
+
+    /// Whether `from` can reach `to` now.
+    pub fn connected(&self, from: NodeId, to: NodeId) -> bool {
+        self.state().connected(from, to)
+    }
+
+    /// The partition groups (nodes that can talk), largest first; one group when healed.
+    pub fn groups(&self) -> Vec<Vec<NodeId>> {
+        let s = self.state();
+        let mut by_group: BTreeMap<u64, Vec<NodeId>> = BTreeMap::new();
+        for (id, g) in &s.group {
+            by_group.entry(*g).or_default().push(*id);
+        }
+        let mut groups: Vec<Vec<NodeId>> = by_group.into_values().collect();
+        groups.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        groups
+    }
+
+    /// Holds every message from now on, until [`Network::resume`].
+    pub fn pause(&self) {
+        self.state().paused = true;
+        self.wake.notify_one();
+    }
+
+    /// Releases held messages as they fall due.
+    pub fn resume(&self) {
+        self.state().paused = false;
+        self.wake.notify_one();
+    }
+
+    /// Whether the network holds everything.
+    pub fn is_paused(&self) -> bool {
+        self.state().paused
+    }
+
+    /// Delivers the earliest-due message now, whatever its due time. Returns its summary.
+    pub fn step(&self) -> Option<String> {
+        let mut s = self.state();
+        let (_, id) = s.due.first().copied()?;
+        let held = s.take(id)?;
+        let connected = s.connected(held.msg.from, held.msg.to);
+        drop(s);
+        let summary = format!("#{id} {}", held.msg);
+        self.release(id, held.msg, connected);
+        Some(summary)
+    }
+
+    /// The messages in flight, earliest due first.
+    pub fn in_flight(&self) -> Vec<InFlightInfo> {
+        let s = self.state();
+        s.due
+            .iter()
+            .filter_map(|(_, id)| {
+                let h = s.held.get(id)?;
+                Some(InFlightInfo {
+                    id: *id,
+                    from: h.msg.from,
+                    to: h.msg.to,
+                    kind: h.msg.kind(),
+                    term: h.msg.term(),
+                    sent_at: h.sent_at,
+                    due_at: h.due_at,
+                    summary: h.msg.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Drops a message in flight. Returns whether it was there.
+    pub fn drop_message(&self, id: u64) -> bool {
+        let held = self.state().take(id);
+        match held {
+            Some(h) => {
+                self.dropped(id, h.msg.from, h.msg.to, h.msg.kind(), "dropped by hand");
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Adds a second copy of a message in flight, due at the same time. Returns the copy's id.
+    pub fn duplicate_message(&self, id: u64) -> Option<u64> {
+        let mut s = self.state();
+        let (msg, sent_at, due_at) = {
+            let h = s.held.get(&id)?;
+            (h.msg.clone(), h.sent_at, h.due_at)
+        };
+        let copy = s.hold(msg, sent_at, due_at.saturating_sub(sent_at));
+        drop(s);
+        self.wake.notify_one();
+        Some(copy)
+    }
+
+    /// Delivers a message in flight now. Returns whether it was there.
+    pub fn deliver_message(&self, id: u64) -> bool {
+        let mut s = self.state();
+        let Some(held) = s.take(id) else {
+            return false;
+        };
+        let connected = s.connected(held.msg.from, held.msg.to);
+        drop(s);
+        self.release(id, held.msg, connected);
+        true
+    }
+}
+
+/// Delivers the messages of one directed link in order with the receiver's `Raft.Deliver`.
+async fn link_task(
+    addr: SocketAddr,
+    mut rx: mpsc::UnboundedReceiver<(u64, Message)>,
+    events: EventBus,
+) {
+    let mut client = transport::raft_client(addr);
+    while let Some((id, msg)) = rx.recv().await {
+        let (from, to, kind) = (msg.from, msg.to, msg.kind());
+        match client.deliver(pb::RaftMessage::from(msg)).await {
+            Ok(_) => events.emit(to, EventKind::MessageDelivered { id, from, to, kind }),
+            Err(status) => {
+                let why = match status.code() {
+                    tonic::Code::Unavailable => "receiver down".to_string(),
+                    _ => format!("refused: {}", status.message()),
+                };
+                events.emit(
+                    from,
+                    EventKind::MessageDropped {
+                        id,
+                        from,
+                        to,
+                        kind,
+                        why,
+                    },
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! One node's runtime: a tokio task that owns the node's consensus core, its storage and its
+//! state machine, and a tonic server with the peer `Raft` service and the client `Kv` service.
+//!
+//! ```text
+//!   ticks (cluster clock) ─┐
+//!   Raft.Deliver (peers) ──┼─► inbox ─► driver: step core ─► Ready: persist ─► outbox (network)
+//!   Kv requests ───────────┤                                       apply ─► answer clients
+//!   control (campaign...) ─┘                                       publish status (watch)
+//! ```
+//!
+//! The driver never blocks on the network or on readers: it sends into an unbounded outbox that
+//! the cluster's network drains, and publishes its status on a `watch` channel.
+
+pub mod driver;
+pub mod event;
+pub mod kv_service;
+pub mod transport;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+pub use event::{Event, EventBus, EventKind};
+
+use crate::pb;
+use crate::raft::{self, Index, Message, NodeId, RaftNode, Storage, Term};
+
+/// Storage shared between a node's successive incarnations (it survives kill and restart).
+pub type SharedStorage = Arc<Mutex<Box<dyn Storage + Send>>>;
+
+/// Largest gRPC message a node accepts or sends: far above the largest AppendEntries batch the
+/// core builds (`max_bytes_per_append`), so replication can never stall on a size limit.
+pub const MAX_GRPC_MESSAGE: usize = 64 << 20;
+
+/// How one node is set up.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// The core's configuration (id, voters, timing in ticks, seed).
+    pub raft: raft::Config,
+    /// Address of every member, this node included: its Raft and Kv services listen there.
+    pub addresses: BTreeMap<NodeId, SocketAddr>,
+    /// How long a client request may wait to be applied before its outcome is reported unknown.
+    pub client_timeout: Duration,
+}
+
+impl NodeConfig {
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.raft.id
+    }
+
+    /// This node's listening address.
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.addresses.get(&self.raft.id).copied()
+    }
+}
+
+/// One input to the driver loop.
+#[derive(Debug)]
+pub enum Input {
+    /// One tick of the node's logical clock.
+    Tick,
+    /// A message from a peer.
+    Peer(Message),
+    /// A client command to replicate and apply.
+    Client(ClientRequest),
+    /// Time out now (start an election).
+    Campaign,
+    /// Set the running election timer's timeout, in ticks.
+    SetElectionTimeout(u32),
+    /// Read the applied key-value contents.
+    ReadKv(oneshot::Sender<Vec<(String, String)>>),
+}
+
+/// A command waiting to be applied.
+#[derive(Debug)]
+pub struct ClientRequest {
+    /// An encoded `pb::KvCommand`.
+    pub command: Bytes,
+    /// Where the outcome goes.
+    pub reply: oneshot::Sender<Result<Applied, ClientError>>,
+}
+
+/// A command that was committed and applied.
+#[derive(Clone, Debug)]
+pub struct Applied {
+    /// Its log index.
+    pub index: Index,
+    /// Its term.
+    pub term: Term,
+    /// The state machine's encoded `pb::KvResult`.
+    pub result: Bytes,
+}
+
+/// Why a command was not applied — or why nobody knows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientError {
+    /// This node does not lead; maybe it knows who does.
+    NotLeader {
+        /// The leader this node knows of.
+        leader_hint: Option<NodeId>,
+    },
+    /// The entry was replaced by another leader's before it committed: it will never apply.
+    NotApplied {
+        /// Index the command had been given.
+        index: Index,
+    },
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientError::NotLeader {
+                leader_hint: Some(l),
+            } => write!(f, "not the leader; the leader is node {l}"),
+            ClientError::NotLeader { leader_hint: None } => write!(f, "no leader known"),
+            ClientError::NotApplied { index } => write!(
+                f,
+                "not applied: entry {index} was replaced by a new leader's (safe to retry)"
+            ),
+        }
+    }
+}
+
+/// What a node publishes after every turn of its loop.
+#[derive(Clone, Debug)]
+pub struct NodeView {
+    /// The core's status.
+    pub status: raft::Status,
+    /// Number of keys in its state machine.
+    pub kv_len: usize,
+}
+
+/// Why a node could not start.
+#[derive(Debug)]
+pub enum NodeError {
+    /// Its configuration is invalid.
+    Config(raft::ConfigError),
+    /// Its storage could not be read.
+    Storage(raft::StorageError),
+    /// Its address could not be bound.
+    Bind(SocketAddr, std::io::Error),
+    /// Its address is not in its own configuration.
+    NoAddress(NodeId),
+}
+
+impl std::fmt::Display for NodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeError::Config(e) => write!(f, "invalid node configuration: {e}"),
+            NodeError::Storage(e) => write!(f, "{e}"),
+            NodeError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
+            NodeError::NoAddress(id) => write!(f, "node {id} has no address"),
+        }
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+/// A node that is running: its inbox, its published view, and the tasks to stop.
+#[derive(Debug)]
+pub struct RunningNode {
+    /// Inputs to the driver (ticks, peer messages, client requests, control).
+    pub inbox: mpsc::Sender<Input>,
+    /// The node's latest status.
+    pub view: watch::Receiver<NodeView>,
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    driver: JoinHandle<()>,
+    server: JoinHandle<()>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl RunningNode {
+    /// Stops the node: its driver ends at once (pending clients learn their outcome is unknown)
+    /// and its server stops listening. Its storage is untouched.
+    pub async fn stop(mut self) {
+        self.driver.abort();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        // Give in-flight requests a moment to finish, then cut them off: the port must be free
+        // for a restart.
+        if tokio::time::timeout(Duration::from_secs(2), &mut self.server)
+            .await
+            .is_err()
+        {
+            self.server.abort();
+            let _ = (&mut self.server).await;
+        }
+        let _ = self.driver.await;
+    }
+
+    /// Whether the driver is still running (false after a fatal storage error).
+    pub fn is_running(&self) -> bool {
+        !self.driver.is_finished()
+    }
+}
+
+/// Capacity of a node's inbox. Peer messages that find it full are dropped (the network lost
+/// them); clients and ticks wait or retry.
+pub const INBOX_CAPACITY: usize = 8192;
+
+/// Starts a node: recovers its core from `storage`, binds its address (or takes `listener`,
+/// already bound to it), spawns its driver and its gRPC server. Outbound peer messages go to
+/// `outbox`; events to `events`.
+pub async fn start(
+    config: NodeConfig,
+    storage: SharedStorage,
+    listener: Option<tokio::net::TcpListener>,
+    outbox: mpsc::UnboundedSender<Message>,
+    events: EventBus,
+) -> Result<RunningNode, NodeError> {
+    let id = config.id();
+    let addr = config.addr().ok_or(NodeError::NoAddress(id))?;
+    let initial = {
+        let guard = storage
+            .lock()
+            .map_err(|_| NodeError::Storage(raft::StorageError("storage lock poisoned".into())))?;
+        guard.initial_state().map_err(NodeError::Storage)?
+    };
+    let core = RaftNode::new(config.raft.clone(), initial).map_err(NodeError::Config)?;
+    let listener = match listener {
+        Some(l) => l,
+        None => tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| NodeError::Bind(addr, e))?,
+    };
+
+    let (inbox_tx, inbox_rx) = mpsc::channel(INBOX_CAPACITY);
+    let driver = driver::Driver::new(core, storage, outbox, events.clone());
+    let view_rx = driver.view();
+    let driver = tokio::spawn(driver.run(inbox_rx));
+
+    let raft_service = transport::RaftService::new(id, inbox_tx.clone());
+    let kv_service = kv_service::KvService::new(
+        id,
+        inbox_tx.clone(),
+        view_rx.clone(),
+        config.addresses.clone(),
+        config.client_timeout,
+        events.clone(),
+    );
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .ok();
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let router = tonic::transport::Server::builder()
+        .add_service(
+            pb::raft_server::RaftServer::new(raft_service)
+                .max_decoding_message_size(MAX_GRPC_MESSAGE)
+                .max_encoding_message_size(MAX_GRPC_MESSAGE),
+        )
+        .add_service(pb::kv_server::KvServer::new(kv_service))
+        .add_optional_service(reflection);
+    let server = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = shutdown_rx.await;
+        };
+        if let Err(e) = router
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await
+        {
+            tracing::warn!(node = id, "server stopped: {e}");
+        }
+    });
+    events.emit(id, EventKind::NodeUp);
+    Ok(RunningNode {
+        inbox: inbox_tx,
+        view: view_rx,
+        addr,
+        driver,
+        server,
+        shutdown: Some(shutdown_tx),
+    })
+}

@@ -1,0 +1,189 @@
+//! The driver loop of one node: take inputs, step the core, then carry out its `Ready` —
+//! persist, send, apply, answer the clients waiting on applied entries, publish the status.
+//!
+//! Each turn takes one input and then whatever else is already queued (up to a bound), so that
+//! proposals arriving together share one persist and one round of AppendEntries.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::{Applied, ClientError, EventBus, EventKind, Input, NodeView, SharedStorage};
+use crate::raft::{EntryKind, Index, Message, RaftNode, Ready, Term};
+use crate::state_machine::kv::KvStore;
+use crate::state_machine::StateMachine;
+
+/// Inputs taken per turn before the Ready is drained.
+const BATCH: usize = 512;
+
+struct Pending {
+    term: Term,
+    reply: oneshot::Sender<Result<Applied, ClientError>>,
+}
+
+/// The state owned by a node's task.
+pub struct Driver {
+    core: RaftNode,
+    storage: SharedStorage,
+    kv: KvStore,
+    outbox: mpsc::UnboundedSender<Message>,
+    events: EventBus,
+    pending: BTreeMap<Index, Pending>,
+    view: watch::Sender<NodeView>,
+}
+
+impl Driver {
+    /// A driver around a recovered core. The state machine starts empty and is rebuilt by
+    /// applying the committed log again.
+    pub fn new(
+        core: RaftNode,
+        storage: SharedStorage,
+        outbox: mpsc::UnboundedSender<Message>,
+        events: EventBus,
+    ) -> Self {
+        let status = core.status();
+        let (view, _) = watch::channel(NodeView { status, kv_len: 0 });
+        Driver {
+            core,
+            storage,
+            kv: KvStore::new(),
+            outbox,
+            events,
+            pending: BTreeMap::new(),
+            view,
+        }
+    }
+
+    /// A reader of the node's published view.
+    pub fn view(&self) -> watch::Receiver<NodeView> {
+        self.view.subscribe()
+    }
+
+    /// Runs until the inbox closes or storage fails.
+    pub async fn run(mut self, mut inbox: mpsc::Receiver<Input>) {
+        let id = self.core.id();
+        self.publish();
+        while let Some(first) = inbox.recv().await {
+            self.handle(first);
+            for _ in 0..BATCH {
+                match inbox.try_recv() {
+                    Ok(input) => self.handle(input),
+                    Err(_) => break,
+                }
+            }
+            if let Err(e) = self.drain_ready() {
+                tracing::error!(node = id, "stopping: {e}");
+                self.events.emit(id, EventKind::NodeDown(e));
+                return;
+            }
+            self.publish();
+        }
+    }
+
+    fn handle(&mut self, input: Input) {
+        match input {
+            Input::Tick => {
+                self.core.tick();
+                // Clients that gave up (deadline passed) need no answer.
+                self.pending.retain(|_, p| !p.reply.is_closed());
+            }
+            Input::Peer(msg) => {
+                if let Err(e) = self.core.step(msg) {
+                    tracing::debug!(node = self.core.id(), "refused message: {e}");
+                }
+            }
+            Input::Client(req) => match self.core.propose(req.command) {
+                Ok((index, term)) => {
+                    // An older waiter at the same index lost its entry to this one.
+                    if let Some(old) = self.pending.insert(
+                        index,
+                        Pending {
+                            term,
+                            reply: req.reply,
+                        },
+                    ) {
+                        let _ = old.reply.send(Err(ClientError::NotApplied { index }));
+                    }
+                }
+                Err(crate::raft::ProposeError::NotLeader { leader_hint }) => {
+                    let _ = req.reply.send(Err(ClientError::NotLeader { leader_hint }));
+                }
+            },
+            Input::Campaign => self.core.campaign(),
+            Input::SetElectionTimeout(ticks) => self.core.set_election_timeout(ticks),
+            Input::ReadKv(reply) => {
+                let contents = self
+                    .kv
+                    .entries()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                let _ = reply.send(contents);
+            }
+        }
+    }
+
+    /// Carries out every Ready the core has: persist, send, apply, explain.
+    fn drain_ready(&mut self) -> Result<(), String> {
+        let id = self.core.id();
+        while self.core.has_ready() {
+            let Ready {
+                hard_state,
+                entries,
+                messages,
+                committed_entries,
+                events,
+            } = self.core.ready();
+            // 1. Persist: one write for the whole batch, before anything that depends on it.
+            if hard_state.is_some() || !entries.is_empty() {
+                let mut storage = self
+                    .storage
+                    .lock()
+                    .map_err(|_| "storage lock poisoned".to_string())?;
+                storage
+                    .persist(hard_state.as_ref(), &entries)
+                    .map_err(|e| e.to_string())?;
+            }
+            // 2. Send.
+            for msg in messages {
+                // The network is gone only when the cluster shuts down.
+                let _ = self.outbox.send(msg);
+            }
+            // 3. Apply, and answer whoever waits on each entry.
+            for entry in committed_entries {
+                let result = match entry.kind {
+                    EntryKind::Normal => self.kv.apply(entry.index, &entry.data),
+                    EntryKind::Noop => Bytes::new(),
+                };
+                if let Some(p) = self.pending.remove(&entry.index) {
+                    let outcome = if p.term == entry.term {
+                        Ok(Applied {
+                            index: entry.index,
+                            term: entry.term,
+                            result,
+                        })
+                    } else {
+                        Err(ClientError::NotApplied { index: entry.index })
+                    };
+                    let _ = p.reply.send(outcome);
+                }
+            }
+            // 4. Explain.
+            for event in events {
+                self.events.emit(id, EventKind::Trace(event));
+            }
+            self.core.advance();
+        }
+        // A leader that lost its office keeps its waiters: their entries may still commit under
+        // the next leader, and then they are answered when applied here; if another entry lands
+        // at their index they learn it was not applied. Only their deadline ends the wait.
+        Ok(())
+    }
+
+    fn publish(&self) {
+        self.view.send_replace(NodeView {
+            status: self.core.status(),
+            kv_len: self.kv.len(),
+        });
+    }
+}

@@ -1,0 +1,354 @@
+//! The client-facing `Kv` service of one node.
+//!
+//! A request becomes a `KvCommand` in the log (reads too: they are linearizable because they are
+//! ordered with the writes). On the leader it is proposed and answered once applied. A follower
+//! forwards it to the leader it knows, once (a forwarded request is never forwarded again); with
+//! no leader known it answers UNAVAILABLE with whatever hint it has. When the outcome cannot be
+//! known — the deadline passed, or the node stopped — the answer is an error, never a success.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
+
+use super::{transport, Applied, ClientError, ClientRequest, EventBus, EventKind, Input, NodeView};
+use crate::pb::{self, kv_command::Op, kv_server::Kv};
+use crate::raft::NodeId;
+use crate::state_machine::kv::{decode_result, encode_command};
+
+/// Metadata key marking a request a follower forwarded to its leader.
+pub const FORWARDED: &str = "raftlab-forwarded";
+/// Metadata key carrying the leader's id on UNAVAILABLE.
+pub const LEADER_ID: &str = "raftlab-leader-id";
+/// Metadata key carrying the leader's address on UNAVAILABLE.
+pub const LEADER_ADDR: &str = "raftlab-leader-addr";
+
+/// The `Kv` service of one node.
+#[derive(Clone)]
+pub struct KvService {
+    id: NodeId,
+    inbox: mpsc::Sender<Input>,
+    view: watch::Receiver<NodeView>,
+    addresses: BTreeMap<NodeId, SocketAddr>,
+    timeout: Duration,
+    events: EventBus,
+    peers: Arc<Mutex<HashMap<NodeId, Channel>>>,
+}
+
+impl std::fmt::Debug for KvService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KvService").field("id", &self.id).finish()
+    }
+}
+
+impl KvService {
+    /// The service of node `id`.
+    pub fn new(
+        id: NodeId,
+        inbox: mpsc::Sender<Input>,
+        view: watch::Receiver<NodeView>,
+        addresses: BTreeMap<NodeId, SocketAddr>,
+        timeout: Duration,
+        events: EventBus,
+    ) -> Self {
+        KvService {
+            id,
+            inbox,
+            view,
+            addresses,
+            timeout,
+            events,
+            peers: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Proposes `op` to this node's core and waits until it is applied.
+    async fn submit(&self, client_id: u64, seq: u64, op: Op) -> Result<Applied, Submit> {
+        let (tx, rx) = oneshot::channel();
+        let req = ClientRequest {
+            command: encode_command(client_id, seq, op),
+            reply: tx,
+        };
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        tokio::time::timeout_at(deadline, self.inbox.send(Input::Client(req)))
+            .await
+            .map_err(|_| Submit::Unknown("node too busy to take the request".into()))?
+            .map_err(|_| Submit::Unknown("node stopped".into()))?;
+        match tokio::time::timeout_at(deadline, rx).await {
+            Err(_) => Err(Submit::Deadline),
+            Ok(Err(_)) => Err(Submit::Unknown(
+                "node stopped before the outcome was known".into(),
+            )),
+            Ok(Ok(Err(e))) => Err(Submit::Refused(e)),
+            Ok(Ok(Ok(applied))) => Ok(applied),
+        }
+    }
+
+    fn leader_hint(&self) -> Option<NodeId> {
+        self.view.borrow().status.leader_id
+    }
+
+    fn peer(&self, id: NodeId) -> Option<Channel> {
+        let addr = *self.addresses.get(&id)?;
+        let mut peers = self.peers.lock().ok()?;
+        Some(
+            peers
+                .entry(id)
+                .or_insert_with(|| transport::channel(addr))
+                .clone(),
+        )
+    }
+
+    fn unavailable(&self, message: String, hint: Option<NodeId>) -> Status {
+        let mut status = Status::unavailable(message);
+        if let Some(l) = hint {
+            if let Ok(v) = MetadataValue::try_from(l.to_string()) {
+                status.metadata_mut().insert(LEADER_ID, v);
+            }
+            if let Some(addr) = self.addresses.get(&l) {
+                if let Ok(v) = MetadataValue::try_from(addr.to_string()) {
+                    status.metadata_mut().insert(LEADER_ADDR, v);
+                }
+            }
+        }
+        status
+    }
+
+    /// Runs `op` here if this node leads, else forwards the original request to the leader.
+    /// Returns the header and the decoded result, or the reply the leader gave.
+    async fn execute<Req, Rep, F, Fut>(
+        &self,
+        request: Request<Req>,
+        describe: String,
+        client: (u64, u64),
+        op: Op,
+        forward: F,
+        finish: impl FnOnce(pb::KvHeader, pb::KvResult) -> Result<Rep, Status>,
+    ) -> Result<Response<Rep>, Status>
+    where
+        Req: Clone,
+        F: FnOnce(pb::kv_client::KvClient<Channel>, Request<Req>) -> Fut,
+        Fut: std::future::Future<Output = Result<Response<Rep>, Status>>,
+    {
+        let started = Instant::now();
+        let forwarded = request.metadata().contains_key(FORWARDED);
+        let payload = request.get_ref().clone();
+        let outcome = match self.submit(client.0, client.1, op).await {
+            Ok(applied) => match decode_result(&applied.result) {
+                Ok(result) if result.error.is_empty() => finish(
+                    pb::KvHeader {
+                        node_id: self.id,
+                        leader_id: self.id,
+                        index: applied.index,
+                        term: applied.term,
+                    },
+                    result,
+                )
+                .map(Response::new),
+                Ok(result) => Err(Status::failed_precondition(result.error)),
+                Err(e) => Err(Status::internal(format!("undecodable result: {e}"))),
+            },
+            Err(Submit::Refused(ClientError::NotLeader {
+                leader_hint: Some(leader),
+            })) if !forwarded && leader != self.id => match self.peer(leader) {
+                Some(channel) => {
+                    let mut req = Request::new(payload);
+                    req.metadata_mut()
+                        .insert(FORWARDED, MetadataValue::from_static("1"));
+                    req.set_timeout(self.timeout);
+                    let client = pb::kv_client::KvClient::new(channel);
+                    forward(client, req).await
+                }
+                None => Err(self.unavailable(
+                    format!("leader {leader} has no known address"),
+                    Some(leader),
+                )),
+            },
+            Err(Submit::Refused(e @ ClientError::NotLeader { .. })) => {
+                Err(self.unavailable(e.to_string(), self.leader_hint()))
+            }
+            Err(Submit::Refused(e @ ClientError::NotApplied { .. })) => {
+                Err(self.unavailable(e.to_string(), self.leader_hint()))
+            }
+            Err(Submit::Deadline) => Err(Status::deadline_exceeded(format!(
+                "outcome unknown: not applied within {} ms (it may still be)",
+                self.timeout.as_millis()
+            ))),
+            Err(Submit::Unknown(why)) => Err(Status::unknown(format!("outcome unknown: {why}"))),
+        };
+        if !forwarded {
+            let text = match &outcome {
+                Ok(_) => "ok".to_string(),
+                Err(s) => format!("{:?}: {}", s.code(), s.message()),
+            };
+            self.events.emit(
+                self.id,
+                EventKind::Client {
+                    op: describe,
+                    outcome: text,
+                    latency: started.elapsed(),
+                },
+            );
+        }
+        outcome
+    }
+}
+
+/// Why a submission did not produce a result.
+enum Submit {
+    /// The core refused it or it lost its place in the log.
+    Refused(ClientError),
+    /// The deadline passed: it may still be applied.
+    Deadline,
+    /// The node could not tell (stopped, overloaded).
+    Unknown(String),
+}
+
+fn check_key(key: &str) -> Result<(), Status> {
+    if key.is_empty() {
+        Err(Status::invalid_argument("key must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_session(client_id: u64, seq: u64) -> Result<(), Status> {
+    if client_id != 0 && seq == 0 {
+        Err(Status::invalid_argument(
+            "seq must be at least 1 when client_id is set",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+#[tonic::async_trait]
+impl Kv for KvService {
+    async fn put(
+        &self,
+        request: Request<pb::PutRequest>,
+    ) -> Result<Response<pb::PutReply>, Status> {
+        let r = request.get_ref().clone();
+        check_key(&r.key)?;
+        check_session(r.client_id, r.seq)?;
+        self.execute(
+            request,
+            format!("put {} {}", r.key, r.value),
+            (r.client_id, r.seq),
+            Op::Put(r.clone()),
+            |mut c, req| async move { c.put(req).await },
+            |header, res| {
+                Ok(pb::PutReply {
+                    header: Some(header),
+                    had_previous: res.found,
+                    previous: res.value,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn get(
+        &self,
+        request: Request<pb::GetRequest>,
+    ) -> Result<Response<pb::GetReply>, Status> {
+        let r = request.get_ref().clone();
+        check_key(&r.key)?;
+        self.execute(
+            request,
+            format!("get {}", r.key),
+            (0, 0),
+            Op::Get(r.clone()),
+            |mut c, req| async move { c.get(req).await },
+            |header, res| {
+                Ok(pb::GetReply {
+                    header: Some(header),
+                    found: res.found,
+                    value: res.value,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn delete(
+        &self,
+        request: Request<pb::DeleteRequest>,
+    ) -> Result<Response<pb::DeleteReply>, Status> {
+        let r = request.get_ref().clone();
+        check_key(&r.key)?;
+        check_session(r.client_id, r.seq)?;
+        self.execute(
+            request,
+            format!("del {}", r.key),
+            (r.client_id, r.seq),
+            Op::Delete(r.clone()),
+            |mut c, req| async move { c.delete(req).await },
+            |header, res| {
+                Ok(pb::DeleteReply {
+                    header: Some(header),
+                    existed: res.found,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn append(
+        &self,
+        request: Request<pb::AppendRequest>,
+    ) -> Result<Response<pb::AppendReply>, Status> {
+        let r = request.get_ref().clone();
+        check_key(&r.key)?;
+        check_session(r.client_id, r.seq)?;
+        self.execute(
+            request,
+            format!("append {} {}", r.key, r.value),
+            (r.client_id, r.seq),
+            Op::Append(r.clone()),
+            |mut c, req| async move { c.append(req).await },
+            |header, res| {
+                Ok(pb::AppendReply {
+                    header: Some(header),
+                    value: res.value,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn cas(
+        &self,
+        request: Request<pb::CasRequest>,
+    ) -> Result<Response<pb::CasReply>, Status> {
+        let r = request.get_ref().clone();
+        check_key(&r.key)?;
+        check_session(r.client_id, r.seq)?;
+        let expected = if r.expect_absent {
+            "<absent>".to_string()
+        } else {
+            r.expected.clone()
+        };
+        self.execute(
+            request,
+            format!("cas {} {} {}", r.key, expected, r.new_value),
+            (r.client_id, r.seq),
+            Op::Cas(r.clone()),
+            |mut c, req| async move { c.cas(req).await },
+            |header, res| {
+                Ok(pb::CasReply {
+                    header: Some(header),
+                    swapped: res.swapped,
+                    found: res.found,
+                    current: res.value,
+                })
+            },
+        )
+        .await
+    }
+}

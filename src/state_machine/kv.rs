@@ -1,0 +1,733 @@
+//! The example state machine: a replicated key-value store of strings, with client sessions so
+//! that a retried write takes effect exactly once.
+//!
+//! A log entry's command is a prost-encoded [`pb::KvCommand`]; [`KvStore::apply`] returns a
+//! prost-encoded [`pb::KvResult`] (see `proto/raftlab.proto` for what each field means per
+//! operation). [`encode_command`] and [`decode_result`] build and read these bytes.
+//!
+//! # Operations
+//!
+//! | op       | effect                                              | result                                          |
+//! |----------|-----------------------------------------------------|-------------------------------------------------|
+//! | `put`    | sets `key` to `value`                               | `found`: had a previous value, `value`: it      |
+//! | `get`    | none                                                | `found`: key present, `value`: its value        |
+//! | `delete` | removes `key`                                       | `found`: the key existed                        |
+//! | `append` | appends `value` to the current value (`""` if none) | `value`: the value after appending              |
+//! | `cas`    | sets `key` to `new_value` if it is `expected` (or, with `expect_absent`, if it is absent) | `swapped`, `found`: the key existed, `value`: its value before |
+//!
+//! # Errors
+//!
+//! A command that cannot be applied yields a result with `error` set and leaves the store
+//! untouched (data and session table alike): bytes that do not decode, a command without an op,
+//! an empty key (keys must be non-empty), a session write with `seq` 0, or a stale session write.
+//! Errors are deterministic like everything else: every replica returns the same one.
+//!
+//! # Client sessions (exactly-once writes)
+//!
+//! A write (`put`, `delete`, `append`, `cas`) carries the command's `client_id` and `seq` (those
+//! of the [`pb::KvCommand`]; the copies inside the request messages are ignored). `client_id` 0
+//! means "no session": the write is simply applied. Otherwise, per client, the store remembers the
+//! last `seq` applied and its result:
+//!
+//! - `seq` 0 is refused (a session's sequence numbers start at 1);
+//! - `seq` equal to the last one is a retry: the stored result is returned and nothing is applied
+//!   again, even if the store has changed since;
+//! - `seq` below the last one is refused as stale;
+//! - `seq` above the last one is applied, and becomes the last one.
+//!
+//! The model, as in the classic Raft labs, assumes each client has at most one write outstanding:
+//! it sends `seq + 1` only after it has seen the answer to `seq`. Only the last result is kept, so a
+//! client that pipelined writes could not retry any but the latest. Gets are never recorded in
+//! sessions: reads are idempotent, so `client_id` and `seq` are ignored for them.
+//!
+//! The session table is never trimmed yet: it grows by one entry per client ever seen (expiring
+//! sessions deterministically, through the log, is future work).
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use prost::Message as _;
+
+use super::StateMachine;
+use crate::pb;
+use crate::pb::kv_command::Op;
+use crate::raft::Index;
+
+/// The `client_id` of a command outside any session.
+const NO_SESSION: u64 = 0;
+
+/// A client's session: the last write it had applied, and that write's encoded result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Session {
+    last_seq: u64,
+    result: Bytes,
+}
+
+/// A replicated key-value store of strings: the example [`StateMachine`] (see the module docs).
+///
+/// Two stores are equal when they hold the same data, the same sessions and the same applied
+/// index.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KvStore {
+    data: BTreeMap<String, String>,
+    sessions: BTreeMap<u64, Session>,
+    applied: Index,
+}
+
+impl KvStore {
+    /// An empty store with no sessions and nothing applied.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.data.get(key).map(String::as_str)
+    }
+
+    /// Every key and its value, in key order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.data.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The number of keys.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether the store holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The number of client sessions remembered.
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Decodes and runs one command, returning the encoded result. Never panics.
+    fn execute(&mut self, command: &[u8]) -> Bytes {
+        let cmd = match pb::KvCommand::decode(command) {
+            Ok(cmd) => cmd,
+            Err(e) => return error(format!("malformed command: {e}")),
+        };
+        let Some(op) = cmd.op else {
+            return error("malformed command: no op".to_owned());
+        };
+        if key_of(&op).is_empty() {
+            return error("invalid command: empty key".to_owned());
+        }
+        if matches!(op, Op::Get(_)) || cmd.client_id == NO_SESSION {
+            return encode(self.run(op));
+        }
+
+        let (client, seq) = (cmd.client_id, cmd.seq);
+        if seq == 0 {
+            return error(format!(
+                "invalid command: seq 0 of client {client}; a session's seq starts at 1"
+            ));
+        }
+        if let Some(session) = self.sessions.get(&client) {
+            if seq == session.last_seq {
+                return session.result.clone();
+            }
+            if seq < session.last_seq {
+                return error(format!(
+                    "stale request: seq {seq} of client {client} is older than its last applied seq {}",
+                    session.last_seq
+                ));
+            }
+        }
+        let result = encode(self.run(op));
+        self.sessions.insert(
+            client,
+            Session {
+                last_seq: seq,
+                result: result.clone(),
+            },
+        );
+        result
+    }
+
+    /// Carries out one well-formed operation on the data.
+    fn run(&mut self, op: Op) -> pb::KvResult {
+        match op {
+            Op::Put(req) => {
+                let previous = self.data.insert(req.key, req.value);
+                pb::KvResult {
+                    found: previous.is_some(),
+                    value: previous.unwrap_or_default(),
+                    ..Default::default()
+                }
+            }
+            Op::Get(req) => {
+                let value = self.data.get(&req.key);
+                pb::KvResult {
+                    found: value.is_some(),
+                    value: value.cloned().unwrap_or_default(),
+                    ..Default::default()
+                }
+            }
+            Op::Delete(req) => pb::KvResult {
+                found: self.data.remove(&req.key).is_some(),
+                ..Default::default()
+            },
+            Op::Append(req) => {
+                let value = self.data.entry(req.key).or_default();
+                value.push_str(&req.value);
+                pb::KvResult {
+                    value: value.clone(),
+                    ..Default::default()
+                }
+            }
+            Op::Cas(req) => {
+                let current = self.data.get(&req.key).cloned();
+                let swapped = if req.expect_absent {
+                    current.is_none()
+                } else {
+                    current.as_deref() == Some(req.expected.as_str())
+                };
+                let found = current.is_some();
+                if swapped {
+                    self.data.insert(req.key, req.new_value);
+                }
+                pb::KvResult {
+                    found,
+                    value: current.unwrap_or_default(),
+                    swapped,
+                    ..Default::default()
+                }
+            }
+        }
+    }
+}
+
+impl StateMachine for KvStore {
+    /// Applies one [`pb::KvCommand`] and returns the encoded [`pb::KvResult`]. A command that
+    /// cannot be applied still counts as applied at `index` (its result carries the error).
+    fn apply(&mut self, index: Index, command: &[u8]) -> Bytes {
+        self.applied = index;
+        self.execute(command)
+    }
+
+    fn applied_index(&self) -> Index {
+        self.applied
+    }
+}
+
+/// Encodes a command for the log: `op` on behalf of client `client_id` (0: no session) with
+/// sequence number `seq` (from 1 within a session; ignored without one, and for gets).
+pub fn encode_command(client_id: u64, seq: u64, op: Op) -> Bytes {
+    pb::KvCommand {
+        client_id,
+        seq,
+        op: Some(op),
+    }
+    .encode_to_vec()
+    .into()
+}
+
+/// Decodes the result bytes that [`KvStore::apply`] returned.
+pub fn decode_result(bytes: &[u8]) -> Result<pb::KvResult, prost::DecodeError> {
+    pb::KvResult::decode(bytes)
+}
+
+/// The key an operation is about.
+fn key_of(op: &Op) -> &str {
+    match op {
+        Op::Put(req) => &req.key,
+        Op::Get(req) => &req.key,
+        Op::Delete(req) => &req.key,
+        Op::Append(req) => &req.key,
+        Op::Cas(req) => &req.key,
+    }
+}
+
+fn encode(result: pb::KvResult) -> Bytes {
+    result.encode_to_vec().into()
+}
+
+fn error(message: String) -> Bytes {
+    encode(pb::KvResult {
+        error: message,
+        ..Default::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn put(key: &str, value: &str) -> Op {
+        Op::Put(pb::PutRequest {
+            key: key.into(),
+            value: value.into(),
+            ..Default::default()
+        })
+    }
+
+    fn get(key: &str) -> Op {
+        Op::Get(pb::GetRequest { key: key.into() })
+    }
+
+    fn delete(key: &str) -> Op {
+        Op::Delete(pb::DeleteRequest {
+            key: key.into(),
+            ..Default::default()
+        })
+    }
+
+    fn append(key: &str, value: &str) -> Op {
+        Op::Append(pb::AppendRequest {
+            key: key.into(),
+            value: value.into(),
+            ..Default::default()
+        })
+    }
+
+    fn cas(key: &str, expected: Option<&str>, new_value: &str) -> Op {
+        Op::Cas(pb::CasRequest {
+            key: key.into(),
+            expected: expected.unwrap_or_default().into(),
+            expect_absent: expected.is_none(),
+            new_value: new_value.into(),
+            ..Default::default()
+        })
+    }
+
+    /// A store fed with consecutive log indexes.
+    #[derive(Default)]
+    struct Harness {
+        store: KvStore,
+        index: Index,
+    }
+
+    impl Harness {
+        fn raw(&mut self, bytes: &[u8]) -> pb::KvResult {
+            self.index += 1;
+            let out = self.store.apply(self.index, bytes);
+            decode_result(&out).expect("a result always decodes")
+        }
+
+        fn session(&mut self, client: u64, seq: u64, op: Op) -> pb::KvResult {
+            self.raw(&encode_command(client, seq, op))
+        }
+
+        fn run(&mut self, op: Op) -> pb::KvResult {
+            self.session(NO_SESSION, 0, op)
+        }
+
+        fn ok(&mut self, op: Op) -> pb::KvResult {
+            let r = self.run(op);
+            assert_eq!(r.error, "", "unexpected error");
+            r
+        }
+    }
+
+    fn found(value: &str) -> pb::KvResult {
+        pb::KvResult {
+            found: true,
+            value: value.into(),
+            ..Default::default()
+        }
+    }
+
+    fn absent() -> pb::KvResult {
+        pb::KvResult::default()
+    }
+
+    #[test]
+    fn put_returns_previous() {
+        let mut h = Harness::default();
+        assert_eq!(h.ok(put("x", "1")), absent());
+        assert_eq!(h.ok(put("x", "2")), found("1"));
+        assert_eq!(h.store.get("x"), Some("2"));
+        assert_eq!(h.store.len(), 1);
+    }
+
+    #[test]
+    fn get_reads_without_changing() {
+        let mut h = Harness::default();
+        assert_eq!(h.ok(get("x")), absent());
+        h.ok(put("x", "1"));
+        let before = h.store.clone();
+        assert_eq!(h.ok(get("x")), found("1"));
+        assert_eq!(h.store.entries().collect::<Vec<_>>(), vec![("x", "1")]);
+        assert_eq!(
+            h.store,
+            KvStore {
+                applied: h.index,
+                ..before
+            }
+        );
+    }
+
+    #[test]
+    fn get_found_with_empty_value() {
+        let mut h = Harness::default();
+        h.ok(put("x", ""));
+        assert_eq!(h.ok(get("x")), found(""));
+    }
+
+    #[test]
+    fn delete_reports_existence() {
+        let mut h = Harness::default();
+        assert!(!h.ok(delete("x")).found);
+        h.ok(put("x", "1"));
+        assert!(h.ok(delete("x")).found);
+        assert_eq!(h.store.get("x"), None);
+        assert!(h.store.is_empty());
+        assert!(!h.ok(delete("x")).found);
+    }
+
+    #[test]
+    fn append_creates_then_extends() {
+        let mut h = Harness::default();
+        assert_eq!(h.ok(append("x", "ab")).value, "ab");
+        assert_eq!(h.ok(append("x", "cd")).value, "abcd");
+        assert_eq!(h.store.get("x"), Some("abcd"));
+    }
+
+    #[test]
+    fn cas_swaps_only_on_equal_value() {
+        let mut h = Harness::default();
+        // Absent key, expecting a value: no swap.
+        let r = h.ok(cas("x", Some("1"), "2"));
+        assert_eq!((r.swapped, r.found, r.value.as_str()), (false, false, ""));
+        assert_eq!(h.store.get("x"), None);
+
+        h.ok(put("x", "1"));
+        // Present but different: no swap, reports the current value.
+        let r = h.ok(cas("x", Some("0"), "2"));
+        assert_eq!((r.swapped, r.found, r.value.as_str()), (false, true, "1"));
+        assert_eq!(h.store.get("x"), Some("1"));
+        // Present and equal: swap, reports the value before.
+        let r = h.ok(cas("x", Some("1"), "2"));
+        assert_eq!((r.swapped, r.found, r.value.as_str()), (true, true, "1"));
+        assert_eq!(h.store.get("x"), Some("2"));
+    }
+
+    #[test]
+    fn cas_expect_absent() {
+        let mut h = Harness::default();
+        let r = h.ok(cas("x", None, "1"));
+        assert_eq!((r.swapped, r.found, r.value.as_str()), (true, false, ""));
+        assert_eq!(h.store.get("x"), Some("1"));
+        // Now present: expect_absent refuses, even if `expected` would match.
+        let r = h.ok(cas("x", None, "2"));
+        assert_eq!((r.swapped, r.found, r.value.as_str()), (false, true, "1"));
+        assert_eq!(h.store.get("x"), Some("1"));
+    }
+
+    #[test]
+    fn cas_expecting_empty_string_needs_the_key_present() {
+        let mut h = Harness::default();
+        // expected "" without expect_absent: an absent key is not equal to "".
+        let r = h.ok(cas("x", Some(""), "1"));
+        assert!(!r.swapped);
+        h.ok(put("x", ""));
+        let r = h.ok(cas("x", Some(""), "1"));
+        assert_eq!((r.swapped, r.found, r.value.as_str()), (true, true, ""));
+        assert_eq!(h.store.get("x"), Some("1"));
+    }
+
+    #[test]
+    fn empty_key_is_refused() {
+        let mut h = Harness::default();
+        for op in [
+            put("", "1"),
+            get(""),
+            delete(""),
+            append("", "a"),
+            cas("", None, "1"),
+        ] {
+            let r = h.run(op);
+            assert!(r.error.contains("empty key"), "{}", r.error);
+        }
+        assert!(h.store.is_empty());
+        // Nor does it consume a session's seq.
+        let r = h.session(5, 1, put("", "1"));
+        assert!(!r.error.is_empty());
+        assert_eq!(h.store.sessions(), 0);
+        assert_eq!(h.session(5, 1, put("k", "1")).error, "");
+    }
+
+    #[test]
+    fn command_without_op_is_an_error() {
+        let mut h = Harness::default();
+        let bytes = pb::KvCommand {
+            client_id: 1,
+            seq: 1,
+            op: None,
+        }
+        .encode_to_vec();
+        let r = h.raw(&bytes);
+        assert!(r.error.contains("no op"), "{}", r.error);
+        assert_eq!(
+            h.raw(&[]).error,
+            r.error,
+            "empty bytes decode to a command without op"
+        );
+        assert_eq!(
+            h.store,
+            KvStore {
+                applied: 2,
+                ..KvStore::new()
+            }
+        );
+    }
+
+    #[test]
+    fn undecodable_bytes_are_an_error() {
+        let mut h = Harness::default();
+        h.ok(put("x", "1"));
+        let before = h.store.clone();
+        // A truncated command, an invalid tag, and a key that is not UTF-8.
+        let truncated = encode_command(1, 1, put("key", "value"));
+        let mut bad_utf8 = encode_command(0, 0, put("k", "v")).to_vec();
+        let at = bad_utf8
+            .iter()
+            .position(|&b| b == b'k')
+            .expect("the key is in the encoding");
+        bad_utf8[at] = 0xff;
+        for bytes in [
+            &truncated[..truncated.len() - 1],
+            &[0xff, 0xff, 0xff],
+            &bad_utf8[..],
+        ] {
+            let r = h.raw(bytes);
+            assert!(r.error.starts_with("malformed command"), "{}", r.error);
+            assert_eq!(h.store.data, before.data);
+            assert_eq!(h.store.sessions, before.sessions);
+        }
+    }
+
+    #[test]
+    fn retried_append_applies_once() {
+        let mut h = Harness::default();
+        let first = h.session(7, 1, append("x", "a"));
+        assert_eq!(first.value, "a");
+        let retry = h.session(7, 1, append("x", "a"));
+        assert_eq!(retry, first);
+        assert_eq!(h.store.get("x"), Some("a"));
+        assert_eq!(h.session(7, 2, append("x", "b")).value, "ab");
+        assert_eq!(h.store.sessions(), 1);
+    }
+
+    #[test]
+    fn retry_returns_first_result_even_after_other_writes() {
+        let mut h = Harness::default();
+        let first = h.session(1, 1, put("x", "1"));
+        assert_eq!(first, absent());
+        h.session(2, 1, put("x", "2"));
+        // Client 1's retry must neither overwrite client 2's write nor report its value.
+        assert_eq!(h.session(1, 1, put("x", "1")), first);
+        assert_eq!(h.store.get("x"), Some("2"));
+        assert_eq!(h.store.sessions(), 2);
+    }
+
+    #[test]
+    fn retried_delete_and_cas_return_first_result() {
+        let mut h = Harness::default();
+        h.ok(put("x", "1"));
+        let d = h.session(3, 1, delete("x"));
+        assert!(d.found);
+        h.ok(put("x", "again"));
+        assert_eq!(h.session(3, 1, delete("x")), d);
+        assert_eq!(h.store.get("x"), Some("again"));
+
+        let c = h.session(3, 2, cas("x", Some("again"), "swapped"));
+        assert!(c.swapped);
+        h.ok(put("x", "again"));
+        assert_eq!(h.session(3, 2, cas("x", Some("again"), "swapped")), c);
+        assert_eq!(h.store.get("x"), Some("again"));
+    }
+
+    #[test]
+    fn stale_seq_is_refused_and_changes_nothing() {
+        let mut h = Harness::default();
+        h.session(4, 1, put("x", "1"));
+        h.session(4, 3, put("x", "3"));
+        let before = h.store.clone();
+        let r = h.session(4, 2, put("x", "2"));
+        assert_eq!(
+            r.error,
+            "stale request: seq 2 of client 4 is older than its last applied seq 3"
+        );
+        assert_eq!(h.store.data, before.data);
+        assert_eq!(h.store.sessions, before.sessions);
+        // The stored result of seq 3 is still there for a retry.
+        assert_eq!(h.session(4, 3, put("x", "3")), found("1"));
+    }
+
+    #[test]
+    fn seq_zero_with_a_session_is_refused() {
+        let mut h = Harness::default();
+        let r = h.session(9, 0, put("x", "1"));
+        assert!(r.error.contains("seq 0 of client 9"), "{}", r.error);
+        assert!(h.store.is_empty());
+        assert_eq!(h.store.sessions(), 0);
+    }
+
+    #[test]
+    fn no_session_writes_always_apply() {
+        let mut h = Harness::default();
+        h.session(NO_SESSION, 5, append("x", "a"));
+        h.session(NO_SESSION, 5, append("x", "a"));
+        h.session(NO_SESSION, 1, append("x", "a"));
+        assert_eq!(h.store.get("x"), Some("aaa"));
+        assert_eq!(h.store.sessions(), 0);
+    }
+
+    #[test]
+    fn gets_are_not_recorded_in_sessions() {
+        let mut h = Harness::default();
+        h.session(2, 5, put("x", "1"));
+        // A get with any seq, even an old one, is just a read.
+        assert_eq!(h.session(2, 1, get("x")), found("1"));
+        assert_eq!(h.session(2, 0, get("x")), found("1"));
+        assert_eq!(h.session(3, 1, get("x")), found("1"));
+        assert_eq!(h.store.sessions(), 1);
+        // And the write session is intact: seq 5 is still a retry.
+        assert_eq!(h.session(2, 5, put("x", "other")), absent());
+        assert_eq!(h.store.get("x"), Some("1"));
+    }
+
+    #[test]
+    fn inner_request_session_fields_are_ignored() {
+        let mut h = Harness::default();
+        let op = Op::Append(pb::AppendRequest {
+            key: "x".into(),
+            value: "a".into(),
+            client_id: 1,
+            seq: 1,
+        });
+        h.session(NO_SESSION, 0, op.clone());
+        h.session(NO_SESSION, 0, op);
+        assert_eq!(h.store.get("x"), Some("aa"));
+    }
+
+    #[test]
+    fn applied_index_tracks_the_index_argument() {
+        let mut s = KvStore::new();
+        assert_eq!(s.applied_index(), 0);
+        s.apply(3, &encode_command(0, 0, put("x", "1")));
+        assert_eq!(s.applied_index(), 3);
+        s.apply(4, b"garbage that is not a command");
+        assert_eq!(
+            s.applied_index(),
+            4,
+            "an erroneous command is still applied"
+        );
+        s.apply(10, &encode_command(0, 0, get("x")));
+        assert_eq!(s.applied_index(), 10);
+    }
+
+    #[test]
+    fn entries_are_sorted() {
+        let mut h = Harness::default();
+        for k in ["b", "c", "a"] {
+            h.ok(put(k, k));
+        }
+        let keys: Vec<_> = h.store.entries().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+    }
+
+    fn op_strategy() -> impl Strategy<Value = Op> {
+        let key = prop::sample::select(vec!["a", "b", "c", ""]);
+        let value = prop::sample::select(vec!["", "x", "y", "xy"]);
+        (0..5u8, key, value.clone(), value, any::<bool>()).prop_map(|(kind, k, v, w, flag)| {
+            match kind {
+                0 => put(k, v),
+                1 => get(k),
+                2 => delete(k),
+                3 => append(k, v),
+                _ => cas(k, if flag { None } else { Some(w) }, v),
+            }
+        })
+    }
+
+    /// Log entries: mostly well-formed commands (sessions of clients 0..3), some garbage.
+    fn entry_strategy() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            9 => (0..3u64, 0..4u64, op_strategy())
+                .prop_map(|(c, s, op)| encode_command(c, s, op).to_vec()),
+            1 => prop::collection::vec(any::<u8>(), 0..16),
+        ]
+    }
+
+    /// Bytes that are often not a command: random, or a command truncated and with a byte changed.
+    fn garbage_strategy() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..64),
+            (
+                0..3u64,
+                0..4u64,
+                op_strategy(),
+                any::<prop::sample::Index>(),
+                any::<u8>(),
+                any::<prop::sample::Index>()
+            )
+                .prop_map(|(c, s, op, at, xor, cut)| {
+                    let mut bytes = encode_command(c, s, op).to_vec();
+                    let i = at.index(bytes.len());
+                    bytes[i] ^= xor;
+                    bytes.truncate(cut.index(bytes.len() + 1));
+                    bytes
+                }),
+        ]
+    }
+
+    proptest! {
+        // Each case is microseconds: afford more than the default 256.
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn garbage_never_panics_and_changes_nothing(bytes in garbage_strategy()) {
+            let mut h = Harness::default();
+            h.ok(put("a", "1"));
+            h.session(7, 2, append("b", "x"));
+            let before = h.store.clone();
+            let result = h.raw(&bytes);
+            let undecodable = match pb::KvCommand::decode(bytes.as_slice()) {
+                Err(_) => true,
+                Ok(cmd) => cmd.op.is_none(),
+            };
+            if undecodable {
+                prop_assert!(result.error.starts_with("malformed command"), "{}", result.error);
+                prop_assert_eq!(&h.store, &KvStore { applied: h.index, ..before });
+            }
+        }
+
+        #[test]
+        fn replicas_stay_identical(entries in prop::collection::vec(entry_strategy(), 0..64)) {
+            let (mut a, mut b) = (KvStore::new(), KvStore::new());
+            for (i, entry) in entries.iter().enumerate() {
+                let index = i as Index + 1;
+                prop_assert_eq!(a.apply(index, entry), b.apply(index, entry));
+            }
+            prop_assert_eq!(&a, &b);
+            prop_assert_eq!(a.entries().collect::<Vec<_>>(), b.entries().collect::<Vec<_>>());
+        }
+
+        /// Delivering each session write once or twice in a row (a client retrying after a lost
+        /// answer) ends in the same data, and a retry gets the first answer.
+        #[test]
+        fn retries_apply_once(writes in prop::collection::vec((1..4u64, op_strategy(), any::<bool>()), 0..48)) {
+            let (mut once, mut retried) = (Harness::default(), Harness::default());
+            let mut seqs = BTreeMap::new();
+            for (client, op, retry) in writes {
+                let seq = seqs.entry(client).or_insert(0u64);
+                *seq += 1;
+                let expected = once.session(client, *seq, op.clone());
+                prop_assert_eq!(&retried.session(client, *seq, op.clone()), &expected);
+                if retry {
+                    prop_assert_eq!(&retried.session(client, *seq, op), &expected);
+                }
+            }
+            prop_assert_eq!(&once.store.data, &retried.store.data);
+            prop_assert_eq!(&once.store.sessions, &retried.store.sessions);
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Integration tests over real gRPC: a cluster of real nodes on 127.0.0.1 with the `fast`
+//! preset, driven through the supervisor and the Kv service, each bounded in time.
+//!
+//! These run on loaded 2-core machines: every wait polls a condition against a generous
+//! deadline, never a bare sleep.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::time::Duration;
+
+use raftlab::cluster::{Cluster, ClusterConfig, ClusterHandle, LinkPolicy, Preset};
+use raftlab::pb::{self, kv_client::KvClient};
+use raftlab::raft::{NodeId, Role};
+use tokio::time::Instant;
+use tonic::transport::Channel;
+
+/// Long enough for several elections on a busy machine.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+async fn start(n: usize) -> Cluster {
+    let mut config = ClusterConfig::new(n, Preset::Fast);
+    config.seed = 42;
+    Cluster::start(config).await.expect("cluster starts")
+}
+
+/// Polls `cond` every 20 ms until it returns Some, or panics with `what` after DEADLINE.
+async fn eventually<T, F, Fut>(what: &str, mut cond: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(v) = cond().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A leader that every running node among `among` follows in the leader's term.
+fn agreed_leader(c: &ClusterHandle, among: &[NodeId]) -> Option<NodeId> {
+    let st = c.status();
+    let nodes: Vec<_> = st
+        .nodes
+        .iter()
+        .filter(|n| n.up && among.contains(&n.id))
+        .collect();
+    let leader = nodes
+        .iter()
+        .filter(|n| n.status.role == Role::Leader)
+        .max_by_key(|n| n.status.term)?;
+    let all_follow = nodes
+        .iter()
+        .all(|n| n.status.term == leader.status.term && n.status.leader_id == Some(leader.id));
+    all_follow.then_some(leader.id)
+}
+
+async fn wait_leader(c: &ClusterHandle, among: &[NodeId]) -> NodeId {
+    eventually("a leader all nodes follow", || async {
+        agreed_leader(c, among)
+    })
+    .await
+}
+
+fn client(c: &ClusterHandle, id: NodeId) -> KvClient<Channel> {
+    let addr = c.addr(id).expect("address");
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect_lazy();
+    KvClient::new(channel)
+}
+
+/// Puts with a session, retrying (same client id and seq) on any node until it succeeds.
+async fn put(c: &ClusterHandle, key: &str, value: &str, client_id: u64, seq: u64) -> pb::PutReply {
+    let ids = c.ids();
+    let mut attempt = 0usize;
+    eventually(&format!("put {key}={value}"), || {
+        attempt += 1;
+        let id = ids[attempt % ids.len()];
+        let up = c.is_up(id);
+        let mut kv = client(c, id);
+        let req = pb::PutRequest {
+            key: key.into(),
+            value: value.into(),
+            client_id,
+            seq,
+        };
+        async move {
+            if !up {
+                return None;
+            }
+            let mut req = tonic::Request::new(req);
+            req.set_timeout(Duration::from_secs(3));
+            kv.put(req).await.ok().map(|r| r.into_inner())
+        }
+    })
+    .await
+}
+
+/// Every running node's applied key-value contents, once they all agree.
+async fn converged_kv(c: &ClusterHandle) -> Vec<(String, String)> {
+    eventually("all running nodes apply the same contents", || async {
+        let mut contents = BTreeSet::new();
+        let mut commits = BTreeSet::new();
+        for id in c.ids() {
+            if !c.is_up(id) {
+                continue;
+            }
+            contents.insert(c.kv(id).await.ok()?);
+            let st = c.status();
+            let n = st.nodes.iter().find(|n| n.id == id)?;
+            commits.insert((n.status.commit, n.status.applied));
+        }
+        (contents.len() == 1 && commits.len() == 1)
+            .then(|| contents.into_iter().next().unwrap_or_default())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_nodes_elect_exactly_one_leader() {
+    let c = start(5).await;
+    let all = c.ids();
+    let leader = wait_leader(&c, &all).await;
+    let st = c.status();
+    let term = st
+        .nodes
+        .iter()
+        .find(|n| n.id == leader)
+        .map(|n| n.status.term);
+    let leaders_in_term = st
+        .nodes
+        .iter()
+        .filter(|n| n.status.role == Role::Leader && Some(n.status.term) == term)
+        .count();
+    assert_eq!(leaders_in_term, 1);
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_apply_on_every_node() {
+    let c = start(5).await;
+    wait_leader(&c, &c.ids()).await;
+    let mut tasks = Vec::new();
+    for client_id in 1..=4u64 {
+        let h = c.handle();
+        tasks.push(tokio::spawn(async move {
+            for seq in 1..=50u64 {
+                put(
+                    &h,
+                    &format!("k{client_id}-{seq}"),
+                    &format!("v{seq}"),
+                    client_id,
+                    seq,
+                )
+                .await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("client task");
+    }
+    let kv = converged_kv(&c).await;
+    assert_eq!(kv.len(), 200, "every write applied once");
+    for client_id in 1..=4u64 {
+        for seq in 1..=50u64 {
+            let key = format!("k{client_id}-{seq}");
+            let value = format!("v{seq}");
+            assert!(kv.contains(&(key.clone(), value)), "{key} missing");
+        }
+    }
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_leader_is_replaced_and_writes_continue() {
+    let c = start(5).await;
+    let all = c.ids();
+    let old = wait_leader(&c, &all).await;
+    put(&c, "before", "1", 1, 1).await;
+    let old_term = c.status().nodes[old as usize - 1].status.term;
+    c.kill(old).await.expect("kill");
+    let rest: Vec<NodeId> = all.iter().copied().filter(|n| *n != old).collect();
+    let new = wait_leader(&c, &rest).await;
+    assert_ne!(new, old);
+    let new_term = c.status().nodes[new as usize - 1].status.term;
+    assert!(
+        new_term > old_term,
+        "new leader's term {new_term} > {old_term}"
+    );
+    put(&c, "after", "2", 1, 2).await;
+    // The old leader comes back from its storage and catches up.
+    c.restart(old).await.expect("restart");
+    let kv = converged_kv(&c).await;
+    assert!(kv.contains(&("before".into(), "1".into())));
+    assert!(kv.contains(&("after".into(), "2".into())));
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minority_leader_cannot_commit_and_steps_down_on_heal() {
+    let c = start(5).await;
+    let all = c.ids();
+    let old = wait_leader(&c, &all).await;
+    put(&c, "base", "0", 1, 1).await;
+    let buddy = *all.iter().find(|n| **n != old).expect("a follower");
+    let majority: Vec<NodeId> = all
+        .iter()
+        .copied()
+        .filter(|n| *n != old && *n != buddy)
+        .collect();
+    c.partition(&[vec![old, buddy], majority.clone()])
+        .expect("partition");
+    // The old leader takes the write but cannot commit it: the client must not see success.
+    let mut kv = client(&c, old);
+    let mut req = tonic::Request::new(pb::PutRequest {
+        key: "lost".into(),
+        value: "x".into(),
+        client_id: 2,
+        seq: 1,
+    });
+    req.set_timeout(Duration::from_millis(1500));
+    let res = kv.put(req).await;
+    assert!(res.is_err(), "a minority leader answered success: {res:?}");
+    // The majority elects its own leader and commits.
+    let new = wait_leader(&c, &majority).await;
+    assert!(majority.contains(&new));
+    put(&c, "won", "y", 3, 1).await;
+    c.heal();
+    // The old leader steps down to the new term, and its uncommitted entry is replaced.
+    eventually("old leader follows the new one", || async {
+        let st = c.status();
+        let n = &st.nodes[old as usize - 1];
+        (n.status.role == Role::Follower && n.status.leader_id == Some(new)).then_some(())
+    })
+    .await;
+    let kv = converged_kv(&c).await;
+    assert!(kv.contains(&("won".into(), "y".into())));
+    assert!(
+        !kv.iter().any(|(k, _)| k == "lost"),
+        "uncommitted entry applied"
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retried_write_with_same_session_applies_once() {
+    let c = start(3).await;
+    let leader = wait_leader(&c, &c.ids()).await;
+    let follower = *c.ids().iter().find(|n| **n != leader).expect("follower");
+    let req = pb::AppendRequest {
+        key: "log".into(),
+        value: "a".into(),
+        client_id: 9,
+        seq: 1,
+    };
+    let first = client(&c, leader)
+        .append(req.clone())
+        .await
+        .expect("append")
+        .into_inner();
+    // The same request again, through a follower (forwarded): the first result, no second apply.
+    let again = client(&c, follower)
+        .append(req)
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(first.value, "a");
+    assert_eq!(again.value, "a");
+    let get = client(&c, follower)
+        .get(pb::GetRequest { key: "log".into() })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!((get.found, get.value.as_str()), (true, "a"));
+    // A new seq applies.
+    let next = client(&c, leader)
+        .append(pb::AppendRequest {
+            key: "log".into(),
+            value: "b".into(),
+            client_id: 9,
+            seq: 2,
+        })
+        .await
+        .expect("append 2")
+        .into_inner();
+    assert_eq!(next.value, "ab");
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_link_and_drifted_clocks_keep_agreement() {
+    let c = start(5).await;
+    wait_leader(&c, &c.ids()).await;
+    c.slow(2, Duration::from_millis(40)).expect("slow");
+    c.set_link(
+        3,
+        4,
+        LinkPolicy {
+            delay: Duration::from_millis(20),
+            jitter: Duration::from_millis(20),
+            drop_rate: 0.2,
+            ..LinkPolicy::default()
+        },
+    )
+    .expect("link");
+    c.set_clock_rate(4, 1.7).expect("drift");
+    c.set_clock_rate(5, 0.6).expect("drift");
+    for seq in 1..=40u64 {
+        put(&c, &format!("d{seq}"), "v", 5, seq).await;
+    }
+    let kv = converged_kv(&c).await;
+    assert_eq!(kv.len(), 40);
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_clear_errors() {
+    let c = start(3).await;
+    let leader = wait_leader(&c, &c.ids()).await;
+    let mut kv = client(&c, leader);
+    let err = kv
+        .put(pb::PutRequest {
+            key: String::new(),
+            value: "x".into(),
+            client_id: 0,
+            seq: 0,
+        })
+        .await
+        .expect_err("empty key");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    let err = kv
+        .put(pb::PutRequest {
+            key: "k".into(),
+            value: "x".into(),
+            client_id: 4,
+            seq: 0,
+        })
+        .await
+        .expect_err("seq 0 with a session");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(c.kill(99).await.is_err());
+    assert!(c.partition(&[vec![1, 42]]).is_err());
+    c.shutdown().await;
+}

@@ -1,0 +1,148 @@
+//! `raftlab serve` as a user runs it: a separate process, its JSON line, a Kv and a Control
+//! request from this process, and a clean exit on SIGTERM with every port released.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use raftlab::cli::serve::ServeInfo;
+use raftlab::pb::{self, control_client::ControlClient, kv_client::KvClient};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn first_line(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    rx.recv_timeout(DEADLINE)
+        .expect("serve prints its JSON line")
+}
+
+fn endpoint(addr: &str) -> tonic::transport::Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect_lazy()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_answers_kv_and_control_and_exits_cleanly_on_sigterm() {
+    let child = Command::new(env!("CARGO_BIN_EXE_raftlab"))
+        .args(["serve", "--nodes", "3", "--preset", "fast"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn raftlab serve");
+    let mut server = Server(child);
+    let line = first_line(&mut server.0);
+    let info: ServeInfo = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(info.nodes.len(), 3);
+    assert_eq!(info.preset, "fast");
+
+    // A write and a read through any node, retried until a leader exists.
+    let deadline = Instant::now() + DEADLINE;
+    let mut kv = KvClient::new(endpoint(&info.nodes[0].addr));
+    loop {
+        let mut req = tonic::Request::new(pb::PutRequest {
+            key: "hello".into(),
+            value: "world".into(),
+            client_id: 1,
+            seq: 1,
+        });
+        req.set_timeout(Duration::from_secs(2));
+        if kv.put(req).await.is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no write succeeded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut kv3 = KvClient::new(endpoint(&info.nodes[2].addr));
+    let got = kv3
+        .get(pb::GetRequest {
+            key: "hello".into(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!((got.found, got.value.as_str()), (true, "world"));
+
+    // Control: status, then kill a node and see it down.
+    let mut control = ControlClient::new(endpoint(&info.control));
+    let st = control
+        .status(pb::StatusRequest {})
+        .await
+        .expect("status")
+        .into_inner();
+    assert_eq!(st.nodes.len(), 3);
+    assert!(st.nodes.iter().all(|n| n.up));
+    control.kill(pb::NodeRequest { id: 3 }).await.expect("kill");
+    let st = control
+        .status(pb::StatusRequest {})
+        .await
+        .expect("status")
+        .into_inner();
+    assert!(!st.nodes[2].up);
+    assert_eq!(st.nodes[2].role, pb::NodeRole::Down as i32);
+    let err = control
+        .kill(pb::NodeRequest { id: 7 })
+        .await
+        .expect_err("no node 7");
+    assert_eq!(err.code(), tonic::Code::NotFound);
+
+    // SIGTERM: a clean exit, in time.
+    let pid = server.0.id().to_string();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill -TERM");
+    assert!(status.success());
+    let deadline = Instant::now() + DEADLINE;
+    let exit = loop {
+        if let Some(exit) = server.0.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "serve exited with {exit}");
+    // Every port is free again.
+    for addr in info
+        .nodes
+        .iter()
+        .map(|n| n.addr.as_str())
+        .chain([info.control.as_str()])
+    {
+        std::net::TcpListener::bind(addr).unwrap_or_else(|e| panic!("{addr} still taken: {e}"));
+    }
+}
+
+#[test]
+fn bad_flags_are_refused_with_a_clear_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_raftlab"))
+        .args(["serve", "--nodes", "12"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--nodes"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_raftlab"))
+        .args(["serve", "--control", "not-an-address"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+}
