@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::cluster::Preset;
 use crate::raft::{NodeId, Role};
 
+pub mod bench;
 pub mod serve;
 use crate::sim::{NetConfig, Record, SimConfig, Simulator, Violation};
 
@@ -29,6 +30,9 @@ pub enum Command {
     /// every node and the Control service on the supervisor. Prints one JSON line with the
     /// addresses, then runs until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// Measure write throughput and latency: closed-loop clients putting to an in-process
+    /// cluster over gRPC (each client one write outstanding, exactly-once sessions).
+    Bench(BenchArgs),
     /// Run a scripted story on the deterministic simulator and print its trace: elections,
     /// replication, a leader crash, a partition and its repair, with the safety properties of the
     /// Raft paper checked after every step.
@@ -49,6 +53,29 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:0")]
     pub control: std::net::SocketAddr,
     /// Seed of the nodes' election timeouts and of the network's random choices.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Flags of `raftlab bench`.
+#[derive(Debug, Args, Clone)]
+pub struct BenchArgs {
+    /// Number of nodes, 1 to 9.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=9))]
+    pub nodes: u64,
+    /// Concurrent clients, 1 to 4096.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub clients: u64,
+    /// How long to measure, after one second of warm-up (e.g. 10s, 500ms).
+    #[arg(long, default_value = "10s", value_parser = bench::parse_duration)]
+    pub duration: std::time::Duration,
+    /// Bytes per value.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
+    pub payload: u64,
+    /// Timing preset.
+    #[arg(long, value_enum, default_value_t = Preset::Fast)]
+    pub preset: Preset,
+    /// Seed of the cores' RNGs.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
@@ -96,6 +123,7 @@ pub fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Sim(SimArgs::default())) {
         Command::Sim(args) => run_sim(&args),
         Command::Serve(args) => run_async(serve::run(args)),
+        Command::Bench(args) => run_async(bench::run(args)),
     }
 }
 

@@ -1,0 +1,241 @@
+//! `raftlab bench`: closed-loop clients writing to a real in-process cluster over gRPC, with
+//! throughput and latency percentiles printed at the end.
+//!
+//! Each client has its own session (client id, sequence number) and keeps exactly one write
+//! outstanding: it sends a `Put` to the node it believes leads, follows the leader hint of a
+//! refusal, and retries the same sequence number after an error (exactly-once keeps the count
+//! honest). Only acknowledged writes are counted.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use tonic::transport::Channel;
+
+use super::BenchArgs;
+use crate::cluster::{Cluster, ClusterConfig, ClusterHandle};
+use crate::node::{kv_service::LEADER_ID, transport};
+use crate::pb::{self, kv_client::KvClient};
+use crate::raft::NodeId;
+
+/// What one run measured.
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    /// Writes acknowledged.
+    pub writes: u64,
+    /// Errors seen (each followed by a retry).
+    pub errors: u64,
+    /// Measured time.
+    pub elapsed: Duration,
+    /// Latency of acknowledged writes, in microseconds.
+    pub latency_us: Histogram<u64>,
+}
+
+impl BenchReport {
+    /// Acknowledged writes per second.
+    pub fn throughput(&self) -> f64 {
+        self.writes as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 µs to 60 s at 3 significant figures: constant, valid bounds.
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Parses "10s", "500ms", "2m" or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (try 10s, 500ms, 2m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("unknown unit {unit:?} in {s:?} (use ms, s or m)")),
+    };
+    if !(secs.is_finite() && secs > 0.0 && secs < 86_400.0) {
+        return Err(format!("{s:?} is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn kv_client(cluster: &ClusterHandle, id: NodeId) -> Option<KvClient<Channel>> {
+    Some(KvClient::new(transport::channel(cluster.addr(id)?)))
+}
+
+async fn client_loop(
+    cluster: ClusterHandle,
+    client_id: u64,
+    payload: String,
+    stop: Arc<AtomicBool>,
+    measure_from: Instant,
+) -> (u64, u64, Histogram<u64>) {
+    let ids = cluster.ids();
+    let mut hist = new_histogram();
+    let (mut writes, mut errors) = (0u64, 0u64);
+    let mut target = ids[(client_id as usize) % ids.len()];
+    let mut clients: std::collections::BTreeMap<NodeId, KvClient<Channel>> = ids
+        .iter()
+        .filter_map(|id| Some((*id, kv_client(&cluster, *id)?)))
+        .collect();
+    let mut seq = 1u64;
+    while !stop.load(Ordering::Relaxed) {
+        let Some(kv) = clients.get_mut(&target) else {
+            break;
+        };
+        let mut req = tonic::Request::new(pb::PutRequest {
+            key: format!("bench-{client_id}"),
+            value: payload.clone(),
+            client_id,
+            seq,
+        });
+        req.set_timeout(Duration::from_secs(5));
+        let started = Instant::now();
+        match kv.put(req).await {
+            Ok(_) => {
+                seq += 1;
+                if started >= measure_from {
+                    writes += 1;
+                    let _ = hist.record(started.elapsed().as_micros().max(1) as u64);
+                }
+            }
+            Err(status) => {
+                errors += 1;
+                let hint = status
+                    .metadata()
+                    .get(LEADER_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<NodeId>().ok());
+                target = match hint {
+                    Some(l) if l != target => l,
+                    _ => ids[(ids.iter().position(|i| *i == target).unwrap_or(0) + 1) % ids.len()],
+                };
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+    (writes, errors, hist)
+}
+
+/// Runs the benchmark against `cluster` and returns what it measured.
+pub async fn measure(
+    cluster: &ClusterHandle,
+    clients: u64,
+    warmup: Duration,
+    duration: Duration,
+    payload: usize,
+) -> BenchReport {
+    let stop = Arc::new(AtomicBool::new(false));
+    let measure_from = Instant::now() + warmup;
+    let payload = "x".repeat(payload);
+    let tasks: Vec<_> = (1..=clients)
+        .map(|c| {
+            tokio::spawn(client_loop(
+                cluster.clone(),
+                1_000 + c,
+                payload.clone(),
+                stop.clone(),
+                measure_from,
+            ))
+        })
+        .collect();
+    tokio::time::sleep(warmup + duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut report = BenchReport {
+        writes: 0,
+        errors: 0,
+        elapsed: duration,
+        latency_us: new_histogram(),
+    };
+    for t in tasks {
+        if let Ok((w, e, h)) = t.await {
+            report.writes += w;
+            report.errors += e;
+            let _ = report.latency_us.add(&h);
+        }
+    }
+    report
+}
+
+/// `raftlab bench`.
+pub async fn run(args: BenchArgs) -> ExitCode {
+    let mut config = ClusterConfig::new(args.nodes as usize, args.preset);
+    config.seed = args.seed;
+    let cluster = match Cluster::start(config).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("raftlab bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Wait for a leader before the clock starts.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cluster.status().leader().is_none() {
+        if Instant::now() > deadline {
+            eprintln!("raftlab bench: no leader elected within 30 s");
+            cluster.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let report = measure(
+        &cluster.handle(),
+        args.clients,
+        Duration::from_secs(1),
+        args.duration,
+        args.payload as usize,
+    )
+    .await;
+    cluster.shutdown().await;
+    let h = &report.latency_us;
+    let ms = |us: u64| us as f64 / 1000.0;
+    println!(
+        "raftlab bench: {} nodes, preset {}, {} clients, {}-byte values, memory storage, \
+         in-process cluster over gRPC on loopback",
+        args.nodes, args.preset, args.clients, args.payload
+    );
+    println!(
+        "writes: {} in {:.1} s = {:.0} writes/s; errors retried: {}",
+        report.writes,
+        report.elapsed.as_secs_f64(),
+        report.throughput(),
+        report.errors
+    );
+    println!(
+        "latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+        ms(h.value_at_quantile(0.5)),
+        ms(h.value_at_quantile(0.9)),
+        ms(h.value_at_quantile(0.99)),
+        ms(h.max())
+    );
+    if report.writes == 0 {
+        eprintln!("raftlab bench: no write was acknowledged");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units_and_refuse_garbage() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("10h").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("s").is_err());
+    }
+}
