@@ -15,17 +15,24 @@ pub mod serve;
 use crate::sim::{NetConfig, Record, SimConfig, Simulator, Violation};
 
 /// raftlab — a Raft lab in one terminal.
+///
+/// With no command it opens the dashboard on an in-process 5-node cluster at teaching speed.
 #[derive(Debug, Parser)]
-#[command(name = "raftlab", version, about, long_about = None)]
+#[command(name = "raftlab", version, about, long_about = None, args_conflicts_with_subcommands = true)]
 pub struct Cli {
-    /// What to run (default: `sim` with its defaults).
+    /// What to run (default: the dashboard).
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The dashboard's flags, when no command is given.
+    #[command(flatten)]
+    pub ui: UiArgs,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The dashboard (the default): a live view of an in-process cluster, with keys to break it.
+    Ui(UiArgs),
     /// Run a real cluster headless: N nodes speaking gRPC on 127.0.0.1, with the Kv service on
     /// every node and the Control service on the supervisor. Prints one JSON line with the
     /// addresses, then runs until SIGINT or SIGTERM.
@@ -37,6 +44,32 @@ pub enum Command {
     /// replication, a leader crash, a partition and its repair, with the safety properties of the
     /// Raft paper checked after every step.
     Sim(SimArgs),
+}
+
+/// Flags of the dashboard.
+#[derive(Debug, Args, Clone)]
+pub struct UiArgs {
+    /// Number of nodes, 1 to 9.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=9))]
+    pub nodes: u64,
+    /// Timing: teach (2–4 s elections, messages visibly in flight) or fast (150–300 ms).
+    #[arg(long, value_enum, default_value_t = Preset::Teach)]
+    pub preset: Preset,
+    /// Seed of the nodes' election timeouts and of the network's random choices.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Colours: color, or mono (also chosen when NO_COLOR is set).
+    #[arg(long, value_enum)]
+    pub theme: Option<ThemeArg>,
+}
+
+/// The `--theme` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ThemeArg {
+    /// Colours and symbols.
+    Color,
+    /// Symbols only.
+    Mono,
 }
 
 /// Flags of `raftlab serve`.
@@ -120,10 +153,28 @@ pub enum NetKind {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Sim(SimArgs::default())) {
+    match cli.command.unwrap_or(Command::Ui(cli.ui)) {
+        Command::Ui(args) => run_async(crate::tui::run(ui_config(&args))),
         Command::Sim(args) => run_sim(&args),
         Command::Serve(args) => run_async(serve::run(args)),
         Command::Bench(args) => run_async(bench::run(args)),
+    }
+}
+
+/// The dashboard's configuration from its flags and the environment (NO_COLOR).
+pub fn ui_config(args: &UiArgs) -> crate::tui::UiConfig {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = match args.theme {
+        Some(ThemeArg::Mono) => crate::tui::app::Theme::Mono,
+        Some(ThemeArg::Color) => crate::tui::app::Theme::Color,
+        None if no_color => crate::tui::app::Theme::Mono,
+        None => crate::tui::app::Theme::Color,
+    };
+    crate::tui::UiConfig {
+        nodes: args.nodes as usize,
+        preset: args.preset,
+        seed: args.seed,
+        theme,
     }
 }
 
@@ -341,6 +392,12 @@ mod tests {
     fn cli_parses_defaults_and_rejects_bad_flags() {
         let cli = Cli::try_parse_from(["raftlab"]).expect("no subcommand is fine");
         assert!(cli.command.is_none());
+        assert_eq!(cli.ui.nodes, 5);
+        assert_eq!(cli.ui.preset, Preset::Teach);
+        let cli = Cli::try_parse_from(["raftlab", "--nodes", "3", "--theme", "mono"])
+            .expect("dashboard flags without a subcommand");
+        assert_eq!(cli.ui.nodes, 3);
+        assert!(Cli::try_parse_from(["raftlab", "--nodes", "0"]).is_err());
         let cli =
             Cli::try_parse_from(["raftlab", "sim", "--seed", "9", "--nodes", "3"]).expect("valid");
         let Some(Command::Sim(a)) = cli.command else {

@@ -96,7 +96,7 @@ impl std::fmt::Display for ClusterError {
 impl std::error::Error for ClusterError {}
 
 /// What the supervisor knows about one node.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NodeState {
     /// Its id.
     pub id: NodeId,
@@ -115,7 +115,7 @@ pub struct NodeState {
 }
 
 /// Everything the supervisor knows, in one snapshot.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterStatus {
     /// Each node.
     pub nodes: Vec<NodeState>,
@@ -129,6 +129,8 @@ pub struct ClusterStatus {
     pub tick: Duration,
     /// Partition groups, largest first (one group when healed).
     pub groups: Vec<Vec<NodeId>>,
+    /// Directed links that are cut (by a partition or a link policy).
+    pub cut_links: Vec<(NodeId, NodeId)>,
 }
 
 impl ClusterStatus {
@@ -387,7 +389,21 @@ impl ClusterHandle {
             preset: self.inner.config.preset,
             tick: self.inner.clock.interval(),
             groups: self.inner.network.groups(),
+            cut_links: self.cut_links(),
         }
+    }
+
+    fn cut_links(&self) -> Vec<(NodeId, NodeId)> {
+        let ids = self.ids();
+        let mut cut = Vec::new();
+        for a in &ids {
+            for b in &ids {
+                if a != b && !self.inner.network.connected(*a, *b) {
+                    cut.push((*a, *b));
+                }
+            }
+        }
+        cut
     }
 
     /// Whether a node's process runs.
@@ -615,6 +631,18 @@ impl ClusterHandle {
     pub async fn kv(&self, id: NodeId) -> Result<Vec<(String, String)>, ClusterError> {
         let (tx, rx) = oneshot::channel();
         self.send(id, Input::ReadKv(tx)).await?;
+        rx.await.map_err(|_| ClusterError::AlreadyDown(id))
+    }
+
+    /// The (index, term) of a running node's log entries `lo..=hi`.
+    pub async fn log_terms(
+        &self,
+        id: NodeId,
+        lo: crate::raft::Index,
+        hi: crate::raft::Index,
+    ) -> Result<Vec<(crate::raft::Index, crate::raft::Term)>, ClusterError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(id, Input::ReadLog { lo, hi, reply: tx }).await?;
         rx.await.map_err(|_| ClusterError::AlreadyDown(id))
     }
 

@@ -17,3 +17,4 @@ pub mod pb;
 pub mod raft;
 pub mod sim;
 pub mod state_machine;
+pub mod tui;

@@ -75,6 +75,15 @@ pub enum Input {
     SetElectionTimeout(u32),
     /// Read the applied key-value contents.
     ReadKv(oneshot::Sender<Vec<(String, String)>>),
+    /// Read the terms of the log entries `lo..=hi` (those the log holds).
+    ReadLog {
+        /// First index wanted.
+        lo: Index,
+        /// Last index wanted.
+        hi: Index,
+        /// Where the (index, term) pairs go.
+        reply: oneshot::Sender<Vec<(Index, Term)>>,
+    },
 }
 
 /// A command waiting to be applied.

@@ -120,6 +120,15 @@ impl Driver {
                     .collect();
                 let _ = reply.send(contents);
             }
+            Input::ReadLog { lo, hi, reply } => {
+                let log = self.core.log();
+                let lo = lo.max(log.first_index());
+                let hi = hi.min(log.last_index());
+                let terms = (lo..=hi)
+                    .filter_map(|i| log.term(i).map(|t| (i, t)))
+                    .collect();
+                let _ = reply.send(terms);
+            }
         }
     }
 

@@ -1,0 +1,247 @@
+//! The dashboard (ratatui): watch a real Raft cluster live and break it with a key.
+//!
+//! The Elm shape: terminal events become [`action::Action`]s, [`app::AppState::update`] is the
+//! only place state changes, and [`view::view`] draws from the state alone. Four sources feed the
+//! loop, none of which ever waits on another:
+//!
+//! ```text
+//!  crossterm events ──┐
+//!  snapshot poller ───┤                     ┌─► draw (≤ 30 fps, only when dirty)
+//!  event bus ─────────┼─► update(AppState) ─┤
+//!  command results ───┘                     └─► Effects ─► commander task ─► cluster
+//! ```
+
+pub mod action;
+pub mod app;
+pub mod commander;
+pub mod prompt;
+pub mod snapshot;
+pub mod view;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::time::Instant;
+use tokio_stream::StreamExt;
+
+use crate::cluster::{Cluster, ClusterConfig, Preset};
+use app::{AppState, Theme};
+
+/// Shortest time between two frames (about 30 per second).
+pub const FRAME: Duration = Duration::from_millis(33);
+
+/// How the dashboard starts.
+#[derive(Clone, Debug)]
+pub struct UiConfig {
+    /// Nodes in the cluster.
+    pub nodes: usize,
+    /// Timing preset.
+    pub preset: Preset,
+    /// Seed of the cores' RNGs.
+    pub seed: u64,
+    /// Colours or not.
+    pub theme: Theme,
+}
+
+/// Restores the terminal when dropped: raw mode off, mouse capture off, alternate screen left,
+/// cursor shown. Also installed as part of the panic hook.
+struct TerminalGuard;
+
+fn restore_terminal() {
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    ratatui::restore();
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+fn init_logging() -> (
+    Option<String>,
+    Option<tracing_appender::non_blocking::WorkerGuard>,
+) {
+    let dir = std::env::temp_dir();
+    let name = format!("raftlab-{}.log", std::process::id());
+    let appender = tracing_appender::rolling::never(&dir, &name);
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RAFTLAB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ok = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .is_ok();
+    let path = dir.join(name).display().to_string();
+    (ok.then_some(path), Some(guard))
+}
+
+/// Runs the dashboard until the user quits (q, Ctrl-C) or SIGTERM arrives.
+pub async fn run(config: UiConfig) -> ExitCode {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "raftlab: the dashboard needs a terminal. Without one, try `raftlab serve` (a \
+             headless cluster) or `raftlab sim` (the simulator's demo)."
+        );
+        return ExitCode::from(2);
+    }
+    let (log_path, _log_guard) = init_logging();
+    let mut cluster_config = ClusterConfig::new(config.nodes, config.preset);
+    cluster_config.seed = config.seed;
+    let cluster = match Cluster::start(cluster_config).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("raftlab: cannot start the cluster: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    // The terminal: restored on every way out, panics included.
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous_hook(info);
+    }));
+    let mut terminal = ratatui::init();
+    let _guard = TerminalGuard;
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+
+    let mut state = AppState::new(config.nodes, config.theme);
+    state.log_path = log_path;
+    let result = event_loop(&mut terminal, &mut state, &cluster).await;
+    drop(_guard);
+    cluster.shutdown().await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("raftlab: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    state: &mut AppState,
+    cluster: &Cluster,
+) -> std::io::Result<()> {
+    let poll_every = match cluster.preset() {
+        Preset::Fast => Duration::from_millis(50),
+        Preset::Teach => Duration::from_millis(40),
+    };
+    let (want_tx, want_rx) = watch::channel(state.log_want());
+    let (views_tx, mut views_rx) = mpsc::channel(2);
+    let poller = tokio::spawn(snapshot::poll(
+        cluster.handle(),
+        poll_every,
+        want_rx,
+        views_tx,
+    ));
+    let (effects_tx, effects_rx) = mpsc::channel(64);
+    let (results_tx, mut results_rx) = mpsc::channel(64);
+    let commander = tokio::spawn(commander::run(cluster.handle(), effects_rx, results_tx));
+    let mut bus = cluster.events().subscribe();
+    let mut input = EventStream::new();
+    let mut sigterm = sigterm_stream();
+    let mut last_draw = Instant::now() - FRAME;
+
+    loop {
+        if state.quit {
+            break;
+        }
+        let draw_at = state.dirty.then_some(last_draw + FRAME);
+        let effects = tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => state.on_key(key),
+                Some(Ok(TermEvent::Mouse(m))) => state.on_mouse(m),
+                Some(Ok(TermEvent::Resize(..))) => {
+                    state.dirty = true;
+                    Vec::new()
+                }
+                Some(Ok(_)) => Vec::new(),
+                Some(Err(e)) => return Err(e),
+                None => break,
+            },
+            Some(view) = views_rx.recv() => {
+                state.apply_view(view);
+                Vec::new()
+            }
+            ev = bus.recv() => {
+                match ev {
+                    Ok(e) => state.apply_event(e),
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        state.status_line = format!("(the event feed skipped {n} events)");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => {}
+                }
+                // Take what else is queued in one go.
+                for _ in 0..2_000 {
+                    match bus.try_recv() {
+                        Ok(e) => state.apply_event(e),
+                        Err(_) => break,
+                    }
+                }
+                Vec::new()
+            }
+            Some(text) = results_rx.recv() => {
+                state.apply_result(text);
+                Vec::new()
+            }
+            _ = sleep_until_opt(draw_at) => {
+                terminal.draw(|f| view::view(state, f))?;
+                state.dirty = false;
+                last_draw = Instant::now();
+                want_tx.send_if_modified(|w| {
+                    let new = state.log_want();
+                    let changed = *w != new;
+                    *w = new;
+                    changed
+                });
+                Vec::new()
+            }
+            _ = sigterm.recv() => {
+                state.quit = true;
+                Vec::new()
+            }
+        };
+        for e in effects {
+            if effects_tx.try_send(e).is_err() {
+                state.status_line = "busy: the previous commands are still running".into();
+            }
+        }
+    }
+    poller.abort();
+    commander.abort();
+    Ok(())
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// SIGTERM as a stream of unit values (never fires where signals are not available).
+fn sigterm_stream() -> mpsc::Receiver<()> {
+    let (tx, rx) = mpsc::channel(1);
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            while term.recv().await.is_some() {
+                if tx.send(()).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    drop(tx);
+    rx
+}

@@ -1,0 +1,694 @@
+//! `AppState`, the dashboard's view model, and `update`, the only place it changes.
+//!
+//! ```text
+//!   key / mouse / resize ─► Action ─┐
+//!   ClusterView snapshot ───────────┼─► update(&mut AppState) ─► Effects for the cluster
+//!   Event from the bus ─────────────┤                              (run by the commander)
+//!   result of an Effect ────────────┘
+//! ```
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
+
+use super::action::{action_for, Action};
+use super::prompt::{self, History, PromptCommand};
+use super::snapshot::{ClusterView, LogWant};
+use crate::node::{Event, EventKind};
+use crate::raft::{NodeId, Role, TraceEvent};
+
+/// Most lines the event feed keeps.
+pub const FEED_CAPACITY: usize = 5_000;
+
+/// What the event feed shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedKind {
+    /// Everything but individual messages (the default: messages are many).
+    Protocol,
+    /// Elections, votes, terms, leaders.
+    Elections,
+    /// Appends rejected, logs truncated, commits.
+    Replication,
+    /// Every message sent, delivered or dropped.
+    Messages,
+    /// Client operations and their results.
+    Clients,
+    /// Faults applied and repaired, nodes up and down.
+    Faults,
+    /// Everything, messages included.
+    All,
+}
+
+impl FeedKind {
+    const CYCLE: [FeedKind; 7] = [
+        FeedKind::Protocol,
+        FeedKind::Elections,
+        FeedKind::Replication,
+        FeedKind::Messages,
+        FeedKind::Clients,
+        FeedKind::Faults,
+        FeedKind::All,
+    ];
+
+    /// Name shown in the feed's title.
+    pub fn name(self) -> &'static str {
+        match self {
+            FeedKind::Protocol => "protocol",
+            FeedKind::Elections => "elections",
+            FeedKind::Replication => "replication",
+            FeedKind::Messages => "messages",
+            FeedKind::Clients => "clients",
+            FeedKind::Faults => "faults",
+            FeedKind::All => "everything",
+        }
+    }
+
+    fn next(self) -> FeedKind {
+        let i = Self::CYCLE.iter().position(|k| *k == self).unwrap_or(0);
+        Self::CYCLE[(i + 1) % Self::CYCLE.len()]
+    }
+}
+
+/// The category of one event, for filtering and colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Category {
+    /// Elections, votes, terms, leaders.
+    Election,
+    /// Replication and commitment.
+    Replication,
+    /// One message.
+    Message,
+    /// A client operation.
+    Client,
+    /// A fault, a node going up or down, a protocol violation.
+    Fault,
+}
+
+/// Which category an event belongs to.
+pub fn category(kind: &EventKind) -> Category {
+    match kind {
+        EventKind::Trace(t) => match t {
+            TraceEvent::AppendRejected { .. }
+            | TraceEvent::LogTruncated { .. }
+            | TraceEvent::CommitAdvanced { .. } => Category::Replication,
+            TraceEvent::ProtocolViolation { .. } => Category::Fault,
+            _ => Category::Election,
+        },
+        EventKind::MessageSent { .. }
+        | EventKind::MessageDelivered { .. }
+        | EventKind::MessageDropped { .. } => Category::Message,
+        EventKind::Client { .. } => Category::Client,
+        EventKind::Fault(_) | EventKind::NodeUp | EventKind::NodeDown(_) => Category::Fault,
+    }
+}
+
+impl FeedKind {
+    /// Whether this filter shows events of `c`.
+    pub fn shows(self, c: Category) -> bool {
+        match self {
+            FeedKind::Protocol => c != Category::Message,
+            FeedKind::Elections => c == Category::Election,
+            FeedKind::Replication => c == Category::Replication,
+            FeedKind::Messages => c == Category::Message,
+            FeedKind::Clients => c == Category::Client,
+            FeedKind::Faults => c == Category::Fault,
+            FeedKind::All => true,
+        }
+    }
+}
+
+/// One line of the event feed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedLine {
+    /// Cluster time.
+    pub at: Duration,
+    /// Node concerned (0: cluster).
+    pub node: NodeId,
+    /// Category.
+    pub category: Category,
+    /// The text.
+    pub text: String,
+}
+
+/// A message drop to mark on the ring for a moment.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DropMark {
+    /// When.
+    pub at: Duration,
+    /// Sender.
+    pub from: NodeId,
+    /// Receiver.
+    pub to: NodeId,
+}
+
+/// What has the keyboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// The main screen.
+    Main,
+    /// The command prompt.
+    Prompt,
+    /// The help overlay.
+    Help,
+    /// The selected node's detail view.
+    Detail,
+}
+
+/// The command prompt's state.
+#[derive(Clone, Debug)]
+pub struct PromptState {
+    /// Text typed so far.
+    pub input: String,
+    /// Past commands.
+    pub history: History,
+    /// Completions of the current word, shown under the prompt.
+    pub completions: Vec<String>,
+}
+
+/// Work for the cluster, carried out off the UI thread by the commander.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// A command (from a key or the prompt).
+    Run(PromptCommand),
+    /// Make every running node's election timer fire after the same number of ticks.
+    AlignTimers,
+    /// Spread the election timers apart again.
+    SpreadTimers,
+}
+
+/// Colours or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Theme {
+    /// Colours, with symbols too.
+    Color,
+    /// No colour at all (NO_COLOR, `--theme mono`): symbols and text carry everything.
+    Mono,
+}
+
+/// The dashboard's whole state.
+#[derive(Debug)]
+pub struct AppState {
+    /// The latest snapshot of the cluster (None before the first).
+    pub view: Option<ClusterView>,
+    /// The selected node.
+    pub selected: NodeId,
+    /// Number of nodes.
+    pub nodes: usize,
+    /// What has the keyboard.
+    pub focus: Focus,
+    /// The prompt.
+    pub prompt: PromptState,
+    /// The event feed, oldest first.
+    pub feed: VecDeque<FeedLine>,
+    /// The feed's kind filter.
+    pub feed_kind: FeedKind,
+    /// Show only the selected node's events.
+    pub feed_node_only: bool,
+    /// Recent drops, for the ring.
+    pub drops: VecDeque<DropMark>,
+    /// Log view: None follows the tail, Some(i) ends at index i.
+    pub log_end: Option<u64>,
+    /// Index into the messages in flight, when one is selected.
+    pub message: Option<usize>,
+    /// The last command's result or error, shown in the footer.
+    pub status_line: String,
+    /// Colours.
+    pub theme: Theme,
+    /// Set when the user asked to leave.
+    pub quit: bool,
+    /// Set when the screen must be redrawn.
+    pub dirty: bool,
+    /// Where the log file is.
+    pub log_path: Option<String>,
+    /// Counter for random writes.
+    pub writes: u64,
+    /// Where the ring was drawn last (for mouse clicks), set by the view.
+    pub ring_area: Cell<Rect>,
+    /// How many log cells fit, set by the view.
+    pub log_cells: Cell<u64>,
+}
+
+/// Delays the `s` key cycles through.
+pub const SLOW_STEPS: [u64; 4] = [0, 100, 300, 1000];
+/// Clock rates the `c` key cycles through.
+pub const CLOCK_STEPS: [f64; 3] = [1.0, 2.0, 0.5];
+
+impl AppState {
+    /// A fresh dashboard for `nodes` nodes.
+    pub fn new(nodes: usize, theme: Theme) -> Self {
+        AppState {
+            view: None,
+            selected: 1,
+            nodes,
+            focus: Focus::Main,
+            prompt: PromptState {
+                input: String::new(),
+                history: History::new(100),
+                completions: Vec::new(),
+            },
+            feed: VecDeque::new(),
+            feed_kind: FeedKind::Protocol,
+            feed_node_only: false,
+            drops: VecDeque::new(),
+            log_end: None,
+            message: None,
+            status_line: "starting the cluster...".into(),
+            theme,
+            quit: false,
+            dirty: true,
+            log_path: None,
+            writes: 0,
+            ring_area: Cell::new(Rect::default()),
+            log_cells: Cell::new(64),
+        }
+    }
+
+    /// Which log window the poller should fetch.
+    pub fn log_want(&self) -> LogWant {
+        LogWant {
+            end: self.log_end,
+            len: self.log_cells.get().max(8),
+        }
+    }
+
+    /// Takes a new snapshot. Marks the screen dirty only if something visible changed (or
+    /// messages are moving).
+    pub fn apply_view(&mut self, view: ClusterView) {
+        let moving = !view.in_flight.is_empty() && !view.status.paused;
+        let changed = match &self.view {
+            None => true,
+            Some(old) => {
+                old.status != view.status
+                    || old.in_flight != view.in_flight
+                    || old.logs != view.logs
+                    || old.kv != view.kv
+            }
+        };
+        if let Some(i) = self.message {
+            if view.in_flight.is_empty() {
+                self.message = None;
+            } else if i >= view.in_flight.len() {
+                self.message = Some(view.in_flight.len() - 1);
+            }
+        }
+        if self.view.is_none() {
+            self.status_line =
+                "cluster up. Select a node with 1-9, k kills it, w writes, ? lists every key."
+                    .into();
+        }
+        self.view = Some(view);
+        if changed || moving {
+            self.dirty = true;
+        }
+    }
+
+    /// Takes an event from the bus into the feed.
+    pub fn apply_event(&mut self, event: Event) {
+        if let EventKind::MessageDropped { from, to, .. } = &event.kind {
+            self.drops.push_back(DropMark {
+                at: event.at,
+                from: *from,
+                to: *to,
+            });
+            while self.drops.len() > 64 {
+                self.drops.pop_front();
+            }
+        }
+        let category = category(&event.kind);
+        self.feed.push_back(FeedLine {
+            at: event.at,
+            node: event.node,
+            category,
+            text: event.kind.to_string(),
+        });
+        while self.feed.len() > FEED_CAPACITY {
+            self.feed.pop_front();
+        }
+        if self.feed_kind.shows(category) {
+            self.dirty = true;
+        }
+    }
+
+    /// The feed lines the current filter shows, oldest first.
+    pub fn visible_feed(&self) -> impl DoubleEndedIterator<Item = &FeedLine> {
+        let node = self.feed_node_only.then_some(self.selected);
+        let kind = self.feed_kind;
+        self.feed
+            .iter()
+            .filter(move |l| kind.shows(l.category) && node.is_none_or(|n| l.node == n))
+    }
+
+    /// Records the outcome of an effect.
+    pub fn apply_result(&mut self, text: String) {
+        self.status_line = text;
+        self.dirty = true;
+    }
+
+    /// The selected node's status, if known.
+    pub fn selected_status(&self) -> Option<&crate::cluster::NodeState> {
+        self.view
+            .as_ref()?
+            .status
+            .nodes
+            .iter()
+            .find(|n| n.id == self.selected)
+    }
+
+    /// Handles a key press; returns the effects for the cluster.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        self.dirty = true;
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && key.code == KeyCode::Char('c') {
+            self.quit = true;
+            return Vec::new();
+        }
+        match self.focus {
+            Focus::Prompt => self.on_prompt_key(key),
+            Focus::Help | Focus::Detail => {
+                match key.code {
+                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?') => {
+                        self.focus = Focus::Main
+                    }
+                    _ => {}
+                }
+                Vec::new()
+            }
+            Focus::Main => match action_for(&key, self.nodes) {
+                Some(action) => self.update(action),
+                None => Vec::new(),
+            },
+        }
+    }
+
+    fn on_prompt_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Esc => {
+                self.focus = Focus::Main;
+                self.prompt.input.clear();
+                self.prompt.completions.clear();
+                self.prompt.history.reset_cursor();
+            }
+            KeyCode::Enter => {
+                let line = std::mem::take(&mut self.prompt.input);
+                self.prompt.completions.clear();
+                self.prompt.history.reset_cursor();
+                self.focus = Focus::Main;
+                if line.trim().is_empty() {
+                    return Vec::new();
+                }
+                self.prompt.history.push(&line);
+                match prompt::parse(&line, self.nodes) {
+                    Ok(cmd) => return self.update(Action::Command(cmd)),
+                    Err(e) => self.status_line = format!("error: {e}"),
+                }
+            }
+            KeyCode::Tab => {
+                let options = prompt::complete(&self.prompt.input, self.nodes);
+                if options.len() == 1 {
+                    self.prompt.input = options[0].clone();
+                    self.prompt.completions.clear();
+                } else {
+                    // Complete the common prefix, show the rest.
+                    if let Some(common) = common_prefix(&options) {
+                        if common.len() > self.prompt.input.len() {
+                            self.prompt.input = common;
+                        }
+                    }
+                    self.prompt.completions = options;
+                }
+            }
+            KeyCode::Up => {
+                if let Some(line) = self.prompt.history.prev(&self.prompt.input) {
+                    self.prompt.input = line.to_string();
+                }
+            }
+            KeyCode::Down => {
+                if let Some(line) = self.prompt.history.next() {
+                    self.prompt.input = line.to_string();
+                }
+            }
+            KeyCode::Backspace => {
+                self.prompt.input.pop();
+                self.prompt.completions.clear();
+            }
+            KeyCode::Char(c) => {
+                self.prompt.input.push(c);
+                self.prompt.completions.clear();
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Handles a mouse event: a click on a node in the ring selects it.
+    pub fn on_mouse(&mut self, ev: MouseEvent) -> Vec<Effect> {
+        if ev.kind != MouseEventKind::Down(MouseButton::Left) || self.focus != Focus::Main {
+            return Vec::new();
+        }
+        let area = self.ring_area.get();
+        let positions = super::view::ring::node_cells(area, self.nodes);
+        let hit = positions.iter().min_by_key(|(_, x, y)| {
+            let dx = i32::from(*x) - i32::from(ev.column);
+            let dy = (i32::from(*y) - i32::from(ev.row)) * 2;
+            dx * dx + dy * dy
+        });
+        if let Some((id, x, y)) = hit {
+            let dx = i32::from(*x) - i32::from(ev.column);
+            let dy = i32::from(*y) - i32::from(ev.row);
+            if dx.abs() <= 4 && dy.abs() <= 1 {
+                return self.update(Action::Select(*id));
+            }
+        }
+        Vec::new()
+    }
+
+    /// Applies one action; returns the effects for the cluster.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        self.dirty = true;
+        let id = self.selected;
+        let run = |c: PromptCommand| vec![Effect::Run(c)];
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                Vec::new()
+            }
+            Action::ToggleHelp => {
+                self.focus = if self.focus == Focus::Help {
+                    Focus::Main
+                } else {
+                    Focus::Help
+                };
+                Vec::new()
+            }
+            Action::Close => {
+                self.focus = Focus::Main;
+                self.message = None;
+                Vec::new()
+            }
+            Action::Select(n) => {
+                if (1..=self.nodes as NodeId).contains(&n) {
+                    self.selected = n;
+                }
+                Vec::new()
+            }
+            Action::SelectNext => {
+                self.selected = self.selected % self.nodes as NodeId + 1;
+                Vec::new()
+            }
+            Action::SelectPrev => {
+                self.selected = if self.selected <= 1 {
+                    self.nodes as NodeId
+                } else {
+                    self.selected - 1
+                };
+                Vec::new()
+            }
+            Action::ToggleDetail => {
+                self.focus = if self.focus == Focus::Detail {
+                    Focus::Main
+                } else {
+                    Focus::Detail
+                };
+                Vec::new()
+            }
+            Action::Kill => run(PromptCommand::Kill(id)),
+            Action::Restart => run(PromptCommand::Restart(id)),
+            Action::Isolate => run(PromptCommand::Isolate(id)),
+            Action::CycleSlow => {
+                let now = self
+                    .selected_status()
+                    .map_or(0, |n| n.slow.as_millis() as u64);
+                let i = SLOW_STEPS.iter().position(|d| *d == now).unwrap_or(0);
+                let next = SLOW_STEPS[(i + 1) % SLOW_STEPS.len()];
+                run(PromptCommand::Slow {
+                    node: id,
+                    delay: Duration::from_millis(next),
+                })
+            }
+            Action::CycleClock => {
+                let now = self.selected_status().map_or(1.0, |n| n.clock_rate);
+                let i = CLOCK_STEPS
+                    .iter()
+                    .position(|r| (r - now).abs() < 1e-9)
+                    .unwrap_or(0);
+                let next = CLOCK_STEPS[(i + 1) % CLOCK_STEPS.len()];
+                run(PromptCommand::Clock {
+                    node: id,
+                    rate: next,
+                })
+            }
+            Action::TimeoutNow => run(PromptCommand::Campaign(id)),
+            Action::AlignTimers => vec![Effect::AlignTimers],
+            Action::SpreadTimers => vec![Effect::SpreadTimers],
+            Action::Heal => run(PromptCommand::Heal),
+            Action::PauseResume => {
+                let paused = self.view.as_ref().is_some_and(|v| v.status.paused);
+                run(if paused {
+                    PromptCommand::Resume
+                } else {
+                    PromptCommand::Pause
+                })
+            }
+            Action::Step => run(PromptCommand::Step),
+            Action::Faster | Action::Slower => {
+                let speed = self.view.as_ref().map_or(1.0, |v| v.status.speed);
+                let next = if action == Action::Faster {
+                    speed / 1.5
+                } else {
+                    speed * 1.5
+                };
+                run(PromptCommand::Speed(next))
+            }
+            Action::RandomWrite => run(PromptCommand::Write),
+            Action::OpenPrompt => {
+                self.focus = Focus::Prompt;
+                self.prompt.input.clear();
+                self.prompt.completions.clear();
+                Vec::new()
+            }
+            Action::NextMessage | Action::PrevMessage => {
+                let n = self.view.as_ref().map_or(0, |v| v.in_flight.len());
+                if n == 0 {
+                    self.message = None;
+                    self.status_line =
+                        "no message in flight (pause with space to catch some)".into();
+                } else {
+                    self.message = Some(match (self.message, action == Action::NextMessage) {
+                        (None, true) => 0,
+                        (None, false) => n - 1,
+                        (Some(i), true) => (i + 1) % n,
+                        (Some(i), false) => (i + n - 1) % n,
+                    });
+                }
+                Vec::new()
+            }
+            Action::DropMessage | Action::DuplicateMessage | Action::DeliverMessage => {
+                let Some(msg) = self.selected_message() else {
+                    self.status_line =
+                        "select a message in flight first (n / N; pause with space)".into();
+                    return Vec::new();
+                };
+                let cmd = match action {
+                    Action::DropMessage => PromptCommand::DropMessage(msg),
+                    Action::DuplicateMessage => PromptCommand::DupMessage(msg),
+                    _ => PromptCommand::DeliverMessage(msg),
+                };
+                run(cmd)
+            }
+            Action::LogBack => {
+                let page = self.log_cells.get().max(8) / 2;
+                let highest = self.highest_index();
+                let end = self.log_end.unwrap_or(highest);
+                self.log_end = Some(
+                    end.saturating_sub(page)
+                        .max(self.log_cells.get().min(highest)),
+                );
+                Vec::new()
+            }
+            Action::LogForward => {
+                let page = self.log_cells.get().max(8) / 2;
+                if let Some(end) = self.log_end {
+                    let next = end + page;
+                    self.log_end = (next < self.highest_index()).then_some(next);
+                }
+                Vec::new()
+            }
+            Action::LogTail => {
+                self.log_end = None;
+                Vec::new()
+            }
+            Action::CycleFeedKind => {
+                self.feed_kind = self.feed_kind.next();
+                Vec::new()
+            }
+            Action::ToggleFeedNode => {
+                self.feed_node_only = !self.feed_node_only;
+                Vec::new()
+            }
+            Action::Command(cmd) => match cmd {
+                PromptCommand::Help => {
+                    self.focus = Focus::Help;
+                    Vec::new()
+                }
+                PromptCommand::Quit => {
+                    self.quit = true;
+                    Vec::new()
+                }
+                other => run(other),
+            },
+        }
+    }
+
+    /// Id of the selected message in flight.
+    pub fn selected_message(&self) -> Option<u64> {
+        let view = self.view.as_ref()?;
+        view.in_flight.get(self.message?).map(|m| m.id)
+    }
+
+    fn highest_index(&self) -> u64 {
+        self.view.as_ref().map_or(0, |v| {
+            v.status
+                .nodes
+                .iter()
+                .map(|n| n.status.last_log_index)
+                .max()
+                .unwrap_or(0)
+        })
+    }
+
+    /// The leader of the highest term among running nodes.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.view.as_ref()?.status.leader()
+    }
+
+    /// Role of a node as the dashboard shows it (None: down).
+    pub fn role(&self, id: NodeId) -> Option<Role> {
+        let n = self
+            .view
+            .as_ref()?
+            .status
+            .nodes
+            .iter()
+            .find(|n| n.id == id)?;
+        n.up.then_some(n.status.role)
+    }
+}
+
+fn common_prefix(options: &[String]) -> Option<String> {
+    let first = options.first()?;
+    let mut len = first.len();
+    for o in &options[1..] {
+        len = len.min(
+            first
+                .chars()
+                .zip(o.chars())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a.len_utf8())
+                .sum(),
+        );
+    }
+    Some(first[..len].to_string())
+}

@@ -1,0 +1,136 @@
+//! `ClusterView`: an owned snapshot of everything the dashboard draws, and the poller task that
+//! builds it. Rendering reads only the latest snapshot: it never waits on the cluster, and the
+//! cluster never waits on rendering.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use crate::cluster::{ClusterHandle, ClusterStatus, InFlightInfo};
+use crate::raft::{Index, NodeId, Term};
+
+/// The log entries of one node that the dashboard shows: a window, never the whole log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogWindow {
+    /// (index, term) of each entry in the window, in index order.
+    pub entries: Vec<(Index, Term)>,
+}
+
+impl LogWindow {
+    /// The term at `index`, if the window holds it.
+    pub fn term(&self, index: Index) -> Option<Term> {
+        let first = self.entries.first()?.0;
+        if index < first {
+            return None;
+        }
+        self.entries
+            .get((index - first) as usize)
+            .filter(|(i, _)| *i == index)
+            .map(|(_, t)| *t)
+    }
+}
+
+/// Everything the dashboard draws, at one moment.
+#[derive(Clone, Debug)]
+pub struct ClusterView {
+    /// Cluster time of the snapshot.
+    pub at: Duration,
+    /// Nodes, clock, network settings.
+    pub status: ClusterStatus,
+    /// Messages on the wire.
+    pub in_flight: Vec<InFlightInfo>,
+    /// A window of each node's log (kept from before for nodes that are down).
+    pub logs: BTreeMap<NodeId, LogWindow>,
+    /// Each node's applied key-value contents (kept from before for nodes that are down).
+    pub kv: BTreeMap<NodeId, Vec<(String, String)>>,
+}
+
+/// Which part of the logs the dashboard wants: the newest `len` entries, or `len` entries
+/// ending at `end` when scrolled back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogWant {
+    /// Last index to show; None follows the tail.
+    pub end: Option<Index>,
+    /// How many entries.
+    pub len: u64,
+}
+
+impl Default for LogWant {
+    fn default() -> Self {
+        LogWant { end: None, len: 64 }
+    }
+}
+
+/// Builds one snapshot, reusing `previous` for what cannot be read now (nodes that are down).
+pub async fn capture(
+    cluster: &ClusterHandle,
+    want: LogWant,
+    previous: Option<&ClusterView>,
+    read_kv: bool,
+) -> ClusterView {
+    let status = cluster.status();
+    let in_flight = cluster.in_flight();
+    let highest = status
+        .nodes
+        .iter()
+        .map(|n| n.status.last_log_index)
+        .max()
+        .unwrap_or(0);
+    let end = want.end.unwrap_or(highest).min(highest);
+    let lo = end.saturating_sub(want.len.saturating_sub(1)).max(1);
+    let mut logs = BTreeMap::new();
+    let mut kv = BTreeMap::new();
+    for n in &status.nodes {
+        let window = if n.up {
+            cluster
+                .log_terms(n.id, lo, end)
+                .await
+                .ok()
+                .map(|entries| LogWindow { entries })
+        } else {
+            None
+        };
+        let window = window.or_else(|| previous.and_then(|p| p.logs.get(&n.id).cloned()));
+        logs.insert(n.id, window.unwrap_or_default());
+        let contents = if n.up && read_kv {
+            cluster.kv(n.id).await.ok()
+        } else {
+            None
+        };
+        if let Some(c) = contents.or_else(|| previous.and_then(|p| p.kv.get(&n.id).cloned())) {
+            kv.insert(n.id, c);
+        }
+    }
+    ClusterView {
+        at: cluster.events().elapsed(),
+        status,
+        in_flight,
+        logs,
+        kv,
+    }
+}
+
+/// Polls the cluster every `interval` (and the key-value contents every fourth time), sending
+/// each snapshot to the dashboard. Ends when the dashboard hangs up.
+pub async fn poll(
+    cluster: ClusterHandle,
+    interval: Duration,
+    want: watch::Receiver<LogWant>,
+    out: mpsc::Sender<ClusterView>,
+) {
+    let mut previous: Option<ClusterView> = None;
+    let mut round = 0u64;
+    loop {
+        let w = *want.borrow();
+        let view = capture(&cluster, w, previous.as_ref(), round.is_multiple_of(4)).await;
+        round += 1;
+        previous = Some(view.clone());
+        // The dashboard takes the newest; if it is behind, it skips this one.
+        match out.try_send(view) {
+            Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => {}
+            Err(mpsc::error::TrySendError::Closed(_)) => return,
+        }
+        tokio::time::sleep(interval).await;
+    }
+}

@@ -1,0 +1,100 @@
+//! `view(&AppState, &mut Frame)`: draws the whole screen from the state alone.
+//!
+//! ```text
+//! ┌ header: size · leader · term · commit · preset · speed · running/paused · ? help ───────┐
+//! ├ ring of nodes (Canvas) ─────────┬ node table ──────────────────────────────────────────┤
+//! │   (2)         (3)               │ id role term vote last commit applied timer match/next│
+//! │ (1)    ·→        (4)            │                                                       │
+//! │        (5)                      │                                                       │
+//! ├ logs: one row per node, one cell per index ─────────────────────────────────────────────┤
+//! ├ events (filterable) ────────────┬ state machine / messages in flight ───────────────────┤
+//! └ footer: status line · keys  (or the prompt) ────────────────────────────────────────────┘
+//! ```
+//!
+//! Panels shrink or drop out on small terminals (80×24 keeps the ring, table, logs, a few
+//! events and the footer); overlays (help, node detail) draw over everything.
+
+pub mod header;
+pub mod logs;
+pub mod panels;
+pub mod ring;
+pub mod style;
+pub mod table;
+
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::Frame;
+
+use super::app::{AppState, Focus};
+
+/// Draws the whole screen.
+pub fn view(state: &AppState, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width < 40 || area.height < 12 {
+        panels::too_small(state, frame, area);
+        return;
+    }
+    let nodes = state.nodes as u16;
+    let footer_h = if state.focus == Focus::Prompt && !state.prompt.completions.is_empty() {
+        3
+    } else {
+        2
+    };
+    // The ring wants height; the table needs a row per node.
+    let top_h = (area.height * 2 / 5)
+        .clamp((nodes + 3).max(8), 18)
+        .min(area.height / 2);
+    let logs_h = (nodes + 3).min(area.height.saturating_sub(1 + top_h + footer_h + 3));
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Length(top_h),
+            Constraint::Length(logs_h),
+            Constraint::Min(3),
+            Constraint::Length(footer_h),
+        ])
+        .split(area);
+    header::render(state, frame, rows[0]);
+
+    let ring_w = if area.width >= 120 { 44 } else { 34 }.min(area.width / 2);
+    let top = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Length(ring_w), Constraint::Min(20)])
+        .split(rows[1]);
+    ring::render(state, frame, top[0]);
+    table::render(state, frame, top[1]);
+    logs::render(state, frame, rows[2]);
+
+    let bottom = rows[3];
+    if area.width >= 100 {
+        let cols = Layout::default()
+            .direction(Direction::Horizontal)
+            .constraints([Constraint::Percentage(60), Constraint::Percentage(40)])
+            .split(bottom);
+        panels::feed(state, frame, cols[0]);
+        panels::side(state, frame, cols[1]);
+    } else if state.message.is_some() {
+        panels::side(state, frame, bottom);
+    } else {
+        panels::feed(state, frame, bottom);
+    }
+    panels::footer(state, frame, rows[4]);
+
+    match state.focus {
+        Focus::Help => panels::help(state, frame, centered(area, 90, 90)),
+        Focus::Detail => panels::detail(state, frame, centered(area, 80, 80)),
+        Focus::Main | Focus::Prompt => {}
+    }
+}
+
+/// A rectangle of `pw`% × `ph`% of `area`, centred.
+pub fn centered(area: Rect, pw: u16, ph: u16) -> Rect {
+    let w = area.width * pw / 100;
+    let h = area.height * ph / 100;
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}

@@ -1,0 +1,111 @@
+//! The logs: one row per node, one cell per index showing the entry's term (a colour per term).
+//! Committed entries are filled, uncommitted ones hollow, the commit index is marked `┃`, and an
+//! entry that differs from the leader's at the same index stands out as an alert. Follows the
+//! tail unless scrolled back (PgUp / PgDn / End). Only the visible window is ever drawn.
+
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::style;
+use crate::raft::Index;
+use crate::tui::app::{AppState, Theme};
+
+/// Width of one log cell.
+pub const CELL: u16 = 3;
+/// Width of the row label.
+pub const LABEL: u16 = 5;
+
+/// Draws the logs panel.
+pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
+    let cells = (area.width.saturating_sub(2 + LABEL) / CELL).max(1);
+    state.log_cells.set(u64::from(cells));
+    let title = match state.log_end {
+        None => " logs (following the tail; PgUp to scroll back) ".to_string(),
+        Some(end) => format!(" logs (up to index {end}; End follows the tail) "),
+    };
+    let block = Block::default().borders(Borders::ALL).title(title);
+    let Some(view) = &state.view else {
+        frame.render_widget(block, area);
+        return;
+    };
+    // The window's indexes: the widest any node has.
+    let (lo, hi) = view
+        .logs
+        .values()
+        .filter_map(|w| Some((w.entries.first()?.0, w.entries.last()?.0)))
+        .fold(None, |acc: Option<(Index, Index)>, (a, b)| match acc {
+            None => Some((a, b)),
+            Some((x, y)) => Some((x.min(a), y.max(b))),
+        })
+        .unwrap_or((1, 0));
+    let hi = hi.max(lo.saturating_sub(1));
+    let first = hi.saturating_sub(u64::from(cells) - 1).max(lo).max(1);
+    let leader = view.status.leader();
+    let leader_log = leader.and_then(|l| view.logs.get(&l));
+
+    let mut lines = Vec::with_capacity(view.status.nodes.len() + 1);
+    // Ruler: an index every fifth cell.
+    let mut ruler = String::from(&"     "[..LABEL as usize]);
+    let mut i = first;
+    while i <= hi && ruler.chars().count() + 1 < (LABEL + cells * CELL) as usize {
+        if i % 5 == 0 || i == first {
+            let label = format!("{i:<w$}", w = (CELL as usize) * 5);
+            ruler.push_str(&label);
+            i += 5 - (i % 5);
+        } else {
+            ruler.push_str(&" ".repeat(CELL as usize));
+            i += 1;
+        }
+    }
+    lines.push(Line::from(Span::styled(ruler, style::dim())));
+
+    for node in &view.status.nodes {
+        let role = node.up.then_some(node.status.role);
+        let (sym, _) = style::role_symbol(role);
+        let marker = if node.id == state.selected {
+            "▶"
+        } else {
+            " "
+        };
+        let mut spans = vec![Span::styled(
+            format!("{marker}{sym}{:<w$}", node.id, w = LABEL as usize - 2),
+            style::role_style(state.theme, role),
+        )];
+        let window = view.logs.get(&node.id);
+        let commit = node.status.commit;
+        for i in first..=hi {
+            let term = window.and_then(|w| w.term(i));
+            let sep = if i == commit { "┃" } else { " " };
+            match term {
+                None => spans.push(Span::raw(format!("{:>w$}", sep, w = CELL as usize))),
+                Some(t) => {
+                    let differs = leader_log.and_then(|l| l.term(i)).is_some_and(|lt| lt != t);
+                    let text = if differs {
+                        format!("!{:<1}", t % 10)
+                    } else {
+                        format!("{:>2}", t % 100)
+                    };
+                    let st = if differs {
+                        style::alert(state.theme)
+                    } else if i <= commit {
+                        style::term_style(state.theme, t)
+                    } else {
+                        match state.theme {
+                            Theme::Color => Style::default()
+                                .fg(style::term_style(state.theme, t).bg.unwrap_or_default())
+                                .add_modifier(Modifier::ITALIC),
+                            Theme::Mono => Style::default().add_modifier(Modifier::DIM),
+                        }
+                    };
+                    spans.push(Span::styled(text, st));
+                    spans.push(Span::raw(sep));
+                }
+            }
+        }
+        lines.push(Line::from(spans));
+    }
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
