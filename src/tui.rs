@@ -112,10 +112,17 @@ pub async fn run(config: UiConfig) -> ExitCode {
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
 
     let mut state = AppState::new(config.nodes, config.theme);
-    state.log_path = log_path;
+    state.log_path = log_path.clone();
     let result = event_loop(&mut terminal, &mut state, &cluster).await;
     drop(_guard);
     cluster.shutdown().await;
+    drop(_log_guard);
+    // An empty log file is clutter: keep it only when something was written.
+    if let Some(path) = log_path {
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

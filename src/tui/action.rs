@@ -315,7 +315,7 @@ pub fn bindings() -> Vec<Binding> {
             &[key('f')],
             "f",
             CycleFeedKind,
-            "event feed: all / elections / replication / messages / clients / faults",
+            "event feed: protocol / elections / replication / messages / clients / faults / everything",
             false,
         ),
         b(

@@ -225,6 +225,10 @@ pub struct AppState {
     pub log_path: Option<String>,
     /// Counter for random writes.
     pub writes: u64,
+    /// First line of the help overlay shown (it scrolls).
+    pub help_scroll: u16,
+    /// The largest useful `help_scroll`, set by the view.
+    pub help_max_scroll: Cell<u16>,
     /// Where the ring was drawn last (for mouse clicks), set by the view.
     pub ring_area: Cell<Rect>,
     /// How many log cells fit, set by the view.
@@ -261,6 +265,8 @@ impl AppState {
             dirty: true,
             log_path: None,
             writes: 0,
+            help_scroll: 0,
+            help_max_scroll: Cell::new(u16::MAX),
             ring_area: Cell::new(Rect::default()),
             log_cells: Cell::new(64),
         }
@@ -372,6 +378,23 @@ impl AppState {
                     KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?') => {
                         self.focus = Focus::Main
                     }
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.help_scroll = self.help_scroll.saturating_sub(1)
+                    }
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        self.help_scroll = self
+                            .help_scroll
+                            .saturating_add(1)
+                            .min(self.help_max_scroll.get())
+                    }
+                    KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
+                    KeyCode::PageDown => {
+                        self.help_scroll = self
+                            .help_scroll
+                            .saturating_add(10)
+                            .min(self.help_max_scroll.get())
+                    }
+                    KeyCode::Home => self.help_scroll = 0,
                     _ => {}
                 }
                 Vec::new()
@@ -476,6 +499,7 @@ impl AppState {
                 Vec::new()
             }
             Action::ToggleHelp => {
+                self.help_scroll = 0;
                 self.focus = if self.focus == Focus::Help {
                     Focus::Main
                 } else {
@@ -630,6 +654,7 @@ impl AppState {
             }
             Action::Command(cmd) => match cmd {
                 PromptCommand::Help => {
+                    self.help_scroll = 0;
                     self.focus = Focus::Help;
                     Vec::new()
                 }

@@ -196,7 +196,7 @@ pub const COMMANDS: &[CommandHelp] = &[
     },
     CommandHelp {
         usage: "heal",
-        summary: "clear partitions, link faults and slow nodes",
+        summary: "clear partitions, link faults, slow nodes and clock drift",
     },
     CommandHelp {
         usage: "slow NODE DELAY",

@@ -56,7 +56,12 @@ pub fn view(state: &AppState, frame: &mut Frame) {
         .split(area);
     header::render(state, frame, rows[0]);
 
-    let ring_w = if area.width >= 120 { 44 } else { 34 }.min(area.width / 2);
+    let ring_w = if area.width >= 120 {
+        (area.width / 3).clamp(44, 70)
+    } else {
+        34
+    }
+    .min(area.width / 2);
     let top = Layout::default()
         .direction(Direction::Horizontal)
         .constraints([Constraint::Length(ring_w), Constraint::Min(20)])
@@ -81,7 +86,7 @@ pub fn view(state: &AppState, frame: &mut Frame) {
     panels::footer(state, frame, rows[4]);
 
     match state.focus {
-        Focus::Help => panels::help(state, frame, centered(area, 90, 90)),
+        Focus::Help => panels::help(state, frame, centered(area, 96, 96)),
         Focus::Detail => panels::detail(state, frame, centered(area, 80, 80)),
         Focus::Main | Focus::Prompt => {}
     }

@@ -26,16 +26,21 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             || st.nodes.iter().map(|n| n.status.commit).max().unwrap_or(0),
             |n| n.status.commit,
         );
+    // A stale leader (cut off, in an old term) must not read as the leader of the highest term.
+    let leader_term = leader
+        .and_then(|l| st.nodes.iter().find(|n| n.id == l))
+        .filter(|n| n.status.term != term)
+        .map_or(String::new(), |n| format!(" (of term {})", n.status.term));
     let run = if st.paused {
         Span::styled(
-            " ❚❚ PAUSED ",
+            " ❚❚ PAUSED",
             match state.theme {
                 Theme::Color => Style::default().fg(Color::Black).bg(Color::Yellow),
                 Theme::Mono => style::alert(Theme::Mono),
             },
         )
     } else {
-        Span::styled(" ▶ running ", style::dim())
+        Span::styled(" ▶ running", style::dim())
     };
     let partition = if st.groups.len() > 1 {
         let groups: Vec<String> = st
@@ -52,22 +57,55 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     } else {
         String::new()
     };
-    let line = Line::from(vec![
-        Span::styled(" raftlab ", style::strong()),
-        Span::raw(format!("│ {up}/{} up │ leader ", st.nodes.len())),
-        Span::styled(
-            leader.map_or("none".to_string(), |l| format!("{l}")),
-            style::role_style(state.theme, leader.map(|_| crate::raft::Role::Leader)),
+    // Segments with the order in which they give way on a narrow terminal (0 never does).
+    let leader_style = style::role_style(state.theme, leader.map(|_| crate::raft::Role::Leader));
+    let segments: Vec<(u8, Vec<Span>)> = vec![
+        (0, vec![Span::styled(" raftlab", style::strong())]),
+        (4, vec![Span::raw(format!(" │ {up}/{} up", st.nodes.len()))]),
+        (
+            0,
+            vec![
+                Span::raw(" │ leader "),
+                Span::styled(
+                    leader.map_or("none".to_string(), |l| format!("{l}")),
+                    leader_style,
+                ),
+                Span::raw(leader_term),
+            ],
         ),
-        Span::raw(format!(
-            " │ term {term} │ commit {commit} │ {} tick {} ms (×{:.2}) ",
-            st.preset,
-            st.tick.as_millis(),
-            st.speed
-        )),
-        run,
-        Span::styled(partition, style::alert(state.theme)),
-        Span::styled(" │ ? help", style::dim()),
-    ]);
+        (0, vec![Span::raw(format!(" │ term {term}"))]),
+        (3, vec![Span::raw(format!(" │ commit {commit}"))]),
+        (0, vec![Span::raw(" │"), run]),
+        (0, vec![Span::styled(partition, style::alert(state.theme))]),
+        (
+            1,
+            vec![Span::raw(format!(
+                " │ {} {}ms ×{:.2}",
+                st.preset,
+                st.tick.as_millis(),
+                st.speed
+            ))],
+        ),
+        (2, vec![Span::styled(" │ ? help", style::dim())]),
+    ];
+    let width = |segs: &[(u8, Vec<Span>)]| -> usize {
+        segs.iter()
+            .flat_map(|(_, spans)| spans.iter())
+            .map(|s| s.content.chars().count())
+            .sum()
+    };
+    let mut segments = segments;
+    for give_way in 1..=4u8 {
+        if width(&segments) <= area.width as usize {
+            break;
+        }
+        segments.retain(|(p, _)| *p != give_way);
+    }
+    let line = Line::from(
+        segments
+            .into_iter()
+            .flat_map(|(_, spans)| spans)
+            .collect::<Vec<_>>(),
+    );
     frame.render_widget(Paragraph::new(line), area);
 }

@@ -47,19 +47,29 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let leader_log = leader.and_then(|l| view.logs.get(&l));
 
     let mut lines = Vec::with_capacity(view.status.nodes.len() + 1);
-    // Ruler: an index every fifth cell.
-    let mut ruler = String::from(&"     "[..LABEL as usize]);
-    let mut i = first;
-    while i <= hi && ruler.chars().count() + 1 < (LABEL + cells * CELL) as usize {
-        if i % 5 == 0 || i == first {
-            let label = format!("{i:<w$}", w = (CELL as usize) * 5);
-            ruler.push_str(&label);
-            i += 5 - (i % 5);
-        } else {
-            ruler.push_str(&" ".repeat(CELL as usize));
-            i += 1;
+    // Ruler: each multiple of five labelled over its own cell (and the first cell too, when
+    // its label ends before the next one starts).
+    let width = (LABEL + cells * CELL) as usize;
+    let mut ruler = vec![' '; width];
+    let mut free_from = 0usize;
+    for i in first..=hi {
+        if i % 5 != 0 && i != first {
+            continue;
         }
+        let col = LABEL as usize + (i - first) as usize * CELL as usize;
+        let label: Vec<char> = i.to_string().chars().collect();
+        let next_mark = LABEL as usize + (i - first + 5 - i % 5) as usize * CELL as usize;
+        if col < free_from || (i % 5 != 0 && col + label.len() >= next_mark) {
+            continue;
+        }
+        for (k, ch) in label.iter().enumerate() {
+            if let Some(slot) = ruler.get_mut(col + k) {
+                *slot = *ch;
+            }
+        }
+        free_from = col + label.len() + 1;
     }
+    let ruler: String = ruler.into_iter().collect();
     lines.push(Line::from(Span::styled(ruler, style::dim())));
 
     for node in &view.status.nodes {

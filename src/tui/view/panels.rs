@@ -87,33 +87,48 @@ fn in_flight(state: &AppState, frame: &mut Frame, area: Rect) {
         " {} in flight (n/N select · x drop · u dup · g deliver) ",
         view.in_flight.len()
     ));
-    let mut lines = Vec::new();
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    // The selected message in full (wrapped), then the list, one message per row.
     let selected = state.message;
+    let mut top = 0u16;
     if let Some(m) = selected.and_then(|i| view.in_flight.get(i)) {
-        lines.push(Line::from(Span::styled(
-            format!("#{} {}", m.id, m.summary),
-            style::strong(),
-        )));
-        lines.push(Line::from(Span::styled(
-            format!(
-                "sent {:.2}s, due {:.2}s ({} → {}, {})",
-                m.sent_at.as_secs_f64(),
-                m.due_at.as_secs_f64(),
-                m.from,
-                m.to,
-                m.kind.as_str()
-            ),
-            style::dim(),
-        )));
+        let detail = Paragraph::new(vec![
+            Line::from(Span::styled(
+                format!("#{} {}", m.id, m.summary),
+                style::strong(),
+            )),
+            Line::from(Span::styled(
+                format!(
+                    "sent {:.2}s, due {:.2}s ({} → {}, {})",
+                    m.sent_at.as_secs_f64(),
+                    m.due_at.as_secs_f64(),
+                    m.from,
+                    m.to,
+                    m.kind.as_str()
+                ),
+                style::dim(),
+            )),
+        ])
+        .wrap(Wrap { trim: false });
+        top = (detail.line_count(inner.width) as u16).min(inner.height);
+        frame.render_widget(
+            detail,
+            Rect {
+                height: top,
+                ..inner
+            },
+        );
     }
-    let rows = area.height.saturating_sub(2) as usize;
-    let skip = selected
-        .unwrap_or(0)
-        .saturating_sub(rows.saturating_sub(lines.len() + 1) / 2);
-    for (i, m) in view.in_flight.iter().enumerate().skip(skip) {
-        if lines.len() >= rows {
-            break;
-        }
+    let list_area = Rect {
+        y: inner.y + top,
+        height: inner.height - top,
+        ..inner
+    };
+    let rows = list_area.height as usize;
+    let skip = selected.unwrap_or(0).saturating_sub(rows / 2);
+    let mut lines = Vec::new();
+    for (i, m) in view.in_flight.iter().enumerate().skip(skip).take(rows) {
         let (glyph, st) = style::message_glyph(state.theme, m.kind);
         let mut line = Line::from(vec![
             Span::styled(format!("{glyph} "), st),
@@ -125,7 +140,7 @@ fn in_flight(state: &AppState, frame: &mut Frame, area: Rect) {
         }
         lines.push(line);
     }
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    frame.render_widget(Paragraph::new(lines), list_area);
 }
 
 /// The key-value contents as each node applied them; when nodes disagree, only the keys that
@@ -134,18 +149,43 @@ pub fn state_machine(state: &AppState, frame: &mut Frame, area: Rect) {
     let Some(view) = &state.view else {
         return;
     };
-    let distinct: BTreeSet<&Vec<(String, String)>> = view.kv.values().collect();
+    let rows = area.height.saturating_sub(2) as usize;
     let mut lines = Vec::new();
     let title;
-    if distinct.len() <= 1 {
-        let kv = distinct.into_iter().next();
-        let n = kv.map_or(0, Vec::len);
-        title = format!(" state machine: all nodes agree, {n} keys ");
-        for (k, v) in kv.into_iter().flatten() {
+    let mut contents = view.kv.values();
+    let first = contents.next();
+    let agree = contents.all(|c| Some(c) == first);
+    if agree {
+        let n = first.map_or(0, Vec::len);
+        let keys = if n == 1 { "key" } else { "keys" };
+        title = format!(" state machine: all nodes agree, {n} {keys} ");
+        for (k, v) in first.into_iter().flatten().take(rows) {
             lines.push(Line::from(format!("{k} = {v}")));
         }
     } else {
-        title = " state machine: nodes DISAGREE (still applying?) ".to_string();
+        // Nodes that have applied less are simply behind; a difference between nodes that have
+        // applied the same index would be a real divergence (State Machine Safety broken).
+        let applied: BTreeMap<NodeId, u64> = view
+            .status
+            .nodes
+            .iter()
+            .map(|n| (n.id, n.status.applied))
+            .collect();
+        let top = applied.values().copied().max().unwrap_or(0);
+        let behind: Vec<String> = view
+            .kv
+            .keys()
+            .filter(|id| applied.get(id).copied().unwrap_or(0) < top)
+            .map(|id| id.to_string())
+            .collect();
+        title = if behind.is_empty() {
+            " state machine: nodes DISAGREE at the same applied index ".to_string()
+        } else {
+            format!(
+                " state machine: nodes DISAGREE; behind: {} ",
+                behind.join(",")
+            )
+        };
         let maps: BTreeMap<NodeId, BTreeMap<&str, &str>> = view
             .kv
             .iter()
@@ -158,6 +198,9 @@ pub fn state_machine(state: &AppState, frame: &mut Frame, area: Rect) {
             .collect();
         let keys: BTreeSet<&str> = maps.values().flat_map(|m| m.keys().copied()).collect();
         for k in keys {
+            if lines.len() >= rows {
+                break;
+            }
             let values: BTreeSet<Option<&str>> = maps.values().map(|m| m.get(k).copied()).collect();
             if values.len() > 1 {
                 let per: Vec<String> = maps
@@ -201,64 +244,142 @@ pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
             ratatui::style::Style::default()
         };
         lines.push(Line::from(Span::styled(state.status_line.clone(), st)));
-        let keys: Vec<String> = bindings()
-            .into_iter()
-            .filter(|b| b.footer)
-            .map(|b| format!("{} {}", b.label, b.short))
-            .collect();
-        lines.push(Line::from(Span::styled(
-            format!("1-9 select · {}", keys.join(" · ")),
-            style::dim(),
-        )));
+        // As many keys as fit, most important first.
+        let order = [":", "?", "k", "r", "w", "space", "h", "t", "i", "q"];
+        let table = bindings();
+        let mut text = String::from("1-9 select");
+        for label in order {
+            if let Some(b) = table.iter().find(|b| b.footer && b.label == label) {
+                let item = format!(" · {} {}", b.label, b.short);
+                if text.chars().count() + item.chars().count() > area.width as usize {
+                    break;
+                }
+                text.push_str(&item);
+            }
+        }
+        lines.push(Line::from(Span::styled(text, style::dim())));
     }
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-/// The help overlay: every key and every command, from the same tables the handlers use.
+/// The help overlay: every key and every command, from the same tables the handlers use. Two
+/// columns when wide enough; it scrolls (↑ ↓ PgUp PgDn) when it does not fit.
 pub fn help(state: &AppState, frame: &mut Frame, area: Rect) {
     frame.render_widget(Clear, area);
-    let mut lines = vec![
-        Line::from(Span::styled("Keys", style::strong())),
-        Line::from("  1-9        select a node (or click it)"),
-    ];
-    for b in bindings() {
-        lines.push(Line::from(format!("  {:<10} {}", b.label, b.help)));
-    }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        "Commands (press :)",
-        style::strong(),
-    )));
-    for c in COMMANDS {
-        lines.push(Line::from(format!("  {:<34} {}", c.usage, c.summary)));
-    }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("Symbols", style::strong())));
-    lines.push(Line::from(
-        "  ★ leader  ◆ candidate  ● follower  ✕ down  ▮▮▯ election timer  ╳ cut link  ✗ dropped",
-    ));
-    lines.push(Line::from(
-        "  messages: ? RequestVote  ! vote reply  ■ AppendEntries  ♥ heartbeat  ✓ append reply  ⚡ TimeoutNow",
-    ));
-    lines.push(Line::from(
-        "  logs: a cell per entry with its term; filled = committed, hollow = not yet; ┃ commit index; !n differs from the leader",
-    ));
-    if let Some(path) = &state.log_path {
-        lines.push(Line::from(""));
-        lines.push(Line::from(Span::styled(
-            format!("log file: {path}"),
-            style::dim(),
-        )));
-    }
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(" help (Esc closes) ");
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
-    );
+        .title(" help (↑↓ scroll · Esc closes) ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let two = inner.width >= 120;
+    // Two columns: keys on the left, the (longer) commands on the right.
+    let left_w = if two {
+        inner.width * 9 / 20
+    } else {
+        inner.width
+    };
+    let right_w = if two {
+        inner.width - left_w
+    } else {
+        inner.width
+    };
+    let col_w = left_w as usize;
+
+    let mut keys = vec![Line::from(Span::styled("Keys", style::strong()))];
+    keys.extend(hang(13, "  1-9", "select a node (or click it)", col_w));
+    for b in bindings() {
+        keys.extend(hang(13, &format!("  {}", b.label), b.help, col_w));
+    }
+    let mut commands = vec![Line::from(Span::styled(
+        "Commands (press :)",
+        style::strong(),
+    ))];
+    let cmd_w = right_w as usize;
+    for c in COMMANDS {
+        commands.extend(hang(30, &format!("  {}", c.usage), c.summary, cmd_w));
+    }
+    commands.push(Line::from(""));
+    commands.push(Line::from(Span::styled("Symbols", style::strong())));
+    for l in [
+        "★ leader  ◆ candidate  ● follower  ✕ down",
+        "▮▮▯ election timer (drains to 0, then an election)",
+        "╳ cut link   ✗ message dropped",
+        "? RequestVote  ! vote reply  ■ AppendEntries",
+        "♥ heartbeat  ✓ append reply  » TimeoutNow",
+        "logs: one cell per entry, showing its term; filled = committed, hollow = not yet \
+         committed, ┃ = commit index, !n = differs from the leader",
+    ] {
+        commands.extend(hang(2, "", l, cmd_w));
+    }
+    if let Some(path) = &state.log_path {
+        commands.push(Line::from(""));
+        commands.extend(hang(2, "", &format!("log file: {path}"), cmd_w));
+    }
+    if two {
+        let left = Rect {
+            width: left_w,
+            ..inner
+        };
+        let right = Rect {
+            x: inner.x + left_w,
+            width: right_w,
+            ..inner
+        };
+        let scroll = clamp_scroll(state, keys.len().max(commands.len()), inner.height);
+        frame.render_widget(Paragraph::new(keys).scroll((scroll, 0)), left);
+        frame.render_widget(Paragraph::new(commands).scroll((scroll, 0)), right);
+    } else {
+        let mut all = keys;
+        all.push(Line::from(""));
+        all.extend(commands);
+        let scroll = clamp_scroll(state, all.len(), inner.height);
+        frame.render_widget(Paragraph::new(all).scroll((scroll, 0)), inner);
+    }
+}
+
+/// `label` padded to `indent` columns, then `text` word-wrapped to `width` with every
+/// continuation line indented the same (a hanging indent).
+fn hang(indent: usize, label: &str, text: &str, width: usize) -> Vec<Line<'static>> {
+    let room = width.saturating_sub(indent).max(10);
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > room {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    lines.push(current);
+    let label_w = label.chars().count();
+    let mut out = Vec::new();
+    if label_w >= indent {
+        // A label too long for its column goes on a line of its own.
+        out.push(Line::from(label.to_string()));
+    }
+    for (i, l) in lines.into_iter().enumerate() {
+        if l.is_empty() && label_w >= indent {
+            continue;
+        }
+        let lead = if i == 0 && label_w < indent {
+            format!("{label}{}", " ".repeat(indent - label_w))
+        } else {
+            " ".repeat(indent)
+        };
+        out.push(Line::from(format!("{lead}{l}").trim_end().to_string()));
+    }
+    out
+}
+
+/// The scroll offset to use, at most what shows the last line; remembered for the key handler.
+fn clamp_scroll(state: &AppState, total_lines: usize, height: u16) -> u16 {
+    let max = total_lines
+        .saturating_sub(height as usize)
+        .min(u16::MAX as usize) as u16;
+    state.help_max_scroll.set(max);
+    state.help_scroll.min(max)
 }
 
 /// The selected node's detail view: everything about it and its recent events.
@@ -299,9 +420,15 @@ pub fn detail(state: &AppState, frame: &mut Frame, area: Rect) {
             n.kv_len
         )),
         Line::from(format!(
-            "election timer {}/{} ticks   clock {}x   extra delay {} ms",
-            s.election_elapsed,
-            s.election_timeout,
+            "{}   clock {}x   extra delay {} ms",
+            if role == Some(crate::raft::Role::Leader) {
+                "sends heartbeats (no election timer while leading)".to_string()
+            } else {
+                format!(
+                    "election timer {}/{} ticks",
+                    s.election_elapsed, s.election_timeout
+                )
+            },
             n.clock_rate,
             n.slow.as_millis()
         )),

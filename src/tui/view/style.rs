@@ -64,7 +64,7 @@ pub fn message_glyph(theme: Theme, kind: MessageKind) -> (&'static str, Style) {
         MessageKind::AppendEntries => ("■", Color::LightGreen),
         MessageKind::Heartbeat => ("♥", Color::Green),
         MessageKind::AppendEntriesReply => ("✓", Color::LightCyan),
-        MessageKind::TimeoutNow => ("⚡", Color::LightMagenta),
+        MessageKind::TimeoutNow => ("»", Color::LightMagenta),
     };
     let style = match theme {
         Theme::Mono => Style::default().add_modifier(Modifier::BOLD),

@@ -19,22 +19,30 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         return;
     };
     let wide = area.width >= 78;
+    let narrow = area.width < 60;
+    let bar = if narrow { 4 } else { 6 };
     let leader = view.status.leader();
     let progress = leader
         .and_then(|l| view.status.nodes.iter().find(|n| n.id == l))
         .map(|n| n.status.progress.clone())
         .unwrap_or_default();
-    let mut header = vec![
-        "",
-        "node",
-        "term",
-        "vote",
-        "last",
-        "commit",
-        "applied",
-        "timer",
-        "match/next",
-    ];
+    let mut header = if narrow {
+        vec![
+            "", "id", "term", "vote", "last", "cmt", "appl", "tmr", "m/n",
+        ]
+    } else {
+        vec![
+            "",
+            "node",
+            "term",
+            "vote",
+            "last",
+            "commit",
+            "applied",
+            "timer",
+            "match/next",
+        ]
+    };
     if wide {
         header.insert(2, "role");
         header.push("faults");
@@ -45,8 +53,8 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         let rs = style::role_style(state.theme, role);
         let s = &n.status;
         let timer = match role {
-            Some(Role::Leader) => "leads".to_string(),
-            Some(_) => timer_bar(s.election_elapsed, s.election_timeout, 6),
+            Some(Role::Leader) => if narrow { "lead" } else { "leads" }.to_string(),
+            Some(_) => timer_bar(s.election_elapsed, s.election_timeout, bar),
             None => "—".to_string(),
         };
         let repl = if Some(n.id) == leader {
@@ -101,17 +109,14 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             row
         }
     });
-    let mut widths = vec![
-        Constraint::Length(1),
-        Constraint::Length(4),
-        Constraint::Length(4),
-        Constraint::Length(4),
-        Constraint::Length(8),
-        Constraint::Length(6),
-        Constraint::Length(7),
-        Constraint::Length(6),
-        Constraint::Length(10),
-    ];
+    let mut widths: Vec<Constraint> = if narrow {
+        [1, 3, 4, 4, 6, 4, 4, 4, 7]
+    } else {
+        [1, 4, 4, 4, 8, 6, 7, 6, 10]
+    }
+    .into_iter()
+    .map(Constraint::Length)
+    .collect();
     if wide {
         widths.insert(2, Constraint::Length(9));
         widths.push(Constraint::Min(8));

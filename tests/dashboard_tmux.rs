@@ -1,0 +1,449 @@
+//! The dashboard as a user drives it: the real `raftlab` binary in a 120×40 tmux pane on a
+//! private tmux server, keys sent with `tmux send-keys`, the screen read with
+//! `tmux capture-pane -p`. It waits for a leader, writes through the prompt and sees every node
+//! apply it, kills the leader by key and sees a new one elected in a higher term, partitions and
+//! heals through the prompt and the `h` key, then quits and checks the terminal came back
+//! (normal screen, cursor shown, mouse capture and raw mode off).
+//!
+//! Needs `tmux` on the PATH (CI's `.ci/run` installs it); without it the test fails and says so.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// How long any one step may take: generous, as this runs on a loaded 2-core machine.
+const DEADLINE: Duration = Duration::from_secs(30);
+/// How often the screen is read while waiting.
+const POLL: Duration = Duration::from_millis(100);
+const WIDTH: usize = 120;
+const HEIGHT: usize = 40;
+/// The tmux session (and so the target of every command).
+const TARGET: &str = "e2e";
+
+/// A private tmux server (`tmux -L raftlab-e2e-<pid>`), killed when dropped, so a failing test
+/// leaves no server or dashboard behind and never touches the user's own tmux.
+struct Tmux {
+    socket: String,
+    /// The socket's file, known once the server runs: tmux leaves it behind on kill-server.
+    socket_path: Option<PathBuf>,
+    /// Where the dashboard writes its log file (its TMPDIR); removed when the test passes.
+    tmp: PathBuf,
+}
+
+impl Tmux {
+    fn command(&self) -> Command {
+        let mut cmd = Command::new("tmux");
+        // -f /dev/null: none of the user's tmux.conf (key bindings, sizes, shells).
+        cmd.args(["-L", &self.socket, "-f", "/dev/null"]);
+        // Inside a user's tmux session, $TMUX must not steer us to their server.
+        cmd.env_remove("TMUX");
+        cmd
+    }
+
+    /// Runs one tmux command; panics with its stderr if it fails.
+    fn run(&self, args: &[&str]) -> String {
+        let out = self
+            .command()
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run tmux {args:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "tmux {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The visible screen of the pane, one string per row.
+    fn capture(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", TARGET])
+    }
+
+    /// Types literal text.
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", TARGET, "-l", text]);
+    }
+
+    /// Presses one named key (`Enter`, `Escape`, ...).
+    fn press(&self, key: &str) {
+        self.run(&["send-keys", "-t", TARGET, key]);
+    }
+
+    /// Polls the screen every [`POLL`] until `check` returns `Ok`, or fails after [`DEADLINE`]
+    /// with `what`, the last reason `check` gave and the last screen.
+    fn wait_for<T>(&self, what: &str, mut check: impl FnMut(&str) -> Result<T, String>) -> T {
+        let start = Instant::now();
+        loop {
+            let screen = self.capture();
+            let why = match check(&screen) {
+                Ok(t) => return t,
+                Err(why) => why,
+            };
+            if start.elapsed() > DEADLINE {
+                panic!(
+                    "{what}: not seen within {DEADLINE:?} ({why}).\n\
+                     The dashboard's log is in {}.\nLast screen:\n{}",
+                    self.tmp.display(),
+                    framed(&screen)
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command().arg("kill-server").output();
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+/// The screen between two rules, so a failure shows where it starts and ends.
+fn framed(screen: &str) -> String {
+    let rule = "-".repeat(WIDTH);
+    format!("{rule}\n{}\n{rule}", screen.trim_end_matches('\n'))
+}
+
+/// Quotes `s` for `sh`.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// `tmux -V`, or a failure that says to install tmux.
+fn require_tmux() {
+    let out: std::io::Result<Output> = Command::new("tmux").arg("-V").output();
+    match out {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => panic!(
+            "`tmux -V` failed ({}): {}. This test drives the dashboard inside tmux.",
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(e) => panic!(
+            "tmux is not installed ({e}). This test drives the dashboard inside tmux: install \
+             it (Debian/Ubuntu: `apt-get install -y tmux`, macOS: `brew install tmux`); CI's \
+             .ci/run installs it before `cargo test`."
+        ),
+    }
+}
+
+/// The header row: the first row of the screen, which must be the dashboard's.
+fn header(screen: &str) -> Result<&str, String> {
+    let first = screen.lines().next().unwrap_or("");
+    if first.starts_with(" raftlab") {
+        Ok(first)
+    } else {
+        Err(format!("the first row is not the header: {first:?}"))
+    }
+}
+
+/// The number after `word ` in `line` (`leader 3`, `term 7`), if any.
+fn number_after(line: &str, word: &str) -> Option<u64> {
+    let rest = &line[line.find(&format!("{word} "))? + word.len() + 1..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Leader and term as the header shows them; an error while it shows no leader.
+fn leader_and_term(screen: &str) -> Result<(u64, u64), String> {
+    let h = header(screen)?;
+    let leader = number_after(h, "leader").ok_or_else(|| format!("no leader in {h:?}"))?;
+    let term = number_after(h, "term").ok_or_else(|| format!("no term in {h:?}"))?;
+    Ok((leader, term))
+}
+
+/// The partition groups the header shows (`partition {3,4,5} {1,2}`), as sets.
+fn partition_groups(header: &str) -> Option<BTreeSet<BTreeSet<u64>>> {
+    let rest = &header[header.find("partition {")? + "partition ".len()..];
+    let mut groups = BTreeSet::new();
+    let mut rest = rest.trim_start();
+    while let Some(body) = rest.strip_prefix('{') {
+        let end = body.find('}')?;
+        let group = body[..end]
+            .split(',')
+            .map(|n| n.trim().parse().ok())
+            .collect::<Option<BTreeSet<u64>>>()?;
+        groups.insert(group);
+        rest = body[end + 1..].trim_start();
+    }
+    Some(groups)
+}
+
+/// The status line: the footer row above the key list.
+fn status_line(screen: &str) -> Option<&str> {
+    let rows: Vec<&str> = screen.lines().collect();
+    let keys = rows.iter().rposition(|r| r.starts_with("1-9 select"))?;
+    keys.checked_sub(1).map(|i| rows[i])
+}
+
+/// One row of the node table.
+#[derive(Debug)]
+struct NodeRow {
+    id: u64,
+    /// The role symbol: ★ leader, ● follower, ◆ candidate, ✕ down.
+    symbol: char,
+    applied: u64,
+}
+
+/// The part of a row right of the boundary between two side-by-side panels (`││`).
+fn right_panel(row: &str) -> Option<&str> {
+    row.rsplit_once("││").map(|(_, right)| right)
+}
+
+/// The right-hand panel whose title contains `title`: the title row, then the panel's rows
+/// without their borders (the title and bottom rows join the panels with `┐┌` and `┘└`, the
+/// rows between with `││`).
+fn right_panel_below<'a>(screen: &'a str, title: &str) -> Result<(&'a str, Vec<&'a str>), String> {
+    let mut rows = screen.lines();
+    let title_row = rows
+        .by_ref()
+        .find(|r| r.contains(title))
+        .ok_or_else(|| format!("no panel titled {title:?}"))?;
+    let body = rows
+        .map_while(right_panel)
+        .map(|r| r.trim_end_matches('│'))
+        .collect();
+    Ok((title_row, body))
+}
+
+/// The node table's rows, parsed by the columns its header names.
+fn node_table(screen: &str) -> Result<Vec<NodeRow>, String> {
+    let (_, body) = right_panel_below(screen, "┌ nodes ")?;
+    let mut rows = body
+        .into_iter()
+        .map(|r| r.split_whitespace().collect::<Vec<_>>());
+    let columns = rows.next().unwrap_or_default();
+    let applied_col = columns
+        .iter()
+        .position(|c| *c == "applied")
+        .filter(|_| columns.first() == Some(&"node"))
+        .ok_or_else(|| format!("not the node table's header: {columns:?}"))?;
+    let mut nodes = Vec::new();
+    for mut cells in rows {
+        if cells.first() == Some(&"▶") {
+            cells.remove(0);
+        }
+        let Some(first) = cells.first() else {
+            break; // past the last node
+        };
+        let mut chars = first.chars();
+        let symbol = chars.next().unwrap_or(' ');
+        let id = chars
+            .as_str()
+            .parse()
+            .map_err(|_| format!("not a node: {cells:?}"))?;
+        let applied = cells
+            .get(applied_col)
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| format!("node {id}: no applied index in {cells:?}"))?;
+        nodes.push(NodeRow {
+            id,
+            symbol,
+            applied,
+        });
+    }
+    Ok(nodes)
+}
+
+/// The state machine panel: its title row and its lines.
+fn state_machine(screen: &str) -> Result<(&str, Vec<&str>), String> {
+    let (title, body) = right_panel_below(screen, "state machine:")?;
+    Ok((title, body.into_iter().map(str::trim).collect()))
+}
+
+#[test]
+fn dashboard_in_tmux_elects_writes_fails_over_partitions_heals_and_quits_cleanly() {
+    require_tmux();
+    let pid = std::process::id();
+    let mut tmux = Tmux {
+        socket: format!("raftlab-e2e-{pid}"),
+        socket_path: None,
+        tmp: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dashboard-tmux-{pid}")),
+    };
+    std::fs::create_dir_all(&tmux.tmp).expect("create the dashboard's TMPDIR");
+    // A server left over under this name (a reused pid) would not be ours to reuse.
+    let _ = tmux.command().arg("kill-server").output();
+
+    // A shell in the pane runs the dashboard, then shows how it exited and stays for a while.
+    let script = format!(
+        "{} --preset fast; echo EXITED $?; sleep 60",
+        sh_quote(env!("CARGO_BIN_EXE_raftlab"))
+    );
+    let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
+    // This command starts the server, whose environment the pane inherits: TMPDIR puts the
+    // dashboard's log file in the test's own directory.
+    let started = tmux
+        .command()
+        .env("TMPDIR", &tmux.tmp)
+        .args(["new-session", "-d", "-s", TARGET, "-x", &w, "-y", &h])
+        .arg(format!("sh -c {}", sh_quote(&script)))
+        .output()
+        .expect("run tmux new-session");
+    assert!(
+        started.status.success(),
+        "tmux new-session failed ({}): {}",
+        started.status,
+        String::from_utf8_lossy(&started.stderr).trim()
+    );
+    let socket_path = tmux.run(&["display-message", "-p", "#{socket_path}"]);
+    tmux.socket_path = Some(PathBuf::from(socket_path.trim()));
+    let size = tmux.run(&[
+        "display-message",
+        "-p",
+        "-t",
+        TARGET,
+        "#{pane_width}x#{pane_height}",
+    ]);
+    assert_eq!(size.trim(), format!("{WIDTH}x{HEIGHT}"), "the pane's size");
+
+    // 1. A leader is elected and the header says so.
+    tmux.wait_for("1. a leader in the header", leader_and_term);
+
+    // 2. A write through the prompt: acknowledged, and applied alike on every node.
+    tmux.type_text(":");
+    tmux.type_text("put e2e 42");
+    tmux.press("Enter");
+    // The status line may be replaced by a later message, so seeing it once is enough.
+    let mut acknowledged = false;
+    let (old_leader, old_term) = tmux.wait_for(
+        "2. `put e2e 42 → ok` in the status line, all nodes agreeing on e2e = 42, \
+         every node at the same applied index",
+        |screen| {
+            if status_line(screen).is_some_and(|s| s.contains("put e2e 42 → ok")) {
+                acknowledged = true;
+            }
+            if !acknowledged {
+                return Err(format!("status line {:?}", status_line(screen)));
+            }
+            let (title, body) = state_machine(screen)?;
+            if !title.contains("all nodes agree") {
+                return Err(format!("state machine title {:?}", title.trim()));
+            }
+            if !body.contains(&"e2e = 42") {
+                return Err(format!("no `e2e = 42` in the state machine: {body:?}"));
+            }
+            let nodes = node_table(screen)?;
+            let applied: BTreeSet<u64> = nodes.iter().map(|n| n.applied).collect();
+            if nodes.len() != 5 || applied.len() != 1 {
+                return Err(format!("node table {nodes:?}"));
+            }
+            leader_and_term(screen)
+        },
+    );
+
+    // 3. Kill the leader by key: select it, press k; a new leader in a higher term.
+    tmux.type_text(&old_leader.to_string());
+    tmux.type_text("k");
+    tmux.wait_for(
+        &format!(
+            "3. after killing leader {old_leader} (term {old_term}), a new leader in a higher term"
+        ),
+        |screen| {
+            let (l, t) = leader_and_term(screen)?;
+            if l == old_leader || t <= old_term {
+                return Err(format!("leader {l}, term {t}"));
+            }
+            let h = header(screen)?;
+            if !h.contains("4/5 up") {
+                return Err(format!("not 4/5 up: {h:?}"));
+            }
+            let nodes = node_table(screen)?;
+            match nodes.iter().find(|n| n.id == old_leader) {
+                Some(n) if n.symbol == '✕' => Ok(()),
+                other => Err(format!("node {old_leader} not shown down: {other:?}")),
+            }
+        },
+    );
+
+    // 4. Partition through the prompt, then heal with h.
+    tmux.type_text(":");
+    tmux.type_text("partition 1,2 3,4,5");
+    tmux.press("Enter");
+    let want: BTreeSet<BTreeSet<u64>> = [[1, 2].into(), [3, 4, 5].into()].into();
+    tmux.wait_for("4. `partition {1,2} {3,4,5}` in the header", |screen| {
+        let h = header(screen)?;
+        match partition_groups(h) {
+            Some(groups) if groups == want => Ok(()),
+            _ => Err(format!("header {h:?}")),
+        }
+    });
+    tmux.type_text("h");
+    tmux.wait_for("4. no partition in the header after h", |screen| {
+        let h = header(screen)?;
+        if h.contains("partition") {
+            Err(format!("header {h:?}"))
+        } else {
+            Ok(())
+        }
+    });
+
+    // 5. Quit: the dashboard exits 0 and the shell's screen is back.
+    tmux.type_text("q");
+    tmux.wait_for("5. `EXITED 0` after q", |screen| {
+        if screen.lines().any(|l| l.trim() == "EXITED 0") {
+            Ok(())
+        } else {
+            Err("no `EXITED 0` row".into())
+        }
+    });
+    let screen = tmux.capture();
+    let shown = |what: &str| format!("5. {what} after quitting; screen:\n{}", framed(&screen));
+    assert!(
+        screen.lines().any(|l| l.trim() == "EXITED 0"),
+        "{}",
+        shown("`EXITED 0` is gone")
+    );
+    assert!(
+        !screen.contains(" raftlab │") && !screen.contains("state machine:"),
+        "{}",
+        shown("the dashboard is still on the screen")
+    );
+    let modes = tmux.run(&[
+        "display-message",
+        "-p",
+        "-t",
+        TARGET,
+        "alternate=#{alternate_on} cursor=#{cursor_flag} mouse=#{mouse_any_flag}",
+    ]);
+    assert_eq!(
+        modes.trim(),
+        "alternate=0 cursor=1 mouse=0",
+        "{}",
+        shown("the alternate screen, a hidden cursor or mouse capture is left on")
+    );
+    // Raw mode is the tty's setting, not the screen's: read it from the pane's tty, which the
+    // shell (sleeping) still holds open.
+    let tty = tmux.run(&["display-message", "-p", "-t", TARGET, "#{pane_tty}"]);
+    let flag = if cfg!(target_os = "linux") {
+        "-F"
+    } else {
+        "-f"
+    };
+    let stty = Command::new("stty")
+        .args(["-a", flag, tty.trim()])
+        .output()
+        .expect("run stty");
+    assert!(
+        stty.status.success(),
+        "stty -a {flag} {}: {}",
+        tty.trim(),
+        String::from_utf8_lossy(&stty.stderr).trim()
+    );
+    let stty = String::from_utf8_lossy(&stty.stdout);
+    let words: BTreeSet<&str> = stty.split_whitespace().collect();
+    for mode in ["icanon", "echo", "isig"] {
+        assert!(
+            words.contains(mode),
+            "5. the pane's tty is still in raw mode ({mode} is off) after quitting:\n{stty}"
+        );
+    }
+}
