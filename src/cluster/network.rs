@@ -228,25 +228,15 @@ impl Network {
             return;
         }
         let delay = s.delay(from, to);
-        if delay.is_zero() && !s.paused {
+        // With no delay and time running, the message goes straight to its link; otherwise it
+        // is held in flight until due.
+        let immediate = delay.is_zero() && !s.paused;
+        let (id, msg) = if immediate {
             s.next_id += 1;
-            let id = s.next_id;
-            drop(s);
-            self.events.emit(
-                from,
-                EventKind::MessageSent {
-                    id,
-                    from,
-                    to,
-                    kind,
-                    term,
-                    delay,
-                },
-            );
-            self.dispatch(id, msg);
-            return;
-        }
-        let id = s.hold(msg, now, delay);
+            (s.next_id, Some(msg))
+        } else {
+            (s.hold(msg, now, delay), None)
+        };
         drop(s);
         self.events.emit(
             from,
@@ -259,6 +249,9 @@ impl Network {
                 delay,
             },
         );
+        if let Some(msg) = msg {
+            self.dispatch(id, msg);
+        }
     }
 
     /// Delivers every held message that is due (unless paused).

@@ -29,6 +29,24 @@ fn fmt_at(d: std::time::Duration) -> String {
     format!("{:>6.1}s", d.as_secs_f64())
 }
 
+/// One feed line: time, the node (when given), and the text in its category's colour.
+fn feed_line(
+    state: &AppState,
+    l: &crate::tui::app::FeedLine,
+    who: Option<String>,
+) -> Line<'static> {
+    let mut spans = vec![Span::styled(fmt_at(l.at), style::dim()), Span::raw(" ")];
+    if let Some(who) = who {
+        spans.push(Span::styled(who, style::strong()));
+        spans.push(Span::raw(" "));
+    }
+    spans.push(Span::styled(
+        l.text.clone(),
+        style::category_style(state.theme, l.category),
+    ));
+    Line::from(spans)
+}
+
 /// The event feed: newest at the bottom, filtered by kind and optionally by node.
 pub fn feed(state: &AppState, frame: &mut Frame, area: Rect) {
     let filter = if state.feed_node_only {
@@ -50,16 +68,7 @@ pub fn feed(state: &AppState, frame: &mut Frame, area: Rect) {
             } else {
                 format!("{:>2}", l.node)
             };
-            Line::from(vec![
-                Span::styled(fmt_at(l.at), style::dim()),
-                Span::raw(" "),
-                Span::styled(who, style::strong()),
-                Span::raw(" "),
-                Span::styled(
-                    l.text.clone(),
-                    style::category_style(state.theme, l.category),
-                ),
-            ])
+            feed_line(state, l, Some(who))
         })
         .collect();
     lines.reverse();
@@ -457,16 +466,7 @@ pub fn detail(state: &AppState, frame: &mut Frame, area: Rect) {
         .rev()
         .filter(|l| l.node == state.selected && l.category != crate::tui::app::Category::Message)
         .take(rows)
-        .map(|l| {
-            Line::from(vec![
-                Span::styled(fmt_at(l.at), style::dim()),
-                Span::raw(" "),
-                Span::styled(
-                    l.text.clone(),
-                    style::category_style(state.theme, l.category),
-                ),
-            ])
-        })
+        .map(|l| feed_line(state, l, None))
         .collect();
     recent.reverse();
     lines.extend(recent);
