@@ -46,6 +46,116 @@ pub enum Command {
     Sim(SimArgs),
 }
 
+/// Where the nodes keep their data (shared by the dashboard, `serve` and `bench`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct StorageArgs {
+    /// Where nodes keep their hard state and log: disk (a WAL per node) or memory. Default: disk
+    /// for the dashboard, and for serve when --data-dir is given; memory otherwise.
+    #[arg(long, value_enum)]
+    pub storage: Option<StorageKind>,
+    /// Directory for the nodes' data, kept after exit (default: a fresh temporary directory,
+    /// removed on exit).
+    #[arg(long)]
+    pub data_dir: Option<std::path::PathBuf>,
+    /// always: fsync every write. never: UNSAFE, for demos and benchmarks only — a crash of the
+    /// machine can lose writes that were acknowledged.
+    #[arg(long, value_enum, default_value_t = FsyncArg::Always)]
+    pub fsync: FsyncArg,
+}
+
+/// `--storage` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StorageKind {
+    /// A write-ahead log and a hard-state file per node.
+    Disk,
+    /// In memory (lost when the process ends).
+    Memory,
+}
+
+/// `--fsync` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum FsyncArg {
+    /// fsync every write (safe).
+    #[default]
+    Always,
+    /// Never fsync (UNSAFE: for demos and benchmarks).
+    Never,
+}
+
+/// A temporary data directory, removed when dropped.
+#[derive(Debug)]
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// Creates a fresh directory under the system's temporary directory.
+    pub fn new(prefix: &str) -> std::io::Result<TempDir> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(TempDir(dir))
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl StorageArgs {
+    /// The storage to use, with `default` when neither --storage nor --data-dir decides, and
+    /// the temporary directory to remove on exit, if one was made.
+    pub fn resolve(
+        &self,
+        default: StorageKind,
+    ) -> Result<(crate::cluster::StorageConfig, Option<TempDir>), String> {
+        let kind = match (self.storage, &self.data_dir) {
+            (Some(k), _) => k,
+            (None, Some(_)) => StorageKind::Disk,
+            (None, None) => default,
+        };
+        let fsync = match self.fsync {
+            FsyncArg::Always => crate::storage::FsyncPolicy::Always,
+            FsyncArg::Never => crate::storage::FsyncPolicy::Never,
+        };
+        match (kind, &self.data_dir) {
+            (StorageKind::Memory, Some(_)) => {
+                Err("--data-dir needs --storage disk (memory storage keeps no files)".into())
+            }
+            (StorageKind::Memory, None) => Ok((crate::cluster::StorageConfig::Memory, None)),
+            (StorageKind::Disk, Some(dir)) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                Ok((
+                    crate::cluster::StorageConfig::Disk {
+                        dir: dir.clone(),
+                        fsync,
+                    },
+                    None,
+                ))
+            }
+            (StorageKind::Disk, None) => {
+                let tmp = TempDir::new("raftlab-data")
+                    .map_err(|e| format!("cannot create a temporary data directory: {e}"))?;
+                Ok((
+                    crate::cluster::StorageConfig::Disk {
+                        dir: tmp.path().to_path_buf(),
+                        fsync,
+                    },
+                    Some(tmp),
+                ))
+            }
+        }
+    }
+}
+
 /// Flags of the dashboard.
 #[derive(Debug, Args, Clone)]
 pub struct UiArgs {
@@ -61,6 +171,9 @@ pub struct UiArgs {
     /// Colours: color, or mono (also chosen when NO_COLOR is set).
     #[arg(long, value_enum)]
     pub theme: Option<ThemeArg>,
+    /// Storage flags.
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 /// The `--theme` values.
@@ -88,6 +201,9 @@ pub struct ServeArgs {
     /// Seed of the nodes' election timeouts and of the network's random choices.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Storage flags.
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 /// Flags of `raftlab bench`.
@@ -111,6 +227,9 @@ pub struct BenchArgs {
     /// Seed of the cores' RNGs.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Storage flags.
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 /// Flags of `raftlab sim`.
@@ -154,15 +273,33 @@ pub enum NetKind {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Ui(cli.ui)) {
-        Command::Ui(args) => run_async(crate::tui::run(ui_config(&args))),
+        Command::Ui(args) => {
+            let (storage, _tmp) = match storage_or_exit(&args.storage, StorageKind::Disk) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            run_async(crate::tui::run(ui_config(&args, storage)))
+        }
         Command::Sim(args) => run_sim(&args),
-        Command::Serve(args) => run_async(serve::run(args)),
-        Command::Bench(args) => run_async(bench::run(args)),
+        Command::Serve(args) => {
+            let (storage, _tmp) = match storage_or_exit(&args.storage, StorageKind::Memory) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            run_async(serve::run(args, storage))
+        }
+        Command::Bench(args) => {
+            let (storage, _tmp) = match storage_or_exit(&args.storage, StorageKind::Memory) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            run_async(bench::run(args, storage))
+        }
     }
 }
 
 /// The dashboard's configuration from its flags and the environment (NO_COLOR).
-pub fn ui_config(args: &UiArgs) -> crate::tui::UiConfig {
+pub fn ui_config(args: &UiArgs, storage: crate::cluster::StorageConfig) -> crate::tui::UiConfig {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = match args.theme {
         Some(ThemeArg::Mono) => crate::tui::app::Theme::Mono,
@@ -175,7 +312,19 @@ pub fn ui_config(args: &UiArgs) -> crate::tui::UiConfig {
         preset: args.preset,
         seed: args.seed,
         theme,
+        storage,
     }
+}
+
+/// Resolves the storage flags or explains what is wrong with them.
+fn storage_or_exit(
+    args: &StorageArgs,
+    default: StorageKind,
+) -> Result<(crate::cluster::StorageConfig, Option<TempDir>), ExitCode> {
+    args.resolve(default).map_err(|e| {
+        eprintln!("raftlab: {e}");
+        ExitCode::from(2)
+    })
 }
 
 /// Runs an async subcommand on a multi-threaded tokio runtime.

@@ -49,6 +49,56 @@ pub struct ClusterConfig {
     pub seed: u64,
     /// Address to bind nodes on (port 0: ephemeral ports).
     pub host: std::net::IpAddr,
+    /// Where the nodes keep their hard state and log.
+    pub storage: StorageConfig,
+}
+
+/// Where the nodes keep their hard state and log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StorageConfig {
+    /// In memory, shared between a node's incarnations: a killed node restarts from what it had
+    /// persisted, but nothing survives the process.
+    Memory,
+    /// A WAL and a hard-state file per node, in `dir/node-<id>`; a restarted node re-opens and
+    /// recovers them.
+    Disk {
+        /// The cluster's data directory.
+        dir: std::path::PathBuf,
+        /// Whether every write is fsynced.
+        fsync: crate::storage::FsyncPolicy,
+    },
+}
+
+impl StorageConfig {
+    /// Opens (or creates) node `id`'s storage.
+    pub fn open(&self, id: NodeId) -> Result<SharedStorage, crate::raft::StorageError> {
+        let storage: Box<dyn crate::raft::Storage + Send> = match self {
+            StorageConfig::Memory => Box::new(MemStorage::new()),
+            StorageConfig::Disk { dir, fsync } => Box::new(crate::storage::DiskStorage::open(
+                &dir.join(format!("node-{id}")),
+                crate::storage::DiskOptions {
+                    fsync: *fsync,
+                    ..Default::default()
+                },
+            )?),
+        };
+        Ok(Arc::new(Mutex::new(storage)))
+    }
+
+    /// A short description for logs and headers.
+    pub fn describe(&self) -> String {
+        match self {
+            StorageConfig::Memory => "memory".to_string(),
+            StorageConfig::Disk { dir, fsync } => format!(
+                "disk at {} (fsync {})",
+                dir.display(),
+                match fsync {
+                    crate::storage::FsyncPolicy::Always => "always",
+                    crate::storage::FsyncPolicy::Never => "never: UNSAFE",
+                }
+            ),
+        }
+    }
 }
 
 impl ClusterConfig {
@@ -59,6 +109,7 @@ impl ClusterConfig {
             preset,
             seed: 0,
             host: std::net::Ipv4Addr::LOCALHOST.into(),
+            storage: StorageConfig::Memory,
         }
     }
 }
@@ -152,7 +203,7 @@ struct Slot {
 struct Inner {
     config: ClusterConfig,
     node_configs: BTreeMap<NodeId, NodeConfig>,
-    storages: BTreeMap<NodeId, SharedStorage>,
+    storages: Mutex<BTreeMap<NodeId, SharedStorage>>,
     slots: tokio::sync::Mutex<BTreeMap<NodeId, Slot>>,
     inboxes: Mutex<BTreeMap<NodeId, mpsc::Sender<Input>>>,
     views: Mutex<BTreeMap<NodeId, watch::Receiver<NodeView>>>,
@@ -218,13 +269,14 @@ impl Cluster {
                 )
             })
             .collect();
-        let storages: BTreeMap<NodeId, SharedStorage> = ids
-            .iter()
-            .map(|id| {
-                let s: SharedStorage = Arc::new(Mutex::new(Box::new(MemStorage::new())));
-                (*id, s)
-            })
-            .collect();
+        let mut storages: BTreeMap<NodeId, SharedStorage> = BTreeMap::new();
+        for id in &ids {
+            let s = config
+                .storage
+                .open(*id)
+                .map_err(|e| ClusterError::Node(*id, NodeError::Storage(e)))?;
+            storages.insert(*id, s);
+        }
 
         let mut slots = BTreeMap::new();
         let mut inboxes = BTreeMap::new();
@@ -254,7 +306,7 @@ impl Cluster {
         let inner = Arc::new(Inner {
             config,
             node_configs,
-            storages,
+            storages: Mutex::new(storages.clone()),
             slots: tokio::sync::Mutex::new(slots),
             inboxes: Mutex::new(inboxes),
             views: Mutex::new(views),
@@ -444,9 +496,31 @@ impl ClusterHandle {
         if slot.running.is_some() {
             return Err(ClusterError::AlreadyUp(id));
         }
+        // On disk, a restart recovers from the files, not from what the old process held.
+        let storage = match &self.inner.config.storage {
+            StorageConfig::Memory => self
+                .inner
+                .storages
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&id)
+                .cloned()
+                .ok_or(ClusterError::UnknownNode(id))?,
+            disk => {
+                let s = disk
+                    .open(id)
+                    .map_err(|e| ClusterError::Node(id, NodeError::Storage(e)))?;
+                self.inner
+                    .storages
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id, s.clone());
+                s
+            }
+        };
         let running = node::start(
             self.inner.node_configs[&id].clone(),
-            self.inner.storages[&id].clone(),
+            storage,
             None,
             self.inner.outbox.clone(),
             self.inner.events.clone(),

@@ -17,4 +17,5 @@ pub mod pb;
 pub mod raft;
 pub mod sim;
 pub mod state_machine;
+pub mod storage;
 pub mod tui;

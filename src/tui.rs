@@ -44,6 +44,8 @@ pub struct UiConfig {
     pub seed: u64,
     /// Colours or not.
     pub theme: Theme,
+    /// Where the nodes keep their data.
+    pub storage: crate::cluster::StorageConfig,
 }
 
 /// Restores the terminal when dropped: raw mode off, mouse capture off, alternate screen left,
@@ -93,6 +95,8 @@ pub async fn run(config: UiConfig) -> ExitCode {
     let (log_path, _log_guard) = init_logging();
     let mut cluster_config = ClusterConfig::new(config.nodes, config.preset);
     cluster_config.seed = config.seed;
+    tracing::info!("storage: {}", config.storage.describe());
+    cluster_config.storage = config.storage.clone();
     let cluster = match Cluster::start(cluster_config).await {
         Ok(c) => c,
         Err(e) => {

@@ -166,9 +166,11 @@ pub async fn measure(
 }
 
 /// `raftlab bench`.
-pub async fn run(args: BenchArgs) -> ExitCode {
+pub async fn run(args: BenchArgs, storage: crate::cluster::StorageConfig) -> ExitCode {
     let mut config = ClusterConfig::new(args.nodes as usize, args.preset);
     config.seed = args.seed;
+    let storage_text = storage.describe();
+    config.storage = storage;
     let cluster = match Cluster::start(config).await {
         Ok(c) => c,
         Err(e) => {
@@ -198,7 +200,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
     let h = &report.latency_us;
     let ms = |us: u64| us as f64 / 1000.0;
     println!(
-        "raftlab bench: {} nodes, preset {}, {} clients, {}-byte values, memory storage, \
+        "raftlab bench: {} nodes, preset {}, {} clients, {}-byte values, storage {storage_text}, \
          in-process cluster over gRPC on loopback",
         args.nodes, args.preset, args.clients, args.payload
     );

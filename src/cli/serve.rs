@@ -37,10 +37,12 @@ fn init_logging() {
 }
 
 /// Runs the cluster until SIGINT or SIGTERM.
-pub async fn run(args: ServeArgs) -> ExitCode {
+pub async fn run(args: ServeArgs, storage: crate::cluster::StorageConfig) -> ExitCode {
     init_logging();
     let mut config = ClusterConfig::new(args.nodes as usize, args.preset);
     config.seed = args.seed;
+    tracing::info!("storage: {}", storage.describe());
+    config.storage = storage;
     let listener = match tokio::net::TcpListener::bind(args.control).await {
         Ok(l) => l,
         Err(e) => {

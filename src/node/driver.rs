@@ -149,9 +149,17 @@ impl Driver {
                     .storage
                     .lock()
                     .map_err(|_| "storage lock poisoned".to_string())?;
-                storage
-                    .persist(hard_state.as_ref(), &entries)
-                    .map_err(|e| e.to_string())?;
+                // A disk write with fsync blocks: tell the runtime so other tasks move on.
+                let mut write = || storage.persist(hard_state.as_ref(), &entries);
+                let multi_thread = tokio::runtime::Handle::try_current().is_ok_and(|h| {
+                    h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+                });
+                let result = if multi_thread {
+                    tokio::task::block_in_place(write)
+                } else {
+                    write()
+                };
+                result.map_err(|e| e.to_string())?;
             }
             // 2. Send.
             for msg in messages {

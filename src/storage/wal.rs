@@ -1,0 +1,559 @@
+//! The write-ahead log: segment files of CRC-framed entries, and the in-memory index over them.
+//!
+//! A segment `wal-<first index, 20 digits>.log` holds consecutive entries from its first index
+//! on, each as one record:
+//!
+//! ```text
+//! +----------------+----------------+---------------------------------+
+//! | length: u32 LE | crc32c: u32 LE | payload: prost-encoded pb::Entry |
+//! +----------------+----------------+---------------------------------+
+//!   of the payload   of the payload   `length` bytes (1 ..= 64 MiB)
+//! ```
+//!
+//! The index kept in memory is, per segment, its first index and the byte offset of each record:
+//! enough to find where to cut the log without reading it. Entries' data stay on disk.
+//!
+//! Recovery ([`Wal::open`]) reads every segment and checks every record. The only damage it repairs
+//! is a torn tail: a bad record in the last segment with no valid record after it, which is what
+//! a crash in the middle of an append leaves. It is cut off. Anything else (a bad record with
+//! valid ones after it, a bad record in an earlier segment, an index out of sequence) is an
+//! error naming the file and the byte offset: the log cannot be trusted and the node must not start.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use prost::Message as _;
+
+use super::{io_error, sync_dir};
+use crate::pb;
+use crate::raft::{Entry, Index, StorageError};
+
+/// The largest record payload (an encoded entry) the log writes or accepts: 64 MiB. A length
+/// field above it is damage, rejected without allocating anything.
+pub const MAX_RECORD_BYTES: u32 = 64 << 20;
+
+/// Bytes of a record's header: length and CRC.
+const HEADER_BYTES: usize = 8;
+
+/// The file name of the segment whose first entry has index `first`.
+pub(crate) fn segment_file_name(first: Index) -> String {
+    format!("wal-{first:020}.log")
+}
+
+fn segment_path(dir: &Path, first: Index) -> PathBuf {
+    dir.join(segment_file_name(first))
+}
+
+/// Parses a segment file name. `None`: not a segment name at all. `Some(Err)`: looks like one
+/// (`wal-*.log`) but is malformed, which recovery refuses rather than ignore a piece of the log.
+fn parse_segment_name(name: &str) -> Option<Result<Index, ()>> {
+    let digits = name.strip_prefix("wal-")?.strip_suffix(".log")?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Err(()));
+    }
+    Some(digits.parse::<Index>().map_err(|_| ()))
+}
+
+/// One segment in the in-memory index.
+#[derive(Debug)]
+struct Segment {
+    /// Index of its first entry (also when it has none yet).
+    first: Index,
+    /// Byte offset of each record, in index order.
+    offsets: Vec<u64>,
+    /// Bytes of valid records: the file's length.
+    len: u64,
+}
+
+impl Segment {
+    /// Index the next entry appended to this segment must have.
+    fn next_index(&self) -> Index {
+        self.first.saturating_add(self.offsets.len() as u64)
+    }
+}
+
+/// The log on disk and its index.
+#[derive(Debug)]
+pub(crate) struct Wal {
+    dir: PathBuf,
+    fsync: bool,
+    segment_bytes: u64,
+    /// In index order, consecutive; only the last may be empty.
+    segments: Vec<Segment>,
+    /// Append handle on the last segment, opened on demand.
+    file: Option<File>,
+    /// The last segment was cut (`set_len`) and not synced since.
+    cut_unsynced: bool,
+    /// Set when a write failed half-way: the index may no longer match the files.
+    broken: Option<String>,
+}
+
+/// Entries checked and encoded by [`Wal::prepare`], ready for [`Wal::append`].
+#[derive(Debug)]
+pub(crate) struct Batch {
+    first: Index,
+    last_before: Index,
+    /// The records, back to back.
+    buf: Vec<u8>,
+    /// Offset of each record in `buf`.
+    rel_offsets: Vec<u64>,
+}
+
+/// Why the bytes at an offset are not a valid record.
+#[derive(Clone, Copy, Debug)]
+enum Bad {
+    Header { have: usize },
+    ZeroLength,
+    TooLong { len: u32 },
+    Incomplete { len: u32, have: usize },
+    Crc { stored: u32, computed: u32 },
+}
+
+impl fmt::Display for Bad {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Bad::Header { have } => write!(
+                f,
+                "incomplete record header ({have} of {HEADER_BYTES} bytes)"
+            ),
+            Bad::ZeroLength => write!(f, "record length 0"),
+            Bad::TooLong { len } => write!(
+                f,
+                "record length {len} above the maximum {MAX_RECORD_BYTES}"
+            ),
+            Bad::Incomplete { len, have } => write!(
+                f,
+                "incomplete record: length {len} but {have} bytes follow the header"
+            ),
+            Bad::Crc { stored, computed } => write!(
+                f,
+                "record CRC mismatch (stored {stored:08x}, computed {computed:08x})"
+            ),
+        }
+    }
+}
+
+/// Reads the record at `p`: its payload and the offset after it.
+fn read_record(bytes: &[u8], p: usize) -> Result<(&[u8], usize), Bad> {
+    let rest = bytes.get(p..).unwrap_or_default();
+    let Some((header, rest)) = rest.split_first_chunk::<HEADER_BYTES>() else {
+        return Err(Bad::Header { have: rest.len() });
+    };
+    let [l0, l1, l2, l3, c0, c1, c2, c3] = *header;
+    let len = u32::from_le_bytes([l0, l1, l2, l3]);
+    let stored = u32::from_le_bytes([c0, c1, c2, c3]);
+    if len == 0 {
+        return Err(Bad::ZeroLength);
+    }
+    if len > MAX_RECORD_BYTES {
+        return Err(Bad::TooLong { len });
+    }
+    let Some(payload) = rest.get(..len as usize) else {
+        return Err(Bad::Incomplete {
+            len,
+            have: rest.len(),
+        });
+    };
+    let computed = crc32c::crc32c(payload);
+    if computed != stored {
+        return Err(Bad::Crc { stored, computed });
+    }
+    Ok((payload, p + HEADER_BYTES + payload.len()))
+}
+
+/// Whether a valid record starts anywhere at or after `from`.
+fn valid_record_from(bytes: &[u8], from: usize) -> bool {
+    (from..bytes.len()).any(|q| read_record(bytes, q).is_ok())
+}
+
+fn corrupt(path: &Path, offset: usize, what: impl fmt::Display) -> StorageError {
+    StorageError(format!(
+        "{}: {what} at byte offset {offset}; the log is damaged, refusing to go on",
+        path.display()
+    ))
+}
+
+/// What a segment's scan found.
+struct Scanned {
+    offsets: Vec<u64>,
+    /// Bytes of valid records from the start.
+    good_len: usize,
+    /// The torn tail cut off, if any (only in a last segment).
+    torn: Option<Bad>,
+}
+
+/// Checks every record of a segment's `bytes` and their indexes, from `first` on. In the last
+/// segment (`is_last`), a bad record with no valid record after it is a torn tail, reported in
+/// [`Scanned::torn`]; anything else bad is an error. Entries go to `out` if given.
+fn scan(
+    path: &Path,
+    bytes: &[u8],
+    first: Index,
+    is_last: bool,
+    mut out: Option<&mut Vec<Entry>>,
+) -> Result<Scanned, StorageError> {
+    let mut offsets = Vec::new();
+    let mut p = 0usize;
+    let mut expected = first;
+    while p < bytes.len() {
+        let (payload, next) = match read_record(bytes, p) {
+            Ok(record) => record,
+            Err(bad) => {
+                if is_last && !valid_record_from(bytes, p + 1) {
+                    return Ok(Scanned {
+                        offsets,
+                        good_len: p,
+                        torn: Some(bad),
+                    });
+                }
+                return Err(corrupt(path, p, bad));
+            }
+        };
+        let entry = pb::Entry::decode(payload)
+            .map_err(|e| corrupt(path, p, format_args!("undecodable entry ({e})")))?;
+        let entry = Entry::try_from(entry)
+            .map_err(|e| corrupt(path, p, format_args!("invalid entry ({e})")))?;
+        if entry.index != expected {
+            return Err(corrupt(
+                path,
+                p,
+                format_args!("entry index {} where {expected} was expected", entry.index),
+            ));
+        }
+        expected = expected
+            .checked_add(1)
+            .ok_or_else(|| corrupt(path, p, "index overflow"))?;
+        offsets.push(p as u64);
+        if let Some(out) = out.as_deref_mut() {
+            out.push(entry);
+        }
+        p = next;
+    }
+    Ok(Scanned {
+        offsets,
+        good_len: p,
+        torn: None,
+    })
+}
+
+/// The first indexes of the segment files in `dir`, sorted.
+fn list_segments(dir: &Path) -> Result<Vec<Index>, StorageError> {
+    let mut firsts = Vec::new();
+    let entries = fs::read_dir(dir).map_err(|e| io_error("cannot list", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error("cannot list", dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        match parse_segment_name(name) {
+            None => {}
+            Some(Ok(first)) => firsts.push(first),
+            Some(Err(())) => {
+                return Err(StorageError(format!(
+                    "{}: malformed WAL segment name (expected wal-<20 digits>.log)",
+                    dir.join(name).display()
+                )))
+            }
+        }
+    }
+    firsts.sort_unstable();
+    Ok(firsts)
+}
+
+impl Wal {
+    /// Recovers the log in `dir`: checks every segment, cuts a torn tail off the last one.
+    pub(crate) fn open(dir: &Path, fsync: bool, segment_bytes: u64) -> Result<Wal, StorageError> {
+        let firsts = list_segments(dir)?;
+        let count = firsts.len();
+        let mut segments: Vec<Segment> = Vec::with_capacity(count);
+        for (i, first) in firsts.into_iter().enumerate() {
+            let path = segment_path(dir, first);
+            if first == 0 {
+                return Err(StorageError(format!(
+                    "{}: a segment cannot start at index 0",
+                    path.display()
+                )));
+            }
+            if let Some(prev) = segments.last() {
+                if prev.next_index() != first {
+                    return Err(StorageError(format!(
+                        "{}: segment starts at index {first} but the segment before it ends at \
+                         index {}; the log is damaged, refusing to go on",
+                        path.display(),
+                        prev.next_index().saturating_sub(1)
+                    )));
+                }
+            }
+            let bytes = fs::read(&path).map_err(|e| io_error("cannot read", &path, e))?;
+            let scanned = scan(&path, &bytes, first, i + 1 == count, None)?;
+            if let Some(bad) = scanned.torn {
+                tracing::warn!(
+                    "{}: cutting a torn tail at byte offset {} ({bad}; {} bytes dropped)",
+                    path.display(),
+                    scanned.good_len,
+                    bytes.len() - scanned.good_len
+                );
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(|e| io_error("cannot open", &path, e))?;
+                file.set_len(scanned.good_len as u64)
+                    .map_err(|e| io_error("cannot truncate", &path, e))?;
+                if fsync {
+                    file.sync_all()
+                        .map_err(|e| io_error("cannot sync", &path, e))?;
+                }
+            }
+            segments.push(Segment {
+                first,
+                offsets: scanned.offsets,
+                len: scanned.good_len as u64,
+            });
+        }
+        Ok(Wal {
+            dir: dir.to_path_buf(),
+            fsync,
+            segment_bytes,
+            segments,
+            file: None,
+            cut_unsynced: false,
+            broken: None,
+        })
+    }
+
+    /// Index the first stored entry has, or would have (1 for an empty log without segments).
+    pub(crate) fn first_index(&self) -> Index {
+        self.segments.first().map_or(1, |s| s.first)
+    }
+
+    /// Index of the last stored entry (`first_index() - 1` when there is none).
+    pub(crate) fn last_index(&self) -> Index {
+        self.segments
+            .last()
+            .map_or(0, |s| s.next_index().saturating_sub(1))
+    }
+
+    /// Reads every stored entry back from disk, checking each record again.
+    pub(crate) fn read_entries(&self) -> Result<Vec<Entry>, StorageError> {
+        let mut out = Vec::new();
+        for seg in &self.segments {
+            let path = segment_path(&self.dir, seg.first);
+            let bytes = fs::read(&path).map_err(|e| io_error("cannot read", &path, e))?;
+            let Some(bytes) = bytes.get(..seg.len as usize) else {
+                return Err(StorageError(format!(
+                    "{}: {} bytes, {} expected: changed behind our back",
+                    path.display(),
+                    bytes.len(),
+                    seg.len
+                )));
+            };
+            let scanned = scan(&path, bytes, seg.first, false, Some(&mut out))?;
+            if scanned.offsets != seg.offsets {
+                return Err(StorageError(format!(
+                    "{}: records differ from the index: changed behind our back",
+                    path.display()
+                )));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Checks and encodes `entries` for [`Wal::append`]: they must be consecutive, the first at
+    /// most one past the last stored index and not before the first, none above
+    /// [`MAX_RECORD_BYTES`] encoded. Changes nothing.
+    pub(crate) fn prepare(&self, entries: &[Entry]) -> Result<Option<Batch>, StorageError> {
+        if let Some(why) = &self.broken {
+            return Err(StorageError(format!(
+                "an earlier write failed ({why}); restart to recover"
+            )));
+        }
+        let Some(first) = entries.first() else {
+            return Ok(None);
+        };
+        let last = self.last_index();
+        if first.index < self.first_index() || first.index > last.saturating_add(1) {
+            return Err(StorageError(format!(
+                "append at {} leaves a gap after {last}",
+                first.index
+            )));
+        }
+        let mut buf = Vec::with_capacity(entries.iter().map(|e| e.approx_size() + 16).sum());
+        let mut rel_offsets = Vec::with_capacity(entries.len());
+        for (e, want) in entries.iter().zip(first.index..) {
+            if e.index != want {
+                return Err(StorageError(format!(
+                    "entries to append are not consecutive: {} where {want} was expected",
+                    e.index
+                )));
+            }
+            let payload = pb::Entry::from(e.clone()).encode_to_vec();
+            let len = u32::try_from(payload.len())
+                .ok()
+                .filter(|&len| len <= MAX_RECORD_BYTES)
+                .ok_or_else(|| {
+                    StorageError(format!(
+                        "entry {} encodes to {} bytes, above the maximum {MAX_RECORD_BYTES}",
+                        e.index,
+                        payload.len()
+                    ))
+                })?;
+            rel_offsets.push(buf.len() as u64);
+            buf.extend_from_slice(&len.to_le_bytes());
+            buf.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
+            buf.extend_from_slice(&payload);
+        }
+        Ok(Some(Batch {
+            first: first.index,
+            last_before: last,
+            buf,
+            rel_offsets,
+        }))
+    }
+
+    /// Appends a prepared batch, first removing the stored entries from its first index on if
+    /// there are any. An I/O failure leaves the log unusable: every later call fails.
+    pub(crate) fn append(&mut self, batch: Batch) -> Result<(), StorageError> {
+        if batch.last_before != self.last_index() {
+            return Err(StorageError("batch prepared against another log".into()));
+        }
+        let result = self.write(
+            batch.first,
+            batch.last_before,
+            &batch.buf,
+            batch.rel_offsets,
+        );
+        if let Err(e) = &result {
+            self.broken = Some(e.0.clone());
+        }
+        result
+    }
+
+    /// The I/O part of [`Wal::append`], on a checked and encoded batch.
+    fn write(
+        &mut self,
+        first: Index,
+        last: Index,
+        buf: &[u8],
+        rel_offsets: Vec<u64>,
+    ) -> Result<(), StorageError> {
+        if first <= last {
+            self.cut_from(first)?;
+        }
+        let roll = match self.segments.last() {
+            None => true,
+            Some(s) => s.len > 0 && s.len.saturating_add(buf.len() as u64) > self.segment_bytes,
+        };
+        if roll {
+            if self.cut_unsynced && self.fsync {
+                // The cut must be durable before a later segment exists.
+                let path = self.last_segment_path();
+                self.current_file()?
+                    .sync_data()
+                    .map_err(|e| io_error("cannot sync", &path, e))?;
+            }
+            self.cut_unsynced = false;
+            let path = segment_path(&self.dir, first);
+            let file = OpenOptions::new()
+                .append(true)
+                .create_new(true)
+                .open(&path)
+                .map_err(|e| io_error("cannot create", &path, e))?;
+            self.file = Some(file);
+            self.segments.push(Segment {
+                first,
+                offsets: Vec::new(),
+                len: 0,
+            });
+        }
+        let fsync = self.fsync;
+        let path = self.last_segment_path();
+        let file = self.current_file()?;
+        file.write_all(buf)
+            .map_err(|e| io_error("cannot write", &path, e))?;
+        if fsync {
+            file.sync_data()
+                .map_err(|e| io_error("cannot sync", &path, e))?;
+            if roll {
+                sync_dir(&self.dir)?;
+            }
+        }
+        self.cut_unsynced = false;
+        let Some(seg) = self.segments.last_mut() else {
+            return Err(StorageError("no segment after a write".into()));
+        };
+        seg.offsets
+            .extend(rel_offsets.into_iter().map(|o| o + seg.len));
+        seg.len += buf.len() as u64;
+        Ok(())
+    }
+
+    /// Removes the stored entries from `index` on (`first_index() <= index <= last_index()`):
+    /// deletes every later segment (the last first, then a directory sync) and truncates the
+    /// segment holding `index` at its record. The truncation is synced by the append that follows.
+    fn cut_from(&mut self, index: Index) -> Result<(), StorageError> {
+        let holding = self
+            .segments
+            .partition_point(|s| s.first <= index)
+            .checked_sub(1)
+            .ok_or_else(|| StorageError(format!("no segment holds index {index}")))?;
+        let mut deleted = false;
+        while self.segments.len() > holding + 1 {
+            let Some(seg) = self.segments.pop() else {
+                break;
+            };
+            self.file = None;
+            let path = segment_path(&self.dir, seg.first);
+            fs::remove_file(&path).map_err(|e| io_error("cannot delete", &path, e))?;
+            deleted = true;
+        }
+        if deleted && self.fsync {
+            sync_dir(&self.dir)?;
+        }
+        let (k, offset) = {
+            let Some(seg) = self.segments.get(holding) else {
+                return Err(StorageError(format!("no segment holds index {index}")));
+            };
+            let k = usize::try_from(index - seg.first).unwrap_or(usize::MAX);
+            let Some(&offset) = seg.offsets.get(k) else {
+                return Err(StorageError(format!("no record for index {index}")));
+            };
+            (k, offset)
+        };
+        let path = self.last_segment_path();
+        self.current_file()?
+            .set_len(offset)
+            .map_err(|e| io_error("cannot truncate", &path, e))?;
+        self.cut_unsynced = true;
+        if let Some(seg) = self.segments.get_mut(holding) {
+            seg.offsets.truncate(k);
+            seg.len = offset;
+        }
+        Ok(())
+    }
+
+    /// Path of the last segment (the directory if there is none), for messages.
+    fn last_segment_path(&self) -> PathBuf {
+        self.segments
+            .last()
+            .map_or_else(|| self.dir.clone(), |s| segment_path(&self.dir, s.first))
+    }
+
+    /// The append handle on the last segment, opened if needed.
+    fn current_file(&mut self) -> Result<&mut File, StorageError> {
+        if self.file.is_none() {
+            let Some(seg) = self.segments.last() else {
+                return Err(StorageError("no segment to write to".into()));
+            };
+            let path = segment_path(&self.dir, seg.first);
+            let file = OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .map_err(|e| io_error("cannot open", &path, e))?;
+            self.file = Some(file);
+        }
+        self.file
+            .as_mut()
+            .ok_or_else(|| StorageError("no segment file".into()))
+    }
+}
