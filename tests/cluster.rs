@@ -345,3 +345,38 @@ async fn bad_requests_get_clear_errors() {
     assert!(c.partition(&[vec![1, 42]]).is_err());
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_node_recovers_from_its_disk_then_catches_up() {
+    let dir = std::env::temp_dir().join(format!("raftlab-cluster-disk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = ClusterConfig::new(3, Preset::Fast);
+    config.seed = 7;
+    config.storage = raftlab::cluster::StorageConfig::Disk {
+        dir: dir.clone(),
+        fsync: raftlab::storage::FsyncPolicy::Always,
+    };
+    let c = Cluster::start(config).await.expect("cluster starts on disk");
+    let leader = wait_leader(&c, &c.ids()).await;
+    for seq in 1..=30u64 {
+        put(&c, &format!("a{seq}"), "1", 1, seq).await;
+    }
+    let follower = *c.ids().iter().find(|n| **n != leader).expect("follower");
+    converged_kv(&c).await;
+    let before = c.status().nodes[follower as usize - 1].status.last_log_index;
+    c.kill(follower).await.expect("kill");
+    for seq in 31..=60u64 {
+        put(&c, &format!("a{seq}"), "1", 1, seq).await;
+    }
+    c.restart(follower).await.expect("restart");
+    // Straight after the restart its log is what its disk held, before any AppendEntries.
+    let recovered = c.status().nodes[follower as usize - 1].status.last_log_index;
+    assert!(
+        recovered >= before,
+        "node {follower} restarted with {recovered} entries, had {before} on disk"
+    );
+    let kv = converged_kv(&c).await;
+    assert_eq!(kv.len(), 60);
+    c.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -45,6 +45,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     };
     if wide {
         header.insert(2, "role");
+        header.insert(6, "disk");
         header.push("faults");
     }
     let rows = view.status.nodes.iter().map(|n| {
@@ -80,6 +81,8 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         ];
         if wide {
             cells.insert(2, Cell::from(Span::styled(name, rs)));
+            // The persisted last index beside the in-memory one.
+            cells.insert(6, Cell::from(s.persisted_index.to_string()));
             let mut faults = Vec::new();
             if !n.slow.is_zero() {
                 faults.push(format!("slow +{}ms", n.slow.as_millis()));
@@ -119,6 +122,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     .collect();
     if wide {
         widths.insert(2, Constraint::Length(9));
+        widths.insert(6, Constraint::Length(6));
         widths.push(Constraint::Min(8));
     }
     let table = Table::new(rows, widths)
