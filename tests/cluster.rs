@@ -356,21 +356,27 @@ async fn restarted_node_recovers_from_its_disk_then_catches_up() {
         dir: dir.clone(),
         fsync: raftlab::storage::FsyncPolicy::Always,
     };
-    let c = Cluster::start(config).await.expect("cluster starts on disk");
+    let c = Cluster::start(config)
+        .await
+        .expect("cluster starts on disk");
     let leader = wait_leader(&c, &c.ids()).await;
     for seq in 1..=30u64 {
         put(&c, &format!("a{seq}"), "1", 1, seq).await;
     }
     let follower = *c.ids().iter().find(|n| **n != leader).expect("follower");
     converged_kv(&c).await;
-    let before = c.status().nodes[follower as usize - 1].status.last_log_index;
+    let before = c.status().nodes[follower as usize - 1]
+        .status
+        .last_log_index;
     c.kill(follower).await.expect("kill");
     for seq in 31..=60u64 {
         put(&c, &format!("a{seq}"), "1", 1, seq).await;
     }
     c.restart(follower).await.expect("restart");
     // Straight after the restart its log is what its disk held, before any AppendEntries.
-    let recovered = c.status().nodes[follower as usize - 1].status.last_log_index;
+    let recovered = c.status().nodes[follower as usize - 1]
+        .status
+        .last_log_index;
     assert!(
         recovered >= before,
         "node {follower} restarted with {recovered} entries, had {before} on disk"
