@@ -5,60 +5,32 @@
 //!
 //! `RAFTLAB_CRASH_ROUNDS=N` sets the number of rounds (CI runs a few; 100 locally).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{channel, start_serve, Server, DEADLINE};
 use raftlab::cli::serve::ServeInfo;
 use raftlab::pb::{self, control_client::ControlClient, kv_client::KvClient};
 use raftlab::raft::Rng;
 use tonic::transport::Channel;
 
-const DEADLINE: Duration = Duration::from_secs(30);
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // SIGKILL: no chance to flush or clean up.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn channel(addr: &str) -> Channel {
-    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect_lazy()
-}
-
 fn start(dir: &std::path::Path, seed: u64) -> (Server, ServeInfo) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_raftlab"))
-        .args([
-            "serve", "--nodes", "3", "--preset", "fast", "--fsync", "always",
-        ])
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["--seed", &seed.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn raftlab serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let server = Server(child);
-    let line = rx
-        .recv_timeout(DEADLINE)
-        .expect("serve prints its JSON line");
-    let info: ServeInfo = serde_json::from_str(&line)
-        .unwrap_or_else(|e| panic!("serve did not start ({e}): {line:?}"));
-    (server, info)
+    let dir = dir.display().to_string();
+    let seed = seed.to_string();
+    start_serve(&[
+        "--nodes",
+        "3",
+        "--preset",
+        "fast",
+        "--fsync",
+        "always",
+        "--data-dir",
+        &dir,
+        "--seed",
+        &seed,
+    ])
 }
 
 /// Writes unique keys with an exactly-once session until aborted; records each acknowledged one.

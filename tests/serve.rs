@@ -1,53 +1,17 @@
 //! `raftlab serve` as a user runs it: a separate process, its JSON line, a Kv and a Control
 //! request from this process, and a clean exit on SIGTERM with every port released.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use raftlab::cli::serve::ServeInfo;
+use common::{channel as endpoint, start_serve, DEADLINE};
 use raftlab::pb::{self, control_client::ControlClient, kv_client::KvClient};
-
-const DEADLINE: Duration = Duration::from_secs(30);
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn first_line(child: &mut Child) -> String {
-    let stdout = child.stdout.take().expect("stdout piped");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    rx.recv_timeout(DEADLINE)
-        .expect("serve prints its JSON line")
-}
-
-fn endpoint(addr: &str) -> tonic::transport::Channel {
-    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect_lazy()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_answers_kv_and_control_and_exits_cleanly_on_sigterm() {
-    let child = Command::new(env!("CARGO_BIN_EXE_raftlab"))
-        .args(["serve", "--nodes", "3", "--preset", "fast"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn raftlab serve");
-    let mut server = Server(child);
-    let line = first_line(&mut server.0);
-    let info: ServeInfo = serde_json::from_str(&line).expect("a JSON line");
+    let (mut server, info) = start_serve(&["--nodes", "3", "--preset", "fast"]);
     assert_eq!(info.nodes.len(), 3);
     assert_eq!(info.preset, "fast");
 
