@@ -822,3 +822,103 @@ fn followers_know_the_leader() {
         Ok(())
     });
 }
+
+/// Makes `id` campaign until it leads (each try in a higher term).
+fn elect(s: &mut Simulator, id: NodeId) -> Result<(), Failure> {
+    for _ in 0..5 {
+        s.campaign(id)?;
+        if s.run_until_cond(200 * MS, |s| {
+            s.status(id).is_some_and(|st| st.role == Role::Leader)
+        })? {
+            return Ok(());
+        }
+    }
+    Err(fail(s, format!("node {id} could not get elected")))
+}
+
+/// Figure 8 of the paper, step by step (§5.4.2). With one entry per AppendEntries, the leader
+/// of term 3 (S1) re-replicates its old entry X (index 2, term 1) to a majority before its own
+/// no-op of term 3 reaches anyone. Counting replicas would commit X; the rule says not to, because
+/// S5 (whose index 2 has term 2) can still be elected and overwrite X — which the last step does.
+/// The checker fails the run if X was ever committed; the test also checks S1's commit index.
+#[test]
+fn figure_8_scripted_old_term_entry_is_not_committed_by_counting() {
+    let mut config = SimConfig::new(5, 8);
+    config.max_entries_per_append = 1;
+    // Long timeouts so that only the nodes the script makes campaign do.
+    config.election_timeout = (200, 400);
+    let mut s = Simulator::new(config);
+    let result = (|| -> Result<(), Failure> {
+        let all = s.ids();
+        let term_of = |s: &Simulator, id: NodeId, index: usize| {
+            s.stored_log(id).get(index - 1).map(|e| e.term)
+        };
+        // (a) S1 leads term 1 and commits its no-op everywhere; then, talking only to S2, it
+        // appends X at index 2, which reaches S2 alone.
+        s.campaign(1)?;
+        if !s.run_until_cond(SEC, |s| {
+            all.iter()
+                .all(|n| s.status(*n).is_some_and(|st| st.commit >= 1))
+        })? {
+            return Err(fail(&s, "no-op of term 1 not committed"));
+        }
+        s.partition(&[vec![1, 2], vec![3], vec![4], vec![5]]);
+        s.propose(1, cmd(1))?;
+        if !s.run_until_cond(SEC, |s| s.stored_log(2).len() >= 2)? {
+            return Err(fail(&s, "X did not reach S2"));
+        }
+        // (b) S1 crashes; S5 is elected in term 2 by S3 and S4, appends its no-op at index 2,
+        // and crashes before sending it anywhere.
+        s.crash(1);
+        s.partition(&[vec![3, 4, 5], vec![2]]);
+        s.campaign(5)?;
+        if !s.run_until_cond(SEC, |s| {
+            s.status(5).is_some_and(|st| st.role == Role::Leader)
+        })? {
+            return Err(fail(&s, "S5 not elected in term 2"));
+        }
+        s.partition(&[vec![5], vec![3, 4], vec![2]]);
+        s.crash(5);
+        // (c) S1 restarts and is elected in term 3 by S2 and S3; with one entry per message it
+        // sends X to S3 before its own no-op: X is now on S1, S2, S3, a majority.
+        s.restart(1);
+        s.partition(&[vec![1, 2, 3], vec![4], vec![5]]);
+        // Its first try may be in a term S3 already voted in (for S5): try again, higher.
+        elect(&mut s, 1)?;
+        if !s.run_until_cond(SEC, |s| term_of(s, 3, 2) == Some(1))? {
+            return Err(fail(&s, "X did not reach S3"));
+        }
+        // Let S3's acknowledgement reach S1, but not S1's next entry reach anyone.
+        s.set_link(1, 2, false);
+        s.set_link(1, 3, false);
+        s.run_for(20 * MS)?;
+        let commit = s.status(1).map_or(0, |st| st.commit);
+        if commit >= 2 {
+            return Err(fail(
+                &s,
+                format!("S1 committed X, an entry of term 1, by counting (commit {commit})"),
+            ));
+        }
+        // (d) S1 crashes; S5 restarts and is elected in term 4 by S2, S3 and S4 (its last term,
+        // 2, beats their 1), and overwrites index 2 everywhere. Nothing committed is lost.
+        s.crash(1);
+        s.restart(5);
+        s.heal();
+        s.partition(&[vec![2, 3, 4, 5], vec![1]]);
+        elect(&mut s, 5)?;
+        let ok = s.run_until_cond(2 * SEC, |s| {
+            [2, 3, 4].iter().all(|n| term_of(s, *n, 2) == Some(2))
+        })?;
+        if !ok {
+            return Err(fail(&s, "S5 did not overwrite index 2"));
+        }
+        s.check_logs_fully()?;
+        Ok(())
+    })();
+    if let Err(f) = result {
+        match f {
+            Failure::Safety(v) => panic!("{v}"),
+            Failure::Liveness(m) => panic!("{m}"),
+        }
+    }
+}
