@@ -204,11 +204,6 @@ impl RunningNode {
         }
         let _ = self.driver.await;
     }
-
-    /// Whether the driver is still running (false after a fatal storage error).
-    pub fn is_running(&self) -> bool {
-        !self.driver.is_finished()
-    }
 }
 
 /// Capacity of a node's inbox. Peer messages that find it full are dropped (the network lost

@@ -18,7 +18,7 @@ use super::action::{action_for, Action};
 use super::prompt::{self, History, PromptCommand};
 use super::snapshot::{ClusterView, LogWant};
 use crate::node::{Event, EventKind};
-use crate::raft::{NodeId, Role, TraceEvent};
+use crate::raft::{NodeId, TraceEvent};
 
 /// Most lines the event feed keeps.
 pub const FEED_CAPACITY: usize = 5_000;
@@ -223,8 +223,6 @@ pub struct AppState {
     pub dirty: bool,
     /// Where the log file is.
     pub log_path: Option<String>,
-    /// Counter for random writes.
-    pub writes: u64,
     /// First line of the help overlay shown (it scrolls).
     pub help_scroll: u16,
     /// The largest useful `help_scroll`, set by the view.
@@ -264,7 +262,6 @@ impl AppState {
             quit: false,
             dirty: true,
             log_path: None,
-            writes: 0,
             help_scroll: 0,
             help_max_scroll: Cell::new(u16::MAX),
             ring_area: Cell::new(Rect::default()),
@@ -687,18 +684,6 @@ impl AppState {
     /// The leader of the highest term among running nodes.
     pub fn leader(&self) -> Option<NodeId> {
         self.view.as_ref()?.status.leader()
-    }
-
-    /// Role of a node as the dashboard shows it (None: down).
-    pub fn role(&self, id: NodeId) -> Option<Role> {
-        let n = self
-            .view
-            .as_ref()?
-            .status
-            .nodes
-            .iter()
-            .find(|n| n.id == id)?;
-        n.up.then_some(n.status.role)
     }
 }
 
