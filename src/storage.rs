@@ -132,6 +132,7 @@ impl Storage for DiskStorage {
         hard_state.commit = hard_state.commit.min(self.wal.last_index());
         Ok(InitialState {
             hard_state,
+            snapshot: None,
             entries,
         })
     }
@@ -156,8 +157,17 @@ impl Storage for DiskStorage {
         Ok(())
     }
 
+    fn save_snapshot(&mut self, _snapshot: &crate::raft::Snapshot) -> Result<(), StorageError> {
+        // Work in progress (issue 6): snapshot files and WAL compaction.
+        Err(StorageError("snapshots are not stored on disk yet".into()))
+    }
+
     fn last_index(&self) -> Index {
         self.wal.last_index()
+    }
+
+    fn snapshot_index(&self) -> Index {
+        0
     }
 }
 

@@ -50,6 +50,7 @@ fn restored_with(config: Config, term: Term, commit: Index, terms: &[Term]) -> R
             voted_for: None,
             commit,
         },
+        snapshot: None,
         entries: log_of(terms),
     };
     RaftNode::new(config, initial).expect("valid config")

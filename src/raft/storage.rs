@@ -6,13 +6,15 @@
 //! write, one sync, for the whole batch) and, on restart, rebuilds the core from
 //! [`Storage::initial_state`].
 
-use super::types::{Entry, HardState, Index};
+use super::types::{Entry, HardState, Index, Snapshot};
 
 /// What a server recovers from its storage.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InitialState {
     /// Last persisted hard state.
     pub hard_state: HardState,
+    /// The newest snapshot, if one was taken or installed.
+    pub snapshot: Option<Snapshot>,
     /// The stored log, consecutive, starting right after the snapshot (index 1 without one).
     pub entries: Vec<Entry>,
 }
@@ -44,8 +46,20 @@ pub trait Storage {
         entries: &[Entry],
     ) -> Result<(), StorageError>;
 
-    /// Index of the last stored entry.
+    /// Makes `snapshot` durable, then drops the stored entries it covers (§7).
+    ///
+    /// If the stored log holds the entry at `snapshot.meta.index` with `snapshot.meta.term`, the
+    /// entries after it are kept ("retain log entries following it", Figure 13); otherwise the
+    /// whole stored log is discarded and the log goes on at `snapshot.meta.index + 1`. A snapshot
+    /// at or below the stored one changes nothing. A crash at any point leaves either the old
+    /// snapshot and log or the new snapshot with a log that continues it.
+    fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StorageError>;
+
+    /// Index of the last stored entry, or of the snapshot when no entry follows it.
     fn last_index(&self) -> Index;
+
+    /// Index of the newest stored snapshot (0 without one).
+    fn snapshot_index(&self) -> Index;
 }
 
 /// Storage in memory: "durable" for as long as the process lives, which is what the simulator's
@@ -53,6 +67,7 @@ pub trait Storage {
 #[derive(Clone, Debug, Default)]
 pub struct MemStorage {
     hard_state: HardState,
+    snapshot: Option<Snapshot>,
     entries: Vec<Entry>,
 }
 
@@ -71,12 +86,22 @@ impl MemStorage {
     pub fn hard_state(&self) -> HardState {
         self.hard_state
     }
+
+    /// The stored snapshot.
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
+    }
+
+    fn first_index(&self) -> Index {
+        self.snapshot_index() + 1
+    }
 }
 
 impl Storage for MemStorage {
     fn initial_state(&self) -> Result<InitialState, StorageError> {
         Ok(InitialState {
             hard_state: self.hard_state,
+            snapshot: self.snapshot.clone(),
             entries: self.entries.clone(),
         })
     }
@@ -87,7 +112,7 @@ impl Storage for MemStorage {
         entries: &[Entry],
     ) -> Result<(), StorageError> {
         if let Some(first) = entries.first() {
-            let stored_first = self.entries.first().map_or(1, |e| e.index);
+            let stored_first = self.first_index();
             if first.index < stored_first || first.index > self.last_index() + 1 {
                 return Err(StorageError(format!(
                     "append at {} leaves a gap after {}",
@@ -104,8 +129,31 @@ impl Storage for MemStorage {
         Ok(())
     }
 
+    fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StorageError> {
+        let meta = snapshot.meta;
+        if meta.index <= self.snapshot_index() {
+            return Ok(());
+        }
+        let first = self.first_index();
+        let keeps_suffix = meta.index <= self.last_index()
+            && self.entries[(meta.index - first) as usize].term == meta.term;
+        if keeps_suffix {
+            self.entries.drain(..=((meta.index - first) as usize));
+        } else {
+            self.entries.clear();
+        }
+        self.snapshot = Some(snapshot.clone());
+        Ok(())
+    }
+
     fn last_index(&self) -> Index {
-        self.entries.last().map_or(0, |e| e.index)
+        self.entries
+            .last()
+            .map_or_else(|| self.snapshot_index(), |e| e.index)
+    }
+
+    fn snapshot_index(&self) -> Index {
+        self.snapshot.as_ref().map_or(0, |s| s.meta.index)
     }
 }
 
@@ -136,5 +184,44 @@ mod tests {
         };
         s.persist(Some(&hs), &[]).expect("hard state");
         assert_eq!(s.initial_state().expect("load").hard_state, hs);
+    }
+
+    fn snap(index: Index, term: u64) -> Snapshot {
+        Snapshot {
+            meta: crate::raft::SnapshotMeta { index, term },
+            data: bytes::Bytes::from(format!("state at {index}")),
+        }
+    }
+
+    #[test]
+    fn snapshot_keeps_a_matching_suffix_and_discards_a_conflicting_log() {
+        let mut s = MemStorage::new();
+        let e = |i, t| Entry::normal(i, t, vec![]);
+        s.persist(None, &[e(1, 1), e(2, 1), e(3, 2), e(4, 2)])
+            .expect("append");
+        s.save_snapshot(&snap(2, 1)).expect("snapshot");
+        assert_eq!(s.snapshot_index(), 2);
+        let indexes: Vec<Index> = s.entries().iter().map(|x| x.index).collect();
+        assert_eq!(indexes, vec![3, 4], "entries after the snapshot stay");
+        assert_eq!(s.last_index(), 4);
+        assert!(
+            s.persist(None, &[e(2, 1)]).is_err(),
+            "cannot write inside the snapshot"
+        );
+        s.save_snapshot(&snap(1, 1)).expect("older snapshot");
+        assert_eq!(s.snapshot_index(), 2, "an older snapshot changes nothing");
+        // A snapshot whose last entry conflicts with the log replaces the whole log.
+        s.save_snapshot(&snap(4, 3)).expect("conflicting snapshot");
+        assert!(s.entries().is_empty());
+        assert_eq!((s.snapshot_index(), s.last_index()), (4, 4));
+        // One beyond the log, too.
+        s.save_snapshot(&snap(9, 3))
+            .expect("snapshot beyond the log");
+        assert_eq!((s.snapshot_index(), s.last_index()), (9, 9));
+        s.persist(None, &[e(10, 3)])
+            .expect("the log goes on after it");
+        let init = s.initial_state().expect("load");
+        assert_eq!(init.snapshot.map(|x| x.meta.index), Some(9));
+        assert_eq!(init.entries.len(), 1);
     }
 }

@@ -63,6 +63,26 @@ impl Entry {
     }
 }
 
+/// What a snapshot covers: "the snapshot replaces all entries up through and including this
+/// index" (Figure 13's lastIncludedIndex and lastIncludedTerm).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct SnapshotMeta {
+    /// lastIncludedIndex: the last log entry the snapshot covers.
+    pub index: Index,
+    /// lastIncludedTerm: that entry's term.
+    pub term: Term,
+}
+
+/// A snapshot (§7): the state machine's state after applying every entry up to `meta.index`,
+/// serialized by the state machine and opaque to Raft.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    /// What it covers.
+    pub meta: SnapshotMeta,
+    /// The state machine's bytes. Shared, not copied, between core, storage and messages.
+    pub data: Bytes,
+}
+
 /// "Persistent state on all servers (updated on stable storage before responding to RPCs)".
 ///
 /// `commit` is not in the paper's list; it is kept (as etcd-io/raft does) so that a restarted
