@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     tonic_prost_build::configure()
         .bytes(".raftlab.v1.Entry.data")
+        .bytes(".raftlab.v1.InstallSnapshotArgs.data")
         .compile_fds(fds)?;
     Ok(())
 }

@@ -33,7 +33,7 @@ pub mod types;
 pub use config::{Config, ConfigError};
 pub use log::RaftLog;
 pub use message::*;
-pub use node::{ProposeError, RaftNode, StepError};
+pub use node::{CompactError, ProposeError, RaftNode, StepError};
 pub use progress::{Progress, ProgressState};
 pub use ready::Ready;
 pub use rng::Rng;

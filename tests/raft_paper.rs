@@ -498,7 +498,8 @@ fn stale_replies_are_ignored() {
             match_index: 0,
             next_index: 1,
             state: ProgressState::Probe,
-            inflight: 1
+            inflight: 1,
+            snapshot_transfer: None
         }
     );
     assert!(!c.has_ready());
@@ -1179,7 +1180,8 @@ fn leader_skips_a_whole_conflicting_term_per_rejection() {
             match_index: 11,
             next_index: 12,
             state: ProgressState::Replicate,
-            inflight: 0
+            inflight: 0,
+            snapshot_transfer: None
         }
     );
     assert_eq!(
@@ -1555,14 +1557,16 @@ fn status_reports_leader_progress_per_follower() {
                 match_index: 1,
                 next_index: 3,
                 state: ProgressState::Replicate,
-                inflight: 1
+                inflight: 1,
+                snapshot_transfer: None
             },
             PeerProgress {
                 id: 3,
                 match_index: 0,
                 next_index: 1,
                 state: ProgressState::Probe,
-                inflight: 1
+                inflight: 1,
+                snapshot_transfer: None
             },
         ]
     );

@@ -13,7 +13,9 @@
 //! - every entry has a known kind (not `ENTRY_KIND_UNSPECIFIED`);
 //! - AppendEntries carries consecutive indexes starting at `prev_log_index + 1`, none with a term
 //!   above the message's term (a leader only sends entries from its own log, whose terms are at
-//!   most its current term).
+//!   most its current term);
+//! - an InstallSnapshot chunk names a snapshot (`last_included_index` ≥ 1, `last_included_term`
+//!   between 1 and the message's term) and its `offset + len(data)` does not overflow.
 //!
 //! [`HardState`] is read back from the node's own storage, not from peers, and every protobuf
 //! value of it is meaningful (`voted_for` 0 is "nobody"), so it converts both ways with [`From`].
@@ -24,8 +26,9 @@ use std::fmt;
 
 use crate::pb;
 use crate::raft::{
-    AppendEntriesArgs, AppendEntriesReply, Entry, EntryKind, HardState, Index, Message, NodeId,
-    RequestVoteArgs, RequestVoteReply, Rpc, Term, TimeoutNowArgs,
+    AppendEntriesArgs, AppendEntriesReply, Entry, EntryKind, HardState, Index, InstallSnapshotArgs,
+    InstallSnapshotReply, Message, NodeId, RequestVoteArgs, RequestVoteReply, Rpc, Term,
+    TimeoutNowArgs,
 };
 
 /// Why a protobuf value could not be turned into a core value.
@@ -86,8 +89,11 @@ pub enum ConvertError {
         /// The term before it.
         before: Term,
     },
-    /// A well-formed message for a feature the core does not have yet, by name.
-    Unsupported(&'static str),
+    /// An InstallSnapshot chunk that cannot be part of any snapshot.
+    InvalidSnapshotChunk {
+        /// What is wrong with it.
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for ConvertError {
@@ -130,7 +136,9 @@ impl fmt::Display for ConvertError {
                 f,
                 "entry {index} has term {entry_term}, below the term {before} before it"
             ),
-            ConvertError::Unsupported(what) => write!(f, "{what} is not supported yet"),
+            ConvertError::InvalidSnapshotChunk { what } => {
+                write!(f, "invalid InstallSnapshot chunk: {what}")
+            }
         }
     }
 }
@@ -200,6 +208,21 @@ impl From<Message> for pb::RaftMessage {
                 match_index: r.match_index,
                 conflict_term: r.conflict_term,
                 conflict_index: r.conflict_index,
+            }),
+            Rpc::InstallSnapshot(a) => P::InstallSnapshot(pb::InstallSnapshotArgs {
+                term: a.term,
+                leader_id: a.leader_id,
+                last_included_index: a.last_included_index,
+                last_included_term: a.last_included_term,
+                offset: a.offset,
+                data: a.data,
+                done: a.done,
+            }),
+            Rpc::InstallSnapshotReply(r) => P::InstallSnapshotReply(pb::InstallSnapshotReply {
+                term: r.term,
+                last_included_index: r.last_included_index,
+                next_offset: r.next_offset,
+                done: r.done,
             }),
             Rpc::TimeoutNow(a) => P::TimeoutNow(pb::TimeoutNowArgs {
                 term: a.term,
@@ -296,12 +319,33 @@ impl TryFrom<pb::RaftMessage> for Message {
                 term: a.term,
                 leader_id: sender("leader_id", a.leader_id, from)?,
             }),
-            // The core has no snapshot type yet (no log compaction), so InstallSnapshot and its
-            // reply are refused here. When snapshots arrive, convert them like the rest.
-            P::InstallSnapshot(_) => return Err(ConvertError::Unsupported("InstallSnapshot")),
-            P::InstallSnapshotReply(_) => {
-                return Err(ConvertError::Unsupported("InstallSnapshotReply"))
+            P::InstallSnapshot(a) => {
+                let bad = |what| Err(ConvertError::InvalidSnapshotChunk { what });
+                if a.last_included_index == 0 {
+                    return bad("last_included_index 0 (a snapshot covers at least entry 1)");
+                }
+                if a.last_included_term == 0 || a.last_included_term > a.term {
+                    return bad("last_included_term must be between 1 and the message's term");
+                }
+                if a.offset.checked_add(a.data.len() as u64).is_none() {
+                    return bad("offset + chunk length overflows");
+                }
+                Rpc::InstallSnapshot(InstallSnapshotArgs {
+                    term: a.term,
+                    leader_id: sender("leader_id", a.leader_id, from)?,
+                    last_included_index: a.last_included_index,
+                    last_included_term: a.last_included_term,
+                    offset: a.offset,
+                    data: a.data,
+                    done: a.done,
+                })
             }
+            P::InstallSnapshotReply(r) => Rpc::InstallSnapshotReply(InstallSnapshotReply {
+                term: r.term,
+                last_included_index: r.last_included_index,
+                next_offset: r.next_offset,
+                done: r.done,
+            }),
         };
         Ok(Message { from, to, rpc })
     }
@@ -735,32 +779,67 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn rejects_install_snapshot_for_now() {
-        let m = pb::RaftMessage {
+    fn pb_chunk(term: Term, lii: Index, lit: Term, offset: u64) -> pb::RaftMessage {
+        pb::RaftMessage {
             from: 1,
             to: 2,
             rpc: Some(P::InstallSnapshot(pb::InstallSnapshotArgs {
-                term: 1,
+                term,
                 leader_id: 1,
-                ..Default::default()
+                last_included_index: lii,
+                last_included_term: lit,
+                offset,
+                data: bytes::Bytes::from_static(b"chunk"),
+                done: false,
             })),
-        };
-        assert_eq!(
-            to_core(m),
-            Err(ConvertError::Unsupported("InstallSnapshot"))
-        );
-        let m = pb::RaftMessage {
+        }
+    }
+
+    #[test]
+    fn install_snapshot_round_trips_and_bad_chunks_are_refused() {
+        let m = to_core(pb_chunk(3, 40, 2, 5)).expect("a good chunk");
+        match &m.rpc {
+            Rpc::InstallSnapshot(a) => {
+                assert_eq!(
+                    (a.last_included_index, a.last_included_term, a.offset),
+                    (40, 2, 5)
+                );
+                assert_eq!(&a.data[..], b"chunk");
+            }
+            other => panic!("not InstallSnapshot: {other:?}"),
+        }
+        assert_eq!(pb::RaftMessage::from(m), pb_chunk(3, 40, 2, 5));
+        for bad in [
+            pb_chunk(3, 0, 2, 0),
+            pb_chunk(3, 40, 0, 0),
+            pb_chunk(3, 40, 4, 0),
+            pb_chunk(3, 40, 2, u64::MAX - 1),
+        ] {
+            assert!(matches!(
+                to_core(bad),
+                Err(ConvertError::InvalidSnapshotChunk { .. })
+            ));
+        }
+        let mut wrong_sender = pb_chunk(3, 40, 2, 0);
+        if let Some(P::InstallSnapshot(a)) = wrong_sender.rpc.as_mut() {
+            a.leader_id = 7;
+        }
+        assert!(matches!(
+            to_core(wrong_sender),
+            Err(ConvertError::SenderMismatch { .. })
+        ));
+        let reply = pb::RaftMessage {
             from: 2,
             to: 1,
             rpc: Some(P::InstallSnapshotReply(pb::InstallSnapshotReply {
-                term: 1,
+                term: 3,
+                last_included_index: 40,
+                next_offset: 10,
+                done: false,
             })),
         };
-        assert_eq!(
-            to_core(m),
-            Err(ConvertError::Unsupported("InstallSnapshotReply"))
-        );
+        let m = to_core(reply.clone()).expect("reply");
+        assert_eq!(pb::RaftMessage::from(m), reply);
     }
 
     // --- properties ----------------------------------------------------------------------------
@@ -968,7 +1047,10 @@ mod tests {
                         .boxed(),
                     Some(5) => n()
                         .prop_map(|term| {
-                            Some(P::InstallSnapshotReply(pb::InstallSnapshotReply { term }))
+                            Some(P::InstallSnapshotReply(pb::InstallSnapshotReply {
+                                term,
+                                ..Default::default()
+                            }))
                         })
                         .boxed(),
                     Some(_) => (n(), named())

@@ -22,6 +22,8 @@ pub struct Config {
     pub max_bytes_per_append: usize,
     /// At most this many AppendEntries carrying entries unacknowledged per follower (pipelining).
     pub max_inflight_appends: usize,
+    /// Bytes of snapshot per InstallSnapshot chunk.
+    pub snapshot_chunk_bytes: usize,
     /// Seed of the core's RNG (election timeouts). Same seed, same inputs: same outputs.
     pub seed: u64,
 }
@@ -39,6 +41,7 @@ impl Config {
             max_entries_per_append: 64,
             max_bytes_per_append: 1 << 20,
             max_inflight_appends: 8,
+            snapshot_chunk_bytes: 64 << 10,
             seed: 0,
         }
     }
@@ -72,7 +75,10 @@ impl Config {
                 election_min: self.election_timeout_min,
             });
         }
-        if self.max_entries_per_append == 0 || self.max_inflight_appends == 0 {
+        if self.max_entries_per_append == 0
+            || self.max_inflight_appends == 0
+            || self.snapshot_chunk_bytes == 0
+        {
             return Err(ConfigError::ZeroLimit);
         }
         Ok(())

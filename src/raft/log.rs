@@ -14,7 +14,7 @@
 
 use std::collections::VecDeque;
 
-use super::types::{Entry, Index, Term};
+use super::types::{Entry, Index, SnapshotMeta, Term};
 
 /// The log of one server.
 #[derive(Clone, Debug, Default)]
@@ -125,6 +125,50 @@ impl RaftLog {
     /// Index of the last entry covered by the snapshot (0 without one).
     pub fn snapshot_index(&self) -> Index {
         self.snapshot_index
+    }
+
+    /// Term of that entry (0 without a snapshot).
+    pub fn snapshot_term(&self) -> Term {
+        self.snapshot_term
+    }
+
+    /// Drops the entries up to and including `index`, which a snapshot of the state machine now
+    /// covers (§7). The caller checked that `index` is applied and held, with term `term`.
+    pub fn compact(&mut self, index: Index, term: Term) {
+        debug_assert!(index > self.snapshot_index && index <= self.applied);
+        debug_assert_eq!(self.term(index), Some(term));
+        let drop = (index - self.snapshot_index) as usize;
+        self.entries.drain(..drop.min(self.entries.len()));
+        self.snapshot_index = index;
+        self.snapshot_term = term;
+    }
+
+    /// A follower installs a leader's snapshot (Figure 13, steps 6–8). If the log holds the
+    /// snapshot's last entry with the same term, the entries after it are kept; otherwise the whole
+    /// log is discarded. The snapshot's entries are committed, applied (the runtime restores the
+    /// state machine from it) and durable (the runtime stores it before acting on anything else).
+    /// Returns whether a suffix was kept.
+    pub fn install_snapshot(&mut self, meta: SnapshotMeta) -> bool {
+        debug_assert!(meta.index > self.committed);
+        let keep = meta.index > self.snapshot_index && self.term(meta.index) == Some(meta.term);
+        if keep {
+            let drop = (meta.index - self.snapshot_index) as usize;
+            self.entries.drain(..drop);
+        } else {
+            self.entries.clear();
+        }
+        self.snapshot_index = meta.index;
+        self.snapshot_term = meta.term;
+        self.committed = self.committed.max(meta.index);
+        self.applied = self.applied.max(meta.index);
+        // Durable up to the snapshot (stored before anything else in the Ready); a kept suffix
+        // is as durable as it was, a discarded one is gone.
+        self.persisted = if keep {
+            self.persisted.max(meta.index)
+        } else {
+            meta.index
+        };
+        keep
     }
 
     /// The term of the entry at `index`: `Some(0)` for index 0, `None` when the index is beyond the
@@ -299,7 +343,7 @@ impl RaftLog {
 
     /// Records that entries up to `index` were handed to the state machine.
     pub fn applied_to(&mut self, index: Index) {
-        debug_assert!(index <= self.committed && index >= self.applied);
+        debug_assert!(index <= self.committed);
         self.applied = self.applied.max(index.min(self.committed));
     }
 
@@ -359,6 +403,12 @@ impl RaftLog {
                 "commit {} > last index {}",
                 self.committed,
                 self.last_index()
+            ));
+        }
+        if self.applied < self.snapshot_index || self.committed < self.snapshot_index {
+            return Err(format!(
+                "snapshot {} covers more than commit {} / applied {}",
+                self.snapshot_index, self.committed, self.applied
             ));
         }
         if self.persisted > self.last_index() {

@@ -4,6 +4,8 @@
 //! the core never waits, and the network between cores may delay, drop, duplicate or reorder
 //! every message independently. Field names are the paper's.
 
+use bytes::Bytes;
+
 use super::types::{Entry, Index, NodeId, Term};
 
 /// One message from one server to another.
@@ -28,6 +30,10 @@ pub enum Rpc {
     AppendEntries(AppendEntriesArgs),
     /// AppendEntries results, with the fast back-off hint of §5.3.
     AppendEntriesReply(AppendEntriesReply),
+    /// InstallSnapshot arguments (§7, Figure 13): one chunk of the leader's snapshot.
+    InstallSnapshot(InstallSnapshotArgs),
+    /// InstallSnapshot results, saying how much of the snapshot the follower holds.
+    InstallSnapshotReply(InstallSnapshotReply),
     /// Leadership transfer (thesis §3.10): the receiver starts an election at once.
     TimeoutNow(TimeoutNowArgs),
 }
@@ -89,6 +95,40 @@ pub struct AppendEntriesReply {
     pub conflict_index: Index,
 }
 
+/// InstallSnapshot RPC arguments: "invoked by leader to send chunks of a snapshot to a follower.
+/// Leaders always send chunks in order."
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstallSnapshotArgs {
+    /// Leader's term.
+    pub term: Term,
+    /// So the follower can redirect clients.
+    pub leader_id: NodeId,
+    /// The snapshot replaces all entries up through and including this index.
+    pub last_included_index: Index,
+    /// Term of last_included_index.
+    pub last_included_term: Term,
+    /// Byte offset where the chunk is positioned in the snapshot.
+    pub offset: u64,
+    /// Raw bytes of the snapshot chunk, starting at offset.
+    pub data: Bytes,
+    /// True if this is the last chunk.
+    pub done: bool,
+}
+
+/// InstallSnapshot RPC results. Figure 13 has only `term`; the other fields let the leader go on
+/// from where the follower is (a dropped or duplicated chunk costs one chunk, not a restart).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstallSnapshotReply {
+    /// currentTerm, for the leader to update itself.
+    pub term: Term,
+    /// The request's last_included_index, echoed.
+    pub last_included_index: Index,
+    /// Bytes of that snapshot the follower holds in order: the offset of the chunk it wants next.
+    pub next_offset: u64,
+    /// True once the follower has the whole snapshot installed (or already had its entries).
+    pub done: bool,
+}
+
 /// TimeoutNow arguments.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TimeoutNowArgs {
@@ -111,6 +151,10 @@ pub enum MessageKind {
     Heartbeat,
     /// [`Rpc::AppendEntriesReply`]
     AppendEntriesReply,
+    /// [`Rpc::InstallSnapshot`]
+    InstallSnapshot,
+    /// [`Rpc::InstallSnapshotReply`]
+    InstallSnapshotReply,
     /// [`Rpc::TimeoutNow`]
     TimeoutNow,
 }
@@ -124,6 +168,8 @@ impl MessageKind {
             MessageKind::AppendEntries => "AppendEntries",
             MessageKind::Heartbeat => "Heartbeat",
             MessageKind::AppendEntriesReply => "AppendEntriesReply",
+            MessageKind::InstallSnapshot => "InstallSnapshot",
+            MessageKind::InstallSnapshotReply => "InstallSnapshotReply",
             MessageKind::TimeoutNow => "TimeoutNow",
         }
     }
@@ -137,6 +183,8 @@ impl Rpc {
             Rpc::RequestVoteReply(r) => r.term,
             Rpc::AppendEntries(a) => a.term,
             Rpc::AppendEntriesReply(r) => r.term,
+            Rpc::InstallSnapshot(a) => a.term,
+            Rpc::InstallSnapshotReply(r) => r.term,
             Rpc::TimeoutNow(a) => a.term,
         }
     }
@@ -149,6 +197,8 @@ impl Rpc {
             Rpc::AppendEntries(a) if a.entries.is_empty() => MessageKind::Heartbeat,
             Rpc::AppendEntries(_) => MessageKind::AppendEntries,
             Rpc::AppendEntriesReply(_) => MessageKind::AppendEntriesReply,
+            Rpc::InstallSnapshot(_) => MessageKind::InstallSnapshot,
+            Rpc::InstallSnapshotReply(_) => MessageKind::InstallSnapshotReply,
             Rpc::TimeoutNow(_) => MessageKind::TimeoutNow,
         }
     }
@@ -206,6 +256,27 @@ impl std::fmt::Display for Message {
                 f,
                 "AppendEntriesReply{{term:{} reject prev:{} conflict:{}/{}}}",
                 r.term, r.prev_log_index, r.conflict_index, r.conflict_term
+            ),
+            Rpc::InstallSnapshot(a) => write!(
+                f,
+                "InstallSnapshot{{term:{} last:{}/{} bytes:{}..{}{}}}",
+                a.term,
+                a.last_included_index,
+                a.last_included_term,
+                a.offset,
+                a.offset + a.data.len() as u64,
+                if a.done { " done" } else { "" }
+            ),
+            Rpc::InstallSnapshotReply(r) => write!(
+                f,
+                "InstallSnapshotReply{{term:{} last:{} {}}}",
+                r.term,
+                r.last_included_index,
+                if r.done {
+                    "installed".to_string()
+                } else {
+                    format!("next:{}", r.next_offset)
+                }
             ),
             Rpc::TimeoutNow(a) => write!(f, "TimeoutNow{{term:{}}}", a.term),
         }

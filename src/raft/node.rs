@@ -23,7 +23,8 @@ use bytes::Bytes;
 use super::config::{Config, ConfigError};
 use super::log::{Consistency, RaftLog};
 use super::message::{
-    AppendEntriesArgs, AppendEntriesReply, Message, RequestVoteArgs, RequestVoteReply, Rpc,
+    AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply, Message,
+    RequestVoteArgs, RequestVoteReply, Rpc,
 };
 use super::progress::{Progress, ProgressState};
 use super::quorum::{self, VoteResult, VoteTally};
@@ -32,7 +33,7 @@ use super::rng::Rng;
 use super::status::{PeerProgress, Status};
 use super::storage::InitialState;
 use super::trace::{AppendRejectReason, StepDownReason, TraceEvent, VoteRejectReason};
-use super::types::{Entry, HardState, Index, NodeId, Role, Term};
+use super::types::{Entry, HardState, Index, NodeId, Role, Snapshot, SnapshotMeta, Term};
 
 /// A proposal was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,6 +86,47 @@ impl std::fmt::Display for StepError {
 
 impl std::error::Error for StepError {}
 
+/// A snapshot the core would not take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CompactError {
+    /// The log is already compacted up to `snapshot_index`, at or beyond the requested index.
+    AlreadyCompacted {
+        /// The current snapshot's index.
+        snapshot_index: Index,
+    },
+    /// The index is not applied yet (a snapshot captures applied state only).
+    NotApplied {
+        /// The requested index.
+        index: Index,
+        /// The highest applied index.
+        applied: Index,
+    },
+}
+
+impl std::fmt::Display for CompactError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompactError::AlreadyCompacted { snapshot_index } => {
+                write!(f, "the log is already compacted up to {snapshot_index}")
+            }
+            CompactError::NotApplied { index, applied } => {
+                write!(f, "index {index} is not applied yet (applied {applied})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CompactError {}
+
+/// A snapshot a follower is receiving, chunk by chunk.
+#[derive(Debug)]
+struct IncomingSnapshot {
+    /// The term of the leader sending it: chunks are only put together within one term.
+    term: Term,
+    meta: SnapshotMeta,
+    data: Vec<u8>,
+}
+
 /// One Raft server's consensus state.
 #[derive(Debug)]
 pub struct RaftNode {
@@ -111,6 +153,13 @@ pub struct RaftNode {
     stable_hard_state: HardState,
     /// What the Ready handed out and not yet acknowledged asked for.
     pending: Option<ReadyAck>,
+    /// The newest snapshot: the state covering the compacted log prefix, sent to followers that
+    /// need entries from before `log.first_index()`.
+    snapshot: Option<Snapshot>,
+    /// Follower only: the leader's snapshot arriving in chunks.
+    incoming: Option<IncomingSnapshot>,
+    /// A snapshot installed from the leader, for the next Ready to store and restore.
+    to_install: Option<Snapshot>,
 }
 
 impl RaftNode {
@@ -119,7 +168,12 @@ impl RaftNode {
     pub fn new(config: Config, initial: InitialState) -> Result<Self, ConfigError> {
         config.validate()?;
         let hs = initial.hard_state;
-        let log = RaftLog::restore(0, 0, initial.entries, hs.commit);
+        let meta = initial
+            .snapshot
+            .as_ref()
+            .map(|s| s.meta)
+            .unwrap_or_default();
+        let log = RaftLog::restore(meta.index, meta.term, initial.entries, hs.commit);
         let stable_hard_state = HardState {
             term: hs.term,
             voted_for: hs.voted_for,
@@ -142,6 +196,9 @@ impl RaftNode {
             events: Vec::new(),
             stable_hard_state,
             pending: None,
+            snapshot: initial.snapshot,
+            incoming: None,
+            to_install: None,
         };
         node.reset_randomized_election_timeout();
         Ok(node)
@@ -204,6 +261,38 @@ impl RaftNode {
         Ok((index, self.term))
     }
 
+    /// Compacts the log (§7): the state machine's `data`, captured after applying every entry up
+    /// to `index`, replaces the entries up to `index`. The runtime stores the returned snapshot
+    /// (it is also what this server sends a follower that needs the compacted entries).
+    pub fn compact(
+        &mut self,
+        index: Index,
+        data: impl Into<Bytes>,
+    ) -> Result<Snapshot, CompactError> {
+        if index <= self.log.snapshot_index() {
+            return Err(CompactError::AlreadyCompacted {
+                snapshot_index: self.log.snapshot_index(),
+            });
+        }
+        let applied = self.log.applied();
+        let term = match self.log.term(index) {
+            Some(term) if index <= applied => term,
+            _ => return Err(CompactError::NotApplied { index, applied }),
+        };
+        self.log.compact(index, term);
+        let snapshot = Snapshot {
+            meta: SnapshotMeta { index, term },
+            data: data.into(),
+        };
+        self.events.push(TraceEvent::SnapshotTaken {
+            index,
+            term,
+            bytes: snapshot.data.len() as u64,
+        });
+        self.snapshot = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+
     /// Handles one message from a peer.
     pub fn step(&mut self, msg: Message) -> Result<(), StepError> {
         if msg.to != self.config.id {
@@ -219,7 +308,7 @@ impl RaftNode {
         // convert to follower."
         if msg_term > self.term {
             let leader = match &msg.rpc {
-                Rpc::AppendEntries(_) => Some(from),
+                Rpc::AppendEntries(_) | Rpc::InstallSnapshot(_) => Some(from),
                 _ => None,
             };
             self.events.push(TraceEvent::TermAdvanced {
@@ -266,6 +355,17 @@ impl RaftNode {
                         0,
                     );
                 }
+                Rpc::InstallSnapshot(args) => {
+                    self.send(
+                        from,
+                        Rpc::InstallSnapshotReply(InstallSnapshotReply {
+                            term: self.term,
+                            last_included_index: args.last_included_index,
+                            next_offset: 0,
+                            done: false,
+                        }),
+                    );
+                }
                 _ => {}
             }
             return Ok(());
@@ -276,6 +376,8 @@ impl RaftNode {
             Rpc::RequestVoteReply(reply) => self.handle_request_vote_reply(from, reply),
             Rpc::AppendEntries(args) => self.handle_append_entries(from, args),
             Rpc::AppendEntriesReply(reply) => self.handle_append_entries_reply(from, reply),
+            Rpc::InstallSnapshot(args) => self.handle_install_snapshot(from, args),
+            Rpc::InstallSnapshotReply(reply) => self.handle_install_snapshot_reply(from, reply),
             Rpc::TimeoutNow(_) => {
                 // Leadership transfer: the leader asks us to start an election now.
                 if self.role != Role::Leader {
@@ -295,6 +397,7 @@ impl RaftNode {
         self.hard_state() != self.stable_hard_state
             || self.log.persisted() < self.log.last_index()
             || !self.msgs.is_empty()
+            || self.to_install.is_some()
             || self.log.has_next_to_apply()
             || !self.events.is_empty()
     }
@@ -313,6 +416,7 @@ impl RaftNode {
             applied: committed_entries.last().map(|e| e.index),
         });
         Ready {
+            snapshot: self.to_install.take(),
             hard_state,
             entries,
             messages: std::mem::take(&mut self.msgs),
@@ -367,6 +471,11 @@ impl RaftNode {
         &self.log
     }
 
+    /// The newest snapshot (taken here or installed from a leader).
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
+    }
+
     /// Its configuration.
     pub fn config(&self) -> &Config {
         &self.config
@@ -395,6 +504,13 @@ impl RaftNode {
             last_log_term: self.log.last_term(),
             persisted_index: self.log.persisted(),
             first_index: self.log.first_index(),
+            snapshot_index: self.log.snapshot_index(),
+            snapshot_term: self.log.snapshot_term(),
+            snapshot_bytes: self.snapshot.as_ref().map_or(0, |s| s.data.len() as u64),
+            receiving_snapshot: self
+                .incoming
+                .as_ref()
+                .map(|i| (i.meta.index, i.data.len() as u64)),
             election_elapsed: self.election_elapsed,
             election_timeout: self.randomized_election_timeout,
             progress: self
@@ -406,6 +522,10 @@ impl RaftNode {
                     next_index: p.next,
                     state: p.state,
                     inflight: p.inflight(),
+                    snapshot_transfer: (p.state == ProgressState::Snapshot).then(|| {
+                        let total = self.snapshot.as_ref().map_or(0, |s| s.data.len() as u64);
+                        (p.pending_snapshot, p.snapshot_offset, total)
+                    }),
                 })
                 .collect(),
         }
@@ -414,6 +534,16 @@ impl RaftNode {
     /// Checks the core's own invariants (the simulator calls this after every step).
     pub fn validate(&self) -> Result<(), String> {
         self.log.validate()?;
+        let meta = self.snapshot.as_ref().map(|s| s.meta).unwrap_or_default();
+        if (meta.index, meta.term) != (self.log.snapshot_index(), self.log.snapshot_term()) {
+            return Err(format!(
+                "snapshot {}/{} but the log is compacted to {}/{}",
+                meta.index,
+                meta.term,
+                self.log.snapshot_index(),
+                self.log.snapshot_term()
+            ));
+        }
         if self.log.last_term() > self.term {
             return Err(format!(
                 "last log term {} above current term {}",
@@ -714,6 +844,130 @@ impl RaftNode {
         }
     }
 
+    // ------------------------------------------------------------------------------------------
+    // InstallSnapshot (§7, Figure 13)
+    // ------------------------------------------------------------------------------------------
+
+    fn handle_install_snapshot(&mut self, from: NodeId, args: InstallSnapshotArgs) {
+        // Here args.term == self.term: the sender is this term's leader, as for AppendEntries.
+        match self.role {
+            Role::Leader => {
+                self.events.push(TraceEvent::ProtocolViolation {
+                    from,
+                    what: format!("InstallSnapshot from a second leader in term {}", self.term),
+                });
+                return;
+            }
+            Role::Candidate => self.become_follower(
+                args.term,
+                Some(from),
+                StepDownReason::LeaderDiscovered { leader: from },
+            ),
+            Role::Follower => self.set_leader(Some(from)),
+        }
+        self.election_elapsed = 0;
+        let meta = SnapshotMeta {
+            index: args.last_included_index,
+            term: args.last_included_term,
+        };
+        let chunk_end = args.offset.saturating_add(args.data.len() as u64);
+        if meta.index <= self.log.committed() {
+            // Everything it covers is committed here already, hence the same as the leader's.
+            if self
+                .incoming
+                .as_ref()
+                .is_some_and(|i| i.meta.index <= meta.index)
+            {
+                self.incoming = None;
+            }
+            self.send_snapshot_reply(from, meta.index, chunk_end, true);
+            return;
+        }
+        // "Create new snapshot file if first chunk (offset is 0)"; otherwise the chunk must go
+        // on exactly where the bytes received so far end.
+        let same = |i: &IncomingSnapshot| i.meta == meta && i.term == args.term;
+        if args.offset == 0 && !self.incoming.as_ref().is_some_and(same) {
+            self.incoming = Some(IncomingSnapshot {
+                term: args.term,
+                meta,
+                data: Vec::new(),
+            });
+        }
+        let Some(incoming) = self.incoming.as_mut().filter(|i| same(i)) else {
+            // A chunk of a snapshot we are not receiving: ask for it from the start.
+            self.send_snapshot_reply(from, meta.index, 0, false);
+            return;
+        };
+        let have = incoming.data.len() as u64;
+        if args.offset != have {
+            // A duplicate, or a chunk after a lost one: say where we are.
+            self.send_snapshot_reply(from, meta.index, have, false);
+            return;
+        }
+        incoming.data.extend_from_slice(&args.data);
+        if !args.done {
+            let have = incoming.data.len() as u64;
+            self.send_snapshot_reply(from, meta.index, have, false);
+            return;
+        }
+        // The last chunk: install it. "Save snapshot file, discard any existing or partial
+        // snapshot with a smaller index"; keep the log after it if it matches, else discard the
+        // entire log; "reset state machine using snapshot contents" (the runtime does, from the
+        // Ready).
+        let Some(incoming) = self.incoming.take() else {
+            return;
+        };
+        let snapshot = Snapshot {
+            meta,
+            data: Bytes::from(incoming.data),
+        };
+        let kept_suffix = self.log.install_snapshot(meta);
+        self.events.push(TraceEvent::SnapshotInstalled {
+            index: meta.index,
+            term: meta.term,
+            leader: from,
+            bytes: snapshot.data.len() as u64,
+            kept_suffix,
+        });
+        self.snapshot = Some(snapshot.clone());
+        self.to_install = Some(snapshot);
+        let total = chunk_end;
+        self.send_snapshot_reply(from, meta.index, total, true);
+    }
+
+    fn send_snapshot_reply(&mut self, to: NodeId, index: Index, next_offset: u64, done: bool) {
+        self.send(
+            to,
+            Rpc::InstallSnapshotReply(InstallSnapshotReply {
+                term: self.term,
+                last_included_index: index,
+                next_offset,
+                done,
+            }),
+        );
+    }
+
+    fn handle_install_snapshot_reply(&mut self, from: NodeId, reply: InstallSnapshotReply) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let Some(pr) = self.progress.get_mut(&from) else {
+            return;
+        };
+        let was_snapshot = pr.state == ProgressState::Snapshot;
+        if pr.on_snapshot_reply(reply.last_included_index, reply.next_offset, reply.done) {
+            self.maybe_commit();
+        }
+        if reply.done && was_snapshot {
+            self.events.push(TraceEvent::SnapshotDelivered {
+                to: from,
+                index: reply.last_included_index,
+            });
+        }
+        // Next chunk, or the entries after the snapshot.
+        while self.send_append(from, false) {}
+    }
+
     fn reject_append(
         &mut self,
         to: NodeId,
@@ -798,8 +1052,14 @@ impl RaftNode {
 
     fn tick_leader(&mut self) {
         let stall_limit = 2 * self.config.heartbeat_interval + 1;
-        for pr in self.progress.values_mut() {
-            pr.tick(stall_limit);
+        let mut resend = Vec::new();
+        for (id, pr) in self.progress.iter_mut() {
+            if pr.tick(stall_limit) && pr.state == ProgressState::Snapshot {
+                resend.push(*id);
+            }
+        }
+        for id in resend {
+            self.send_snapshot_chunk(id);
         }
         self.heartbeat_elapsed += 1;
         if self.heartbeat_elapsed >= self.config.heartbeat_interval {
@@ -821,9 +1081,15 @@ impl RaftNode {
                     pr.unpause();
                     self.send_append(peer, true);
                 }
+                // Chunks keep coming (and are sent again after a stall): they are the heartbeat.
+                ProgressState::Snapshot => {}
                 ProgressState::Replicate => {
                     let prev = pr.matched;
-                    let prev_term = self.log.term(prev).unwrap_or(0);
+                    let Some(prev_term) = self.log.term(prev) else {
+                        // matchIndex fell inside a fresh snapshot: the appends in flight answer
+                        // for now, and a stall sends the snapshot.
+                        continue;
+                    };
                     let args = AppendEntriesArgs {
                         term: self.term,
                         leader_id: self.config.id,
@@ -854,6 +1120,9 @@ impl RaftNode {
         let Some(pr) = self.progress.get_mut(&to) else {
             return false;
         };
+        if pr.state == ProgressState::Snapshot {
+            return self.send_snapshot_chunk(to);
+        }
         if !pr.can_send(max_inflight) {
             return false;
         }
@@ -863,9 +1132,17 @@ impl RaftNode {
         }
         let prev_log_index = pr.next - 1;
         let Some(prev_log_term) = self.log.term(prev_log_index) else {
-            // Inside a compacted prefix: that needs InstallSnapshot, which this core does not
-            // have yet (no compaction happens, so this is unreachable today).
-            return false;
+            // The entries the follower needs were compacted away: send the snapshot instead.
+            let index = self.log.snapshot_index();
+            pr.become_snapshot(index);
+            let bytes = self.snapshot.as_ref().map_or(0, |s| s.data.len() as u64);
+            self.events.push(TraceEvent::SnapshotSending {
+                to,
+                index,
+                bytes,
+                next_index: prev_log_index + 1,
+            });
+            return self.send_snapshot_chunk(to);
         };
         let entries = self.log.slice(
             pr.next,
@@ -887,6 +1164,40 @@ impl RaftNode {
         self.send(to, Rpc::AppendEntries(args));
         // In probe state one message is all we may send; in replicate, loop while there is more.
         more
+    }
+
+    /// Sends `to` the next chunk of the snapshot, if none is outstanding. Returns false (one chunk
+    /// at a time: the answer brings the next).
+    fn send_snapshot_chunk(&mut self, to: NodeId) -> bool {
+        let chunk = self.config.snapshot_chunk_bytes.max(1) as u64;
+        let Some(snapshot) = self.snapshot.as_ref() else {
+            return false;
+        };
+        let Some(pr) = self.progress.get_mut(&to) else {
+            return false;
+        };
+        if pr.pending_snapshot != snapshot.meta.index {
+            // A newer snapshot was taken meanwhile: send that one instead, from the start.
+            pr.become_snapshot(snapshot.meta.index);
+        }
+        if !pr.can_send(1) {
+            return false;
+        }
+        let len = snapshot.data.len() as u64;
+        let offset = pr.snapshot_offset.min(len);
+        let end = (offset + chunk).min(len);
+        let args = InstallSnapshotArgs {
+            term: self.term,
+            leader_id: self.config.id,
+            last_included_index: snapshot.meta.index,
+            last_included_term: snapshot.meta.term,
+            offset,
+            data: snapshot.data.slice(offset as usize..end as usize),
+            done: end == len,
+        };
+        pr.sent(None);
+        self.send(to, Rpc::InstallSnapshot(args));
+        false
     }
 
     /// Figure 2, rules for leaders: "If there exists an N such that N > commitIndex, a majority

@@ -1,6 +1,7 @@
 //! A leader's view of one follower's log: matchIndex and nextIndex of Figure 2, plus the flow
 //! control of etcd-io/raft (probe one message at a time until the follower's log is found, then
-//! replicate with several appends in flight).
+//! replicate with several appends in flight, or send the snapshot when the entries the follower
+//! needs were compacted away).
 
 use std::collections::VecDeque;
 
@@ -14,6 +15,8 @@ pub enum ProgressState {
     Probe,
     /// The logs match up to `matched`: stream entries, several appends in flight.
     Replicate,
+    /// The follower needs entries the leader compacted: InstallSnapshot, one chunk at a time.
+    Snapshot,
 }
 
 impl ProgressState {
@@ -22,6 +25,7 @@ impl ProgressState {
         match self {
             ProgressState::Probe => "probe",
             ProgressState::Replicate => "replicate",
+            ProgressState::Snapshot => "snapshot",
         }
     }
 }
@@ -35,8 +39,12 @@ pub struct Progress {
     pub next: Index,
     /// Probe or Replicate.
     pub state: ProgressState,
-    /// Probe: an AppendEntries is out and unanswered.
+    /// Probe: an AppendEntries is out and unanswered. Snapshot: a chunk is.
     paused: bool,
+    /// Snapshot: the index of the snapshot being sent.
+    pub pending_snapshot: Index,
+    /// Snapshot: bytes the follower confirmed holding; the next chunk starts here.
+    pub snapshot_offset: u64,
     /// Replicate: last index of each AppendEntries in flight, oldest first.
     inflight: VecDeque<Index>,
     /// Leader ticks since the last reply that raised `matched`, while appends are outstanding.
@@ -52,6 +60,8 @@ impl Progress {
             next,
             state: ProgressState::Probe,
             paused: false,
+            pending_snapshot: 0,
+            snapshot_offset: 0,
             inflight: VecDeque::new(),
             stalled_ticks: 0,
         }
@@ -60,7 +70,7 @@ impl Progress {
     /// Whether another AppendEntries carrying entries may be sent now.
     pub fn can_send(&self, max_inflight: usize) -> bool {
         match self.state {
-            ProgressState::Probe => !self.paused,
+            ProgressState::Probe | ProgressState::Snapshot => !self.paused,
             ProgressState::Replicate => self.inflight.len() < max_inflight,
         }
     }
@@ -68,7 +78,7 @@ impl Progress {
     /// Number of appends in flight (Replicate) or 1 for an unanswered probe.
     pub fn inflight(&self) -> usize {
         match self.state {
-            ProgressState::Probe => usize::from(self.paused),
+            ProgressState::Probe | ProgressState::Snapshot => usize::from(self.paused),
             ProgressState::Replicate => self.inflight.len(),
         }
     }
@@ -76,7 +86,7 @@ impl Progress {
     /// Records that an AppendEntries whose last entry is `last` (None when empty) was sent.
     pub fn sent(&mut self, last: Option<Index>) {
         match self.state {
-            ProgressState::Probe => self.paused = true,
+            ProgressState::Probe | ProgressState::Snapshot => self.paused = true,
             ProgressState::Replicate => {
                 if let Some(last) = last {
                     self.next = last + 1;
@@ -99,6 +109,13 @@ impl Progress {
             self.stalled_ticks = 0;
         }
         match self.state {
+            // A success while sending a snapshot answers an older append; the snapshot goes on
+            // unless the follower now holds what it covers.
+            ProgressState::Snapshot => {
+                if self.matched >= self.pending_snapshot {
+                    self.become_probe();
+                }
+            }
             ProgressState::Probe => {
                 // The answer to the current probe (or a newer one): the logs match, replicate.
                 if match_index + 1 >= self.next {
@@ -127,7 +144,14 @@ impl Progress {
         match self.state {
             ProgressState::Replicate if rejected <= self.matched => return false,
             ProgressState::Probe if rejected + 1 != self.next => return false,
+            ProgressState::Snapshot => return false,
             _ => {}
+        }
+        if self.state == ProgressState::Probe && hint_next <= self.matched {
+            // The follower rejects the current probe at matchIndex and says its log ends before
+            // it: it lost entries it once acknowledged (its disk was damaged and it recovered
+            // less). Forget what it matched and find its log again.
+            self.matched = 0;
         }
         // Back off, but never below what is known to match and always below what was rejected.
         let next = hint_next.min(rejected).max(self.matched + 1);
@@ -145,6 +169,46 @@ impl Progress {
         self.next = self.matched + 1;
     }
 
+    /// Starts sending snapshot `index` from its first byte.
+    pub fn become_snapshot(&mut self, index: Index) {
+        self.state = ProgressState::Snapshot;
+        self.paused = false;
+        self.inflight.clear();
+        self.stalled_ticks = 0;
+        self.pending_snapshot = index;
+        self.snapshot_offset = 0;
+    }
+
+    /// The follower answered a chunk of snapshot `index`: it holds `next_offset` bytes of it, or
+    /// the whole of it installed (`done`). Returns whether `matched` rose.
+    pub fn on_snapshot_reply(&mut self, index: Index, next_offset: u64, done: bool) -> bool {
+        if done {
+            let progressed = index > self.matched;
+            if progressed {
+                self.matched = index;
+            }
+            if self.state == ProgressState::Snapshot {
+                self.become_probe();
+            } else {
+                self.next = self.next.max(self.matched + 1);
+            }
+            return progressed;
+        }
+        if self.state == ProgressState::Snapshot && index == self.pending_snapshot {
+            if next_offset > self.snapshot_offset {
+                // Progress: send the next chunk now.
+                self.snapshot_offset = next_offset;
+                self.paused = false;
+                self.stalled_ticks = 0;
+            } else if next_offset < self.snapshot_offset {
+                // The follower lost what it had (a restart) — or this answer is old. Either way
+                // go on from there after the next stall, so duplicates cannot multiply chunks.
+                self.snapshot_offset = next_offset;
+            }
+        }
+        false
+    }
+
     fn become_replicate(&mut self) {
         self.state = ProgressState::Replicate;
         self.paused = false;
@@ -160,6 +224,15 @@ impl Progress {
             self.stalled_ticks += 1;
             if self.stalled_ticks >= limit {
                 self.become_probe();
+                return true;
+            }
+        }
+        if self.state == ProgressState::Snapshot && self.paused {
+            // A chunk or its answer was lost: send again from the last confirmed offset.
+            self.stalled_ticks += 1;
+            if self.stalled_ticks >= limit {
+                self.stalled_ticks = 0;
+                self.paused = false;
                 return true;
             }
         }
@@ -213,14 +286,26 @@ mod tests {
         let mut p = Progress::new(10);
         p.on_success(7); // an old reply: still probing at next 10
         p.sent(Some(12)); // the probe carries prev_log_index 9
-        assert!(!p.on_reject(12, 2), "not the probe we sent");
-        assert!(p.on_reject(9, 2));
+        assert!(!p.on_reject(12, 5), "not the probe we sent");
+        assert!(p.on_reject(9, 8));
         assert_eq!(p.state, ProgressState::Probe);
         assert_eq!(p.next, 8);
+        assert_eq!(p.matched, 7);
         // In replicate, a rejection of something at or below matched is stale.
         p.on_success(9);
         assert_eq!(p.state, ProgressState::Replicate);
         assert!(!p.on_reject(9, 1));
+    }
+
+    #[test]
+    fn a_follower_that_lost_acknowledged_entries_is_probed_again() {
+        let mut p = Progress::new(10);
+        p.on_success(7);
+        p.sent(Some(12)); // probe at prev_log_index 9
+                          // It answers the probe: its log ends at 1, below the 7 it once matched (a damaged disk
+                          // recovered less). The leader forgets matchIndex rather than probe at 8 forever.
+        assert!(p.on_reject(9, 2));
+        assert_eq!((p.matched, p.next), (0, 2));
     }
 
     #[test]

@@ -1,21 +1,27 @@
 //! `Ready`: everything a core asks its runtime to do, in the order it must be done.
 //!
 //! ```text
-//!   core.ready() ──► 1. persist hard_state and entries (one write, one fsync)
-//!                    2. send messages          (only now: they promise what was just persisted)
-//!                    3. apply committed_entries (in order)
-//!                    4. show events
+//!   core.ready() ──► 1. store the snapshot installed from the leader, if any
+//!                    2. persist hard_state and entries (one write, one fsync)
+//!                    3. send messages          (only now: they promise what was just persisted)
+//!                    4. restore the state machine from that snapshot, then
+//!                       apply committed_entries (in order)
+//!                    5. show events
 //!   core.advance(ready) ◄── acknowledges all of the above
 //! ```
 
 use super::message::Message;
 use super::trace::TraceEvent;
-use super::types::{Entry, HardState};
+use super::types::{Entry, HardState, Snapshot};
 
 /// The work a core hands to its runtime. Do it in field order, then call
 /// [`RaftNode::advance`](super::RaftNode::advance) with this value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ready {
+    /// A snapshot received from the leader: store it first (with
+    /// [`Storage::save_snapshot`](super::Storage::save_snapshot)), and restore the state machine
+    /// from it before applying `committed_entries`, which follow it.
+    pub snapshot: Option<Snapshot>,
     /// Persistent state that changed and must be written before any message is sent.
     pub hard_state: Option<HardState>,
     /// Entries to make durable. If the first one's index is at or below the stored last index,
@@ -33,7 +39,8 @@ pub struct Ready {
 impl Ready {
     /// True when there is nothing to do.
     pub fn is_empty(&self) -> bool {
-        self.hard_state.is_none()
+        self.snapshot.is_none()
+            && self.hard_state.is_none()
             && self.entries.is_empty()
             && self.messages.is_empty()
             && self.committed_entries.is_empty()

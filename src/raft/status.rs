@@ -28,6 +28,14 @@ pub struct Status {
     pub persisted_index: Index,
     /// First index held in the log (1 without a snapshot).
     pub first_index: Index,
+    /// Last index covered by the newest snapshot (0 without one): the compacted prefix.
+    pub snapshot_index: Index,
+    /// Term of that entry.
+    pub snapshot_term: Term,
+    /// Size of the newest snapshot in bytes.
+    pub snapshot_bytes: u64,
+    /// Follower only: a leader's snapshot arriving in chunks (its index, bytes received so far).
+    pub receiving_snapshot: Option<(Index, u64)>,
     /// Ticks since the election timer was last reset.
     pub election_elapsed: u32,
     /// The randomized timeout the timer runs to.
@@ -49,4 +57,6 @@ pub struct PeerProgress {
     pub state: ProgressState,
     /// Appends in flight.
     pub inflight: usize,
+    /// In snapshot state: (snapshot index, bytes the follower confirmed, total bytes).
+    pub snapshot_transfer: Option<(Index, u64, u64)>,
 }

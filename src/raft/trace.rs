@@ -100,6 +100,47 @@ pub enum TraceEvent {
         /// The leader whose entries replace it.
         leader: NodeId,
     },
+    /// Compacted its log: a snapshot of the state machine now covers entries up to `index` (§7).
+    SnapshotTaken {
+        /// Last index covered.
+        index: Index,
+        /// Its term.
+        term: Term,
+        /// Size of the snapshot.
+        bytes: u64,
+    },
+    /// A leader starts sending its snapshot to a follower whose next entry was compacted away.
+    SnapshotSending {
+        /// The follower.
+        to: NodeId,
+        /// The snapshot's last index.
+        index: Index,
+        /// Its size.
+        bytes: u64,
+        /// The entry the follower needed.
+        next_index: Index,
+    },
+    /// A follower installed the leader's snapshot (Figure 13).
+    SnapshotInstalled {
+        /// Last index covered.
+        index: Index,
+        /// Its term.
+        term: Term,
+        /// The leader that sent it.
+        leader: NodeId,
+        /// Its size.
+        bytes: u64,
+        /// Whether the log after the snapshot's last entry was kept (it matched); otherwise the
+        /// whole log was discarded.
+        kept_suffix: bool,
+    },
+    /// A leader learned that a follower installed its snapshot.
+    SnapshotDelivered {
+        /// The follower.
+        to: NodeId,
+        /// The snapshot's last index.
+        index: Index,
+    },
     /// The commit index rose.
     CommitAdvanced {
         /// Old commit index.
@@ -294,6 +335,38 @@ impl std::fmt::Display for TraceEvent {
                     f,
                     "log truncated from {from_index} on leader {leader}'s order"
                 )
+            }
+            TraceEvent::SnapshotTaken { index, term, bytes } => write!(
+                f,
+                "snapshot taken: log compacted up to {index}/{term} ({bytes} bytes)"
+            ),
+            TraceEvent::SnapshotSending {
+                to,
+                index,
+                bytes,
+                next_index,
+            } => write!(
+                f,
+                "node {to} needs entry {next_index}, compacted away: sending snapshot \
+                 {index} ({bytes} bytes)"
+            ),
+            TraceEvent::SnapshotInstalled {
+                index,
+                term,
+                leader,
+                bytes,
+                kept_suffix,
+            } => write!(
+                f,
+                "installed leader {leader}'s snapshot {index}/{term} ({bytes} bytes); {}",
+                if *kept_suffix {
+                    "kept the log after it"
+                } else {
+                    "discarded the log"
+                }
+            ),
+            TraceEvent::SnapshotDelivered { to, index } => {
+                write!(f, "node {to} installed snapshot {index}")
             }
             TraceEvent::CommitAdvanced { from, to } => write!(f, "commit {from} -> {to}"),
             TraceEvent::ProtocolViolation { from, what } => {
