@@ -27,7 +27,7 @@ pub use network::{InFlight, NetConfig, Network, SendOutcome};
 
 use crate::raft::{
     Config, Entry, EntryKind, Index, MemStorage, MessageKind, NodeId, RaftNode, Ready, Rng, Role,
-    Status, Storage, Term, TraceEvent,
+    Snapshot, Status, Storage, Term, TraceEvent,
 };
 
 /// Settings of one simulation.
@@ -51,6 +51,11 @@ pub struct SimConfig {
     pub net: NetConfig,
     /// Records of history to keep for a failure report (0 keeps all).
     pub history: usize,
+    /// Each server snapshots its state and compacts its log once this many entries were applied
+    /// since its last snapshot (0: never).
+    pub snapshot_every: u64,
+    /// Bytes per InstallSnapshot chunk.
+    pub snapshot_chunk_bytes: usize,
 }
 
 impl SimConfig {
@@ -71,7 +76,17 @@ impl SimConfig {
             max_inflight_appends: 4,
             net: NetConfig::reliable(),
             history,
+            snapshot_every: 0,
+            snapshot_chunk_bytes: 64 << 10,
         }
+    }
+
+    /// The same, with log compaction every `every` applied entries and snapshots sent in chunks
+    /// of `chunk_bytes`.
+    pub fn with_snapshots(mut self, every: u64, chunk_bytes: usize) -> Self {
+        self.snapshot_every = every;
+        self.snapshot_chunk_bytes = chunk_bytes;
+        self
     }
 
     /// The same, on the given network.
@@ -87,6 +102,7 @@ impl SimConfig {
         c.heartbeat_interval = self.heartbeat_interval;
         c.max_entries_per_append = self.max_entries_per_append;
         c.max_inflight_appends = self.max_inflight_appends;
+        c.snapshot_chunk_bytes = self.snapshot_chunk_bytes;
         c.seed = self.seed;
         c
     }
@@ -136,6 +152,9 @@ struct SimNode {
     chain: Chain,
     /// The state machine: the commands applied, in index order (index = position + 1).
     applied: Vec<(Term, Bytes)>,
+    /// The same, serialized (what a snapshot of it holds): appended to as entries apply, so that a
+    /// snapshot is one copy.
+    sm_bytes: Vec<u8>,
     /// Bumped at each restart so that ticks of an old incarnation are ignored.
     incarnation: u64,
     crash_after_persist: bool,
@@ -182,6 +201,7 @@ impl Simulator {
                     storage: MemStorage::new(),
                     chain: Chain::default(),
                     applied: Vec::new(),
+                    sm_bytes: Vec::new(),
                     incarnation: 0,
                     crash_after_persist: false,
                 },
@@ -206,6 +226,13 @@ impl Simulator {
         };
         node.incarnation += 1;
         node.applied.clear();
+        node.sm_bytes.clear();
+        // The state machine restarts from the snapshot; the log after it is applied again.
+        if let Some(snapshot) = node.storage.snapshot().cloned() {
+            if let Err(e) = restore_state(node, &snapshot) {
+                panic!("the simulator wrote a snapshot it cannot read: {e}");
+            }
+        }
         let incarnation = node.incarnation;
         // Each server's clock has its own phase, so ticks do not line up.
         let phase = self.rng.range(1, self.config.tick_us + 1);
@@ -345,12 +372,21 @@ impl Simulator {
             let role = core.role();
             let term = core.term();
             let Ready {
+                snapshot,
                 hard_state,
                 entries,
                 messages,
                 committed_entries,
                 events,
             } = ready;
+
+            // 0. A snapshot installed from the leader: store it, check it, restore from it.
+            if let Some(snapshot) = snapshot {
+                self.install(id, &snapshot)?;
+            }
+            let Some(node) = self.nodes.get_mut(&id) else {
+                return Ok(());
+            };
 
             // 1. Persist.
             if let Err(e) = node.storage.persist(hard_state.as_ref(), &entries) {
@@ -424,8 +460,96 @@ impl Simulator {
             if let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) {
                 core.advance();
             }
+            self.maybe_compact(id)?;
         }
         self.validate_node(id)
+    }
+
+    /// Stores a snapshot the core installed from its leader, checks that it holds exactly the
+    /// committed entries it claims to cover (State Machine Safety), and restores the state
+    /// machine from it.
+    fn install(&mut self, id: NodeId, snapshot: &Snapshot) -> Result<(), Violation> {
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return Ok(());
+        };
+        let meta = snapshot.meta;
+        if let Err(e) = node.storage.save_snapshot(snapshot) {
+            return Err(self.violation(format!("node {id}: {e}")));
+        }
+        let entries = match decode_state(&snapshot.data) {
+            Ok(entries) => entries,
+            Err(e) => return Err(self.violation(format!("node {id}: bad snapshot: {e}"))),
+        };
+        if entries.len() as Index != meta.index || entries.last().map(|e| e.term) != Some(meta.term)
+        {
+            return Err(self.violation(format!(
+                "node {id}: snapshot {}/{} holds {} entries",
+                meta.index,
+                meta.term,
+                entries.len()
+            )));
+        }
+        // The log after the snapshot was kept only if it continues the snapshot (Log Matching).
+        let mut chain = Chain::default();
+        chain.write(&entries);
+        let kept = node.storage.last_index() > meta.index;
+        if kept && node.chain.at(meta.index) != chain.at(meta.index) {
+            return Err(self.violation(format!(
+                "Log Matching: node {id} kept its log after snapshot {}/{} but its entries up to \
+                 there differ from the snapshot's",
+                meta.index, meta.term
+            )));
+        }
+        if !kept {
+            node.chain = chain;
+        }
+        for entry in &entries {
+            if let Err(what) = self.checker.on_apply(id, entry) {
+                return Err(self.violation(format!("{what} (through an installed snapshot)")));
+            }
+        }
+        if let Some(node) = self.nodes.get_mut(&id) {
+            if let Err(e) = restore_state(node, snapshot) {
+                return Err(self.violation(format!("node {id}: {e}")));
+            }
+        }
+        self.history.push(
+            self.now,
+            Record::Note(format!(
+                "node {id} stored and restored snapshot {}/{}",
+                meta.index, meta.term
+            )),
+        );
+        Ok(())
+    }
+
+    /// Snapshots a server's state machine and compacts its log when enough was applied.
+    fn maybe_compact(&mut self, id: NodeId) -> Result<(), Violation> {
+        let every = self.config.snapshot_every;
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return Ok(());
+        };
+        let Some(core) = node.core.as_mut() else {
+            return Ok(());
+        };
+        let applied = core.log().applied();
+        if every == 0 || applied < core.log().snapshot_index() + every {
+            return Ok(());
+        }
+        debug_assert_eq!(node.applied.len() as Index, applied);
+        let data = Bytes::copy_from_slice(&node.sm_bytes);
+        let result = core
+            .compact(applied, data)
+            .map_err(|e| e.to_string())
+            .and_then(|snapshot| {
+                node.storage
+                    .save_snapshot(&snapshot)
+                    .map_err(|e| e.to_string())
+            });
+        match result {
+            Ok(()) => self.process(id),
+            Err(e) => Err(self.violation(format!("node {id}: snapshot failed: {e}"))),
+        }
     }
 
     fn check_event(
@@ -476,6 +600,7 @@ impl Simulator {
                 entry.index
             )));
         }
+        encode_entry(&mut node.sm_bytes, &entry);
         node.applied.push((entry.term, entry.data.clone()));
         Ok(())
     }
@@ -515,11 +640,20 @@ impl Simulator {
 
     /// Compares every pair of live logs entry by entry (slow; the per-step checks are
     /// incremental). Log Matching: same index and term means identical up to there.
+    /// Compacted prefixes are compared through the snapshots' contents.
     pub fn check_logs_fully(&self) -> Result<(), Violation> {
-        let logs: Vec<(NodeId, &[Entry])> = self
+        let logs: Vec<(NodeId, Vec<Entry>)> = self
             .nodes
             .iter()
-            .map(|(id, n)| (*id, n.storage.entries()))
+            .map(|(id, n)| {
+                let mut log = n
+                    .storage
+                    .snapshot()
+                    .and_then(|s| decode_state(&s.data).ok())
+                    .unwrap_or_default();
+                log.extend_from_slice(n.storage.entries());
+                (*id, log)
+            })
             .collect();
         for (i, (a, la)) in logs.iter().enumerate() {
             for (b, lb) in &logs[i + 1..] {
@@ -795,7 +929,14 @@ impl Simulator {
         self.nodes.get(&id).map_or(&[], |n| n.applied.as_slice())
     }
 
-    /// A server's stored log.
+    /// Index of a server's stored snapshot (0 without one).
+    pub fn snapshot_index(&self, id: NodeId) -> Index {
+        self.nodes
+            .get(&id)
+            .map_or(0, |n| n.storage.snapshot_index())
+    }
+
+    /// A server's stored log (after its snapshot, if it has one).
     pub fn stored_log(&self, id: NodeId) -> &[Entry] {
         self.nodes.get(&id).map_or(&[], |n| n.storage.entries())
     }
@@ -862,4 +1003,60 @@ impl Simulator {
             .map(|(id, _)| *id)
             .collect()
     }
+}
+
+// ----------------------------------------------------------------------------------------------
+// The simulated state machine's snapshot: every applied entry, in order
+// ----------------------------------------------------------------------------------------------
+
+/// Appends one applied entry to the serialized state: term, kind, data length, data.
+fn encode_entry(out: &mut Vec<u8>, e: &Entry) {
+    out.extend_from_slice(&e.term.to_le_bytes());
+    out.push(match e.kind {
+        EntryKind::Normal => 1,
+        EntryKind::Noop => 2,
+    });
+    out.extend_from_slice(&(e.data.len() as u32).to_le_bytes());
+    out.extend_from_slice(&e.data);
+}
+
+/// The entries a serialized state holds (indexes from 1).
+fn decode_state(mut bytes: &[u8]) -> Result<Vec<Entry>, String> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        if bytes.len() < 13 {
+            return Err(format!(
+                "truncated entry header after {} entries",
+                out.len()
+            ));
+        }
+        let (head, rest) = bytes.split_at(13);
+        let term = u64::from_le_bytes(head[..8].try_into().map_err(|_| "term")?);
+        let kind = match head[8] {
+            1 => EntryKind::Normal,
+            2 => EntryKind::Noop,
+            k => return Err(format!("unknown entry kind {k}")),
+        };
+        let len = u32::from_le_bytes(head[9..13].try_into().map_err(|_| "length")?) as usize;
+        if rest.len() < len {
+            return Err(format!("truncated entry data after {} entries", out.len()));
+        }
+        let (data, rest) = rest.split_at(len);
+        out.push(Entry {
+            index: out.len() as Index + 1,
+            term,
+            kind,
+            data: Bytes::copy_from_slice(data),
+        });
+        bytes = rest;
+    }
+    Ok(out)
+}
+
+/// Replaces a server's state machine with a snapshot's.
+fn restore_state(node: &mut SimNode, snapshot: &Snapshot) -> Result<(), String> {
+    let entries = decode_state(&snapshot.data)?;
+    node.applied = entries.iter().map(|e| (e.term, e.data.clone())).collect();
+    node.sm_bytes = snapshot.data.to_vec();
+    Ok(())
 }
