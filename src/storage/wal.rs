@@ -13,6 +13,12 @@
 //! The index kept in memory is, per segment, its first index and the byte offset of each record:
 //! enough to find where to cut the log without reading it. Entries' data stay on disk.
 //!
+//! The log need not start at index 1: compaction deletes whole segments from the front
+//! ([`Wal::delete_segment`], one at a time, the directory synced after each), and a log discarded
+//! for a snapshot goes on at any index ([`Wal::restart_at`]), in a segment created by the next
+//! append. Which entries the snapshot covers is the caller's business: the log only keeps
+//! consecutive entries from its first index on.
+//!
 //! Recovery ([`Wal::open`]) reads every segment and checks every record. The only damage it repairs
 //! is a torn tail: a bad record in the last segment with no valid record after it, which is what
 //! a crash in the middle of an append leaves. It is cut off. Anything else (a bad record with
@@ -21,14 +27,14 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use prost::Message as _;
 
 use super::{io_error, sync_dir};
 use crate::pb;
-use crate::raft::{Entry, Index, StorageError};
+use crate::raft::{Entry, Index, StorageError, Term};
 
 /// The largest record payload (an encoded entry) the log writes or accepts: 64 MiB. A length
 /// field above it is damage, rejected without allocating anything.
@@ -72,6 +78,20 @@ impl Segment {
     fn next_index(&self) -> Index {
         self.first.saturating_add(self.offsets.len() as u64)
     }
+
+    /// Index of its last entry (`first - 1` when it has none).
+    fn last_index(&self) -> Index {
+        self.next_index().saturating_sub(1)
+    }
+}
+
+/// Which end of the log [`Wal::delete_segment`] removes a segment from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum End {
+    /// The oldest segment.
+    Front,
+    /// The newest segment.
+    Back,
 }
 
 /// The log on disk and its index.
@@ -82,6 +102,9 @@ pub(crate) struct Wal {
     segment_bytes: u64,
     /// In index order, consecutive; only the last may be empty.
     segments: Vec<Segment>,
+    /// Index the first entry will have while there is no segment: 1 for a new log,
+    /// the snapshot index + 1 after the whole log was discarded for a snapshot.
+    start: Index,
     /// Append handle on the last segment, opened on demand.
     file: Option<File>,
     /// The last segment was cut (`set_len`) and not synced since.
@@ -316,28 +339,172 @@ impl Wal {
             fsync,
             segment_bytes,
             segments,
+            start: 1,
             file: None,
             cut_unsynced: false,
             broken: None,
         })
     }
 
-    /// Index the first stored entry has, or would have (1 for an empty log without segments).
+    /// Index the first stored entry has, or would have (without segments: 1 for a new log, or
+    /// where [`Wal::restart_at`] put it).
     pub(crate) fn first_index(&self) -> Index {
-        self.segments.first().map_or(1, |s| s.first)
+        self.segments.first().map_or(self.start, |s| s.first)
     }
 
     /// Index of the last stored entry (`first_index() - 1` when there is none).
     pub(crate) fn last_index(&self) -> Index {
         self.segments
             .last()
-            .map_or(0, |s| s.next_index().saturating_sub(1))
+            .map_or(self.start.saturating_sub(1), Segment::last_index)
     }
 
-    /// Reads every stored entry back from disk, checking each record again.
-    pub(crate) fn read_entries(&self) -> Result<Vec<Entry>, StorageError> {
+    /// Whether the log holds no entry (it may still have an empty segment file).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.last_index() < self.first_index()
+    }
+
+    /// The segments as `(first index, last index)`, oldest first; an empty segment's last index
+    /// is its first minus one.
+    pub(crate) fn segment_ranges(&self) -> Vec<(Index, Index)> {
+        self.segments
+            .iter()
+            .map(|s| (s.first, s.last_index()))
+            .collect()
+    }
+
+    /// Fails if an earlier write failed half-way (the index may no longer match the files).
+    pub(crate) fn check_usable(&self) -> Result<(), StorageError> {
+        match &self.broken {
+            Some(why) => Err(StorageError(format!(
+                "an earlier write failed ({why}); restart to recover"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The term of the stored entry at `index`, read back from disk; `None` if the log does not
+    /// hold it.
+    pub(crate) fn term_at(&self, index: Index) -> Result<Option<Term>, StorageError> {
+        if index < self.first_index() || index > self.last_index() {
+            return Ok(None);
+        }
+        let pos = self.segments.partition_point(|s| s.first <= index);
+        let Some(seg) = pos.checked_sub(1).and_then(|p| self.segments.get(p)) else {
+            return Ok(None);
+        };
+        let k = usize::try_from(index - seg.first).unwrap_or(usize::MAX);
+        let (Some(&from), to) = (seg.offsets.get(k), seg.offsets.get(k.saturating_add(1))) else {
+            return Ok(None);
+        };
+        let to = to.copied().unwrap_or(seg.len);
+        let path = segment_path(&self.dir, seg.first);
+        let mut buf = vec![0; usize::try_from(to.saturating_sub(from)).unwrap_or(0)];
+        File::open(&path)
+            .and_then(|mut f| {
+                f.seek(SeekFrom::Start(from))?;
+                f.read_exact(&mut buf)
+            })
+            .map_err(|e| io_error("cannot read", &path, e))?;
+        let at = usize::try_from(from).unwrap_or(usize::MAX);
+        let (payload, _) = read_record(&buf, 0).map_err(|bad| corrupt(&path, at, bad))?;
+        let entry = pb::Entry::decode(payload)
+            .map_err(|e| corrupt(&path, at, format_args!("undecodable entry ({e})")))?;
+        let entry = Entry::try_from(entry)
+            .map_err(|e| corrupt(&path, at, format_args!("invalid entry ({e})")))?;
+        if entry.index != index {
+            return Err(corrupt(
+                &path,
+                at,
+                format_args!("entry index {} where {index} was expected", entry.index),
+            ));
+        }
+        Ok(Some(entry.term))
+    }
+
+    /// Deletes the oldest or the newest segment file (then syncs the directory, with fsync, so
+    /// that deletions reach the disk in the order they are made). A failure leaves the log
+    /// unusable: every later write fails.
+    pub(crate) fn delete_segment(&mut self, end: End) -> Result<(), StorageError> {
+        self.check_usable()?;
+        let pos = match end {
+            End::Front => 0,
+            End::Back => self.segments.len().saturating_sub(1),
+        };
+        let Some(seg) = self.segments.get(pos) else {
+            return Ok(());
+        };
+        let path = segment_path(&self.dir, seg.first);
+        let (first, next) = (seg.first, seg.next_index());
+        let result = fs::remove_file(&path)
+            .map_err(|e| io_error("cannot delete", &path, e))
+            .and_then(|()| {
+                if self.fsync {
+                    sync_dir(&self.dir)
+                } else {
+                    Ok(())
+                }
+            });
+        if let Err(e) = &result {
+            self.broken = Some(e.0.clone());
+            return result;
+        }
+        if pos + 1 == self.segments.len() {
+            // The append handle, and an unsynced cut, are on the last segment.
+            self.file = None;
+            self.cut_unsynced = false;
+        }
+        self.segments.remove(pos);
+        if self.segments.is_empty() {
+            // The log is empty: it goes on after what the front had, or where the back began.
+            self.start = match end {
+                End::Front => next,
+                End::Back => first,
+            };
+        }
+        Ok(())
+    }
+
+    /// The order in which to delete every segment when the whole log is discarded for a snapshot
+    /// at `index` that it does not lead to: oldest first, so that what a crash leaves is a
+    /// suffix of the log (recovery sees a gap before it, or the conflicting entry at `index`),
+    /// except that a segment starting right after `index` must never become the first one (a log
+    /// starting at `index + 1` would look like it continued the snapshot): it and those after it
+    /// go, newest first, before the segment holding `index`.
+    pub(crate) fn discard_order(&self, index: Index) -> Vec<End> {
+        let n = self.segments.len();
+        match self
+            .segments
+            .iter()
+            .position(|s| Some(s.first) == index.checked_add(1))
+        {
+            Some(j) if j > 0 => {
+                let mut order = vec![End::Front; j - 1];
+                order.extend(std::iter::repeat_n(End::Back, n - j));
+                order.push(End::Front);
+                order
+            }
+            _ => vec![End::Front; n],
+        }
+    }
+
+    /// Makes an empty log go on at `next`: its first entry will have that index. Fails if the
+    /// log still has segments.
+    pub(crate) fn restart_at(&mut self, next: Index) -> Result<(), StorageError> {
+        if !self.segments.is_empty() {
+            return Err(StorageError(format!(
+                "cannot restart the log at {next}: it still has segments"
+            )));
+        }
+        self.start = next;
+        Ok(())
+    }
+
+    /// Reads the stored entries from index `from` on back from disk, checking each record again
+    /// (of every segment that holds one of them).
+    pub(crate) fn read_entries_from(&self, from: Index) -> Result<Vec<Entry>, StorageError> {
         let mut out = Vec::new();
-        for seg in &self.segments {
+        for seg in self.segments.iter().filter(|s| s.last_index() >= from) {
             let path = segment_path(&self.dir, seg.first);
             let bytes = fs::read(&path).map_err(|e| io_error("cannot read", &path, e))?;
             let Some(bytes) = bytes.get(..seg.len as usize) else {
@@ -348,13 +515,15 @@ impl Wal {
                     seg.len
                 )));
             };
-            let scanned = scan(&path, bytes, seg.first, false, Some(&mut out))?;
+            let mut entries = Vec::new();
+            let scanned = scan(&path, bytes, seg.first, false, Some(&mut entries))?;
             if scanned.offsets != seg.offsets {
                 return Err(StorageError(format!(
                     "{}: records differ from the index: changed behind our back",
                     path.display()
                 )));
             }
+            out.extend(entries.into_iter().filter(|e| e.index >= from));
         }
         Ok(out)
     }
@@ -363,11 +532,7 @@ impl Wal {
     /// most one past the last stored index and not before the first, none above
     /// [`MAX_RECORD_BYTES`] encoded. Changes nothing.
     pub(crate) fn prepare(&self, entries: &[Entry]) -> Result<Option<Batch>, StorageError> {
-        if let Some(why) = &self.broken {
-            return Err(StorageError(format!(
-                "an earlier write failed ({why}); restart to recover"
-            )));
-        }
+        self.check_usable()?;
         let Some(first) = entries.first() else {
             return Ok(None);
         };

@@ -1,0 +1,404 @@
+//! Snapshot files: one file per snapshot in `<dir>/snapshots/`, named after what it covers.
+//!
+//! `snap-<index, 20 digits>-<term, 20 digits>.snap` (so names sort by index), holding:
+//!
+//! ```text
+//! ┌──────────────────┬──────────────┬─────────────┬────────────────────┬────────┬────────────────┐
+//! │ magic "RLSNAP01" │ index: u64 LE│ term: u64 LE│ data length: u64 LE│ data   │ crc32c: u32 LE │
+//! └──────────────────┴──────────────┴─────────────┴────────────────────┴────────┴────────────────┘
+//!   byte 0             8              16            24                   32       32 + length
+//!                                                          the CRC covers every byte before it
+//! ```
+//!
+//! A file is written whole to `<name>.tmp`, synced, renamed to its name and the directory synced:
+//! a crash leaves the file complete or absent, and at most a `.tmp` behind (never read, deleted
+//! by the next recovery or retention pass). A file is only trusted after a full check: magic,
+//! header against name, length against file size, CRC. What is wrong with one that fails is
+//! described for a warning; choosing among the files is the caller's business.
+
+use std::fs::{self, File};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+
+use super::{io_error, sync_dir};
+use crate::raft::{Snapshot, SnapshotMeta, StorageError};
+
+/// Name of the snapshot directory inside a node directory.
+pub(crate) const DIR_NAME: &str = "snapshots";
+/// The first bytes of every snapshot file (format version 1).
+pub(crate) const MAGIC: &[u8; 8] = b"RLSNAP01";
+/// Bytes before the data: magic, index, term, data length.
+const HEADER_BYTES: usize = 32;
+/// Bytes after the data: the CRC.
+const CRC_BYTES: usize = 4;
+/// Suffix of a file being written.
+const TMP_SUFFIX: &str = ".tmp";
+
+/// The file name of the snapshot covering up to `meta.index` (whose entry has `meta.term`).
+pub(crate) fn file_name(meta: SnapshotMeta) -> String {
+    format!("snap-{:020}-{:020}.snap", meta.index, meta.term)
+}
+
+/// Parses a snapshot file name. `None`: not a snapshot name at all. `Some(Err)`: looks like
+/// one (`snap-*.snap`) but is malformed (or names index 0, which no snapshot covers).
+pub(crate) fn parse_file_name(name: &str) -> Option<Result<SnapshotMeta, ()>> {
+    let middle = name.strip_prefix("snap-")?.strip_suffix(".snap")?;
+    let number = |digits: &str| -> Result<u64, ()> {
+        if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(());
+        }
+        digits.parse().map_err(|_| ())
+    };
+    let parsed = middle.split_once('-').ok_or(()).and_then(|(i, t)| {
+        let meta = SnapshotMeta {
+            index: number(i)?,
+            term: number(t)?,
+        };
+        if meta.index == 0 {
+            return Err(());
+        }
+        Ok(meta)
+    });
+    Some(parsed)
+}
+
+/// The bytes of a snapshot file.
+pub(crate) fn encode(snapshot: &Snapshot) -> Vec<u8> {
+    let data = &snapshot.data;
+    let mut buf = Vec::with_capacity(HEADER_BYTES + data.len() + CRC_BYTES);
+    buf.extend_from_slice(MAGIC);
+    buf.extend_from_slice(&snapshot.meta.index.to_le_bytes());
+    buf.extend_from_slice(&snapshot.meta.term.to_le_bytes());
+    buf.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    buf.extend_from_slice(data);
+    let crc = crc32c::crc32c(&buf);
+    buf.extend_from_slice(&crc.to_le_bytes());
+    buf
+}
+
+/// Reads the little-endian u64 at `at` (the caller has checked the length).
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    if let Some(s) = bytes.get(at..at + 8) {
+        b.copy_from_slice(s);
+    }
+    u64::from_le_bytes(b)
+}
+
+/// Checks the bytes of the file named after `named` and returns the snapshot, or what is wrong
+/// with it (with the byte offset), for a warning.
+pub(crate) fn decode(bytes: &[u8], named: SnapshotMeta) -> Result<Snapshot, String> {
+    if bytes.len() < HEADER_BYTES + CRC_BYTES {
+        return Err(format!(
+            "truncated: {} bytes, less than the {} of an empty snapshot, at byte 0",
+            bytes.len(),
+            HEADER_BYTES + CRC_BYTES
+        ));
+    }
+    if bytes.get(..MAGIC.len()) != Some(MAGIC.as_slice()) {
+        return Err("bad magic at byte 0".into());
+    }
+    let len = u64_at(bytes, 24);
+    let have = (bytes.len() - HEADER_BYTES - CRC_BYTES) as u64;
+    if len != have {
+        return Err(format!(
+            "data length {len} at byte 24, but the file holds {have} bytes of data: truncated or \
+             extended"
+        ));
+    }
+    let crc_at = bytes.len() - CRC_BYTES;
+    let (body, crc) = bytes.split_at(crc_at);
+    let mut stored = [0u8; 4];
+    stored.copy_from_slice(crc);
+    let stored = u32::from_le_bytes(stored);
+    let computed = crc32c::crc32c(body);
+    if stored != computed {
+        return Err(format!(
+            "bad CRC at byte {crc_at}: stored {stored:08x}, computed {computed:08x}"
+        ));
+    }
+    let meta = SnapshotMeta {
+        index: u64_at(bytes, 8),
+        term: u64_at(bytes, 16),
+    };
+    if meta != named {
+        return Err(format!(
+            "its header at byte 8 says index {} term {}, its name index {} term {}",
+            meta.index, meta.term, named.index, named.term
+        ));
+    }
+    Ok(Snapshot {
+        meta,
+        data: Bytes::copy_from_slice(body.get(HEADER_BYTES..).unwrap_or_default()),
+    })
+}
+
+/// A snapshot file found in the directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Listed {
+    /// What its name says it covers.
+    pub(crate) meta: SnapshotMeta,
+    /// Its file name.
+    pub(crate) name: String,
+}
+
+/// What the snapshot directory holds.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    /// The snapshot files, newest (highest index, then term) first.
+    pub(crate) files: Vec<Listed>,
+    /// Names that look like snapshot files but are malformed: left alone.
+    pub(crate) malformed: Vec<String>,
+}
+
+/// Lists the snapshot files of `dir` (the snapshot directory).
+pub(crate) fn list(dir: &Path) -> Result<Listing, StorageError> {
+    let mut listing = Listing::default();
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(listing),
+        Err(e) => return Err(io_error("cannot list", dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error("cannot list", dir, e))?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        match parse_file_name(&name) {
+            None => {}
+            Some(Ok(meta)) => listing.files.push(Listed { meta, name }),
+            Some(Err(())) => listing.malformed.push(name),
+        }
+    }
+    listing
+        .files
+        .sort_unstable_by_key(|f| std::cmp::Reverse((f.meta.index, f.meta.term)));
+    listing.malformed.sort_unstable();
+    Ok(listing)
+}
+
+/// Reads and checks the snapshot file of `dir` named after `meta`; what is wrong otherwise.
+pub(crate) fn read(dir: &Path, meta: SnapshotMeta) -> Result<Snapshot, String> {
+    let path = dir.join(file_name(meta));
+    let bytes = fs::read(&path).map_err(|e| format!("unreadable: {e}"))?;
+    decode(&bytes, meta)
+}
+
+/// Writes `snapshot` to its `.tmp` file in `dir` and, with `fsync`, syncs it; returns its path.
+/// Not visible as a snapshot until [`install`]ed.
+pub(crate) fn write_tmp(
+    dir: &Path,
+    snapshot: &Snapshot,
+    fsync: bool,
+) -> Result<PathBuf, StorageError> {
+    let tmp = dir.join(format!("{}{TMP_SUFFIX}", file_name(snapshot.meta)));
+    let result = File::create(&tmp)
+        .and_then(|mut file| {
+            file.write_all(&encode(snapshot))?;
+            if fsync {
+                file.sync_all()?;
+            }
+            Ok(())
+        })
+        .map_err(|e| io_error("cannot write", &tmp, e));
+    if result.is_err() {
+        // Best effort: a leftover is deleted by the next recovery anyway.
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map(|()| tmp)
+}
+
+/// Renames the `.tmp` file written by [`write_tmp`] to the snapshot's name and, with `fsync`,
+/// syncs the directory: from here on the snapshot survives a crash.
+pub(crate) fn install(
+    dir: &Path,
+    tmp: &Path,
+    meta: SnapshotMeta,
+    fsync: bool,
+) -> Result<(), StorageError> {
+    let path = dir.join(file_name(meta));
+    fs::rename(tmp, &path).map_err(|e| io_error("cannot rename over", &path, e))?;
+    if fsync {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// Deletes, in `dir`, every `.tmp` file and every snapshot file whose name is not in `keep`;
+/// returns the names deleted. With `fsync`, syncs the directory if anything was deleted.
+pub(crate) fn retain(
+    dir: &Path,
+    keep: &[String],
+    fsync: bool,
+) -> Result<Vec<String>, StorageError> {
+    let entries = fs::read_dir(dir).map_err(|e| io_error("cannot list", dir, e))?;
+    let mut doomed = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error("cannot list", dir, e))?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let stray_tmp = name.ends_with(TMP_SUFFIX);
+        let old = matches!(parse_file_name(&name), Some(Ok(_))) && !keep.contains(&name);
+        if stray_tmp || old {
+            doomed.push(name);
+        }
+    }
+    doomed.sort_unstable();
+    remove(dir, &doomed, fsync)?;
+    Ok(doomed)
+}
+
+/// Deletes the named files of `dir` (a missing one is not an error); with `fsync`, syncs the
+/// directory if there were any.
+pub(crate) fn remove(dir: &Path, names: &[String], fsync: bool) -> Result<(), StorageError> {
+    for name in names {
+        let path = dir.join(name);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error("cannot delete", &path, e)),
+        }
+    }
+    if fsync && !names.is_empty() {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// Deletes every `.tmp` file of `dir` (what a crash during [`write_tmp`] leaves).
+pub(crate) fn remove_tmp(dir: &Path, fsync: bool) -> Result<Vec<String>, StorageError> {
+    let entries = fs::read_dir(dir).map_err(|e| io_error("cannot list", dir, e))?;
+    let mut doomed = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error("cannot list", dir, e))?;
+        if let Ok(name) = entry.file_name().into_string() {
+            if name.ends_with(TMP_SUFFIX) {
+                doomed.push(name);
+            }
+        }
+    }
+    remove(dir, &doomed, fsync)?;
+    Ok(doomed)
+}
+
+/// Index and term of a listed snapshot, for messages: `snap-…-….snap (index 12, term 3)`.
+pub(crate) fn describe(meta: SnapshotMeta) -> String {
+    format!(
+        "{} (index {}, term {})",
+        file_name(meta),
+        meta.index,
+        meta.term
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::{Index, Term};
+
+    fn snap(index: Index, term: Term, data: &'static [u8]) -> Snapshot {
+        Snapshot {
+            meta: SnapshotMeta { index, term },
+            data: Bytes::from_static(data),
+        }
+    }
+
+    #[test]
+    fn names_sort_as_indexes_and_parse_back() {
+        let meta = SnapshotMeta { index: 42, term: 7 };
+        let name = file_name(meta);
+        assert_eq!(name, "snap-00000000000000000042-00000000000000000007.snap");
+        assert_eq!(parse_file_name(&name), Some(Ok(meta)));
+        assert!(file_name(SnapshotMeta { index: 9, term: 99 }) < name);
+        assert_eq!(parse_file_name("wal-00000000000000000001.log"), None);
+        assert_eq!(parse_file_name(&format!("{name}.tmp")), None);
+        for bad in [
+            "snap-42-7.snap",
+            "snap-00000000000000000042.snap",
+            "snap-0000000000000000004x-00000000000000000007.snap",
+            "snap-00000000000000000000-00000000000000000007.snap",
+            "snap-99999999999999999999-00000000000000000007.snap",
+        ] {
+            assert_eq!(parse_file_name(bad), Some(Err(())), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_format_round_trips_and_every_damage_is_described() {
+        let s = snap(12, 3, b"the state machine");
+        let bytes = encode(&s);
+        assert_eq!(&bytes[..8], MAGIC);
+        assert_eq!(bytes.len(), 32 + 17 + 4);
+        assert_eq!(decode(&bytes, s.meta), Ok(s.clone()));
+        let empty = snap(1, 1, b"");
+        assert_eq!(decode(&encode(&empty), empty.meta), Ok(empty));
+
+        let mut flipped = bytes.clone();
+        flipped[40] ^= 1;
+        let why = decode(&flipped, s.meta).expect_err("flipped");
+        assert!(why.contains("bad CRC at byte 49"), "{why}");
+        let why = decode(&bytes[..bytes.len() - 1], s.meta).expect_err("cut");
+        assert!(why.contains("data length 17 at byte 24"), "{why}");
+        let why = decode(&bytes[..20], s.meta).expect_err("short");
+        assert!(why.contains("truncated"), "{why}");
+        let mut magic = bytes.clone();
+        magic[0] = b'X';
+        assert!(decode(&magic, s.meta).expect_err("magic").contains("magic"));
+        let why = decode(&bytes, SnapshotMeta { index: 12, term: 4 }).expect_err("name");
+        assert!(why.contains("name index 12 term 4"), "{why}");
+        // Every single flipped bit is caught.
+        for bit in 0..bytes.len() * 8 {
+            let mut damaged = bytes.clone();
+            damaged[bit / 8] ^= 1 << (bit % 8);
+            assert!(decode(&damaged, s.meta).is_err(), "bit {bit}");
+        }
+    }
+
+    #[test]
+    fn write_install_list_and_retain() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        let mut written = Vec::new();
+        for (i, t) in [(5, 1), (20, 2), (9, 1)] {
+            let s = snap(i, t, b"x");
+            let path = write_tmp(dir, &s, true).expect("write");
+            assert!(list(dir)
+                .expect("list")
+                .files
+                .iter()
+                .all(|f| f.meta != s.meta));
+            install(dir, &path, s.meta, true).expect("install");
+            written.push(s);
+        }
+        fs::write(dir.join("snap-1.snap"), b"?").expect("write");
+        fs::write(dir.join("snap-x.snap.tmp"), b"?").expect("write");
+        let listing = list(dir).expect("list");
+        let indexes: Vec<Index> = listing.files.iter().map(|f| f.meta.index).collect();
+        assert_eq!(indexes, vec![20, 9, 5], "newest first");
+        assert_eq!(listing.malformed, vec!["snap-1.snap".to_string()]);
+        assert_eq!(read(dir, written[1].meta), Ok(written[1].clone()));
+        assert!(read(dir, SnapshotMeta { index: 7, term: 1 })
+            .expect_err("missing")
+            .contains("unreadable"));
+        let keep = [file_name(written[1].meta), file_name(written[2].meta)];
+        let deleted = retain(dir, &keep, true).expect("retain");
+        assert_eq!(
+            deleted,
+            vec![file_name(written[0].meta), "snap-x.snap.tmp".to_string()]
+        );
+        let left: Vec<Index> = list(dir)
+            .expect("list")
+            .files
+            .iter()
+            .map(|f| f.meta.index)
+            .collect();
+        assert_eq!(left, vec![20, 9]);
+        assert!(
+            dir.join("snap-1.snap").exists(),
+            "malformed names are left alone"
+        );
+    }
+}
