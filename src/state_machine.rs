@@ -11,13 +11,25 @@
 //! |--------|--------------------------------------------------------------------------------|
 //! | `kv`   | [`KvStore`]: the example key-value store, with client sessions for exactly-once |
 //!
-//! Not yet here: snapshots (a later issue adds taking and restoring a snapshot of the state, so
-//! that the log can be compacted and a lagging follower can be sent the state instead of the
-//! entries). Until then a restarted node rebuilds its state by re-applying the log from index 1.
+//! # Snapshots
+//!
+//! A log cannot grow forever. [`StateMachine::snapshot`] serializes the whole state as of
+//! [`applied_index`](StateMachine::applied_index); the runtime keeps those bytes, with the index
+//! and term of the last entry they cover (a [`Snapshot`](crate::raft::Snapshot)), in place of
+//! the log up to that entry (log compaction, §7 of the Raft paper).
+//! [`StateMachine::restore`] is the way back: it replaces the whole state with a snapshot's, when
+//! a node restarts from a compacted log or installs the snapshot a leader sent because the
+//! entries a lagging follower needs are gone from the leader's log (InstallSnapshot).
+//!
+//! A snapshot must hold everything `apply` depends on, not just the visible data: a store that
+//! remembers client sessions must snapshot them too, or a write retried after a restore would be
+//! applied twice. And it must be deterministic: equal states give equal bytes.
 
 pub mod kv;
 
 pub use kv::KvStore;
+
+use std::fmt;
 
 use crate::raft::Index;
 use bytes::Bytes;
@@ -26,14 +38,45 @@ use bytes::Bytes;
 ///
 /// The runtime calls [`apply`](StateMachine::apply) once for each committed entry that carries a
 /// command, with increasing indexes (entries without a command, such as a new leader's no-op,
-/// need not be passed, so indexes may skip). Snapshot support (capture and restore) is planned for a later issue and is not part of
-/// the trait yet.
+/// need not be passed, so indexes may skip). It captures the state with
+/// [`snapshot`](StateMachine::snapshot) to compact the log, and replaces it with
+/// [`restore`](StateMachine::restore) to install a snapshot (see the module docs).
 pub trait StateMachine: Send + 'static {
     /// Applies the committed command at `index` and returns its result. Must be deterministic:
     /// every replica applying the same commands in the same order returns the same results and
     /// reaches the same state. Must never panic, whatever the bytes.
     fn apply(&mut self, index: Index, command: &[u8]) -> Bytes;
 
-    /// Index of the last command applied (0 before any).
+    /// Index of the last command applied (0 before any), or the index given to the last
+    /// [`restore`](StateMachine::restore) if no command was applied since.
     fn applied_index(&self) -> Index;
+
+    /// The whole state as of [`applied_index`](StateMachine::applied_index), serialized for
+    /// [`restore`](StateMachine::restore). Deterministic: equal states give equal bytes.
+    fn snapshot(&self) -> Bytes;
+
+    /// Replaces the entire state with the one serialized in `data` (by
+    /// [`snapshot`](StateMachine::snapshot)), as if every entry up to `index` had been applied.
+    ///
+    /// `index` is the last log entry the snapshot covers, as Raft knows it; it may be above the
+    /// last command applied before the snapshot was taken (entries without a command are not
+    /// passed to `apply`). Afterwards [`applied_index`](StateMachine::applied_index) is `index`.
+    ///
+    /// # Errors
+    ///
+    /// [`SnapshotError`] if `data` is not a valid snapshot; the state is then left unchanged.
+    /// Must never panic, whatever the bytes.
+    fn restore(&mut self, index: Index, data: &[u8]) -> Result<(), SnapshotError>;
 }
+
+/// Why [`StateMachine::restore`] refused a snapshot: a description of what is wrong with the bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotError(pub String);
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid snapshot: {}", self.0)
+    }
+}
+
+impl std::error::Error for SnapshotError {}

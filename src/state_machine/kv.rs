@@ -42,13 +42,34 @@
 //!
 //! The session table is never trimmed yet: it grows by one entry per client ever seen (expiring
 //! sessions deterministically, through the log, is future work).
+//!
+//! # Snapshot format
+//!
+//! [`StateMachine::snapshot`] writes the data, the session table and the applied index, so that
+//! exactly-once survives log compaction: a write retried after a restore gets its first result.
+//! Integers are little-endian; keys and clients are in increasing order, so equal stores give
+//! equal bytes.
+//!
+//! | field           | bytes                                                                  |
+//! |-----------------|------------------------------------------------------------------------|
+//! | magic           | `RLKV`                                                                 |
+//! | version         | `1` (one byte)                                                         |
+//! | applied index   | u64                                                                    |
+//! | key count       | u64, then per key: key length u64, key (UTF-8), value length u64, value (UTF-8) |
+//! | session count   | u64, then per session: client u64, last seq u64, result length u64, result |
+//!
+//! [`StateMachine::restore`] accepts exactly this and nothing else: it refuses (with a
+//! [`SnapshotError`], leaving the store unchanged) a wrong magic or version, truncated bytes,
+//! bytes after the last session, strings that are not UTF-8, empty keys, keys or clients out of
+//! order or repeated, client 0 or seq 0 in a session, a stored result that does not decode, and an
+//! applied index above the index it is restored at.
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use prost::Message as _;
 
-use super::StateMachine;
+use super::{SnapshotError, StateMachine};
 use crate::pb;
 use crate::pb::kv_command::Op;
 use crate::raft::Index;
@@ -212,6 +233,213 @@ impl StateMachine for KvStore {
 
     fn applied_index(&self) -> Index {
         self.applied
+    }
+
+    /// Encodes the store in the format of the module docs.
+    fn snapshot(&self) -> Bytes {
+        let data: usize = self
+            .data
+            .iter()
+            .map(|(k, v)| 2 * U64 + k.len() + v.len())
+            .sum();
+        let sessions: usize = self
+            .sessions
+            .values()
+            .map(|s| 3 * U64 + s.result.len())
+            .sum();
+        let size = HEADER + U64 + data + U64 + sessions;
+
+        let mut out = Vec::with_capacity(size);
+        out.extend_from_slice(SNAPSHOT_MAGIC);
+        out.push(SNAPSHOT_VERSION);
+        put_u64(&mut out, self.applied);
+        put_u64(&mut out, self.data.len() as u64);
+        for (key, value) in &self.data {
+            put_bytes(&mut out, key.as_bytes());
+            put_bytes(&mut out, value.as_bytes());
+        }
+        put_u64(&mut out, self.sessions.len() as u64);
+        for (client, session) in &self.sessions {
+            put_u64(&mut out, *client);
+            put_u64(&mut out, session.last_seq);
+            put_bytes(&mut out, &session.result);
+        }
+        debug_assert_eq!(out.len(), size, "the snapshot was pre-sized exactly");
+        out.into()
+    }
+
+    /// Decodes a snapshot of the format of the module docs into a new store, and only if the
+    /// whole of it is valid, replaces this one.
+    fn restore(&mut self, index: Index, data: &[u8]) -> Result<(), SnapshotError> {
+        let mut store = decode_snapshot(data)?;
+        if store.applied > index {
+            return Err(SnapshotError(format!(
+                "it holds commands up to index {}, above the index {index} it is restored at",
+                store.applied
+            )));
+        }
+        store.applied = index;
+        *self = store;
+        Ok(())
+    }
+}
+
+/// The first bytes of a [`KvStore`] snapshot.
+const SNAPSHOT_MAGIC: &[u8; 4] = b"RLKV";
+/// The version of the snapshot format this code writes and reads.
+const SNAPSHOT_VERSION: u8 = 1;
+/// The size of a u64 field.
+const U64: usize = 8;
+/// Magic, version and applied index.
+const HEADER: usize = SNAPSHOT_MAGIC.len() + 1 + U64;
+
+fn put_u64(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(&n.to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_u64(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+/// Decodes a whole snapshot into a new store (with the applied index it records).
+fn decode_snapshot(data: &[u8]) -> Result<KvStore, SnapshotError> {
+    let mut r = Reader { data, at: 0 };
+    if r.take(SNAPSHOT_MAGIC.len(), "magic")? != SNAPSHOT_MAGIC {
+        return Err(SnapshotError(
+            "not a key-value store snapshot (bad magic)".to_owned(),
+        ));
+    }
+    let version = r.take(1, "version")?[0];
+    if version != SNAPSHOT_VERSION {
+        return Err(SnapshotError(format!(
+            "unknown format version {version} (this build reads {SNAPSHOT_VERSION})"
+        )));
+    }
+    let applied = r.u64("applied index")?;
+
+    let mut store = KvStore {
+        applied,
+        ..KvStore::default()
+    };
+    let keys = r.count("key count", 2 * U64)?;
+    for _ in 0..keys {
+        let at = r.at;
+        let key = r.str("key")?;
+        let value = r.str("value")?;
+        if key.is_empty() {
+            return Err(r.error_at(at, "empty key"));
+        }
+        if store
+            .data
+            .last_key_value()
+            .is_some_and(|(last, _)| last.as_str() >= key)
+        {
+            return Err(r.error_at(at, "key out of order or repeated"));
+        }
+        store.data.insert(key.to_owned(), value.to_owned());
+    }
+
+    let sessions = r.count("session count", 3 * U64)?;
+    for _ in 0..sessions {
+        let at = r.at;
+        let client = r.u64("client")?;
+        let last_seq = r.u64("last seq")?;
+        let result = r.bytes("result")?;
+        if client == NO_SESSION || last_seq == 0 {
+            return Err(r.error_at(at, "session of client 0 or with seq 0"));
+        }
+        if store
+            .sessions
+            .last_key_value()
+            .is_some_and(|(&last, _)| last >= client)
+        {
+            return Err(r.error_at(at, "client out of order or repeated"));
+        }
+        if decode_result(result).is_err() {
+            return Err(r.error_at(at, "stored result does not decode"));
+        }
+        store.sessions.insert(
+            client,
+            Session {
+                last_seq,
+                result: Bytes::copy_from_slice(result),
+            },
+        );
+    }
+
+    if r.at != data.len() {
+        return Err(r.error_at(
+            r.at,
+            &format!("{} bytes after the last session", data.len() - r.at),
+        ));
+    }
+    Ok(store)
+}
+
+/// Reads a snapshot's fields, checking every length against what remains.
+struct Reader<'a> {
+    data: &'a [u8],
+    /// Offset of the next unread byte.
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn error_at(&self, at: usize, what: &str) -> SnapshotError {
+        SnapshotError(format!("at byte {at}: {what}"))
+    }
+
+    fn remaining(&self) -> usize {
+        self.data.len() - self.at
+    }
+
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], SnapshotError> {
+        if n > self.remaining() {
+            return Err(self.error_at(
+                self.at,
+                &format!(
+                    "truncated: {what} needs {n} bytes, {} left",
+                    self.remaining()
+                ),
+            ));
+        }
+        let bytes = &self.data[self.at..self.at + n];
+        self.at += n;
+        Ok(bytes)
+    }
+
+    fn u64(&mut self, what: &str) -> Result<u64, SnapshotError> {
+        let mut le = [0; U64];
+        le.copy_from_slice(self.take(U64, what)?);
+        Ok(u64::from_le_bytes(le))
+    }
+
+    /// A length or count that must fit in what remains, each unit taking at least `unit` bytes.
+    fn count(&mut self, what: &str, unit: usize) -> Result<usize, SnapshotError> {
+        let at = self.at;
+        let n = self.u64(what)?;
+        match usize::try_from(n) {
+            Ok(n) if n <= self.remaining() / unit => Ok(n),
+            _ => Err(self.error_at(
+                at,
+                &format!(
+                    "{what} {n} does not fit in the {} bytes left",
+                    self.remaining()
+                ),
+            )),
+        }
+    }
+
+    fn bytes(&mut self, what: &str) -> Result<&'a [u8], SnapshotError> {
+        let n = self.count(&format!("{what} length"), 1)?;
+        self.take(n, what)
+    }
+
+    fn str(&mut self, what: &str) -> Result<&'a str, SnapshotError> {
+        let at = self.at;
+        let bytes = self.bytes(what)?;
+        std::str::from_utf8(bytes)
+            .map_err(|e| self.error_at(at, &format!("{what} is not UTF-8: {e}")))
     }
 }
 
@@ -634,6 +862,226 @@ mod tests {
         assert_eq!(keys, ["a", "b", "c"]);
     }
 
+    /// A store with data and sessions, fed puts, appends, deletes and cas (some in sessions,
+    /// some not, one a retry) and one erroneous command.
+    fn populated() -> Harness {
+        let mut h = Harness::default();
+        h.ok(put("a", "1"));
+        h.session(1, 1, put("b", "2"));
+        h.session(2, 1, append("c", "x"));
+        h.session(2, 2, append("c", "y"));
+        h.session(2, 2, append("c", "y"));
+        h.ok(put("d", "gone"));
+        h.session(3, 5, delete("d"));
+        h.session(1, 2, cas("a", Some("1"), "one"));
+        h.session(4, 1, cas("é", None, "ünïcode"));
+        h.ok(put("empty", ""));
+        h.raw(b"not a command");
+        h
+    }
+
+    #[test]
+    fn snapshot_round_trip() {
+        let h = populated();
+        let snap = h.store.snapshot();
+        assert!(snap.starts_with(b"RLKV\x01"));
+        let mut restored = KvStore::new();
+        restored.restore(h.store.applied_index(), &snap).unwrap();
+        // Equality covers the data, the sessions and the applied index.
+        assert_eq!(restored, h.store);
+        assert_eq!(restored.applied_index(), h.store.applied_index());
+        assert_eq!(restored.sessions(), 4);
+        assert_eq!(restored.snapshot(), snap);
+    }
+
+    #[test]
+    fn empty_store_round_trip() {
+        let snap = KvStore::new().snapshot();
+        assert_eq!(snap.len(), HEADER + 2 * U64);
+        let mut restored = KvStore::new();
+        restored.restore(0, &snap).unwrap();
+        assert_eq!(restored, KvStore::new());
+    }
+
+    #[test]
+    fn retried_write_after_restore_applies_once() {
+        let mut h = Harness::default();
+        let first = h.session(7, 1, append("x", "a"));
+        assert_eq!(first.value, "a");
+        let mut r = Harness {
+            store: KvStore::new(),
+            index: h.index,
+        };
+        r.store.restore(h.index, &h.store.snapshot()).unwrap();
+        assert_eq!(r.session(7, 1, append("x", "a")), first);
+        assert_eq!(r.store.get("x"), Some("a"));
+        assert_eq!(r.session(7, 2, append("x", "b")).value, "ab");
+        assert!(r
+            .session(7, 1, append("x", "a"))
+            .error
+            .starts_with("stale request"));
+        assert_eq!(r.store.get("x"), Some("ab"));
+    }
+
+    #[test]
+    fn restore_takes_the_index_given_even_above_the_last_command() {
+        let h = populated();
+        let snap = h.store.snapshot();
+        let index = h.index + 3; // say, a no-op and two more entries without a command
+        let mut s = KvStore::new();
+        s.restore(index, &snap).unwrap();
+        assert_eq!(s.applied_index(), index);
+        assert_eq!(
+            s,
+            KvStore {
+                applied: index,
+                ..h.store.clone()
+            }
+        );
+        s.apply(index + 1, &encode_command(0, 0, put("z", "1")));
+        assert_eq!(s.applied_index(), index + 1);
+
+        // Below the commands it holds, a snapshot is refused.
+        let before = s.clone();
+        let err = s.restore(h.index - 1, &snap).unwrap_err();
+        assert!(err.0.contains("above the index"), "{err}");
+        assert_eq!(s, before);
+    }
+
+    #[test]
+    fn restore_replaces_existing_state_entirely() {
+        let mut old = Harness::default();
+        old.ok(put("old", "1"));
+        old.ok(put("a", "old"));
+        old.session(9, 3, put("a", "from 9"));
+        for _ in 0..10 {
+            old.ok(get("a"));
+        }
+        let mut new = Harness::default();
+        new.session(5, 1, put("a", "new"));
+
+        old.store.restore(new.index, &new.store.snapshot()).unwrap();
+        assert_eq!(old.store, new.store);
+        assert_eq!(old.store.get("old"), None);
+        assert_eq!(old.store.entries().collect::<Vec<_>>(), [("a", "new")]);
+        assert_eq!(
+            old.store.applied_index(),
+            1,
+            "the applied index goes back too"
+        );
+        // Client 9's session is gone with the rest: its seq 3 is a new write, not a retry.
+        old.index = new.index;
+        assert_eq!(old.session(9, 3, put("a", "from 9")), found("new"));
+    }
+
+    /// Builds snapshot bytes field by field, valid or not.
+    fn raw_snapshot(
+        applied: u64,
+        keys: &[(&[u8], &[u8])],
+        sessions: &[(u64, u64, &[u8])],
+    ) -> Vec<u8> {
+        let mut out = b"RLKV\x01".to_vec();
+        put_u64(&mut out, applied);
+        put_u64(&mut out, keys.len() as u64);
+        for (k, v) in keys {
+            put_bytes(&mut out, k);
+            put_bytes(&mut out, v);
+        }
+        put_u64(&mut out, sessions.len() as u64);
+        for (client, seq, result) in sessions {
+            put_u64(&mut out, *client);
+            put_u64(&mut out, *seq);
+            put_bytes(&mut out, result);
+        }
+        out
+    }
+
+    #[test]
+    fn restore_refuses_each_defect() {
+        let ok = encode(found("1"));
+        let valid = raw_snapshot(2, &[(b"a", b"1"), (b"b", b"")], &[(1, 1, &ok), (2, 4, &ok)]);
+        let mut check = KvStore::new();
+        check.restore(2, &valid).unwrap();
+        assert_eq!(
+            check.snapshot(),
+            valid,
+            "the builder writes what snapshot writes"
+        );
+
+        let mut bad_magic = valid.clone();
+        bad_magic[0] = b'X';
+        let mut version_2 = valid.clone();
+        version_2[4] = 2;
+        let mut trailing = valid.clone();
+        trailing.push(0);
+        let mut huge_count = b"RLKV\x01".to_vec();
+        put_u64(&mut huge_count, 0);
+        put_u64(&mut huge_count, u64::MAX);
+        let mut huge_length = huge_count[..HEADER].to_vec();
+        put_u64(&mut huge_length, 1);
+        put_u64(&mut huge_length, u64::MAX - 3);
+        huge_length.extend_from_slice(&[0; 16]);
+
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (vec![], "truncated: magic"),
+            (bad_magic, "bad magic"),
+            (version_2, "unknown format version 2"),
+            (
+                valid[..valid.len() - 1].to_vec(),
+                "result length 5 does not fit in the 4 bytes left",
+            ),
+            (
+                valid[..valid.len() - 6].to_vec(),
+                "truncated: result length needs 8 bytes, 7 left",
+            ),
+            (trailing, "1 bytes after the last session"),
+            (huge_count, "key count 18446744073709551615 does not fit"),
+            (huge_length, "key length 18446744073709551612 does not fit"),
+            (raw_snapshot(0, &[(b"\xff", b"1")], &[]), "key is not UTF-8"),
+            (
+                raw_snapshot(0, &[(b"a", b"\xc3")], &[]),
+                "value is not UTF-8",
+            ),
+            (raw_snapshot(0, &[(b"", b"1")], &[]), "empty key"),
+            (
+                raw_snapshot(0, &[(b"b", b"1"), (b"a", b"1")], &[]),
+                "key out of order",
+            ),
+            (
+                raw_snapshot(0, &[(b"a", b"1"), (b"a", b"2")], &[]),
+                "key out of order or repeated",
+            ),
+            (raw_snapshot(0, &[], &[(0, 1, &ok)]), "client 0"),
+            (raw_snapshot(0, &[], &[(1, 0, &ok)]), "seq 0"),
+            (
+                raw_snapshot(0, &[], &[(2, 1, &ok), (1, 1, &ok)]),
+                "client out of order",
+            ),
+            (
+                raw_snapshot(0, &[], &[(1, 1, &ok), (1, 2, &ok)]),
+                "client out of order or repeated",
+            ),
+            (
+                raw_snapshot(0, &[], &[(1, 1, &[0xff])]),
+                "stored result does not decode",
+            ),
+            (
+                raw_snapshot(9, &[], &[]),
+                "holds commands up to index 9, above the index 2",
+            ),
+        ];
+        let target = populated().store;
+        for (bytes, expected) in cases {
+            let mut s = target.clone();
+            let err = s.restore(2, &bytes).unwrap_err();
+            assert!(
+                err.to_string().contains(expected),
+                "{err}, expected {expected:?}"
+            );
+            assert_eq!(s, target, "{expected}: the store must be unchanged");
+        }
+    }
+
     fn op_strategy() -> impl Strategy<Value = Op> {
         let key = prop::sample::select(vec!["a", "b", "c", ""]);
         let value = prop::sample::select(vec!["", "x", "y", "xy"]);
@@ -679,9 +1127,82 @@ mod tests {
         ]
     }
 
+    /// A store fed a log of [`entry_strategy`] entries.
+    fn store_strategy() -> impl Strategy<Value = KvStore> {
+        prop::collection::vec(entry_strategy(), 0..48).prop_map(|entries| {
+            let mut store = KvStore::new();
+            for (i, entry) in entries.iter().enumerate() {
+                store.apply(i as Index + 1, entry);
+            }
+            store
+        })
+    }
+
+    /// Bytes for restore: random, or random after a valid header.
+    fn snapshot_garbage_strategy() -> impl Strategy<Value = Vec<u8>> {
+        let tail = prop::collection::vec(any::<u8>(), 0..256);
+        prop_oneof![
+            tail.clone(),
+            tail.prop_map(|t| [&b"RLKV\x01"[..], &t].concat()),
+        ]
+    }
+
+    /// Restores `bytes` at `index` into a clone of `target`: on success the store must
+    /// re-encode to the same bytes (but for the applied index, which becomes `index`), on error
+    /// be unchanged.
+    fn check_restore(target: &KvStore, index: Index, bytes: &[u8]) -> Result<bool, TestCaseError> {
+        let mut s = target.clone();
+        match s.restore(index, bytes) {
+            Ok(()) => {
+                prop_assert_eq!(s.applied_index(), index);
+                let again = s.snapshot();
+                prop_assert_eq!(&again[..5], &bytes[..5]);
+                prop_assert_eq!(&again[HEADER..], &bytes[HEADER..]);
+                Ok(true)
+            }
+            Err(_) => {
+                prop_assert_eq!(&s, target);
+                Ok(false)
+            }
+        }
+    }
+
     proptest! {
         // Each case is microseconds: afford more than the default 256.
         #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn snapshots_round_trip(store in store_strategy()) {
+            let snap = store.snapshot();
+            let mut restored = KvStore::new();
+            prop_assert!(restored.restore(store.applied_index(), &snap).is_ok());
+            prop_assert_eq!(&restored, &store);
+            prop_assert_eq!(restored.snapshot(), snap);
+        }
+
+        #[test]
+        fn restore_of_arbitrary_bytes_never_panics(
+            bytes in snapshot_garbage_strategy(),
+            index in any::<Index>(),
+        ) {
+            check_restore(&populated().store, index, &bytes)?;
+        }
+
+        /// Every truncation, and every single-byte change (by `xor`), of a valid snapshot.
+        #[test]
+        fn restore_of_damaged_snapshots_never_panics(store in store_strategy(), xor in 1..=255u8) {
+            let snap = store.snapshot();
+            let index = store.applied_index();
+            let target = populated().store;
+            for len in 0..snap.len() {
+                prop_assert!(!check_restore(&target, index, &snap[..len])?, "truncated to {}", len);
+            }
+            for at in 0..snap.len() {
+                let mut bytes = snap.to_vec();
+                bytes[at] ^= xor;
+                check_restore(&target, index, &bytes)?;
+            }
+        }
 
         #[test]
         fn garbage_never_panics_and_changes_nothing(bytes in garbage_strategy()) {
