@@ -32,6 +32,7 @@ pub use preset::Preset;
 
 use crate::node::{
     self, EventBus, EventKind, Input, NodeConfig, NodeError, NodeView, RunningNode, SharedStorage,
+    SnapshotPolicy,
 };
 use crate::raft::{MemStorage, Message, NodeId, Status};
 
@@ -51,6 +52,10 @@ pub struct ClusterConfig {
     pub host: std::net::IpAddr,
     /// Where the nodes keep their hard state and log.
     pub storage: StorageConfig,
+    /// When nodes snapshot and compact their logs (the preset's default when `None`).
+    pub snapshot: Option<SnapshotPolicy>,
+    /// UNSAFE: nodes answer reads from their own state (see [`NodeConfig::unsafe_local_reads`]).
+    pub unsafe_local_reads: bool,
 }
 
 /// Where the nodes keep their hard state and log.
@@ -74,13 +79,19 @@ impl StorageConfig {
     pub fn open(&self, id: NodeId) -> Result<SharedStorage, crate::raft::StorageError> {
         let storage: Box<dyn crate::raft::Storage + Send> = match self {
             StorageConfig::Memory => Box::new(MemStorage::new()),
-            StorageConfig::Disk { dir, fsync } => Box::new(crate::storage::DiskStorage::open(
-                &dir.join(format!("node-{id}")),
-                crate::storage::DiskOptions {
-                    fsync: *fsync,
-                    ..Default::default()
-                },
-            )?),
+            StorageConfig::Disk { dir, fsync } => {
+                let disk = crate::storage::DiskStorage::open(
+                    &dir.join(format!("node-{id}")),
+                    crate::storage::DiskOptions {
+                        fsync: *fsync,
+                        ..Default::default()
+                    },
+                )?;
+                for warning in disk.warnings() {
+                    tracing::warn!(node = id, "recovery: {warning}");
+                }
+                Box::new(disk)
+            }
         };
         Ok(Arc::new(Mutex::new(storage)))
     }
@@ -110,7 +121,15 @@ impl ClusterConfig {
             seed: 0,
             host: std::net::Ipv4Addr::LOCALHOST.into(),
             storage: StorageConfig::Memory,
+            snapshot: None,
+            unsafe_local_reads: false,
         }
+    }
+
+    /// The snapshot policy in force: the configured one, or the preset's.
+    pub fn snapshot_policy(&self) -> SnapshotPolicy {
+        self.snapshot
+            .unwrap_or_else(|| self.preset.snapshot_policy())
     }
 }
 
@@ -129,6 +148,8 @@ pub enum ClusterError {
     Node(NodeId, NodeError),
     /// Binding a port failed.
     Io(std::io::Error),
+    /// A node refused an operation, and why (e.g. nothing new to snapshot).
+    Refused(NodeId, String),
 }
 
 impl std::fmt::Display for ClusterError {
@@ -140,6 +161,7 @@ impl std::fmt::Display for ClusterError {
             ClusterError::AlreadyDown(id) => write!(f, "node {id} is already down"),
             ClusterError::Node(id, e) => write!(f, "node {id}: {e}"),
             ClusterError::Io(e) => write!(f, "{e}"),
+            ClusterError::Refused(id, why) => write!(f, "node {id}: {why}"),
         }
     }
 }
@@ -265,6 +287,8 @@ impl Cluster {
                         raft: config.preset.raft_config(*id, ids.clone(), config.seed),
                         addresses: addresses.clone(),
                         client_timeout: config.preset.client_timeout(),
+                        snapshot: config.snapshot_policy(),
+                        unsafe_local_reads: config.unsafe_local_reads,
                     },
                 )
             })
@@ -694,6 +718,21 @@ impl ClusterHandle {
         self.send(id, Input::Campaign).await?;
         self.fault(format!("node {id} times out now"));
         Ok(())
+    }
+
+    /// Makes a node snapshot its state machine now and compact its log up to its applied index.
+    pub async fn snapshot(&self, id: NodeId) -> Result<crate::raft::SnapshotMeta, ClusterError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(id, Input::Snapshot(tx)).await?;
+        let meta = rx
+            .await
+            .map_err(|_| ClusterError::AlreadyDown(id))?
+            .map_err(|why| ClusterError::Refused(id, why))?;
+        self.fault(format!(
+            "node {id} snapshots: log compacted up to {}/{}",
+            meta.index, meta.term
+        ));
+        Ok(meta)
     }
 
     /// Sets a node's running election timeout, in ticks.

@@ -46,6 +46,29 @@ pub struct NodeConfig {
     pub addresses: BTreeMap<NodeId, SocketAddr>,
     /// How long a client request may wait to be applied before its outcome is reported unknown.
     pub client_timeout: Duration,
+    /// When the node snapshots its state machine and compacts its log.
+    pub snapshot: SnapshotPolicy,
+    /// UNSAFE, for demonstrating what the checker catches: every node answers `Get` from its own
+    /// applied state at once instead of ordering the read through the log, so a follower (or a
+    /// deposed leader) can return a stale value.
+    pub unsafe_local_reads: bool,
+}
+
+/// When a node takes a snapshot on its own (it also takes one on command).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SnapshotPolicy {
+    /// After this many entries applied since the last snapshot (0: no entry threshold).
+    pub entries: u64,
+    /// After this many command bytes applied since the last snapshot (0: no byte threshold).
+    pub bytes: u64,
+}
+
+impl SnapshotPolicy {
+    /// Never snapshot on its own.
+    pub const NEVER: SnapshotPolicy = SnapshotPolicy {
+        entries: 0,
+        bytes: 0,
+    };
 }
 
 impl NodeConfig {
@@ -75,6 +98,8 @@ pub enum Input {
     SetElectionTimeout(u32),
     /// Read the applied key-value contents.
     ReadKv(oneshot::Sender<Vec<(String, String)>>),
+    /// Take a snapshot now and compact the log up to the applied index.
+    Snapshot(oneshot::Sender<Result<raft::SnapshotMeta, String>>),
     /// Read the terms of the log entries `lo..=hi` (those the log holds).
     ReadLog {
         /// First index wanted.
@@ -156,6 +181,8 @@ pub enum NodeError {
     Bind(SocketAddr, std::io::Error),
     /// Its address is not in its own configuration.
     NoAddress(NodeId),
+    /// Its stored snapshot could not be restored into the state machine.
+    Snapshot(String),
 }
 
 impl std::fmt::Display for NodeError {
@@ -165,6 +192,7 @@ impl std::fmt::Display for NodeError {
             NodeError::Storage(e) => write!(f, "{e}"),
             NodeError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
             NodeError::NoAddress(id) => write!(f, "node {id} has no address"),
+            NodeError::Snapshot(e) => write!(f, "cannot restore the stored snapshot: {e}"),
         }
     }
 }
@@ -237,7 +265,8 @@ pub async fn start(
     };
 
     let (inbox_tx, inbox_rx) = mpsc::channel(INBOX_CAPACITY);
-    let driver = driver::Driver::new(core, storage, outbox, events.clone());
+    let driver = driver::Driver::new(core, storage, outbox, events.clone(), config.snapshot)
+        .map_err(NodeError::Snapshot)?;
     let view_rx = driver.view();
     let driver = tokio::spawn(driver.run(inbox_rx));
 
@@ -249,7 +278,8 @@ pub async fn start(
         config.addresses.clone(),
         config.client_timeout,
         events.clone(),
-    );
+    )
+    .with_unsafe_local_reads(config.unsafe_local_reads);
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .build_v1()

@@ -386,3 +386,116 @@ async fn restarted_node_recovers_from_its_disk_then_catches_up() {
     c.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 6: a follower killed while 5,000 writes commit and are compacted away on the others
+/// restarts from its disk and catches up through InstallSnapshot, ending with the leader's
+/// contents; a write retried after the snapshot (same session and seq) is still applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_follower_catches_up_by_snapshot_and_sessions_survive_it() {
+    use raftlab::node::{EventKind, SnapshotPolicy};
+    use raftlab::raft::TraceEvent;
+
+    let dir = std::env::temp_dir().join(format!("raftlab-cluster-snap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = ClusterConfig::new(3, Preset::Fast);
+    config.seed = 11;
+    config.storage = raftlab::cluster::StorageConfig::Disk {
+        dir: dir.clone(),
+        fsync: raftlab::storage::FsyncPolicy::Never,
+    };
+    config.snapshot = Some(SnapshotPolicy {
+        entries: 200,
+        bytes: 0,
+    });
+    let c = Cluster::start(config).await.expect("cluster starts");
+    let leader = wait_leader(&c, &c.ids()).await;
+    let follower = *c.ids().iter().find(|n| **n != leader).expect("follower");
+    // A session write before the snapshot, to retry after it.
+    let first = client(&c, leader)
+        .append(pb::AppendRequest {
+            key: "once".into(),
+            value: "a".into(),
+            client_id: 77,
+            seq: 1,
+        })
+        .await
+        .expect("append")
+        .into_inner();
+    assert_eq!(first.value, "a");
+    converged_kv(&c).await;
+    c.kill(follower).await.expect("kill");
+
+    // 5,000 writes from 8 concurrent sessions.
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..8u64 {
+        let c = c.handle();
+        writers.spawn(async move {
+            for seq in 1..=625u64 {
+                put(
+                    &c,
+                    &format!("k{}", seq % 50),
+                    &format!("w{w}-{seq}"),
+                    100 + w,
+                    seq,
+                )
+                .await;
+            }
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.expect("writer");
+    }
+    let st = c.status();
+    let lead = &st.nodes[leader as usize - 1].status;
+    let lagging = &st.nodes[follower as usize - 1].status;
+    assert!(
+        lead.first_index > lagging.last_log_index + 1,
+        "the leader still holds entry {} the follower needs (first index {})",
+        lagging.last_log_index + 1,
+        lead.first_index
+    );
+
+    let mut events = c.events().subscribe();
+    c.restart(follower).await.expect("restart");
+    let kv = converged_kv(&c).await;
+    assert_eq!(kv.len(), 51, "50 keys written by the writers, plus `once`");
+    let mut installed = false;
+    loop {
+        use tokio::sync::broadcast::error::TryRecvError;
+        match events.try_recv() {
+            Ok(e) => {
+                if e.node == follower
+                    && matches!(
+                        e.kind,
+                        EventKind::Trace(TraceEvent::SnapshotInstalled { .. })
+                    )
+                {
+                    installed = true;
+                }
+            }
+            Err(TryRecvError::Lagged(_)) => continue,
+            Err(_) => break,
+        }
+    }
+    assert!(
+        installed,
+        "node {follower} caught up without InstallSnapshot"
+    );
+
+    // The retry, long after the snapshot that covers it: answered with the first result.
+    let retry = client(&c, follower)
+        .append(pb::AppendRequest {
+            key: "once".into(),
+            value: "a".into(),
+            client_id: 77,
+            seq: 1,
+        })
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(retry.value, "a");
+    let kv = converged_kv(&c).await;
+    assert!(kv.contains(&("once".to_string(), "a".to_string())));
+    c.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

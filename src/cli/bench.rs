@@ -5,9 +5,14 @@
 //! outstanding: it sends a `Put` to the node it believes leads, follows the leader hint of a
 //! refusal, and retries the same sequence number after an error (exactly-once keeps the count
 //! honest). Only acknowledged writes are counted.
+//!
+//! A soak run (`--writes 1000000 --progress`) also reports what the run costs over time: the
+//! process's resident memory (current and peak, from `/proc/self/status`: the nodes share one
+//! process), each node's in-memory log length and snapshot index, and the bytes each node keeps
+//! on disk — so one can see them stay flat while the write count grows.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -71,11 +76,37 @@ fn kv_client(cluster: &ClusterHandle, id: NodeId) -> Option<KvClient<Channel>> {
     Some(KvClient::new(transport::channel(cluster.addr(id)?)))
 }
 
+/// When a run stops: a shared flag, and optionally a total of acknowledged writes.
+#[derive(Clone)]
+struct Stop {
+    flag: Arc<AtomicBool>,
+    acked: Arc<AtomicU64>,
+    limit: Option<u64>,
+}
+
+impl Stop {
+    fn stopped(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+
+    /// Counts one acknowledged write; returns whether it may be counted (within the limit).
+    fn ack(&self) -> bool {
+        let n = self.acked.fetch_add(1, Ordering::Relaxed) + 1;
+        match self.limit {
+            Some(limit) if n >= limit => {
+                self.flag.store(true, Ordering::Relaxed);
+                n <= limit
+            }
+            _ => true,
+        }
+    }
+}
+
 async fn client_loop(
     cluster: ClusterHandle,
     client_id: u64,
     payload: String,
-    stop: Arc<AtomicBool>,
+    stop: Stop,
     measure_from: Instant,
 ) -> (u64, u64, Histogram<u64>) {
     let ids = cluster.ids();
@@ -87,7 +118,7 @@ async fn client_loop(
         .filter_map(|id| Some((*id, kv_client(&cluster, *id)?)))
         .collect();
     let mut seq = 1u64;
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.stopped() {
         let Some(kv) = clients.get_mut(&target) else {
             break;
         };
@@ -102,7 +133,7 @@ async fn client_loop(
         match kv.put(req).await {
             Ok(_) => {
                 seq += 1;
-                if started >= measure_from {
+                if started >= measure_from && stop.ack() {
                     writes += 1;
                     let _ = hist.record(started.elapsed().as_micros().max(1) as u64);
                 }
@@ -125,16 +156,35 @@ async fn client_loop(
     (writes, errors, hist)
 }
 
+/// How long and how much to run.
+#[derive(Clone, Copy, Debug)]
+pub struct RunLimits {
+    /// Warm-up before measuring.
+    pub warmup: Duration,
+    /// Measuring time (None: until `writes`).
+    pub duration: Option<Duration>,
+    /// Stop after this many acknowledged writes.
+    pub writes: Option<u64>,
+    /// Print a progress line every 5 s.
+    pub progress: bool,
+}
+
 /// Runs the benchmark against `cluster` and returns what it measured.
 pub async fn measure(
     cluster: &ClusterHandle,
     clients: u64,
-    warmup: Duration,
-    duration: Duration,
+    limits: RunLimits,
     payload: usize,
+    data_dir: Option<std::path::PathBuf>,
 ) -> BenchReport {
-    let stop = Arc::new(AtomicBool::new(false));
-    let measure_from = Instant::now() + warmup;
+    let stop = Stop {
+        flag: Arc::new(AtomicBool::new(false)),
+        acked: Arc::new(AtomicU64::new(0)),
+        limit: limits.writes,
+    };
+    let warmup = limits.warmup;
+    let start = Instant::now();
+    let measure_from = start + warmup;
     let payload = "x".repeat(payload);
     let tasks: Vec<_> = (1..=clients)
         .map(|c| {
@@ -147,12 +197,29 @@ pub async fn measure(
             ))
         })
         .collect();
-    tokio::time::sleep(warmup + duration).await;
-    stop.store(true, Ordering::Relaxed);
+    let deadline = limits.duration.map(|d| measure_from + d);
+    let mut next_progress = measure_from + Duration::from_secs(5);
+    while !stop.stopped() && deadline.is_none_or(|d| Instant::now() < d) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if limits.progress && Instant::now() >= next_progress {
+            next_progress += Duration::from_secs(5);
+            println!(
+                "{}",
+                progress_line(
+                    cluster,
+                    stop.acked.load(Ordering::Relaxed),
+                    measure_from,
+                    data_dir.as_deref()
+                )
+            );
+        }
+    }
+    stop.flag.store(true, Ordering::Relaxed);
+    let elapsed = Instant::now().saturating_duration_since(measure_from);
     let mut report = BenchReport {
         writes: 0,
         errors: 0,
-        elapsed: duration,
+        elapsed,
         latency_us: new_histogram(),
     };
     for t in tasks {
@@ -165,12 +232,73 @@ pub async fn measure(
     report
 }
 
+/// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`), where there is one.
+fn proc_status_kib(field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Total bytes of the files under `dir`.
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// One line of a soak run's progress.
+fn progress_line(
+    cluster: &ClusterHandle,
+    writes: u64,
+    since: Instant,
+    data_dir: Option<&std::path::Path>,
+) -> String {
+    let secs = Instant::now()
+        .saturating_duration_since(since)
+        .as_secs_f64();
+    let mut line = format!("[{secs:6.0} s] writes {writes:>9}");
+    if let Some(rss) = proc_status_kib("VmRSS:") {
+        line += &format!("  rss {:7.1} MiB", rss as f64 / 1024.0);
+    }
+    for n in &cluster.status().nodes {
+        let st = &n.status;
+        line += &format!(
+            "  | n{} log {}..{} snap {}",
+            n.id, st.first_index, st.last_log_index, st.snapshot_index
+        );
+        if let Some(dir) = data_dir {
+            line += &format!(
+                " disk {:.1} MiB",
+                mib(dir_bytes(&dir.join(format!("node-{}", n.id))))
+            );
+        }
+    }
+    line
+}
+
 /// `raftlab bench`.
 pub async fn run(args: BenchArgs, storage: crate::cluster::StorageConfig) -> ExitCode {
     let mut config = ClusterConfig::new(args.nodes as usize, args.preset);
     config.seed = args.seed;
     let storage_text = storage.describe();
+    let data_dir = match &storage {
+        crate::cluster::StorageConfig::Disk { dir, .. } => Some(dir.clone()),
+        crate::cluster::StorageConfig::Memory => None,
+    };
     config.storage = storage;
+    config.snapshot = args.storage.snapshot_policy();
     let cluster = match Cluster::start(config).await {
         Ok(c) => c,
         Err(e) => {
@@ -188,14 +316,32 @@ pub async fn run(args: BenchArgs, storage: crate::cluster::StorageConfig) -> Exi
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let limits = RunLimits {
+        warmup: Duration::from_secs(1),
+        duration: match (args.duration, args.writes) {
+            (Some(d), _) => Some(d),
+            (None, Some(_)) => None,
+            (None, None) => Some(Duration::from_secs(10)),
+        },
+        writes: args.writes,
+        progress: args.progress,
+    };
     let report = measure(
         &cluster.handle(),
         args.clients,
-        Duration::from_secs(1),
-        args.duration,
+        limits,
         args.payload as usize,
+        data_dir.clone(),
     )
     .await;
+    let final_state = (args.writes.is_some() || args.progress).then(|| {
+        progress_line(
+            &cluster.handle(),
+            report.writes,
+            Instant::now() - report.elapsed,
+            data_dir.as_deref(),
+        )
+    });
     cluster.shutdown().await;
     let h = &report.latency_us;
     let ms = |us: u64| us as f64 / 1000.0;
@@ -218,6 +364,16 @@ pub async fn run(args: BenchArgs, storage: crate::cluster::StorageConfig) -> Exi
         ms(h.value_at_quantile(0.99)),
         ms(h.max())
     );
+    if let Some(line) = final_state {
+        println!("at the end: {line}");
+        if let Some(peak) = proc_status_kib("VmHWM:") {
+            println!(
+                "peak resident memory of the process ({} nodes and the load generator): {:.1} MiB",
+                args.nodes,
+                peak as f64 / 1024.0
+            );
+        }
+    }
     if report.writes == 0 {
         eprintln!("raftlab bench: no write was acknowledged");
         return ExitCode::FAILURE;

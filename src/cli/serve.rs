@@ -43,6 +43,7 @@ pub async fn run(args: ServeArgs, storage: crate::cluster::StorageConfig) -> Exi
     config.seed = args.seed;
     tracing::info!("storage: {}", storage.describe());
     config.storage = storage;
+    config.snapshot = args.storage.snapshot_policy();
     let listener = match tokio::net::TcpListener::bind(args.control).await {
         Ok(l) => l,
         Err(e) => {

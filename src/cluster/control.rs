@@ -32,6 +32,7 @@ fn status_of(e: ClusterError) -> Status {
             Status::failed_precondition(e.to_string())
         }
         ClusterError::Node(..) | ClusterError::Io(_) => Status::internal(e.to_string()),
+        ClusterError::Refused(..) => Status::failed_precondition(e.to_string()),
     }
 }
 
@@ -81,12 +82,26 @@ fn node_status(n: &super::NodeState) -> pb::NodeStatus {
         progress: s
             .progress
             .iter()
-            .map(|p| pb::PeerProgress {
-                id: p.id,
-                match_index: p.match_index,
-                next_index: p.next_index,
+            .map(|p| {
+                let (snapshot_index, snapshot_sent, snapshot_total) =
+                    p.snapshot_transfer.unwrap_or((0, 0, 0));
+                pb::PeerProgress {
+                    id: p.id,
+                    match_index: p.match_index,
+                    next_index: p.next_index,
+                    state: p.state.as_str().to_string(),
+                    snapshot_index,
+                    snapshot_sent,
+                    snapshot_total,
+                }
             })
             .collect(),
+        snapshot_index: s.snapshot_index,
+        snapshot_term: s.snapshot_term,
+        snapshot_bytes: s.snapshot_bytes,
+        first_index: s.first_index,
+        receiving_snapshot_index: s.receiving_snapshot.map_or(0, |(index, _)| index),
+        receiving_snapshot_bytes: s.receiving_snapshot.map_or(0, |(_, bytes)| bytes),
     }
 }
 
@@ -227,6 +242,21 @@ impl Control for ControlService {
         Ok(Response::new(pb::Empty {}))
     }
 
+    async fn snapshot(
+        &self,
+        r: Request<pb::NodeRequest>,
+    ) -> Result<Response<pb::SnapshotReply>, Status> {
+        let meta = self
+            .cluster
+            .snapshot(r.get_ref().id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::SnapshotReply {
+            index: meta.index,
+            term: meta.term,
+        }))
+    }
+
     async fn in_flight(
         &self,
         _: Request<pb::InFlightRequest>,
@@ -311,5 +341,102 @@ mod tests {
         );
         let err = parse_groups(&["1,x".into()]).unwrap_err();
         assert!(err.contains("\"x\""), "{err}");
+    }
+
+    fn node(status: crate::raft::Status) -> super::super::NodeState {
+        super::super::NodeState {
+            id: status.id,
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 7001)),
+            up: true,
+            status,
+            kv_len: 0,
+            clock_rate: 1.0,
+            slow: Duration::ZERO,
+        }
+    }
+
+    fn status(id: NodeId, role: Role) -> crate::raft::Status {
+        crate::raft::Status {
+            id,
+            role,
+            term: 4,
+            voted_for: Some(3),
+            leader_id: Some(3),
+            commit: 48,
+            applied: 48,
+            last_log_index: 48,
+            last_log_term: 4,
+            persisted_index: 48,
+            first_index: 1,
+            snapshot_index: 0,
+            snapshot_term: 0,
+            snapshot_bytes: 0,
+            receiving_snapshot: None,
+            election_elapsed: 0,
+            election_timeout: 10,
+            progress: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn node_status_carries_snapshots_and_transfers() {
+        use crate::raft::{PeerProgress, ProgressState};
+        let mut leader = status(3, Role::Leader);
+        leader.first_index = 41;
+        leader.snapshot_index = 40;
+        leader.snapshot_term = 4;
+        leader.snapshot_bytes = 1_024;
+        leader.progress = vec![
+            PeerProgress {
+                id: 1,
+                match_index: 48,
+                next_index: 49,
+                state: ProgressState::Replicate,
+                inflight: 0,
+                snapshot_transfer: None,
+            },
+            PeerProgress {
+                id: 2,
+                match_index: 12,
+                next_index: 13,
+                state: ProgressState::Snapshot,
+                inflight: 1,
+                snapshot_transfer: Some((40, 512, 1_024)),
+            },
+        ];
+        let pb = node_status(&node(leader));
+        assert_eq!(
+            (
+                pb.snapshot_index,
+                pb.snapshot_term,
+                pb.snapshot_bytes,
+                pb.first_index
+            ),
+            (40, 4, 1_024, 41)
+        );
+        assert_eq!(
+            (pb.receiving_snapshot_index, pb.receiving_snapshot_bytes),
+            (0, 0)
+        );
+        let p = &pb.progress;
+        assert_eq!(p[0].state, "replicate");
+        assert_eq!(
+            (p[0].snapshot_index, p[0].snapshot_sent, p[0].snapshot_total),
+            (0, 0, 0)
+        );
+        assert_eq!(p[1].state, "snapshot");
+        assert_eq!(
+            (p[1].snapshot_index, p[1].snapshot_sent, p[1].snapshot_total),
+            (40, 512, 1_024)
+        );
+
+        let mut follower = status(2, Role::Follower);
+        follower.receiving_snapshot = Some((40, 512));
+        let pb = node_status(&node(follower));
+        assert_eq!(
+            (pb.receiving_snapshot_index, pb.receiving_snapshot_bytes),
+            (40, 512)
+        );
+        assert_eq!((pb.snapshot_index, pb.first_index), (0, 1));
     }
 }

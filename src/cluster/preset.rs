@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 
+use crate::node::SnapshotPolicy;
 use crate::raft::{Config, NodeId};
 
 /// A named set of timings.
@@ -52,6 +53,21 @@ impl Preset {
         }
     }
 
+    /// When nodes snapshot by default: rarely when fast (10,000 entries or 64 MiB of commands),
+    /// every 20 entries when teaching, so that learners see compaction and InstallSnapshot.
+    pub fn snapshot_policy(self) -> SnapshotPolicy {
+        match self {
+            Preset::Fast => SnapshotPolicy {
+                entries: 10_000,
+                bytes: 64 << 20,
+            },
+            Preset::Teach => SnapshotPolicy {
+                entries: 20,
+                bytes: 0,
+            },
+        }
+    }
+
     /// The core configuration of node `id` among `voters`.
     pub fn raft_config(self, id: NodeId, voters: Vec<NodeId>, seed: u64) -> Config {
         let mut c = Config::new(id, voters);
@@ -66,6 +82,8 @@ impl Preset {
                 c.election_timeout_min = 20;
                 c.election_timeout_max = 40;
                 c.heartbeat_interval = 5;
+                // Small chunks, so that a snapshot visibly travels in several messages.
+                c.snapshot_chunk_bytes = 256;
             }
         }
         c

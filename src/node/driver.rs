@@ -3,14 +3,22 @@
 //!
 //! Each turn takes one input and then whatever else is already queued (up to a bound), so that
 //! proposals arriving together share one persist and one round of AppendEntries.
+//!
+//! Snapshots: after applying, the driver compacts the log when the [`SnapshotPolicy`] says so
+//! (or on [`Input::Snapshot`]): it serializes the state machine, hands the bytes to the core
+//! (which drops the covered entries) and stores the snapshot, which removes the WAL segments it
+//! covers. A snapshot installed from the leader arrives in a Ready: it is stored first, and the
+//! state machine is restored from it before the entries that follow are applied.
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{Applied, ClientError, EventBus, EventKind, Input, NodeView, SharedStorage};
-use crate::raft::{EntryKind, Index, Message, RaftNode, Ready, Term};
+use super::{
+    Applied, ClientError, EventBus, EventKind, Input, NodeView, SharedStorage, SnapshotPolicy,
+};
+use crate::raft::{EntryKind, Index, Message, RaftNode, Ready, Snapshot, SnapshotMeta, Term};
 use crate::state_machine::kv::KvStore;
 use crate::state_machine::StateMachine;
 
@@ -31,28 +39,42 @@ pub struct Driver {
     events: EventBus,
     pending: BTreeMap<Index, Pending>,
     view: watch::Sender<NodeView>,
+    policy: SnapshotPolicy,
+    /// Command bytes applied since the last snapshot.
+    bytes_since_snapshot: u64,
 }
 
 impl Driver {
-    /// A driver around a recovered core. The state machine starts empty and is rebuilt by
-    /// applying the committed log again.
+    /// A driver around a recovered core. The state machine starts from the core's snapshot (or
+    /// empty) and is rebuilt by applying the committed log after it again.
     pub fn new(
         core: RaftNode,
         storage: SharedStorage,
         outbox: mpsc::UnboundedSender<Message>,
         events: EventBus,
-    ) -> Self {
+        policy: SnapshotPolicy,
+    ) -> Result<Self, String> {
+        let mut kv = KvStore::new();
+        if let Some(snapshot) = core.snapshot() {
+            kv.restore(snapshot.meta.index, &snapshot.data)
+                .map_err(|e| format!("snapshot {}: {e}", snapshot.meta.index))?;
+        }
         let status = core.status();
-        let (view, _) = watch::channel(NodeView { status, kv_len: 0 });
-        Driver {
+        let (view, _) = watch::channel(NodeView {
+            status,
+            kv_len: kv.len(),
+        });
+        Ok(Driver {
             core,
             storage,
-            kv: KvStore::new(),
+            kv,
             outbox,
             events,
             pending: BTreeMap::new(),
             view,
-        }
+            policy,
+            bytes_since_snapshot: 0,
+        })
     }
 
     /// A reader of the node's published view.
@@ -111,6 +133,9 @@ impl Driver {
                 }
             },
             Input::Campaign => self.core.campaign(),
+            Input::Snapshot(reply) => {
+                let _ = reply.send(self.take_snapshot());
+            }
             Input::SetElectionTimeout(ticks) => self.core.set_election_timeout(ticks),
             Input::ReadKv(reply) => {
                 let contents = self
@@ -137,28 +162,24 @@ impl Driver {
         let id = self.core.id();
         while self.core.has_ready() {
             let Ready {
+                snapshot,
                 hard_state,
                 entries,
                 messages,
                 committed_entries,
                 events,
             } = self.core.ready();
-            // 1. Persist: one write for the whole batch, before anything that depends on it.
+            // 1. Persist: the leader's snapshot first, then one write for the whole batch, before
+            // anything that depends on it.
+            if let Some(snapshot) = &snapshot {
+                self.store_snapshot(snapshot)?;
+            }
             if hard_state.is_some() || !entries.is_empty() {
                 let mut storage = self
                     .storage
                     .lock()
                     .map_err(|_| "storage lock poisoned".to_string())?;
-                // A disk write with fsync blocks: tell the runtime so other tasks move on.
-                let mut write = || storage.persist(hard_state.as_ref(), &entries);
-                let multi_thread = tokio::runtime::Handle::try_current().is_ok_and(|h| {
-                    h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
-                });
-                let result = if multi_thread {
-                    tokio::task::block_in_place(write)
-                } else {
-                    write()
-                };
+                let result = blocking(|| storage.persist(hard_state.as_ref(), &entries));
                 result.map_err(|e| e.to_string())?;
             }
             // 2. Send.
@@ -166,8 +187,19 @@ impl Driver {
                 // The network is gone only when the cluster shuts down.
                 let _ = self.outbox.send(msg);
             }
-            // 3. Apply, and answer whoever waits on each entry.
+            // 3. Apply, and answer whoever waits on each entry: from the snapshot first.
+            if let Some(snapshot) = snapshot {
+                let index = snapshot.meta.index;
+                self.kv
+                    .restore(index, &snapshot.data)
+                    .map_err(|e| format!("cannot restore the leader's snapshot {index}: {e}"))?;
+                self.bytes_since_snapshot = 0;
+                // Whoever waited on an entry the snapshot covers cannot learn here whether it
+                // was theirs: dropping the waiter reports the outcome as unknown.
+                self.pending = self.pending.split_off(&(index + 1));
+            }
             for entry in committed_entries {
+                self.bytes_since_snapshot += entry.data.len() as u64;
                 let result = match entry.kind {
                     EntryKind::Normal => self.kv.apply(entry.index, &entry.data),
                     EntryKind::Noop => Bytes::new(),
@@ -190,6 +222,9 @@ impl Driver {
                 self.events.emit(id, EventKind::Trace(event));
             }
             self.core.advance();
+            if self.snapshot_due() {
+                self.take_snapshot()?;
+            }
         }
         // A leader that lost its office keeps its waiters: their entries may still commit under
         // the next leader, and then they are answered when applied here; if another entry lands
@@ -197,10 +232,53 @@ impl Driver {
         Ok(())
     }
 
+    /// Whether the policy asks for a snapshot now.
+    fn snapshot_due(&self) -> bool {
+        let log = self.core.log();
+        let since = log.applied().saturating_sub(log.snapshot_index());
+        since > 0
+            && ((self.policy.entries > 0 && since >= self.policy.entries)
+                || (self.policy.bytes > 0 && self.bytes_since_snapshot >= self.policy.bytes))
+    }
+
+    /// Snapshots the state machine at the applied index, compacts the core's log and stores the
+    /// snapshot (which drops the WAL it covers).
+    fn take_snapshot(&mut self) -> Result<SnapshotMeta, String> {
+        let applied = self.core.log().applied();
+        let data = self.kv.snapshot();
+        let snapshot = self
+            .core
+            .compact(applied, data)
+            .map_err(|e| e.to_string())?;
+        self.store_snapshot(&snapshot)?;
+        self.bytes_since_snapshot = 0;
+        Ok(snapshot.meta)
+    }
+
+    fn store_snapshot(&self, snapshot: &Snapshot) -> Result<(), String> {
+        let mut storage = self
+            .storage
+            .lock()
+            .map_err(|_| "storage lock poisoned".to_string())?;
+        blocking(|| storage.save_snapshot(snapshot)).map_err(|e| e.to_string())
+    }
+
     fn publish(&self) {
         self.view.send_replace(NodeView {
             status: self.core.status(),
             kv_len: self.kv.len(),
         });
+    }
+}
+
+/// Runs a disk write that may block (fsync) so that, on a multi-threaded runtime, other tasks
+/// move on meanwhile.
+fn blocking<T>(write: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(write)
+    } else {
+        write()
     }
 }

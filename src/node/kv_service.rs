@@ -38,6 +38,8 @@ pub struct KvService {
     timeout: Duration,
     events: EventBus,
     peers: Arc<Mutex<HashMap<NodeId, Channel>>>,
+    /// UNSAFE: answer gets from local state (see `NodeConfig::unsafe_local_reads`).
+    local_reads: bool,
 }
 
 impl std::fmt::Debug for KvService {
@@ -64,7 +66,36 @@ impl KvService {
             timeout,
             events,
             peers: Arc::new(Mutex::new(HashMap::new())),
+            local_reads: false,
         }
+    }
+
+    /// Turns the UNSAFE local reads on or off.
+    pub fn with_unsafe_local_reads(mut self, on: bool) -> Self {
+        self.local_reads = on;
+        self
+    }
+
+    /// A get answered from this node's applied state, without the log: possibly stale.
+    async fn local_get(&self, key: &str) -> Result<Response<pb::GetReply>, Status> {
+        let (tx, rx) = oneshot::channel();
+        self.inbox
+            .send(Input::ReadKv(tx))
+            .await
+            .map_err(|_| Status::unavailable("node stopped"))?;
+        let contents = rx.await.map_err(|_| Status::unavailable("node stopped"))?;
+        let value = contents.into_iter().find(|(k, _)| k == key).map(|(_, v)| v);
+        let status = self.view.borrow().status.clone();
+        Ok(Response::new(pb::GetReply {
+            header: Some(pb::KvHeader {
+                node_id: self.id,
+                leader_id: status.leader_id.unwrap_or(0),
+                index: status.applied,
+                term: status.term,
+            }),
+            found: value.is_some(),
+            value: value.unwrap_or_default(),
+        }))
     }
 
     /// Proposes `op` to this node's core and waits until it is applied.
@@ -259,6 +290,9 @@ impl Kv for KvService {
     ) -> Result<Response<pb::GetReply>, Status> {
         let r = request.get_ref().clone();
         check_key(&r.key)?;
+        if self.local_reads {
+            return self.local_get(&r.key).await;
+        }
         self.execute(
             request,
             format!("get {}", r.key),
