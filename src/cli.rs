@@ -1,7 +1,7 @@
 //! The `raftlab` command line: subcommands and their flags (clap), each handing over to a layer.
 //!
-//! Today only the simulator exists as a command; the dashboard, `serve` and the rest come with
-//! their layers. With no subcommand, `raftlab` runs the simulator's guided demo.
+//! With no subcommand, `raftlab` opens the dashboard; `serve`, `bench`, `chaos` and `sim` are
+//! the headless commands (one module each under `cli/`).
 
 use std::process::ExitCode;
 
@@ -11,6 +11,7 @@ use crate::cluster::Preset;
 use crate::raft::{NodeId, Role};
 
 pub mod bench;
+pub mod chaos;
 pub mod serve;
 use crate::sim::{NetConfig, Record, SimConfig, Simulator, Violation};
 
@@ -40,6 +41,11 @@ pub enum Command {
     /// Measure write throughput and latency: closed-loop clients putting to an in-process
     /// cluster over gRPC (each client one write outstanding, exactly-once sessions).
     Bench(BenchArgs),
+    /// Jepsen in one process: concurrent clients (get, put, append, cas on a few keys) against a
+    /// real cluster while a seeded nemesis partitions, kills, slows, drops, drifts and pauses
+    /// nodes; then heal, check that every node converged, and judge the history with the
+    /// linearizability checker. Exits 0 only when linearizable and converged.
+    Chaos(ChaosArgs),
     /// Run a scripted story on the deterministic simulator and print its trace: elections,
     /// replication, a leader crash, a partition and its repair, with the safety properties of the
     /// Raft paper checked after every step.
@@ -61,6 +67,14 @@ pub struct StorageArgs {
     /// machine can lose writes that were acknowledged.
     #[arg(long, value_enum, default_value_t = FsyncArg::Always)]
     pub fsync: FsyncArg,
+    /// Each node snapshots its state and compacts its log after this many applied entries
+    /// (0: never by count). Default: the preset's (fast 10000, teach 20).
+    #[arg(long, value_name = "ENTRIES")]
+    pub snapshot_every: Option<u64>,
+    /// ... or after this many bytes of applied commands (0: never by size). Default: the
+    /// preset's (fast 64 MiB, teach none).
+    #[arg(long, value_name = "BYTES")]
+    pub snapshot_bytes: Option<u64>,
 }
 
 /// `--storage` values.
@@ -110,6 +124,17 @@ impl Drop for TempDir {
 }
 
 impl StorageArgs {
+    /// The snapshot policy the flags ask for, or `None` for the preset's.
+    pub fn snapshot_policy(&self) -> Option<crate::node::SnapshotPolicy> {
+        match (self.snapshot_every, self.snapshot_bytes) {
+            (None, None) => None,
+            (entries, bytes) => Some(crate::node::SnapshotPolicy {
+                entries: entries.unwrap_or(0),
+                bytes: bytes.unwrap_or(0),
+            }),
+        }
+    }
+
     /// The storage to use, with `default` when neither --storage nor --data-dir decides, and
     /// the temporary directory to remove on exit, if one was made.
     pub fn resolve(
@@ -215,9 +240,17 @@ pub struct BenchArgs {
     /// Concurrent clients, 1 to 4096.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub clients: u64,
-    /// How long to measure, after one second of warm-up (e.g. 10s, 500ms).
-    #[arg(long, default_value = "10s", value_parser = bench::parse_duration)]
-    pub duration: std::time::Duration,
+    /// How long to measure, after one second of warm-up (e.g. 10s, 500ms). Default: 10s, or
+    /// no limit with --writes.
+    #[arg(long, value_parser = bench::parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Stop once this many writes were acknowledged (a soak run: e.g. --writes 1000000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub writes: Option<u64>,
+    /// Print a line every 5 s while running: writes so far, resident memory, each node's log
+    /// length and snapshot, and disk use.
+    #[arg(long)]
+    pub progress: bool,
     /// Bytes per value.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
     pub payload: u64,
@@ -227,6 +260,42 @@ pub struct BenchArgs {
     /// Seed of the cores' RNGs.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Storage flags.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// Flags of `raftlab chaos`.
+#[derive(Debug, Args, Clone)]
+pub struct ChaosArgs {
+    /// Number of nodes, 1 to 9.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=9))]
+    pub nodes: u64,
+    /// Seed of the fault schedule and of the clients' operations.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// How long clients and nemesis run (e.g. 60s, 2m).
+    #[arg(long, default_value = "60s", value_parser = bench::parse_duration)]
+    pub duration: std::time::Duration,
+    /// Concurrent clients, 1 to 256.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub clients: u64,
+    /// Keys the clients share, 1 to 1000 (few keys: more conflicts).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub keys: u64,
+    /// Faults to inject, comma-separated: partition, kill (restart is part of it), slow, drop,
+    /// drift, pause, or all.
+    #[arg(long, default_value = "all")]
+    pub nemesis: String,
+    /// Time limit of the linearizability check (e.g. 60s).
+    #[arg(long, default_value = "60s", value_parser = bench::parse_duration)]
+    pub check_budget: std::time::Duration,
+    /// Save the history as JSON lines (one operation per line).
+    #[arg(long)]
+    pub history: Option<std::path::PathBuf>,
+    /// Print each fault as it is applied.
+    #[arg(long)]
+    pub verbose: bool,
     /// Storage flags.
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -295,6 +364,13 @@ pub fn main() -> ExitCode {
             };
             run_async(bench::run(args, storage))
         }
+        Command::Chaos(args) => {
+            let (storage, _tmp) = match storage_or_exit(&args.storage, StorageKind::Memory) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            run_async(chaos::run(args, storage))
+        }
     }
 }
 
@@ -313,6 +389,7 @@ pub fn ui_config(args: &UiArgs, storage: crate::cluster::StorageConfig) -> crate
         seed: args.seed,
         theme,
         storage,
+        snapshot: args.storage.snapshot_policy(),
     }
 }
 

@@ -3,13 +3,22 @@
 //! Layers, each importing only from those below it:
 //!
 //! ```text
-//! cli      the `raftlab` command line
-//! sim      deterministic simulator: seeded network of cores, faults, invariant checks
-//! pb       protobuf types of proto/raftlab.proto and their conversion to the core's types
-//! raft     the consensus core: sans-IO, deterministic
+//! cli            the `raftlab` command line: dashboard, serve, bench, chaos, sim
+//! tui            the dashboard (ratatui): views, keys, prompt
+//! chaos          client workers and a nemesis against a live cluster, judged by `check`
+//! cluster        the supervisor: nodes, fault-injecting network, clock, Control service
+//! node           one node's runtime: driver loop, Raft and Kv gRPC services, event bus
+//! storage        durable WAL, hard state and snapshot files
+//! state_machine  the replicated key-value store, with sessions and snapshots
+//! check          client histories and the linearizability checker for the KV model
+//! sim            deterministic simulator: seeded network of cores, faults, invariant checks
+//! pb             protobuf types of proto/raftlab.proto and their conversion to the core's types
+//! raft           the consensus core: sans-IO, deterministic
 //! ```
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod chaos;
+pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod node;

@@ -1,0 +1,67 @@
+//! `raftlab chaos`: starts a cluster, runs [`crate::chaos::run_chaos`] on it, prints the summary
+//! and exits 0 only when the history is linearizable and the nodes converged.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::chaos::{parse_nemeses, run_chaos, summary, ChaosOptions};
+use crate::cluster::{Cluster, ClusterConfig, Preset};
+
+/// `raftlab chaos`.
+pub async fn run(args: super::ChaosArgs, storage: crate::cluster::StorageConfig) -> ExitCode {
+    let nemeses = match parse_nemeses(&args.nemesis) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("raftlab chaos: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut config = ClusterConfig::new(args.nodes as usize, Preset::Fast);
+    config.seed = args.seed;
+    let storage_text = storage.describe();
+    config.storage = storage;
+    config.snapshot = args.storage.snapshot_policy();
+    let cluster = match Cluster::start(config).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("raftlab chaos: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let names: Vec<&str> = nemeses.iter().map(|n| n.name()).collect();
+    println!(
+        "raftlab chaos: {} nodes, seed {}, {} s, {} clients on {} keys, nemesis {}, storage \
+         {storage_text}",
+        args.nodes,
+        args.seed,
+        args.duration.as_secs_f64(),
+        args.clients,
+        args.keys,
+        names.join(",")
+    );
+    let options = ChaosOptions {
+        seed: args.seed,
+        duration: args.duration,
+        clients: args.clients,
+        keys: args.keys,
+        nemeses,
+        check_budget: args.check_budget,
+        recovery: Duration::from_secs(30),
+        verbose: args.verbose,
+        cancel: None,
+    };
+    let report = run_chaos(&cluster.handle(), &options).await;
+    cluster.shutdown().await;
+    print!("{}", summary(&report));
+    if let Some(path) = &args.history {
+        match report.history.write_jsonl(path) {
+            Ok(()) => println!("history: {}", path.display()),
+            Err(e) => eprintln!("raftlab chaos: cannot write {}: {e}", path.display()),
+        }
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
