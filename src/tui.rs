@@ -1,19 +1,23 @@
 //! The dashboard (ratatui): watch a real Raft cluster live and break it with a key.
 //!
 //! The Elm shape: terminal events become [`action::Action`]s, [`app::AppState::update`] is the
-//! only place state changes, and [`view::view`] draws from the state alone. Four sources feed the
+//! only place state changes, and [`view::view`] draws from the state alone. Five sources feed the
 //! loop, none of which ever waits on another:
 //!
 //! ```text
 //!  crossterm events ──┐
 //!  snapshot poller ───┤                     ┌─► draw (≤ 30 fps, only when dirty)
 //!  event bus ─────────┼─► update(AppState) ─┤
-//!  command results ───┘                     └─► Effects ─► commander task ─► cluster
+//!  command results ───┤                     └─► Effects ─► commander task ─► cluster
+//!  job notices ───────┘   (checker, nemesis: see jobs)        │ client ops, nemesis
+//!                                                             ▼
+//!                                         History (shared) ─► checker ─► verdict in the footer
 //! ```
 
 pub mod action;
 pub mod app;
 pub mod commander;
+pub mod jobs;
 pub mod prompt;
 pub mod snapshot;
 pub mod view;
@@ -46,6 +50,8 @@ pub struct UiConfig {
     pub theme: Theme,
     /// Where the nodes keep their data.
     pub storage: crate::cluster::StorageConfig,
+    /// When nodes snapshot (the preset's default when `None`).
+    pub snapshot: Option<crate::node::SnapshotPolicy>,
 }
 
 /// Restores the terminal when dropped: raw mode off, mouse capture off, alternate screen left,
@@ -97,6 +103,7 @@ pub async fn run(config: UiConfig) -> ExitCode {
     cluster_config.seed = config.seed;
     tracing::info!("storage: {}", config.storage.describe());
     cluster_config.storage = config.storage.clone();
+    cluster_config.snapshot = config.snapshot;
     let cluster = match Cluster::start(cluster_config).await {
         Ok(c) => c,
         Err(e) => {
@@ -155,7 +162,21 @@ async fn event_loop(
     ));
     let (effects_tx, effects_rx) = mpsc::channel(64);
     let (results_tx, mut results_rx) = mpsc::channel(64);
-    let commander = tokio::spawn(commander::run(cluster.handle(), effects_rx, results_tx));
+    let (notices_tx, mut notices_rx) = mpsc::channel(256);
+    // Every client operation of the dashboard (the user's and the nemesis' workers).
+    let history = crate::check::History::new();
+    let checker = tokio::spawn(jobs::checker(
+        history.clone(),
+        notices_tx.clone(),
+        jobs::CheckerTiming::default(),
+    ));
+    let commander = tokio::spawn(commander::run(
+        cluster.handle(),
+        history,
+        effects_rx,
+        results_tx,
+        notices_tx,
+    ));
     let mut bus = cluster.events().subscribe();
     let mut input = EventStream::new();
     let mut sigterm = sigterm_stream();
@@ -203,6 +224,10 @@ async fn event_loop(
                 state.apply_result(text);
                 Vec::new()
             }
+            Some(notice) = notices_rx.recv() => {
+                state.apply_notice(notice);
+                Vec::new()
+            }
             _ = sleep_until_opt(draw_at) => {
                 terminal.draw(|f| view::view(state, f))?;
                 state.dirty = false;
@@ -227,6 +252,7 @@ async fn event_loop(
         }
     }
     poller.abort();
+    checker.abort();
     commander.abort();
     Ok(())
 }

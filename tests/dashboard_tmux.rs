@@ -1,9 +1,12 @@
 //! The dashboard as a user drives it: the real `raftlab` binary in a 120×40 tmux pane on a
 //! private tmux server, keys sent with `tmux send-keys`, the screen read with
 //! `tmux capture-pane -p`. It waits for a leader, writes through the prompt and sees every node
-//! apply it, kills the leader by key and sees a new one elected in a higher term, partitions and
-//! heals through the prompt and the `h` key, then quits and checks the terminal came back
-//! (normal screen, cursor shown, mouse capture and raw mode off).
+//! apply it (and the footer's verdict on the history turn `linearizable ✓`), makes the leader take
+//! a snapshot with the `S` key and sees its snap column and its compacted log prefix, kills the
+//! leader by key and sees a new one elected in a higher term, partitions and heals through the
+//! prompt and the `h` key, restarts the killed node and runs a short nemesis through the prompt
+//! (its countdown in the footer, then convergence and a linearizable verdict), then quits and
+//! checks the terminal came back (normal screen, cursor shown, mouse capture and raw mode off).
 //!
 //! Needs `tmux` on the PATH (CI's `.ci/run` installs it); without it the test fails and says so.
 
@@ -185,6 +188,11 @@ fn status_line(screen: &str) -> Option<&str> {
     keys.checked_sub(1).map(|i| rows[i])
 }
 
+/// The key row of the footer, whose right end holds the verdict on the history.
+fn key_row(screen: &str) -> Option<&str> {
+    screen.lines().rfind(|r| r.starts_with("1-9 select"))
+}
+
 /// One row of the node table.
 #[derive(Debug)]
 struct NodeRow {
@@ -192,6 +200,8 @@ struct NodeRow {
     /// The role symbol: ★ leader, ● follower, ◆ candidate, ✕ down.
     symbol: char,
     applied: u64,
+    /// The snap column (`index/term`, or `—` without a snapshot), when the table has one.
+    snap: Option<String>,
 }
 
 /// The part of a row right of the boundary between two side-by-side panels (`││`).
@@ -227,6 +237,7 @@ fn node_table(screen: &str) -> Result<Vec<NodeRow>, String> {
         .position(|c| *c == "applied")
         .filter(|_| columns.first() == Some(&"node"))
         .ok_or_else(|| format!("not the node table's header: {columns:?}"))?;
+    let snap_col = columns.iter().position(|c| *c == "snap");
     let mut nodes = Vec::new();
     for mut cells in rows {
         if cells.first() == Some(&"▶") {
@@ -245,10 +256,12 @@ fn node_table(screen: &str) -> Result<Vec<NodeRow>, String> {
             .get(applied_col)
             .and_then(|c| c.parse().ok())
             .ok_or_else(|| format!("node {id}: no applied index in {cells:?}"))?;
+        let snap = snap_col.and_then(|c| cells.get(c)).map(|c| c.to_string());
         nodes.push(NodeRow {
             id,
             symbol,
             applied,
+            snap,
         });
     }
     Ok(nodes)
@@ -261,7 +274,7 @@ fn state_machine(screen: &str) -> Result<(&str, Vec<&str>), String> {
 }
 
 #[test]
-fn dashboard_in_tmux_elects_writes_fails_over_partitions_heals_and_quits_cleanly() {
+fn dashboard_in_tmux_elects_writes_snapshots_fails_over_partitions_heals_and_quits_cleanly() {
     require_tmux();
     let pid = std::process::id();
     let mut tmux = Tmux {
@@ -339,13 +352,43 @@ fn dashboard_in_tmux_elects_writes_fails_over_partitions_heals_and_quits_cleanly
             leader_and_term(screen)
         },
     );
+    // The put was recorded (client 0) and checked.
+    tmux.wait_for(
+        "2. `ops 1 · linearizable ✓` in the footer",
+        |screen| match key_row(screen) {
+            Some(r) if r.trim_end().ends_with("ops 1 · linearizable ✓") => Ok(()),
+            other => Err(format!("key row {other:?}")),
+        },
+    );
 
-    // 3. Kill the leader by key: select it, press k; a new leader in a higher term.
+    // 3. Snapshot the leader by key: select it, press S; the table's snap column shows the
+    // snapshot's index/term and the logs panel the compacted prefix (▒).
     tmux.type_text(&old_leader.to_string());
+    tmux.type_text("S");
+    tmux.wait_for(
+        &format!("3. leader {old_leader}'s snapshot in the snap column and ▒ in the logs"),
+        |screen| {
+            let nodes = node_table(screen)?;
+            let snap = nodes
+                .iter()
+                .find(|n| n.id == old_leader)
+                .and_then(|n| n.snap.clone());
+            match snap.as_deref() {
+                Some(s) if s.contains('/') => {}
+                other => return Err(format!("leader's snap column: {other:?}")),
+            }
+            if !screen.contains("▒") {
+                return Err("no compacted prefix (▒) in the logs".into());
+            }
+            Ok(())
+        },
+    );
+
+    // 4. Kill the leader by key (still selected): a new leader in a higher term.
     tmux.type_text("k");
     tmux.wait_for(
         &format!(
-            "3. after killing leader {old_leader} (term {old_term}), a new leader in a higher term"
+            "4. after killing leader {old_leader} (term {old_term}), a new leader in a higher term"
         ),
         |screen| {
             let (l, t) = leader_and_term(screen)?;
@@ -364,12 +407,12 @@ fn dashboard_in_tmux_elects_writes_fails_over_partitions_heals_and_quits_cleanly
         },
     );
 
-    // 4. Partition through the prompt, then heal with h.
+    // 5. Partition through the prompt, then heal with h.
     tmux.type_text(":");
     tmux.type_text("partition 1,2 3,4,5");
     tmux.press("Enter");
     let want: BTreeSet<BTreeSet<u64>> = [[1, 2].into(), [3, 4, 5].into()].into();
-    tmux.wait_for("4. `partition {1,2} {3,4,5}` in the header", |screen| {
+    tmux.wait_for("5. `partition {1,2} {3,4,5}` in the header", |screen| {
         let h = header(screen)?;
         match partition_groups(h) {
             Some(groups) if groups == want => Ok(()),
@@ -377,7 +420,7 @@ fn dashboard_in_tmux_elects_writes_fails_over_partitions_heals_and_quits_cleanly
         }
     });
     tmux.type_text("h");
-    tmux.wait_for("4. no partition in the header after h", |screen| {
+    tmux.wait_for("5. no partition in the header after h", |screen| {
         let h = header(screen)?;
         if h.contains("partition") {
             Err(format!("header {h:?}"))
@@ -386,9 +429,60 @@ fn dashboard_in_tmux_elects_writes_fails_over_partitions_heals_and_quits_cleanly
         }
     });
 
-    // 5. Quit: the dashboard exits 0 and the shell's screen is back.
+    // 6. Restart the killed node (still selected), then a 3 s nemesis through the prompt: its
+    // countdown in the footer, then the nodes converge and the history (the put of step 2 and
+    // the workers' operations) is linearizable.
+    tmux.type_text("r");
+    tmux.wait_for("6. 5/5 up after r", |screen| {
+        let h = header(screen)?;
+        if h.contains("5/5 up") {
+            Ok(())
+        } else {
+            Err(format!("header {h:?}"))
+        }
+    });
+    tmux.type_text(":");
+    tmux.type_text("nemesis 3");
+    tmux.press("Enter");
+    tmux.wait_for(
+        "6. `nemesis … s left` in the footer",
+        |screen| match key_row(screen) {
+            Some(r) if r.contains("nemesis ") && r.contains(" s left") => Ok(()),
+            other => Err(format!("key row {other:?}")),
+        },
+    );
+    let verdict =
+        tmux.wait_for(
+            "6. the nemesis' verdict in the status line",
+            |screen| match status_line(screen) {
+                Some(s) if s.starts_with("verdict: ") => Ok(screen.to_string()),
+                other => Err(format!("status line {other:?}")),
+            },
+        );
+    let shown = |what: &str| format!("6. {what}; screen:\n{}", framed(&verdict));
+    assert!(
+        status_line(&verdict).is_some_and(|s| s.starts_with("verdict: linearizable ✓")),
+        "{}",
+        shown("the nemesis' history is not linearizable")
+    );
+    assert!(
+        verdict.contains("converged: every node applied the same state"),
+        "{}",
+        shown("the nodes did not converge after the nemesis")
+    );
+    tmux.wait_for(
+        "6. the footer's verdict after the nemesis",
+        |screen| match key_row(screen) {
+            Some(r) if !r.contains("nemesis") && r.trim_end().ends_with("linearizable ✓") => {
+                Ok(())
+            }
+            other => Err(format!("key row {other:?}")),
+        },
+    );
+
+    // 7. Quit: the dashboard exits 0 and the shell's screen is back.
     tmux.type_text("q");
-    tmux.wait_for("5. `EXITED 0` after q", |screen| {
+    tmux.wait_for("7. `EXITED 0` after q", |screen| {
         if screen.lines().any(|l| l.trim() == "EXITED 0") {
             Ok(())
         } else {
@@ -396,7 +490,7 @@ fn dashboard_in_tmux_elects_writes_fails_over_partitions_heals_and_quits_cleanly
         }
     });
     let screen = tmux.capture();
-    let shown = |what: &str| format!("5. {what} after quitting; screen:\n{}", framed(&screen));
+    let shown = |what: &str| format!("7. {what} after quitting; screen:\n{}", framed(&screen));
     assert!(
         screen.lines().any(|l| l.trim() == "EXITED 0"),
         "{}",
@@ -443,7 +537,7 @@ fn dashboard_in_tmux_elects_writes_fails_over_partitions_heals_and_quits_cleanly
     for mode in ["icanon", "echo", "isig"] {
         assert!(
             words.contains(mode),
-            "5. the pane's tty is still in raw mode ({mode} is off) after quitting:\n{stty}"
+            "7. the pane's tty is still in raw mode ({mode} is off) after quitting:\n{stty}"
         );
     }
 }

@@ -9,7 +9,10 @@
 //! 2. widgets: one claim about one panel each (the header names the leader, a down node's row
 //!    shows ✕, the commit index is marked ┃, ...), so a failure says what broke;
 //! 3. `AppState::update` / `on_key` / `on_mouse` / `apply_view` / `apply_event`: each action's
-//!    change to the state and the effects it asks of the cluster.
+//!    change to the state and the effects it asks of the cluster;
+//! 4. the verdict on the history and the nemesis: the footer's status segment in each state (also
+//!    as whole screens), the history overlay, `apply_notice`, and the keys and commands that
+//!    start a nemesis or show and save the history.
 //!
 //! Write or refresh the snapshots with `INSTA_UPDATE=always cargo test --test dashboard_view`,
 //! then read the `.snap` files before committing them.
@@ -24,6 +27,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Span;
 use ratatui::Terminal;
 
+use raftlab::check::{self, CheckResult, Counts, KvOp, KvOutput, Operation};
 use raftlab::cluster::{ClusterStatus, InFlightInfo, NodeState, Preset};
 use raftlab::node::{Event, EventKind};
 use raftlab::raft::{
@@ -31,7 +35,9 @@ use raftlab::raft::{
     Term, TraceEvent,
 };
 use raftlab::tui::action::Action;
-use raftlab::tui::app::{self, AppState, Category, Effect, FeedKind, Focus, Theme};
+use raftlab::tui::app::{
+    self, AppState, Category, Effect, FeedKind, Focus, NemesisView, Notice, Theme,
+};
 use raftlab::tui::prompt::PromptCommand;
 use raftlab::tui::snapshot::{ClusterView, LogWindow};
 use raftlab::tui::view::{self, logs, ring};
@@ -133,6 +139,10 @@ fn status(id: NodeId, s: &Spec) -> Status {
         last_log_term: s.log.last().copied().unwrap_or(0),
         persisted_index: s.log.len() as Index,
         first_index: 1,
+        snapshot_index: 0,
+        snapshot_term: 0,
+        snapshot_bytes: 0,
+        receiving_snapshot: None,
         election_elapsed: (id as u32 * 5) % 17,
         election_timeout: 17 + (id as u32 % 3),
         progress: Vec::new(),
@@ -195,6 +205,7 @@ fn make_view(specs: &[Spec]) -> ClusterView {
                             ProgressState::Probe
                         },
                         inflight: 0,
+                        snapshot_transfer: None,
                     }
                 })
                 .collect();
@@ -386,6 +397,122 @@ fn nine_nodes() -> ClusterView {
     let others: Vec<NodeId> = (1..=8).collect();
     partition(&mut v, &[&others, &[9]]);
     v
+}
+
+/// Compacts node `id`'s log into a snapshot ending at `index`: the status says so and the log
+/// window holds only the entries after it (as the poller's ReadLog returns them).
+fn compact(view: &mut ClusterView, id: NodeId, index: Index, bytes: u64) {
+    let window = view.logs.entry(id).or_default();
+    let term = window
+        .term(index)
+        .expect("the snapshot's last entry is in the log");
+    window.entries.retain(|(i, _)| *i > index);
+    let s = &mut view.status.nodes[id as usize - 1].status;
+    s.snapshot_index = index;
+    s.snapshot_term = term;
+    s.snapshot_bytes = bytes;
+    s.first_index = index + 1;
+}
+
+/// Entries 1..=48: term 1 up to 6, term 2 up to 25, then term 4.
+fn log_48() -> Vec<Term> {
+    (1..=48u64)
+        .map(|i| match i {
+            1..=6 => 1,
+            7..=25 => 2,
+            _ => 4,
+        })
+        .collect()
+}
+
+/// (f) Node 3 leads term 4 over 48 entries and compacted them up to 40 (a 1,024-byte
+/// snapshot); so did nodes 1 and 5, node 4 only up to 20. Node 2 came back holding 12 entries:
+/// what it needs next is compacted away, so the leader sends it the snapshot, in chunks; 512
+/// bytes are confirmed and the chunk from 512 is on the wire (with node 2's last reply).
+fn snapshot_transfer() -> ClusterView {
+    let log = log_48();
+    let mut v = make_view(&[
+        follower(4, &log, 48).led_by(3),
+        follower(4, &log[..12], 12).led_by(3),
+        leader(4, &log, 48),
+        follower(4, &log, 48).led_by(3),
+        follower(4, &log, 48).led_by(3),
+    ]);
+    for id in [1, 3, 5] {
+        compact(&mut v, id, 40, 1_024);
+    }
+    compact(&mut v, 4, 20, 512);
+    v.status.nodes[1].status.receiving_snapshot = Some((40, 512));
+    let to_2 = v.status.nodes[2]
+        .status
+        .progress
+        .iter_mut()
+        .find(|p| p.id == 2)
+        .expect("the leader's progress for node 2");
+    to_2.state = ProgressState::Snapshot;
+    to_2.inflight = 1;
+    to_2.snapshot_transfer = Some((40, 512, 1_024));
+    v.in_flight = vec![
+        msg(
+            51,
+            3,
+            2,
+            MessageKind::InstallSnapshot,
+            "3->2 InstallSnapshot{term:4 last:40/4 bytes:512..768}",
+        ),
+        msg(
+            52,
+            2,
+            3,
+            MessageKind::InstallSnapshotReply,
+            "2->3 InstallSnapshotReply{term:4 last:40 next:512}",
+        ),
+    ];
+    v
+}
+
+/// What the bus said while node 3 compacted its log and began sending node 2 the snapshot.
+fn snapshot_story() -> Vec<Event> {
+    vec![
+        trace(
+            9_000,
+            4,
+            TraceEvent::SnapshotTaken {
+                index: 20,
+                term: 2,
+                bytes: 512,
+            },
+        ),
+        trace(
+            11_000,
+            3,
+            TraceEvent::SnapshotTaken {
+                index: 40,
+                term: 4,
+                bytes: 1_024,
+            },
+        ),
+        trace(
+            11_010,
+            1,
+            TraceEvent::SnapshotTaken {
+                index: 40,
+                term: 4,
+                bytes: 1_024,
+            },
+        ),
+        ev(11_900, 2, EventKind::NodeUp),
+        trace(
+            12_000,
+            3,
+            TraceEvent::SnapshotSending {
+                to: 2,
+                index: 40,
+                bytes: 1_024,
+                next_index: 13,
+            },
+        ),
+    ]
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -833,6 +960,27 @@ fn screen_nine_nodes() {
     let mut state = app_with(nine_nodes(), events);
     state.selected = 9;
     snapshot("nine_nodes", &state, 200, 60);
+}
+
+#[test]
+fn screen_snapshot_transfer() {
+    let mut state = app_with(snapshot_transfer(), snapshot_story());
+    state.selected = 2;
+    for (w, h) in SIZES {
+        snapshot("snapshot_transfer", &state, w, h);
+    }
+}
+
+#[test]
+fn screen_snapshot_transfer_details() {
+    let mut state = app_with(snapshot_transfer(), snapshot_story());
+    state.focus = Focus::Detail;
+    for (id, name) in [(3, "leader"), (2, "follower")] {
+        state.selected = id;
+        for (w, h) in SIZES {
+            snapshot(&format!("snapshot_transfer_detail_{name}"), &state, w, h);
+        }
+    }
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -1555,6 +1703,241 @@ fn before_the_first_snapshot_the_screen_says_starting() {
     assert!(screen.find(" cluster ").is_some());
 }
 
+/// The node table's row of the node labelled `label` (`★3`, `●2`).
+fn table_row(state: &AppState, screen: &Screen, label: &str) -> String {
+    let rows = table_rows(state, screen);
+    rows.iter()
+        .find(|r| r.contains(label))
+        .unwrap_or_else(|| panic!("no row {label} in {rows:#?}"))
+        .clone()
+}
+
+#[test]
+fn table_shows_each_snapshot_and_a_transfer_in_progress() {
+    let state = app_with(snapshot_transfer(), Vec::new());
+    let screen = Screen::of(&state, 140, 45);
+    let header = table_rows(&state, &screen)[1].clone();
+    assert!(
+        header.contains(" applied snap    timer"),
+        "the snap column: {header:?}"
+    );
+    assert!(table_row(&state, &screen, "★3").contains(" 40/4 "));
+    assert!(table_row(&state, &screen, "●4").contains(" 20/2 "));
+    let receiving = table_row(&state, &screen, "●2");
+    assert!(receiving.contains(" — "), "no snapshot yet: {receiving:?}");
+    assert!(receiving.contains("▣ 50%"), "half sent: {receiving:?}");
+    assert!(table_row(&state, &screen, "●1").contains("48/49"));
+    // The narrower layouts have no snap column, but still show the transfer.
+    for (w, h) in [(80, 24), (100, 30)] {
+        let screen = Screen::of(&state, w, h);
+        let header = table_rows(&state, &screen)[1].clone();
+        assert!(!header.contains("snap"), "{w}x{h}: {header:?}");
+        let row = table_row(&state, &screen, "●2");
+        assert!(row.contains("▣ 50%"), "{w}x{h}: {row:?}");
+        assert!(row.trim_end().ends_with('│'), "{w}x{h}: {row:?}");
+    }
+}
+
+#[test]
+fn table_has_a_snap_column_only_where_it_fits() {
+    let state = app_with(snapshot_transfer(), Vec::new());
+    // (screen width, whether the table has a snap column): the table is 46, 66, 70, 76, 78
+    // and 94 columns wide (the ring takes the rest).
+    for (w, shown) in [
+        (80, false),
+        (100, false),
+        (104, true),
+        (120, true),
+        (112, false),
+        (140, true),
+    ] {
+        let screen = Screen::of(&state, w, 30);
+        let rows = table_rows(&state, &screen);
+        let header = &rows[1];
+        assert_eq!(header.contains(" snap "), shown, "{w} columns: {header:?}");
+        if shown {
+            // Every other column keeps its whole name.
+            for column in [
+                " node ",
+                " term ",
+                " last ",
+                " commit ",
+                " applied ",
+                " timer ",
+            ] {
+                assert!(
+                    header.contains(column),
+                    "{w}: {column:?} missing: {header:?}"
+                );
+            }
+            assert!(header.contains(" match/next"), "{w}: {header:?}");
+            let leader = table_row(&state, &screen, "★3");
+            assert!(leader.contains(" 40/4 "), "{w}: {leader:?}");
+        }
+    }
+}
+
+#[test]
+fn table_shortens_faults_that_do_not_fit_beside_the_snap_column() {
+    // 140 columns: the faults column has 8 cells left.
+    for (view, want, not) in [
+        (with_faults(2, 300, 1.0), "+300ms", "slow"),
+        (with_faults(2, 0, 0.5), "0.5x", "clock"),
+        (with_faults(2, 0, 2.0), "clock 2x", "isol"),
+    ] {
+        let state = app_with(view, Vec::new());
+        let screen = Screen::of(&state, 140, 45);
+        let row = table_row(&state, &screen, "●2");
+        assert!(row.contains(want), "{want:?} missing: {row:?}");
+        assert!(!row.contains(not), "{row:?}");
+    }
+    // Wide enough: the long forms (see also table_lists_faults_on_a_wide_screen).
+    let state = app_with(with_faults(2, 300, 1.0), Vec::new());
+    let screen = Screen::of(&state, 200, 60);
+    assert!(table_row(&state, &screen, "●2").contains("slow +300ms"));
+}
+
+#[test]
+fn logs_draw_the_compacted_prefix_as_a_labelled_run() {
+    let state = app_with(snapshot_transfer(), Vec::new());
+    let screen = Screen::of(&state, 140, 45);
+    // 44 cells: the window is 5..=48, so indexes 5..=40 of the compacted logs are a run.
+    let labels = ruler_labels(&screen);
+    assert_eq!(labels.first().map(|l| l.0), Some(5), "{labels:?}");
+    for id in [1, 3, 5] {
+        let row = log_row(&screen, id);
+        let run: String = (5..=40).map(|i| log_cell(&row, 5, i)).collect();
+        assert!(
+            run.chars().all(|c| c == '▒' || " snapshot≤40".contains(c)),
+            "node {id}: {row:?}"
+        );
+        assert!(
+            run.ends_with("▒ snapshot ≤40 ▒"),
+            "labelled at its right end: {row:?}"
+        );
+        assert_eq!(log_cell(&row, 5, 41), " 4 ", "node {id}: {row:?}");
+        assert_eq!(log_cell(&row, 5, 48), " 4┃", "node {id}: {row:?}");
+    }
+    // Node 4 compacted less: its entries from 21 show, and none differ from the leader just
+    // because the leader no longer holds them.
+    let r4 = log_row(&screen, 4);
+    assert_eq!(log_cell(&r4, 5, 5), "▒▒▒", "{r4:?}");
+    assert_eq!(log_cell(&r4, 5, 21), " 2 ", "{r4:?}");
+    assert!(r4.contains("▒ snapshot ≤20 ▒ 2 "), "{r4:?}");
+    // Node 2 holds 1..=12 and has not compacted: no run, no alert, and after its last entry the
+    // snapshot on its way.
+    let r2 = log_row(&screen, 2);
+    assert!(!r2.contains('▒'), "{r2:?}");
+    assert_eq!(log_cell(&r2, 5, 12), " 2┃", "{r2:?}");
+    assert_eq!(log_cell(&r2, 5, 13), " ▣ ", "{r2:?}");
+    assert!(
+        r2.contains(" 2┃ ▣ receiving snapshot ≤40: 512 B   "),
+        "{r2:?}"
+    );
+    for id in 1..=5 {
+        assert!(!log_row(&screen, id).contains('!'), "node {id}");
+    }
+}
+
+#[test]
+fn logs_shorten_the_label_of_a_short_compacted_run() {
+    // 80 columns: 24 cells, the window is 25..=48; node 4's run is 25..=20: none at all.
+    let state = app_with(snapshot_transfer(), Vec::new());
+    let screen = Screen::of(&state, 80, 24);
+    let r3 = log_row(&screen, 3);
+    assert_eq!(log_cell(&r3, 25, 25), "▒▒▒", "{r3:?}");
+    assert!(r3.contains("▒ snapshot ≤40 ▒"), "{r3:?}");
+    assert!(!log_row(&screen, 4).contains('▒'));
+    // The label shrinks with the run, and goes when there is no room.
+    assert_eq!(logs::compacted_run(1, 1, 0, 1), "▒▒▒");
+    assert_eq!(logs::compacted_run(1, 2, 0, 2), "▒ ≤2 ▒");
+    assert_eq!(logs::compacted_run(39, 40, 40, 40), "▒▒▒▒▒┃");
+    assert_eq!(logs::compacted_run(37, 40, 40, 40), "▒ snap ≤40 ┃");
+    assert_eq!(
+        logs::compacted_run(1, 2, 0, 0),
+        "▒▒▒▒▒▒",
+        "no snapshot, no label"
+    );
+}
+
+#[test]
+fn logs_show_a_log_compacted_up_to_its_last_entry() {
+    // Every node snapshotted all 8 entries: the logs hold nothing, the poller returns nothing.
+    let mut v = elected();
+    for id in 1..=5 {
+        compact(&mut v, id, 8, 300);
+    }
+    assert!(v.logs.values().all(|w| w.entries.is_empty()));
+    let state = app_with(v, Vec::new());
+    let screen = Screen::of(&state, 140, 45);
+    for id in 1..=5 {
+        let row = log_row(&screen, id);
+        let cells: String = (1..=8).map(|i| log_cell(&row, 1, i)).collect();
+        assert_eq!(cells, "▒▒▒▒▒▒▒▒▒▒ snapshot ≤8 ┃", "node {id}: {row:?}");
+    }
+}
+
+#[test]
+fn detail_overlay_shows_snapshots_and_transfers() {
+    let mut state = app_with(snapshot_transfer(), snapshot_story());
+    state.focus = Focus::Detail;
+    state.selected = 3;
+    let screen = Screen::of(&state, 140, 45);
+    let text = screen.block("node 3 (Esc closes)").join("\n");
+    for part in [
+        "log 41..=48 (last term 4)",
+        "snapshot 40/4 (1,024 B): entries 1..=40 compacted away, the log starts at 41",
+        "2: 12 / 13 / snapshot / 1",
+        "→ 2: sending snapshot 40 (512/1,024 B)",
+        "node 2 needs entry 13, compacted away: sending snapshot 40 (1024 bytes)",
+    ] {
+        assert!(text.contains(part), "{part:?} missing:\n{text}");
+    }
+    assert_eq!(text.matches("sending snapshot").count(), 2, "{text}");
+    state.selected = 2;
+    let screen = Screen::of(&state, 140, 45);
+    let text = screen.block("node 2 (Esc closes)").join("\n");
+    for part in [
+        "no snapshot: the log holds every entry from 1",
+        "receiving snapshot 40: 512/1,024 B",
+    ] {
+        assert!(text.contains(part), "{part:?} missing:\n{text}");
+    }
+    // Without a leader that is sending it, the follower knows only what arrived.
+    let mut v = snapshot_transfer();
+    v.status.nodes[2].status.progress.clear();
+    state.apply_view(v);
+    let text = Screen::of(&state, 140, 45)
+        .block("node 2 (Esc closes)")
+        .join("\n");
+    assert!(
+        text.contains("receiving snapshot 40: 512 B so far"),
+        "{text}"
+    );
+}
+
+#[test]
+fn help_lists_the_snapshot_glyphs_key_and_command() {
+    let mut state = app_with(elected(), Vec::new());
+    state.focus = Focus::Help;
+    let mut seen = String::new();
+    // Scroll to the end, a page at a time.
+    for _ in 0..20 {
+        seen.push_str(&Screen::of(&state, 80, 24).block(" help (").join("\n"));
+        state.on_key(code(KeyCode::PageDown));
+    }
+    let flat: String = seen.split_whitespace().collect::<Vec<_>>().join(" ");
+    for part in [
+        "S the selected node takes a snapshot now",
+        "snapshot NODE",
+        "▣ InstallSnapshot",
+        "◇ snapshot reply",
+        "▒ = compacted into a snapshot",
+    ] {
+        assert!(flat.contains(part), "{part:?} missing:\n{seen}");
+    }
+}
+
 // ----------------------------------------------------------------------------------------------
 // 3. Update
 // ----------------------------------------------------------------------------------------------
@@ -1568,6 +1951,11 @@ fn faults_act_on_the_selected_node() {
     assert_eq!(state.on_key(key('r')), run(PromptCommand::Restart(4)));
     assert_eq!(state.on_key(key('i')), run(PromptCommand::Isolate(4)));
     assert_eq!(state.on_key(key('t')), run(PromptCommand::Campaign(4)));
+    assert_eq!(state.on_key(key('S')), run(PromptCommand::Snapshot(4)));
+    assert_eq!(
+        state.update(Action::Snapshot),
+        run(PromptCommand::Snapshot(4))
+    );
     assert_eq!(state.update(Action::Kill), run(PromptCommand::Kill(4)));
     state.update(Action::Select(2));
     assert_eq!(
@@ -1919,6 +2307,76 @@ fn feed_filters_by_kind_and_node() {
     assert!(screen
         .find(" events: elections, node 1 (f: kind, F: node) ")
         .is_some());
+}
+
+#[test]
+fn snapshot_events_are_replication() {
+    for t in [
+        TraceEvent::SnapshotTaken {
+            index: 40,
+            term: 4,
+            bytes: 1_024,
+        },
+        TraceEvent::SnapshotSending {
+            to: 2,
+            index: 40,
+            bytes: 1_024,
+            next_index: 13,
+        },
+        TraceEvent::SnapshotInstalled {
+            index: 40,
+            term: 4,
+            leader: 3,
+            bytes: 1_024,
+            kept_suffix: false,
+        },
+        TraceEvent::SnapshotDelivered { to: 2, index: 40 },
+    ] {
+        assert_eq!(
+            app::category(&EventKind::Trace(t.clone())),
+            Category::Replication,
+            "{t}"
+        );
+    }
+    // Shown under the default filter and under replication.
+    let mut state = app_with(snapshot_transfer(), snapshot_story());
+    assert_eq!(state.visible_feed().count(), 5);
+    state.feed_kind = FeedKind::Replication;
+    assert_eq!(state.visible_feed().count(), 4);
+}
+
+#[test]
+fn prompt_snapshot_runs_and_bad_input_changes_nothing() {
+    let mut state = app_with(elected(), Vec::new());
+    type_keys(&mut state, ":snapshot 2");
+    assert_eq!(
+        state.on_key(code(KeyCode::Enter)),
+        run(PromptCommand::Snapshot(2))
+    );
+    type_keys(&mut state, ":compact 5");
+    assert_eq!(
+        state.on_key(code(KeyCode::Enter)),
+        run(PromptCommand::Snapshot(5))
+    );
+    for (line, want) in [
+        ("snapshot", "error: usage: snapshot NODE"),
+        (
+            "snapshot 9",
+            "error: snapshot: node 9 does not exist (nodes are 1..5)",
+        ),
+        (
+            "compact 1 2",
+            "error: snapshot: too many arguments (usage: snapshot NODE)",
+        ),
+    ] {
+        type_keys(&mut state, &format!(":{line}"));
+        assert!(state.on_key(code(KeyCode::Enter)).is_empty(), "{line}");
+        assert_eq!(state.status_line, want);
+        assert_eq!(state.focus, Focus::Main);
+    }
+    type_keys(&mut state, ":snap");
+    state.on_key(code(KeyCode::Tab));
+    assert_eq!(state.prompt.input, "snapshot ");
 }
 
 #[test]
@@ -2295,4 +2753,436 @@ fn keys_and_results_mark_dirty() {
     state.apply_result("killed 2".into());
     assert!(state.dirty);
     assert_eq!(state.status_line, "killed 2");
+}
+
+// ----------------------------------------------------------------------------------------------
+// 4. The verdict, the history and the nemesis
+// ----------------------------------------------------------------------------------------------
+
+/// An operation at fixed times (ms), so the verdict's timeline is the same on every run.
+fn operation(id: u64, client: u64, ms: (u64, u64), op: KvOp, output: KvOutput) -> Operation {
+    Operation {
+        id,
+        client,
+        invoke_us: ms.0 * 1_000,
+        complete_us: Some(ms.1 * 1_000),
+        op,
+        output: Some(output),
+        error: None,
+    }
+}
+
+/// A stale read on `x`: client 1 writes 1, then client 0 (the user) reads nothing, after the
+/// write was acknowledged; a read of `y` that is fine.
+fn stale_read() -> CheckResult {
+    let ops = vec![
+        operation(
+            0,
+            1,
+            (0, 12),
+            KvOp::Put {
+                key: "x".into(),
+                value: "1".into(),
+            },
+            KvOutput::Put { previous: None },
+        ),
+        operation(
+            1,
+            0,
+            (30, 41),
+            KvOp::Get { key: "x".into() },
+            KvOutput::Get { value: None },
+        ),
+        operation(
+            2,
+            0,
+            (50, 52),
+            KvOp::Get { key: "y".into() },
+            KvOutput::Get { value: None },
+        ),
+    ];
+    let result = check::check(&ops, Duration::from_secs(10));
+    assert!(
+        matches!(&result, CheckResult::NotLinearizable { key, .. } if key == "x"),
+        "{result}"
+    );
+    result
+}
+
+fn counts(ok: usize, failed: usize, unknown: usize, in_flight: usize) -> Counts {
+    Counts {
+        ok,
+        failed,
+        unknown,
+        in_flight,
+    }
+}
+
+/// `state` after the checker reported `n` operations (all ok) and `result` on them.
+fn judged(mut state: AppState, n: usize, result: CheckResult) -> AppState {
+    state.apply_notice(Notice::Counts(counts(n, 0, 0, 0)));
+    state.apply_notice(Notice::Checking(true));
+    state.apply_notice(Notice::Verdict { ops: n, result });
+    state.apply_notice(Notice::Checking(false));
+    state
+}
+
+fn linearizable_state() -> AppState {
+    let state = app_with(elected(), election_story());
+    judged(state, 1_234, CheckResult::Linearizable)
+}
+
+fn violation_state() -> AppState {
+    let state = app_with(elected(), election_story());
+    let mut state = judged(state, 1_240, stale_read());
+    state.apply_notice(Notice::Counts(counts(1_236, 2, 1, 1)));
+    state
+}
+
+/// A nemesis 18 s into a 30 s run: its first line and a fault in the feed.
+fn nemesis_state() -> AppState {
+    let mut events = election_story();
+    events.push(ev(3_100, 0, EventKind::Fault("isolate node 3".into())));
+    let mut state = app_with(elected(), Vec::new());
+    state.apply_notice(Notice::Feed {
+        at: Duration::from_millis(2_500),
+        text: "nemesis: 30 s of every fault, 4 clients on keys k0..k2 (seed 7)".into(),
+    });
+    for e in events
+        .into_iter()
+        .filter(|e| e.at >= Duration::from_millis(2_600))
+    {
+        state.apply_event(e);
+    }
+    state.apply_result(
+        "nemesis: 30 s of random faults, 4 clients on 3 keys (C or nemesis stop ends it)".into(),
+    );
+    state.apply_notice(Notice::Nemesis(Some(NemesisView::Running {
+        left: Duration::from_secs(12),
+    })));
+    judged(state, 381, CheckResult::Linearizable)
+}
+
+/// The footer's key row at `w`×`h` (the last row).
+fn key_row(state: &AppState, w: u16, h: u16) -> String {
+    Screen::of(state, w, h).row(h as usize - 1)
+}
+
+#[test]
+fn screen_verdict_linearizable() {
+    let state = linearizable_state();
+    for (w, h) in SIZES {
+        snapshot("verdict_linearizable", &state, w, h);
+    }
+}
+
+#[test]
+fn screen_verdict_not_linearizable() {
+    let state = violation_state();
+    for (w, h) in SIZES {
+        snapshot("verdict_not_linearizable", &state, w, h);
+    }
+}
+
+#[test]
+fn screen_nemesis_running() {
+    let state = nemesis_state();
+    for (w, h) in SIZES {
+        snapshot("nemesis_running", &state, w, h);
+    }
+}
+
+#[test]
+fn screen_history_overlay_with_the_failing_window() {
+    let mut state = violation_state();
+    state.update(Action::ToggleHistory);
+    assert_eq!(state.focus, Focus::History);
+    for (w, h) in SIZES {
+        snapshot("history_overlay_not_linearizable", &state, w, h);
+    }
+}
+
+#[test]
+fn no_verdict_segment_before_the_first_operation() {
+    let state = app_with(elected(), Vec::new());
+    for (w, h) in SIZES {
+        let row = key_row(&state, w, h);
+        assert!(!row.contains("ops"), "{row:?}");
+        assert!(!row.contains("linearizable"), "{row:?}");
+    }
+}
+
+#[test]
+fn the_verdict_segment_says_each_state_at_80_columns() {
+    let base = || app_with(elected(), Vec::new());
+    let cases: Vec<(AppState, &str)> = vec![
+        (linearizable_state(), "ops 1,234 · linearizable ✓"),
+        (
+            violation_state(),
+            "ops 1,240 · NOT LINEARIZABLE ✗ key x (v: why)",
+        ),
+        (
+            nemesis_state(),
+            "nemesis 12 s left · ops 381 · linearizable ✓",
+        ),
+        (
+            judged(
+                base(),
+                9,
+                CheckResult::GaveUp {
+                    key: "k1".into(),
+                    reason: "budget".into(),
+                },
+            ),
+            "ops 9 · undecided (gave up)",
+        ),
+        (
+            {
+                let mut s = judged(base(), 3, CheckResult::Linearizable);
+                s.apply_notice(Notice::Counts(counts(4, 0, 0, 0)));
+                s.apply_notice(Notice::Checking(true));
+                s
+            },
+            "ops 4 · checking",
+        ),
+        (
+            {
+                let mut s = base();
+                s.apply_notice(Notice::Counts(counts(0, 0, 0, 1)));
+                s
+            },
+            "ops 1 · checking",
+        ),
+        (
+            {
+                let mut s = judged(base(), 5, CheckResult::Linearizable);
+                s.apply_notice(Notice::Nemesis(Some(NemesisView::Finishing)));
+                s
+            },
+            "nemesis: healing, checking · ops 5 · linearizable ✓",
+        ),
+    ];
+    for (state, want) in cases {
+        for (w, h) in SIZES {
+            let row = key_row(&state, w, h);
+            assert!(row.starts_with("1-9 select"), "{row:?}");
+            assert!(
+                row.trim_end().ends_with(want),
+                "{want:?} not at the end of {row:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_long_verdict_gives_way_but_keeps_the_verdict_at_40_columns() {
+    let mut state = violation_state();
+    state.apply_notice(Notice::Nemesis(Some(NemesisView::Running {
+        left: Duration::from_secs(25),
+    })));
+    let row = key_row(&state, 40, 12);
+    assert!(row.starts_with("1-9 select"), "{row:?}");
+    assert!(row.contains("NOT LINEARIZABLE ✗ key x"), "{row:?}");
+    let row = key_row(&state, 80, 24);
+    assert!(
+        row.contains("nemesis 25 s left · ops 1,240 · NOT LINEARIZABLE ✗ key x"),
+        "{row:?}"
+    );
+}
+
+#[test]
+fn the_history_overlay_shows_counts_and_the_verdict() {
+    let mut state = linearizable_state();
+    state.apply_notice(Notice::Counts(counts(1_230, 3, 1, 0)));
+    type_keys(&mut state, ":history");
+    assert!(state.on_key(code(KeyCode::Enter)).is_empty());
+    assert_eq!(state.focus, Focus::History);
+    let text = Screen::of(&state, 140, 45).text();
+    for want in [
+        "1,234 operations recorded",
+        "1,230 ok · 3 failed (known not applied) · 1 unknown",
+        "Verdict on the first 1,234 operations: linearizable ✓",
+        "Client 0 is you",
+        ":history save FILE",
+    ] {
+        assert!(text.contains(want), "{want:?} missing from\n{text}");
+    }
+    // v and Esc close it.
+    state.on_key(key('v'));
+    assert_eq!(state.focus, Focus::Main);
+    state.on_key(key('v'));
+    assert_eq!(state.focus, Focus::History);
+    state.on_key(code(KeyCode::Esc));
+    assert_eq!(state.focus, Focus::Main);
+}
+
+#[test]
+fn the_history_overlay_shows_the_failing_window_at_80x24_by_scrolling() {
+    let mut state = violation_state();
+    state.on_key(key('v'));
+    let top = Screen::of(&state, 80, 24).text();
+    assert!(top.contains("NOT LINEARIZABLE ✗ key x"), "{top}");
+    for _ in 0..40 {
+        state.on_key(code(KeyCode::Down));
+    }
+    let bottom = Screen::of(&state, 80, 24).text();
+    assert!(bottom.contains(":history save FILE"), "{bottom}");
+    assert!(top.contains("client") || bottom.contains("client"));
+}
+
+#[test]
+fn the_history_overlay_before_any_operation_says_how_to_make_some() {
+    let mut state = app_with(elected(), Vec::new());
+    state.update(Action::ToggleHistory);
+    let text = Screen::of(&state, 140, 45).text();
+    assert!(text.contains("0 operations recorded"), "{text}");
+    assert!(text.contains("Nothing to judge yet"), "{text}");
+}
+
+#[test]
+fn the_nemesis_key_starts_one_or_stops_the_one_running() {
+    let mut state = app_with(elected(), Vec::new());
+    assert_eq!(
+        state.on_key(key('C')),
+        run(PromptCommand::Nemesis(Duration::from_secs(30)))
+    );
+    assert_eq!(
+        state.update(Action::Nemesis),
+        run(PromptCommand::Nemesis(Duration::from_secs(30)))
+    );
+    state.apply_notice(Notice::Nemesis(Some(NemesisView::Running {
+        left: Duration::from_secs(30),
+    })));
+    assert_eq!(state.on_key(key('C')), run(PromptCommand::NemesisStop));
+    state.apply_notice(Notice::Nemesis(Some(NemesisView::Finishing)));
+    assert_eq!(state.on_key(key('C')), run(PromptCommand::NemesisStop));
+    state.apply_notice(Notice::Nemesis(None));
+    assert_eq!(
+        state.on_key(key('C')),
+        run(PromptCommand::Nemesis(Duration::from_secs(30)))
+    );
+    // Under an overlay, C does nothing.
+    state.on_key(key('?'));
+    assert!(state.on_key(key('C')).is_empty());
+}
+
+#[test]
+fn prompt_nemesis_and_history_commands() {
+    let mut state = app_with(elected(), Vec::new());
+    type_keys(&mut state, ":nemesis 10");
+    assert_eq!(
+        state.on_key(code(KeyCode::Enter)),
+        run(PromptCommand::Nemesis(Duration::from_secs(10)))
+    );
+    type_keys(&mut state, ":nemesis stop");
+    assert_eq!(
+        state.on_key(code(KeyCode::Enter)),
+        run(PromptCommand::NemesisStop)
+    );
+    type_keys(&mut state, ":history save runs/h.jsonl");
+    assert_eq!(
+        state.on_key(code(KeyCode::Enter)),
+        run(PromptCommand::HistorySave("runs/h.jsonl".into()))
+    );
+    // Shown locally: no effect.
+    type_keys(&mut state, ":history");
+    assert!(state.on_key(code(KeyCode::Enter)).is_empty());
+    assert_eq!(state.focus, Focus::History);
+    state.on_key(code(KeyCode::Esc));
+    // Errors stay in the footer.
+    type_keys(&mut state, ":nemesis forever");
+    assert!(state.on_key(code(KeyCode::Enter)).is_empty());
+    assert!(
+        state.status_line.starts_with("error: nemesis: "),
+        "{}",
+        state.status_line
+    );
+    type_keys(&mut state, ":history save");
+    assert!(state.on_key(code(KeyCode::Enter)).is_empty());
+    assert_eq!(
+        state.status_line,
+        "error: history: missing FILE (usage: history [save FILE])"
+    );
+}
+
+#[test]
+fn the_verdict_on_the_longest_history_wins_and_a_violation_stays() {
+    let mut state = app_with(elected(), Vec::new());
+    state.dirty = false;
+    state.apply_notice(Notice::Verdict {
+        ops: 10,
+        result: CheckResult::Linearizable,
+    });
+    assert!(state.dirty);
+    assert_eq!(state.check.verdict, Some((10, CheckResult::Linearizable)));
+    // An older check that finished late does not replace a newer one.
+    let gave_up = CheckResult::GaveUp {
+        key: "x".into(),
+        reason: "budget".into(),
+    };
+    state.apply_notice(Notice::Verdict {
+        ops: 8,
+        result: gave_up.clone(),
+    });
+    assert_eq!(state.check.verdict, Some((10, CheckResult::Linearizable)));
+    state.apply_notice(Notice::Verdict {
+        ops: 12,
+        result: gave_up.clone(),
+    });
+    assert_eq!(state.check.verdict, Some((12, gave_up)));
+    // A violation replaces anything and stays.
+    let violation = stale_read();
+    state.apply_notice(Notice::Verdict {
+        ops: 11,
+        result: violation.clone(),
+    });
+    assert_eq!(state.check.violation(), Some("x"));
+    state.apply_notice(Notice::Verdict {
+        ops: 50,
+        result: CheckResult::Linearizable,
+    });
+    assert_eq!(state.check.verdict, Some((11, violation)));
+}
+
+#[test]
+fn nemesis_notices_feed_the_feed_and_the_status_line() {
+    let mut state = app_with(elected(), Vec::new());
+    state.apply_notice(Notice::Feed {
+        at: Duration::from_secs(40),
+        text: "verdict: linearizable ✓ (381 operations)".into(),
+    });
+    let line = state.feed.back().expect("a feed line");
+    assert_eq!(line.category, Category::Fault);
+    assert_eq!((line.node, line.at), (0, Duration::from_secs(40)));
+    state.apply_notice(Notice::Status("verdict: linearizable ✓".into()));
+    assert_eq!(state.status_line, "verdict: linearizable ✓");
+    let text = Screen::of(&state, 140, 45).text();
+    assert!(
+        text.contains("verdict: linearizable ✓ (381 operations)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn help_mentions_the_verdict_line_the_nemesis_key_and_commands() {
+    let mut state = app_with(elected(), Vec::new());
+    state.focus = Focus::Help;
+    // Scroll through the whole overlay at 80×24, collecting its text.
+    let mut text = String::new();
+    for _ in 0..30 {
+        text += &Screen::of(&state, 80, 24).text();
+        for _ in 0..10 {
+            state.on_key(code(KeyCode::Down));
+        }
+    }
+    for want in [
+        "chaos: run a 30 s nemesis",
+        "nemesis [SECS|stop]",
+        "history [save FILE]",
+        "Verdict (footer, right)",
+        "ops 1,234 · linearizable ✓",
+        "NOT LINEARIZABLE ✗ key x",
+    ] {
+        assert!(text.contains(want), "{want:?} missing from the help");
+    }
 }

@@ -36,6 +36,8 @@ pub enum Action {
     CycleClock,
     /// Make the selected node time out now.
     TimeoutNow,
+    /// Make the selected node snapshot its state machine and compact its log now.
+    Snapshot,
     /// Make every node's election timer fire together: a split vote.
     AlignTimers,
     /// Spread the election timers apart again.
@@ -74,6 +76,11 @@ pub enum Action {
     CycleFeedKind,
     /// Show only the selected node's events, or all again.
     ToggleFeedNode,
+    /// Start a nemesis (random faults and client workers, 30 s), or stop the one running.
+    Nemesis,
+    /// Show or hide the recorded operations and the checker's verdict (the failing window when
+    /// there is one).
+    ToggleHistory,
     /// A command typed at the prompt.
     Command(PromptCommand),
 }
@@ -151,7 +158,7 @@ pub fn bindings() -> Vec<Binding> {
             &[code(KeyCode::Right), code(KeyCode::Tab)],
             "→ Tab",
             SelectNext,
-            "select the next node (1–9 select directly, or click)",
+            "select the next node",
             false,
         ),
         b(
@@ -203,6 +210,13 @@ pub fn bindings() -> Vec<Binding> {
             TimeoutNow,
             "the selected node times out now",
             true,
+        ),
+        b(
+            &[key('S')],
+            "S",
+            Snapshot,
+            "the selected node takes a snapshot now (compacts its log)",
+            false,
         ),
         b(
             &[key('a')],
@@ -326,6 +340,20 @@ pub fn bindings() -> Vec<Binding> {
             false,
         ),
         b(
+            &[key('C')],
+            "C",
+            Nemesis,
+            "chaos: run a 30 s nemesis, or stop it",
+            true,
+        ),
+        b(
+            &[key('v')],
+            "v",
+            ToggleHistory,
+            "why the footer's verdict says so (history)",
+            false,
+        ),
+        b(
             &[code(KeyCode::Esc)],
             "Esc",
             Close,
@@ -343,10 +371,12 @@ fn short_of(action: &Action) -> &'static str {
         Action::Restart => "restart",
         Action::Isolate => "isolate",
         Action::TimeoutNow => "timeout",
+        Action::Snapshot => "snapshot",
         Action::Heal => "heal",
         Action::PauseResume => "pause",
         Action::RandomWrite => "write",
         Action::OpenPrompt => "command",
+        Action::Nemesis => "nemesis",
         _ => "",
     }
 }
@@ -415,6 +445,22 @@ mod tests {
         assert_eq!(
             action_for(&KeyEvent::new(KeyCode::Char('A'), KeyModifiers::SHIFT), 5),
             Some(Action::SpreadTimers)
+        );
+        assert_eq!(
+            action_for(&KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT), 5),
+            Some(Action::Snapshot)
+        );
+        assert_eq!(
+            action_for(&press(KeyCode::Char('s')), 5),
+            Some(Action::CycleSlow)
+        );
+        assert_eq!(
+            action_for(&KeyEvent::new(KeyCode::Char('C'), KeyModifiers::SHIFT), 5),
+            Some(Action::Nemesis)
+        );
+        assert_eq!(
+            action_for(&press(KeyCode::Char('v')), 5),
+            Some(Action::ToggleHistory)
         );
         assert_eq!(action_for(&press(KeyCode::Char('Z')), 5), None);
     }

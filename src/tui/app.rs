@@ -4,7 +4,8 @@
 //!   key / mouse / resize ─► Action ─┐
 //!   ClusterView snapshot ───────────┼─► update(&mut AppState) ─► Effects for the cluster
 //!   Event from the bus ─────────────┤                              (run by the commander)
-//!   result of an Effect ────────────┘
+//!   result of an Effect ────────────┤
+//!   Notice from a job ──────────────┘   (the checker's verdict, the nemesis' progress)
 //! ```
 
 use std::cell::Cell;
@@ -15,8 +16,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 use ratatui::layout::Rect;
 
 use super::action::{action_for, Action};
-use super::prompt::{self, History, PromptCommand};
+use super::prompt::{self, History, PromptCommand, NEMESIS_DEFAULT};
 use super::snapshot::{ClusterView, LogWant};
+use crate::check::{CheckResult, Counts};
 use crate::node::{Event, EventKind};
 use crate::raft::{NodeId, TraceEvent};
 
@@ -30,7 +32,7 @@ pub enum FeedKind {
     Protocol,
     /// Elections, votes, terms, leaders.
     Elections,
-    /// Appends rejected, logs truncated, commits.
+    /// Appends rejected, logs truncated, commits, snapshots taken, sent and installed.
     Replication,
     /// Every message sent, delivered or dropped.
     Messages,
@@ -77,7 +79,7 @@ impl FeedKind {
 pub enum Category {
     /// Elections, votes, terms, leaders.
     Election,
-    /// Replication and commitment.
+    /// Replication, commitment and log compaction (snapshots).
     Replication,
     /// One message.
     Message,
@@ -93,7 +95,11 @@ pub fn category(kind: &EventKind) -> Category {
         EventKind::Trace(t) => match t {
             TraceEvent::AppendRejected { .. }
             | TraceEvent::LogTruncated { .. }
-            | TraceEvent::CommitAdvanced { .. } => Category::Replication,
+            | TraceEvent::CommitAdvanced { .. }
+            | TraceEvent::SnapshotTaken { .. }
+            | TraceEvent::SnapshotSending { .. }
+            | TraceEvent::SnapshotInstalled { .. }
+            | TraceEvent::SnapshotDelivered { .. } => Category::Replication,
             TraceEvent::ProtocolViolation { .. } => Category::Fault,
             _ => Category::Election,
         },
@@ -155,6 +161,8 @@ pub enum Focus {
     Help,
     /// The selected node's detail view.
     Detail,
+    /// The recorded operations and the checker's verdict.
+    History,
 }
 
 /// The command prompt's state.
@@ -177,6 +185,73 @@ pub enum Effect {
     AlignTimers,
     /// Spread the election timers apart again.
     SpreadTimers,
+}
+
+/// What the checker said about the dashboard's history (every client operation: the user's,
+/// client 0, and the nemesis' workers).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CheckView {
+    /// Operations recorded so far, by outcome.
+    pub counts: Counts,
+    /// A check is running.
+    pub checking: bool,
+    /// The verdict on the longest history checked, and how many operations that history held.
+    /// `None` before the first check. A violation is final: later verdicts do not replace it.
+    pub verdict: Option<(usize, CheckResult)>,
+}
+
+impl CheckView {
+    /// Every operation recorded, whatever its outcome (in flight included).
+    pub fn total(&self) -> usize {
+        self.counts.ok + self.counts.failed + self.counts.unknown + self.counts.in_flight
+    }
+
+    /// The key whose operations are not linearizable, when a violation was found.
+    pub fn violation(&self) -> Option<&str> {
+        match &self.verdict {
+            Some((_, CheckResult::NotLinearizable { key, .. })) => Some(key),
+            _ => None,
+        }
+    }
+}
+
+/// Where a nemesis run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NemesisView {
+    /// Injecting faults, with this much running time left (whole seconds, rounded up).
+    Running {
+        /// Time left.
+        left: Duration,
+    },
+    /// Time is up (or it was stopped): healing, waiting for the nodes to agree, checking.
+    Finishing,
+}
+
+/// News from a background job (the checker, a nemesis), for [`AppState::apply_notice`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Notice {
+    /// The history's operations, by outcome.
+    Counts(Counts),
+    /// The checker started (`true`) or finished (`false`) a check.
+    Checking(bool),
+    /// A verdict on the first `ops` operations of the history.
+    Verdict {
+        /// How many operations the checked history held.
+        ops: usize,
+        /// The verdict.
+        result: CheckResult,
+    },
+    /// The nemesis' progress; `None` when it is over.
+    Nemesis(Option<NemesisView>),
+    /// A line for the event feed (node 0, a fault), at cluster time `at`.
+    Feed {
+        /// Cluster time.
+        at: Duration,
+        /// The text.
+        text: String,
+    },
+    /// A line for the status line, like a command's result.
+    Status(String),
 }
 
 /// Colours or none.
@@ -231,6 +306,10 @@ pub struct AppState {
     pub ring_area: Cell<Rect>,
     /// How many log cells fit, set by the view.
     pub log_cells: Cell<u64>,
+    /// The checker's view of the history.
+    pub check: CheckView,
+    /// The nemesis, while one runs.
+    pub nemesis: Option<NemesisView>,
 }
 
 /// Delays the `s` key cycles through.
@@ -266,6 +345,8 @@ impl AppState {
             help_max_scroll: Cell::new(u16::MAX),
             ring_area: Cell::new(Rect::default()),
             log_cells: Cell::new(64),
+            check: CheckView::default(),
+            nemesis: None,
         }
     }
 
@@ -350,6 +431,42 @@ impl AppState {
         self.dirty = true;
     }
 
+    /// Takes news from a background job.
+    pub fn apply_notice(&mut self, notice: Notice) {
+        self.dirty = true;
+        match notice {
+            Notice::Counts(counts) => self.check.counts = counts,
+            Notice::Checking(on) => self.check.checking = on,
+            Notice::Verdict { ops, result } => {
+                // The longest history wins; a violation stays (a longer history that contains
+                // it cannot be linearizable either).
+                let replace = match &self.check.verdict {
+                    None => true,
+                    Some((_, CheckResult::NotLinearizable { .. })) => false,
+                    Some((old, _)) => {
+                        ops >= *old || matches!(result, CheckResult::NotLinearizable { .. })
+                    }
+                };
+                if replace {
+                    self.check.verdict = Some((ops, result));
+                }
+            }
+            Notice::Nemesis(n) => self.nemesis = n,
+            Notice::Feed { at, text } => {
+                self.feed.push_back(FeedLine {
+                    at,
+                    node: 0,
+                    category: Category::Fault,
+                    text,
+                });
+                while self.feed.len() > FEED_CAPACITY {
+                    self.feed.pop_front();
+                }
+            }
+            Notice::Status(text) => self.status_line = text,
+        }
+    }
+
     /// The selected node's status, if known.
     pub fn selected_status(&self) -> Option<&crate::cluster::NodeState> {
         self.view
@@ -370,11 +487,12 @@ impl AppState {
         }
         match self.focus {
             Focus::Prompt => self.on_prompt_key(key),
-            Focus::Help | Focus::Detail => {
+            Focus::Help | Focus::Detail | Focus::History => {
                 match key.code {
                     KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?') => {
                         self.focus = Focus::Main
                     }
+                    KeyCode::Char('v') if self.focus == Focus::History => self.focus = Focus::Main,
                     KeyCode::Up | KeyCode::Char('k') => {
                         self.help_scroll = self.help_scroll.saturating_sub(1)
                     }
@@ -562,6 +680,7 @@ impl AppState {
                 })
             }
             Action::TimeoutNow => run(PromptCommand::Campaign(id)),
+            Action::Snapshot => run(PromptCommand::Snapshot(id)),
             Action::AlignTimers => vec![Effect::AlignTimers],
             Action::SpreadTimers => vec![Effect::SpreadTimers],
             Action::Heal => run(PromptCommand::Heal),
@@ -649,6 +768,20 @@ impl AppState {
                 self.feed_node_only = !self.feed_node_only;
                 Vec::new()
             }
+            Action::Nemesis => run(if self.nemesis.is_some() {
+                PromptCommand::NemesisStop
+            } else {
+                PromptCommand::Nemesis(NEMESIS_DEFAULT)
+            }),
+            Action::ToggleHistory => {
+                self.help_scroll = 0;
+                self.focus = if self.focus == Focus::History {
+                    Focus::Main
+                } else {
+                    Focus::History
+                };
+                Vec::new()
+            }
             Action::Command(cmd) => match cmd {
                 PromptCommand::Help => {
                     self.help_scroll = 0;
@@ -657,6 +790,11 @@ impl AppState {
                 }
                 PromptCommand::Quit => {
                     self.quit = true;
+                    Vec::new()
+                }
+                PromptCommand::History => {
+                    self.help_scroll = 0;
+                    self.focus = Focus::History;
                     Vec::new()
                 }
                 other => run(other),

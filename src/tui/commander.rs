@@ -1,14 +1,20 @@
 //! The commander: carries out the dashboard's effects against the cluster, off the UI loop, and
 //! reports each outcome as one line. Faults run in order; client operations run concurrently
-//! (a write may wait seconds at teaching speed and must not hold up a kill).
+//! (a write may wait seconds at teaching speed and must not hold up a kill). Every client
+//! operation is recorded in the dashboard's [`History`] as client 0, with the outcome its
+//! answer proves ([`crate::chaos::outcome_of`]); the nemesis runs as a background job
+//! ([`super::jobs`]) recording into the same history.
 
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
-use super::app::Effect;
+use super::app::{Effect, Notice};
+use super::jobs::{self, NemesisJob};
 use super::prompt::{LinkChange, PromptCommand};
+use crate::chaos::outcome_of;
+use crate::check::{History, KvOp, KvOutput, Outcome};
 use crate::cluster::{ClusterHandle, LinkPolicy};
 use crate::node::transport;
 use crate::pb::{self, kv_client::KvClient};
@@ -21,11 +27,16 @@ struct Session {
     rng: Rng,
 }
 
-/// Runs effects until the dashboard hangs up.
+/// The dashboard user's client id in the history (the nemesis' workers are 1, 2, ...).
+pub const USER_CLIENT: u64 = 0;
+
+/// Runs effects until the dashboard hangs up, recording client operations into `history`.
 pub async fn run(
     cluster: ClusterHandle,
+    history: History,
     mut effects: mpsc::Receiver<Effect>,
     results: mpsc::Sender<String>,
+    notices: mpsc::Sender<Notice>,
 ) {
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -36,15 +47,65 @@ pub async fn run(
         seq: 0,
         rng,
     };
+    // Dropped (cancelled) when the dashboard hangs up.
+    let mut nemesis: Option<NemesisJob> = None;
     while let Some(effect) = effects.recv().await {
         let text = match effect {
             Effect::AlignTimers => align(&cluster, false).await,
             Effect::SpreadTimers => align(&cluster, true).await,
+            Effect::Run(PromptCommand::Nemesis(duration)) => match &nemesis {
+                Some(job) if !job.is_finished() => {
+                    "error: a nemesis is already running (nemesis stop, or C, ends it)".into()
+                }
+                _ => {
+                    let seed = session.rng.range(0, 1 << 32);
+                    let options = jobs::nemesis_options(seed, duration);
+                    let text = format!(
+                        "nemesis: {} s of random faults, {} clients on {} keys (C or nemesis \
+                         stop ends it)",
+                        duration.as_secs(),
+                        options.clients,
+                        options.keys
+                    );
+                    nemesis = Some(jobs::start_nemesis(
+                        cluster.clone(),
+                        history.clone(),
+                        options,
+                        notices.clone(),
+                    ));
+                    text
+                }
+            },
+            Effect::Run(PromptCommand::NemesisStop) => match &nemesis {
+                Some(job) if !job.is_finished() && !job.stopping() => {
+                    job.stop();
+                    "stopping the nemesis: healing, then waiting for the nodes to agree, then \
+                     the verdict"
+                        .into()
+                }
+                Some(job) if !job.is_finished() => {
+                    "the nemesis is already stopping (healing, converging, checking)".into()
+                }
+                _ => "error: nemesis stop: no nemesis is running".into(),
+            },
+            Effect::Run(PromptCommand::HistorySave(file)) => {
+                let line = PromptCommand::HistorySave(file.clone()).to_string();
+                let h = history.clone();
+                let saved = tokio::task::spawn_blocking(move || {
+                    jobs::save(&h, std::path::Path::new(&file))
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
+                match saved {
+                    Ok(text) => text,
+                    Err(e) => format!("error: {line}: {e}"),
+                }
+            }
             Effect::Run(cmd) => match client_op(&mut session, cmd) {
                 Ok(op) => {
-                    let (c, r) = (cluster.clone(), results.clone());
+                    let (c, r, h) = (cluster.clone(), results.clone(), history.clone());
                     tokio::spawn(async move {
-                        let _ = r.send(op.run(&c).await).await;
+                        let _ = r.send(op.run(&c, &h).await).await;
                     });
                     continue;
                 }
@@ -103,6 +164,16 @@ async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
             .campaign(id)
             .await
             .map(|_| format!("node {id} times out now"))
+            .map_err(|e| e.to_string()),
+        PromptCommand::Snapshot(id) => c
+            .snapshot(id)
+            .await
+            .map(|meta| {
+                format!(
+                    "node {id} took a snapshot: its log is compacted up to {}/{}",
+                    meta.index, meta.term
+                )
+            })
             .map_err(|e| e.to_string()),
         PromptCommand::Partition(groups) => c
             .partition(&groups)
@@ -182,6 +253,8 @@ fn found(ok: bool, text: String, id: u64) -> Result<String, String> {
 /// A client operation ready to run.
 struct ClientOp {
     line: String,
+    /// The operation as the history records it.
+    op: KvOp,
     request: Request,
 }
 
@@ -248,13 +321,30 @@ fn client_op(s: &mut Session, cmd: PromptCommand) -> Result<ClientOp, PromptComm
         Request::Put(p) => format!("put {} {}", p.key, p.value),
         _ => line,
     };
-    Ok(ClientOp { line, request })
+    let op = match &request {
+        Request::Put(p) => KvOp::Put {
+            key: p.key.clone(),
+            value: p.value.clone(),
+        },
+        Request::Get(g) => KvOp::Get { key: g.key.clone() },
+        Request::Delete(d) => KvOp::Delete { key: d.key.clone() },
+        Request::Append(a) => KvOp::Append {
+            key: a.key.clone(),
+            value: a.value.clone(),
+        },
+        Request::Cas(c) => KvOp::Cas {
+            key: c.key.clone(),
+            expected: (!c.expect_absent).then(|| c.expected.clone()),
+            new_value: c.new_value.clone(),
+        },
+    };
+    Ok(ClientOp { line, op, request })
 }
 
 impl ClientOp {
-    /// Sends the request to the leader (or any running node, which forwards it) and describes
-    /// the outcome.
-    async fn run(self, c: &ClusterHandle) -> String {
+    /// Sends the request to the leader (or any running node, which forwards it), records it in
+    /// `history` and describes the outcome.
+    async fn run(self, c: &ClusterHandle, history: &History) -> String {
         let st = c.status();
         let target: Option<NodeId> = st
             .leader()
@@ -265,10 +355,15 @@ impl ClientOp {
         let mut kv = KvClient::new(transport::channel(addr));
         let timeout = c.preset().client_timeout() + Duration::from_secs(1);
         let started = Instant::now();
+        let pending = history.invoke(USER_CLIENT, self.op);
         let outcome = send(&mut kv, self.request, timeout).await;
+        pending.complete(match &outcome {
+            Ok((_, output)) => Outcome::Ok(output.clone()),
+            Err(status) => outcome_of(status),
+        });
         let ms = started.elapsed().as_secs_f64() * 1e3;
         match outcome {
-            Ok(text) => format!("{} → {text} in {ms:.1} ms", self.line),
+            Ok((text, _)) => format!("{} → {text} in {ms:.1} ms", self.line),
             Err(status) => format!(
                 "error: {} → {:?}: {} (after {ms:.1} ms)",
                 self.line,
@@ -285,11 +380,12 @@ fn at(h: Option<pb::KvHeader>) -> String {
     })
 }
 
+/// Sends one request; returns the text to show and the output the history records.
 async fn send(
     kv: &mut KvClient<Channel>,
     request: Request,
     timeout: Duration,
-) -> Result<String, tonic::Status> {
+) -> Result<(String, KvOutput), tonic::Status> {
     fn req<T>(t: T, timeout: Duration) -> tonic::Request<T> {
         let mut r = tonic::Request::new(t);
         r.set_timeout(timeout);
@@ -303,37 +399,51 @@ async fn send(
             } else {
                 "new key".into()
             };
-            format!("ok, {prev}{}", at(r.header))
+            let output = KvOutput::Put {
+                previous: r.had_previous.then_some(r.previous),
+            };
+            (format!("ok, {prev}{}", at(r.header)), output)
         }
         Request::Get(g) => {
             let r = kv.get(req(g, timeout)).await?.into_inner();
-            if r.found {
+            let text = if r.found {
                 format!("{:?}{}", r.value, at(r.header))
             } else {
                 format!("not found{}", at(r.header))
-            }
+            };
+            let output = KvOutput::Get {
+                value: r.found.then_some(r.value),
+            };
+            (text, output)
         }
         Request::Delete(d) => {
             let r = kv.delete(req(d, timeout)).await?.into_inner();
-            format!(
+            let text = format!(
                 "{}{}",
                 if r.existed { "deleted" } else { "was absent" },
                 at(r.header)
-            )
+            );
+            (text, KvOutput::Delete { existed: r.existed })
         }
         Request::Append(a) => {
             let r = kv.append(req(a, timeout)).await?.into_inner();
-            format!("now {:?}{}", r.value, at(r.header))
+            let text = format!("now {:?}{}", r.value, at(r.header));
+            (text, KvOutput::Append { value: r.value })
         }
         Request::Cas(cas) => {
             let r = kv.cas(req(cas, timeout)).await?.into_inner();
-            if r.swapped {
+            let text = if r.swapped {
                 format!("swapped{}", at(r.header))
             } else if r.found {
                 format!("not swapped: value is {:?}{}", r.current, at(r.header))
             } else {
                 format!("not swapped: key absent{}", at(r.header))
-            }
+            };
+            let output = KvOutput::Cas {
+                swapped: r.swapped,
+                previous: r.found.then_some(r.current),
+            };
+            (text, output)
         }
     })
 }

@@ -9,12 +9,16 @@
 //! put KEY VALUE            get KEY          del KEY          append KEY VALUE
 //! cas KEY EXPECTED NEW     (EXPECTED `-`: the key must be absent; `"-"` is the string "-")
 //! write                    a random write, like the `w` key
-//! kill N   restart N   isolate N   campaign N (or timeout N)
+//! kill N   restart N   isolate N   campaign N (or timeout N)   snapshot N (or compact N)
 //! partition 1,2 3,4,5      heal
 //! slow N 300ms             (slow N 0 clears)
 //! link FROM TO cut | up | delay 200ms | jitter 50ms | drop 0.3   (several at once)
 //! clock N 1.5              speed 0.5
 //! pause   resume   step    drop MSG   dup MSG   deliver MSG
+//! nemesis [SECS]           random faults and 4 clients for SECS s (30), judged live
+//! nemesis stop             end it early (heal, converge, check)
+//! history                  the recorded operations and the verdict on them
+//! history save FILE        write them as JSON lines
 //! help (or ?)              quit (or exit, q)
 //! ```
 //!
@@ -75,6 +79,9 @@ pub enum PromptCommand {
     Isolate(NodeId),
     /// `campaign N` (or `timeout N`): fires a node's election timer now.
     Campaign(NodeId),
+    /// `snapshot N` (or `compact N`): makes a node snapshot its state machine now and compact
+    /// its log up to its applied index.
+    Snapshot(NodeId),
     /// `partition 1,2 3,4,5`: nodes in different groups cannot talk; unlisted nodes are each
     /// alone. Every group is non-empty and no node is in two groups.
     Partition(Vec<Vec<NodeId>>),
@@ -117,6 +124,15 @@ pub enum PromptCommand {
     DupMessage(u64),
     /// `deliver MSG`: delivers a message in flight now.
     DeliverMessage(u64),
+    /// `nemesis [SECS]`: runs random faults with client workers on the live cluster for that
+    /// long (30 s without SECS), recording into the dashboard's history.
+    Nemesis(Duration),
+    /// `nemesis stop`: ends the running nemesis early.
+    NemesisStop,
+    /// `history`: shows the recorded operations and the checker's verdict.
+    History,
+    /// `history save FILE`: writes the recorded operations to FILE as JSON lines.
+    HistorySave(String),
     /// `help` (or `?`): shows the help overlay.
     Help,
     /// `quit` (or `exit`, `q`): leaves the dashboard.
@@ -191,6 +207,10 @@ pub const COMMANDS: &[CommandHelp] = &[
         summary: "fire a node's election timer now (also: timeout)",
     },
     CommandHelp {
+        usage: "snapshot NODE",
+        summary: "snapshot a node's state machine now, compacting its log (also: compact)",
+    },
+    CommandHelp {
         usage: "partition GROUP...",
         summary: "split into groups like 1,2 3,4,5 (unlisted nodes are alone)",
     },
@@ -232,11 +252,19 @@ pub const COMMANDS: &[CommandHelp] = &[
     },
     CommandHelp {
         usage: "dup MSG",
-        summary: "duplicate the in-flight message MSG (also: duplicate)",
+        summary: "duplicate message MSG (also: duplicate)",
     },
     CommandHelp {
         usage: "deliver MSG",
         summary: "deliver the in-flight message MSG now",
+    },
+    CommandHelp {
+        usage: "nemesis [SECS|stop]",
+        summary: "faults + 4 clients for SECS s (30), or stop",
+    },
+    CommandHelp {
+        usage: "history [save FILE]",
+        summary: "operations and verdict; save: as JSON lines",
     },
     CommandHelp {
         usage: "help",
@@ -250,6 +278,9 @@ pub const COMMANDS: &[CommandHelp] = &[
 
 /// The longest duration the prompt accepts.
 const MAX_DURATION: Duration = Duration::from_secs(3600);
+
+/// How long `nemesis` runs without SECS.
+pub const NEMESIS_DEFAULT: Duration = Duration::from_secs(30);
 
 /// Node ids beyond this are not offered by [`complete`] (a cluster has at most 9 nodes).
 const MAX_COMPLETED_NODE: u64 = 999;
@@ -267,6 +298,7 @@ enum Kind {
     Restart,
     Isolate,
     Campaign,
+    Snapshot,
     Partition,
     Heal,
     Slow,
@@ -279,13 +311,15 @@ enum Kind {
     Drop,
     Dup,
     Deliver,
+    Nemesis,
+    History,
     Help,
     Quit,
 }
 
 impl Kind {
     #[cfg(test)]
-    const ALL: [Kind; 24] = [
+    const ALL: [Kind; 27] = [
         Kind::Put,
         Kind::Get,
         Kind::Del,
@@ -296,6 +330,7 @@ impl Kind {
         Kind::Restart,
         Kind::Isolate,
         Kind::Campaign,
+        Kind::Snapshot,
         Kind::Partition,
         Kind::Heal,
         Kind::Slow,
@@ -308,6 +343,8 @@ impl Kind {
         Kind::Drop,
         Kind::Dup,
         Kind::Deliver,
+        Kind::Nemesis,
+        Kind::History,
         Kind::Help,
         Kind::Quit,
     ];
@@ -325,6 +362,7 @@ impl Kind {
             "restart" => Kind::Restart,
             "isolate" => Kind::Isolate,
             "campaign" | "timeout" => Kind::Campaign,
+            "snapshot" | "compact" => Kind::Snapshot,
             "partition" => Kind::Partition,
             "heal" => Kind::Heal,
             "slow" => Kind::Slow,
@@ -337,6 +375,8 @@ impl Kind {
             "drop" => Kind::Drop,
             "dup" | "duplicate" => Kind::Dup,
             "deliver" => Kind::Deliver,
+            "nemesis" => Kind::Nemesis,
+            "history" => Kind::History,
             "help" | "?" => Kind::Help,
             "quit" | "exit" | "q" => Kind::Quit,
             _ => return None,
@@ -356,6 +396,7 @@ impl Kind {
             Kind::Restart => "restart",
             Kind::Isolate => "isolate",
             Kind::Campaign => "campaign",
+            Kind::Snapshot => "snapshot",
             Kind::Partition => "partition",
             Kind::Heal => "heal",
             Kind::Slow => "slow",
@@ -368,6 +409,8 @@ impl Kind {
             Kind::Drop => "drop",
             Kind::Dup => "dup",
             Kind::Deliver => "deliver",
+            Kind::Nemesis => "nemesis",
+            Kind::History => "history",
             Kind::Help => "help",
             Kind::Quit => "quit",
         }
@@ -513,6 +556,7 @@ pub fn parse(line: &str, nodes: usize) -> Result<PromptCommand, String> {
         Kind::Restart => PromptCommand::Restart(cx.one_node()?),
         Kind::Isolate => PromptCommand::Isolate(cx.one_node()?),
         Kind::Campaign => PromptCommand::Campaign(cx.one_node()?),
+        Kind::Snapshot => PromptCommand::Snapshot(cx.one_node()?),
         Kind::Partition => cx.partition()?,
         Kind::Heal => cx.none(PromptCommand::Heal)?,
         Kind::Slow => {
@@ -546,6 +590,8 @@ pub fn parse(line: &str, nodes: usize) -> Result<PromptCommand, String> {
         Kind::Drop => PromptCommand::DropMessage(cx.one_message()?),
         Kind::Dup => PromptCommand::DupMessage(cx.one_message()?),
         Kind::Deliver => PromptCommand::DeliverMessage(cx.one_message()?),
+        Kind::Nemesis => cx.nemesis()?,
+        Kind::History => cx.history()?,
         Kind::Help => cx.none(PromptCommand::Help)?,
         Kind::Quit => cx.none(PromptCommand::Quit)?,
     };
@@ -696,6 +742,68 @@ impl<'a> Cx<'a> {
                 self.usage()
             )
         })
+    }
+
+    /// `nemesis`, `nemesis stop`, `nemesis 45` (seconds), `nemesis 2s` (any duration of 1 s or
+    /// more).
+    fn nemesis(&self) -> Result<PromptCommand, String> {
+        let [arg] = match self.args {
+            [] => return Ok(PromptCommand::Nemesis(NEMESIS_DEFAULT)),
+            [arg] => [arg],
+            _ => return Err(self.too_many()),
+        };
+        if !arg.quoted && arg.text.eq_ignore_ascii_case("stop") {
+            return Ok(PromptCommand::NemesisStop);
+        }
+        let text = &arg.text;
+        let parsed = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            // Bare digits are seconds.
+            text.parse::<u64>()
+                .ok()
+                .filter(|s| *s <= MAX_DURATION.as_secs())
+                .map(Duration::from_secs)
+                .ok_or(DurationError::TooLong)
+        } else {
+            parse_duration(text)
+        };
+        match parsed {
+            Ok(d) if d < Duration::from_secs(1) => Err(format!(
+                "nemesis: {text} is too short (at least 1 s; usage: {})",
+                self.usage()
+            )),
+            Ok(d) => Ok(PromptCommand::Nemesis(d)),
+            Err(DurationError::Invalid) => Err(format!(
+                "nemesis: {text:?} is neither a number of seconds nor stop (usage: {})",
+                self.usage()
+            )),
+            Err(DurationError::TooLong) => Err(format!(
+                "nemesis: {text} is too long (at most {})",
+                DurationText(MAX_DURATION)
+            )),
+        }
+    }
+
+    /// `history` or `history save FILE`.
+    fn history(&self) -> Result<PromptCommand, String> {
+        match self.args {
+            [] => Ok(PromptCommand::History),
+            [sub, rest @ ..] if !sub.quoted && sub.text.eq_ignore_ascii_case("save") => {
+                match rest {
+                    [] => Err(self.missing("FILE")),
+                    [file] if file.text.is_empty() => Err(format!(
+                        "history: FILE must not be empty (usage: {})",
+                        self.usage()
+                    )),
+                    [file] => Ok(PromptCommand::HistorySave(file.text.clone())),
+                    _ => Err(self.too_many()),
+                }
+            }
+            [sub, ..] => Err(format!(
+                "history: unknown subcommand {:?} (usage: {})",
+                sub.text,
+                self.usage()
+            )),
+        }
     }
 
     fn partition(&self) -> Result<PromptCommand, String> {
@@ -949,6 +1057,7 @@ impl fmt::Display for PromptCommand {
             PromptCommand::Restart(n) => write!(f, "restart {n}"),
             PromptCommand::Isolate(n) => write!(f, "isolate {n}"),
             PromptCommand::Campaign(n) => write!(f, "campaign {n}"),
+            PromptCommand::Snapshot(n) => write!(f, "snapshot {n}"),
             PromptCommand::Partition(groups) => {
                 f.write_str("partition")?;
                 for group in groups {
@@ -981,6 +1090,13 @@ impl fmt::Display for PromptCommand {
             PromptCommand::DropMessage(id) => write!(f, "drop {id}"),
             PromptCommand::DupMessage(id) => write!(f, "dup {id}"),
             PromptCommand::DeliverMessage(id) => write!(f, "deliver {id}"),
+            PromptCommand::Nemesis(d) if d.subsec_nanos() == 0 => {
+                write!(f, "nemesis {}", d.as_secs())
+            }
+            PromptCommand::Nemesis(d) => write!(f, "nemesis {}", DurationText(*d)),
+            PromptCommand::NemesisStop => f.write_str("nemesis stop"),
+            PromptCommand::History => f.write_str("history"),
+            PromptCommand::HistorySave(file) => write!(f, "history save {}", Word(file)),
             PromptCommand::Help => f.write_str("help"),
             PromptCommand::Quit => f.write_str("quit"),
         }
@@ -1045,7 +1161,7 @@ fn candidates(before: &[Token], word: &str, nodes: usize) -> Vec<String> {
     };
     let none = BTreeSet::new();
     match (kind, position) {
-        (Kind::Kill | Kind::Restart | Kind::Isolate | Kind::Campaign, 0) => {
+        (Kind::Kill | Kind::Restart | Kind::Isolate | Kind::Campaign | Kind::Snapshot, 0) => {
             node_ids(&none, word, "")
         }
         (Kind::Slow | Kind::Clock | Kind::Link, 0) => node_ids(&none, word, " "),
@@ -1081,6 +1197,16 @@ fn candidates(before: &[Token], word: &str, nodes: usize) -> Vec<String> {
                 .map(|k| format!("{k} "))
                 .collect()
         }
+        (Kind::Nemesis, 0) => ["stop"]
+            .into_iter()
+            .filter(|k| k.starts_with(&lower))
+            .map(String::from)
+            .collect(),
+        (Kind::History, 0) => ["save"]
+            .into_iter()
+            .filter(|k| k.starts_with(&lower))
+            .map(|k| format!("{k} "))
+            .collect(),
         (Kind::Partition, _) => {
             let ids = |s: &str| -> Vec<NodeId> {
                 s.split(',')
@@ -1292,6 +1418,9 @@ mod tests {
             ("isolate 2", C::Isolate(2)),
             ("campaign 3", C::Campaign(3)),
             ("timeout 3", C::Campaign(3)),
+            ("snapshot 2", C::Snapshot(2)),
+            ("compact 5", C::Snapshot(5)),
+            ("SNAPSHOT 1", C::Snapshot(1)),
             (
                 "partition 1,2 3,4,5",
                 C::Partition(vec![vec![1, 2], vec![3, 4, 5]]),
@@ -1336,6 +1465,20 @@ mod tests {
             ("dup 17", C::DupMessage(17)),
             ("duplicate 17", C::DupMessage(17)),
             ("deliver 17", C::DeliverMessage(17)),
+            ("nemesis", C::Nemesis(NEMESIS_DEFAULT)),
+            ("nemesis 45", C::Nemesis(Duration::from_secs(45))),
+            ("NEMESIS 2s", C::Nemesis(ms(2000))),
+            ("nemesis 1500ms", C::Nemesis(ms(1500))),
+            ("nemesis 3600", C::Nemesis(Duration::from_secs(3600))),
+            ("nemesis stop", C::NemesisStop),
+            ("nemesis STOP", C::NemesisStop),
+            ("history", C::History),
+            ("history save h.jsonl", C::HistorySave(s("h.jsonl"))),
+            (
+                "HISTORY Save \"my runs/h 1.jsonl\"",
+                C::HistorySave(s("my runs/h 1.jsonl")),
+            ),
+            ("history save stop", C::HistorySave(s("stop"))),
             ("help", C::Help),
             ("?", C::Help),
             ("quit", C::Quit),
@@ -1381,6 +1524,13 @@ mod tests {
             ("restart 6", "restart: node 6 does not exist (nodes are 1..5)"),
             ("isolate", "usage: isolate NODE"),
             ("timeout 9", "campaign: node 9 does not exist (nodes are 1..5)"),
+            ("snapshot", "usage: snapshot NODE"),
+            ("compact", "usage: snapshot NODE"),
+            ("snapshot 6", "snapshot: node 6 does not exist (nodes are 1..5)"),
+            ("snapshot 0", "snapshot: node 0 does not exist (nodes are 1..5)"),
+            ("snapshot all", "snapshot: \"all\" is not a node id (nodes are 1..5)"),
+            ("compact 1 2", "snapshot: too many arguments (usage: snapshot NODE)"),
+            ("snapshot 1 now", "snapshot: too many arguments (usage: snapshot NODE)"),
             ("partition", "usage: partition GROUP... (e.g. partition 1,2 3,4,5)"),
             ("partition 1,2,3 3,4", "partition: node 3 is in two groups"),
             ("partition 1,2 3,4,3", "partition: node 3 is listed twice"),
@@ -1452,6 +1602,19 @@ mod tests {
             ("dup -1", "dup: \"-1\" is not a message id (usage: dup MSG)"),
             ("deliver 1 2", "deliver: too many arguments (usage: deliver MSG)"),
             ("help me", "help: too many arguments (usage: help)"),
+            ("nemesis 0", "nemesis: 0 is too short (at least 1 s; usage: nemesis [SECS|stop])"),
+            ("nemesis 500ms", "nemesis: 500ms is too short (at least 1 s; usage: nemesis [SECS|stop])"),
+            ("nemesis 3601", "nemesis: 3601 is too long (at most 3600s)"),
+            ("nemesis 99999999999999999999999", "nemesis: 99999999999999999999999 is too long (at most 3600s)"),
+            ("nemesis 2h", "nemesis: \"2h\" is neither a number of seconds nor stop (usage: nemesis [SECS|stop])"),
+            ("nemesis -1", "nemesis: \"-1\" is neither a number of seconds nor stop (usage: nemesis [SECS|stop])"),
+            ("nemesis \"stop\"", "nemesis: \"stop\" is neither a number of seconds nor stop (usage: nemesis [SECS|stop])"),
+            ("nemesis 30 stop", "nemesis: too many arguments (usage: nemesis [SECS|stop])"),
+            ("history save", "history: missing FILE (usage: history [save FILE])"),
+            ("history save \"\"", "history: FILE must not be empty (usage: history [save FILE])"),
+            ("history save a b", "history: too many arguments (usage: history [save FILE])"),
+            ("history load a", "history: unknown subcommand \"load\" (usage: history [save FILE])"),
+            ("history \"save\" a", "history: unknown subcommand \"save\" (usage: history [save FILE])"),
             ("quit now", "quit: too many arguments (usage: quit)"),
         ];
         for (line, want) in cases {
@@ -1502,6 +1665,7 @@ mod tests {
             C::Restart(2),
             C::Isolate(3),
             C::Campaign(4),
+            C::Snapshot(5),
             C::Partition(vec![vec![1, 2], vec![3, 4, 5]]),
             C::Partition(vec![vec![5]]),
             C::Heal,
@@ -1534,6 +1698,16 @@ mod tests {
             C::DropMessage(17),
             C::DupMessage(0),
             C::DeliverMessage(u64::MAX),
+            C::Nemesis(NEMESIS_DEFAULT),
+            C::Nemesis(Duration::from_secs(1)),
+            C::Nemesis(ms(1500)),
+            C::Nemesis(MAX_DURATION),
+            C::NemesisStop,
+            C::History,
+            C::HistorySave(s("h.jsonl")),
+            C::HistorySave(s("a dir/\"quoted\" -")),
+            C::HistorySave(s("-")),
+            C::HistorySave(s("stop")),
             C::Help,
             C::Quit,
         ]
@@ -1552,6 +1726,7 @@ mod tests {
     fn display_is_canonical() {
         let cases = [
             ("timeout 3", "campaign 3"),
+            ("compact 2", "snapshot 2"),
             ("DELETE x", "del x"),
             ("duplicate 4", "dup 4"),
             ("?", "help"),
@@ -1573,6 +1748,11 @@ mod tests {
             ("clock 2 1.50", "clock 2 1.5"),
             ("speed 2.0", "speed 2"),
             ("partition  1,2   3", "partition 1,2 3"),
+            ("nemesis", "nemesis 30"),
+            ("nemesis 60s", "nemesis 60"),
+            ("nemesis 1.5s", "nemesis 1500ms"),
+            ("nemesis Stop", "nemesis stop"),
+            ("history SAVE \"a b\"", "history save \"a b\""),
         ];
         for (input, want) in cases {
             assert_eq!(ok(input).to_string(), want, "{input:?}");
@@ -1642,6 +1822,11 @@ mod tests {
         );
         assert_eq!(complete("pause", N), strings(&["pause "]));
         assert_eq!(complete("  he", N), strings(&["  heal ", "  help "]));
+        assert_eq!(
+            complete("s", N),
+            strings(&["slow ", "snapshot ", "speed ", "step "])
+        );
+        assert_eq!(complete("sn", N), strings(&["snapshot "]));
         assert_eq!(complete("zz", N), Vec::<String>::new());
         let all = complete("", N);
         assert_eq!(all.len(), COMMANDS.len());
@@ -1660,6 +1845,12 @@ mod tests {
         );
         assert_eq!(complete("kill 3", N), strings(&["kill 3"]));
         assert_eq!(complete("timeout 2", N), strings(&["timeout 2"]));
+        assert_eq!(
+            complete("snapshot ", 3),
+            strings(&["snapshot 1", "snapshot 2", "snapshot 3"])
+        );
+        assert_eq!(complete("compact 2", N), strings(&["compact 2"]));
+        assert_eq!(complete("snapshot 2 ", N), Vec::<String>::new());
         assert_eq!(complete("KILL  ", 2), strings(&["KILL  1", "KILL  2"]));
         assert_eq!(complete("kill 1 ", N), Vec::<String>::new());
         assert_eq!(complete("kill 9", N), Vec::<String>::new());
@@ -1710,6 +1901,28 @@ mod tests {
         );
         assert_eq!(complete("link 1 2 delay ", N), Vec::<String>::new());
         assert_eq!(complete("link 1 2 drop 0", N), Vec::<String>::new());
+    }
+
+    #[test]
+    fn completes_nemesis_and_history_subcommands() {
+        assert_eq!(complete("ne", N), strings(&["nemesis "]));
+        assert_eq!(complete("hi", N), strings(&["history "]));
+        assert_eq!(complete("nemesis ", N), strings(&["nemesis stop"]));
+        assert_eq!(complete("nemesis S", N), strings(&["nemesis stop"]));
+        assert_eq!(complete("nemesis 3", N), Vec::<String>::new());
+        assert_eq!(complete("nemesis stop ", N), Vec::<String>::new());
+        assert_eq!(complete("history ", N), strings(&["history save "]));
+        assert_eq!(complete("history sa", N), strings(&["history save "]));
+        assert_eq!(complete("history save ", N), Vec::<String>::new());
+        assert_eq!(complete("history save x", N), Vec::<String>::new());
+        for line in ["nemesis ", "history "] {
+            for c in complete(line, N) {
+                let c = c.trim_end();
+                if c != "history save" {
+                    assert!(parse(c, N).is_ok(), "{c:?}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -1827,6 +2040,8 @@ mod tests {
             "isolate",
             "campaign",
             "timeout",
+            "snapshot",
+            "compact",
             "partition",
             "heal",
             "slow",
@@ -1840,6 +2055,8 @@ mod tests {
             "dup",
             "duplicate",
             "deliver",
+            "nemesis",
+            "history",
             "help",
             "?",
             "quit",
@@ -1853,6 +2070,8 @@ mod tests {
             Just("delay".to_string()),
             Just("jitter".to_string()),
             Just("drop".to_string()),
+            Just("stop".to_string()),
+            Just("save".to_string()),
             "[0-9]{1,3}(\\.[0-9]{0,3})?(ms|s|m)?",
             "[0-9,]{0,8}",
             "\"[a-z \\\\\"]{0,6}\"?",

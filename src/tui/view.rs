@@ -8,11 +8,12 @@
 //! │        (5)                      │                                                       │
 //! ├ logs: one row per node, one cell per index ─────────────────────────────────────────────┤
 //! ├ events (filterable) ────────────┬ state machine / messages in flight ───────────────────┤
-//! └ footer: status line · keys  (or the prompt) ────────────────────────────────────────────┘
+//! └ footer: status line · keys ··· nemesis 12 s left · ops 1,234 · linearizable ✓ ───────────┘
 //! ```
 //!
 //! Panels shrink or drop out on small terminals (80×24 keeps the ring, table, logs, a few
-//! events and the footer); overlays (help, node detail) draw over everything.
+//! events and the footer); overlays (help, node detail, history and verdict) draw over
+//! everything.
 
 pub mod header;
 pub mod logs;
@@ -20,6 +21,7 @@ pub mod panels;
 pub mod ring;
 pub mod style;
 pub mod table;
+pub mod verdict;
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::Frame;
@@ -88,6 +90,7 @@ pub fn view(state: &AppState, frame: &mut Frame) {
     match state.focus {
         Focus::Help => panels::help(state, frame, centered(area, 96, 96)),
         Focus::Detail => panels::detail(state, frame, centered(area, 80, 80)),
+        Focus::History => verdict::overlay(state, frame, centered(area, 96, 90)),
         Focus::Main | Focus::Prompt => {}
     }
 }

@@ -1,7 +1,11 @@
 //! The logs: one row per node, one cell per index showing the entry's term (a colour per term).
 //! Committed entries are filled, uncommitted ones hollow, the commit index is marked `┃`, and an
-//! entry that differs from the leader's at the same index stands out as an alert. Follows the
-//! tail unless scrolled back (PgUp / PgDn / End). Only the visible window is ever drawn.
+//! entry that differs from the leader's at the same index stands out as an alert. Entries a node
+//! compacted into a snapshot (indexes before its first index) are a `▒` run labelled with the
+//! snapshot's last index (`snapshot ≤40`): gone from the log, not missing, and never compared
+//! with the leader's. A follower receiving a snapshot says so after its last entry
+//! (`▣ receiving snapshot ≤40: 512 B`). Follows the tail unless scrolled back (PgUp / PgDn /
+//! End). Only the visible window is ever drawn.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -10,7 +14,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::style;
-use crate::raft::Index;
+use crate::raft::{Index, MessageKind};
 use crate::tui::app::{AppState, Theme};
 
 /// Width of one log cell.
@@ -41,6 +45,23 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             Some((x, y)) => Some((x.min(a), y.max(b))),
         })
         .unwrap_or((1, 0));
+    // The poller fetches only what the logs hold: once a node has compacted, start from 1 so the
+    // compacted prefix shows, and take the end from the statuses too (a log compacted up to its
+    // last entry holds nothing).
+    let compacted = view.status.nodes.iter().any(|n| n.status.first_index > 1);
+    let lo = if compacted { 1 } else { lo };
+    let last = view
+        .status
+        .nodes
+        .iter()
+        .map(|n| n.status.last_log_index)
+        .max()
+        .unwrap_or(0);
+    let hi = if compacted {
+        hi.max(state.log_end.map_or(last, |end| last.min(end)))
+    } else {
+        hi
+    };
     let hi = hi.max(lo.saturating_sub(1));
     let first = hi.saturating_sub(u64::from(cells) - 1).max(lo).max(1);
     let leader = view.status.leader();
@@ -86,9 +107,32 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         )];
         let window = view.logs.get(&node.id);
         let commit = node.status.commit;
-        for i in first..=hi {
-            let term = window.and_then(|w| w.term(i));
+        let held = |i: Index| window.and_then(|w| w.term(i));
+        // Indexes before the first one the log holds are in the snapshot.
+        let gone = |i: Index| i < node.status.first_index && held(i).is_none();
+        // Blank cells at the end of the row (one span each), where a snapshot on its way is told.
+        let mut blank_tail = 0usize;
+        let mut i = first;
+        while i <= hi {
+            blank_tail += 1;
+            if gone(i) {
+                blank_tail = 0;
+                let mut end = i;
+                while end < hi && gone(end + 1) {
+                    end += 1;
+                }
+                spans.push(Span::styled(
+                    compacted_run(i, end, commit, node.status.snapshot_index),
+                    style::compacted(state.theme),
+                ));
+                i = end + 1;
+                continue;
+            }
+            let term = held(i);
             let sep = if i == commit { "┃" } else { " " };
+            if term.is_some() || i == commit {
+                blank_tail = 0;
+            }
             match term {
                 None => spans.push(Span::raw(format!("{:>w$}", sep, w = CELL as usize))),
                 Some(t) => {
@@ -114,8 +158,53 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
                     spans.push(Span::raw(sep));
                 }
             }
+            i += 1;
+        }
+        if let Some((index, received)) = node.status.receiving_snapshot {
+            let room = blank_tail * CELL as usize;
+            let text = [
+                format!(" ▣ receiving snapshot ≤{index}: {}", style::bytes(received)),
+                format!(" ▣ receiving ≤{index}"),
+                " ▣".to_string(),
+            ]
+            .into_iter()
+            .find(|t| t.chars().count() < room);
+            if let Some(text) = text {
+                spans.truncate(spans.len() - blank_tail);
+                let glyph = style::message_glyph(state.theme, MessageKind::InstallSnapshot).1;
+                spans.push(Span::styled(format!("{text:<room$}"), glyph));
+            }
         }
         lines.push(Line::from(spans));
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The cells of indexes `from..=to`, compacted into a snapshot whose last index is `snapshot`:
+/// a `▒` run, labelled `snapshot ≤40` (or shorter) at its right end when there is room, with the
+/// commit marker `┃` in place when the commit index falls inside it.
+pub fn compacted_run(from: Index, to: Index, commit: Index, snapshot: Index) -> String {
+    let cells = (to - from + 1) as usize;
+    let mut run: Vec<char> = Vec::with_capacity(cells * CELL as usize);
+    for i in from..=to {
+        run.extend(std::iter::repeat_n(style::COMPACTED, CELL as usize - 1));
+        run.push(if i == commit { '┃' } else { style::COMPACTED });
+    }
+    if snapshot > 0 {
+        // Right-aligned before the last cell's separator, leaving at least one shade before it.
+        let room = run.len().saturating_sub(2);
+        let label = [
+            format!(" snapshot ≤{snapshot} "),
+            format!(" snap ≤{snapshot} "),
+            format!(" ≤{snapshot} "),
+        ]
+        .into_iter()
+        .map(|l| l.chars().collect::<Vec<char>>())
+        .find(|l| l.len() <= room);
+        if let Some(label) = label {
+            let end = run.len() - 1;
+            run.splice(end - label.len()..end, label);
+        }
+    }
+    run.into_iter().collect()
 }

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::style;
+use super::{style, verdict};
 use crate::raft::NodeId;
 use crate::tui::action::bindings;
 use crate::tui::app::{AppState, Focus};
@@ -253,20 +253,36 @@ pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
             ratatui::style::Style::default()
         };
         lines.push(Line::from(Span::styled(state.status_line.clone(), st)));
-        // As many keys as fit, most important first.
-        let order = [":", "?", "k", "r", "w", "space", "h", "t", "i", "q"];
-        let table = bindings();
+        // The verdict on the history, right-aligned; the keys take what is left.
+        let width = area.width as usize;
         let mut text = String::from("1-9 select");
+        let segment = verdict::segment(state, width.saturating_sub(text.len() + 2));
+        let segment_w: usize = segment.iter().flatten().map(Span::width).sum();
+        let room = if segment.is_some() {
+            width.saturating_sub(segment_w + 2)
+        } else {
+            width
+        };
+        // As many keys as fit, most important first.
+        let order = [":", "?", "k", "r", "w", "space", "h", "t", "i", "q", "C"];
+        let table = bindings();
         for label in order {
             if let Some(b) = table.iter().find(|b| b.footer && b.label == label) {
                 let item = format!(" · {} {}", b.label, b.short);
-                if text.chars().count() + item.chars().count() > area.width as usize {
+                if text.chars().count() + item.chars().count() > room {
                     break;
                 }
                 text.push_str(&item);
             }
         }
-        lines.push(Line::from(Span::styled(text, style::dim())));
+        let mut row = Vec::new();
+        let pad = width.saturating_sub(text.chars().count() + segment_w);
+        row.push(Span::styled(text, style::dim()));
+        if let Some(segment) = segment {
+            row.push(Span::raw(" ".repeat(pad)));
+            row.extend(segment);
+        }
+        lines.push(Line::from(row));
     }
     frame.render_widget(Paragraph::new(lines), area);
 }
@@ -315,8 +331,28 @@ pub fn help(state: &AppState, frame: &mut Frame, area: Rect) {
         "╳ cut link   ✗ message dropped",
         "? RequestVote  ! vote reply  ■ AppendEntries",
         "♥ heartbeat  ✓ append reply  » TimeoutNow",
+        "▣ InstallSnapshot (one chunk)  ◇ snapshot reply",
         "logs: one cell per entry, showing its term; filled = committed, hollow = not yet \
          committed, ┃ = commit index, !n = differs from the leader",
+        "logs: ▒ = compacted into a snapshot (snapshot ≤n: it covers the entries up to n)",
+        "table: snap = index/term of the newest snapshot; ▣ 50% = how much of its snapshot \
+         the leader has sent that follower",
+    ] {
+        commands.extend(hang(2, "", l, cmd_w));
+    }
+    commands.push(Line::from(""));
+    commands.push(Line::from(Span::styled(
+        "Verdict (footer, right)",
+        style::strong(),
+    )));
+    for l in [
+        "ops 1,234 · linearizable ✓ — every get, put, del, append and cas is recorded (yours \
+         as client 0, a nemesis' workers as 1 and up); every 2 s the checker looks for one \
+         order of them that respects real time and explains every answer",
+        "NOT LINEARIZABLE ✗ key x — no order does: v (or :history) shows the failing window",
+        "undecided (gave up) — the checker ran out of time; checking — a check is running",
+        "nemesis 12 s left — a nemesis (C or :nemesis) is injecting faults; the feed gets its \
+         faults, then whether the nodes converged and the verdict",
     ] {
         commands.extend(hang(2, "", l, cmd_w));
     }
@@ -383,7 +419,7 @@ fn hang(indent: usize, label: &str, text: &str, width: usize) -> Vec<Line<'stati
 }
 
 /// The scroll offset to use, at most what shows the last line; remembered for the key handler.
-fn clamp_scroll(state: &AppState, total_lines: usize, height: u16) -> u16 {
+pub(super) fn clamp_scroll(state: &AppState, total_lines: usize, height: u16) -> u16 {
     let max = total_lines
         .saturating_sub(height as usize)
         .min(u16::MAX as usize) as u16;
@@ -442,6 +478,44 @@ pub fn detail(state: &AppState, frame: &mut Frame, area: Rect) {
             n.slow.as_millis()
         )),
     ];
+    lines.push(Line::from(if s.snapshot_index == 0 {
+        "no snapshot: the log holds every entry from 1".to_string()
+    } else {
+        format!(
+            "snapshot {}/{} ({}): entries 1..={} compacted away, the log starts at {}",
+            s.snapshot_index,
+            s.snapshot_term,
+            style::bytes(s.snapshot_bytes),
+            s.snapshot_index,
+            s.first_index
+        )
+    }));
+    if let Some((index, received)) = s.receiving_snapshot {
+        // The follower does not know the size until the last chunk; the leader does.
+        let total = state
+            .view
+            .as_ref()
+            .and_then(|v| {
+                let leader = v.status.leader()?;
+                v.status.nodes.iter().find(|l| l.id == leader)
+            })
+            .and_then(|l| l.status.progress.iter().find(|p| p.id == n.id))
+            .and_then(|p| p.snapshot_transfer)
+            .filter(|(i, _, _)| *i == index)
+            .map(|(_, _, total)| total);
+        let text = match total {
+            Some(total) => format!(
+                "receiving snapshot {index}: {}/{}",
+                style::thousands(received),
+                style::bytes(total)
+            ),
+            None => format!(
+                "receiving snapshot {index}: {} so far",
+                style::bytes(received)
+            ),
+        };
+        lines.push(Line::from(Span::styled(text, style::strong())));
+    }
     if !s.progress.is_empty() {
         lines.push(Line::from(Span::styled(
             "followers (match / next / state / in flight):",
@@ -456,6 +530,19 @@ pub fn detail(state: &AppState, frame: &mut Frame, area: Rect) {
                 p.state.as_str(),
                 p.inflight
             )));
+        }
+        for p in &s.progress {
+            if let Some((index, sent, total)) = p.snapshot_transfer {
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "→ {}: sending snapshot {index} ({}/{})",
+                        p.id,
+                        style::thousands(sent),
+                        style::bytes(total)
+                    ),
+                    style::strong(),
+                )));
+            }
         }
     }
     lines.push(Line::from(Span::styled("recent events:", style::strong())));

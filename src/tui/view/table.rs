@@ -1,5 +1,8 @@
 //! The node table: what each node believes — role, term, vote, last log entry, commit and apply
-//! indexes, its election timer — and, from the leader's progress, each follower's match/next.
+//! indexes, its newest snapshot (`snap`, wherever the column fits), its election timer — and,
+//! from the leader's progress, each follower's match/next, or `▣ 50%` while the leader sends it
+//! a snapshot. The wide layout ends with each node's faults (`slow +300ms clock 2x isolated`),
+//! in short forms (`+300ms 2x isol`) when the column is too narrow for the long ones.
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
@@ -11,6 +14,9 @@ use super::{ring::timer_bar, style};
 use crate::raft::Role;
 use crate::tui::app::AppState;
 
+/// Width of the snap column (`1234/12`).
+const SNAP_WIDTH: u16 = 7;
+
 /// Draws the table.
 pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let block = Block::default().borders(Borders::ALL).title(" nodes ");
@@ -20,6 +26,29 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     };
     let wide = area.width >= 78;
     let narrow = area.width < 60;
+    let mut widths: Vec<u16> = if narrow {
+        vec![1, 3, 4, 4, 6, 4, 4, 4, 7]
+    } else {
+        vec![1, 4, 4, 4, 8, 6, 7, 6, 10]
+    };
+    if wide {
+        widths.insert(2, 9);
+        widths.insert(6, 6);
+    }
+    // The snap column goes after "applied" when it fits beside the others (one space between
+    // columns; the wide layout's faults column wants at least 8).
+    let applied_at = if wide { 8 } else { 6 };
+    let faults_min = if wide { 1 + 8 } else { 0 };
+    let used = widths.iter().sum::<u16>() + widths.len() as u16 - 1 + faults_min;
+    let snap = !narrow && used + 1 + SNAP_WIDTH <= area.width.saturating_sub(2);
+    if snap {
+        widths.insert(applied_at + 1, SNAP_WIDTH);
+    }
+    // What the faults column gets: the rest of the row.
+    let faults_width = area
+        .width
+        .saturating_sub(2)
+        .saturating_sub(widths.iter().sum::<u16>() + widths.len() as u16);
     let bar = if narrow { 4 } else { 6 };
     let leader = view.status.leader();
     let progress = leader
@@ -48,6 +77,9 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         header.insert(6, "disk");
         header.push("faults");
     }
+    if snap {
+        header.insert(applied_at + 1, "snap");
+    }
     let rows = view.status.nodes.iter().map(|n| {
         let role = n.up.then_some(n.status.role);
         let (sym, name) = style::role_symbol(role);
@@ -64,8 +96,10 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             progress
                 .iter()
                 .find(|p| p.id == n.id)
-                .map_or(String::new(), |p| {
-                    format!("{}/{}", p.match_index, p.next_index)
+                .map_or(String::new(), |p| match p.snapshot_transfer {
+                    // InstallSnapshot in progress: how much of it the follower confirmed.
+                    Some((_, sent, total)) => format!("▣ {}%", style::percent(sent, total)),
+                    None => format!("{}/{}", p.match_index, p.next_index),
                 })
         };
         let mut cells = vec![
@@ -83,12 +117,15 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             cells.insert(2, Cell::from(Span::styled(name, rs)));
             // The persisted last index beside the in-memory one.
             cells.insert(6, Cell::from(s.persisted_index.to_string()));
-            let mut faults = Vec::new();
+            // (long, short): the short forms when the long ones do not fit the column.
+            let mut faults: Vec<(String, String)> = Vec::new();
             if !n.slow.is_zero() {
-                faults.push(format!("slow +{}ms", n.slow.as_millis()));
+                let ms = n.slow.as_millis();
+                faults.push((format!("slow +{ms}ms"), format!("+{ms}ms")));
             }
             if (n.clock_rate - 1.0).abs() > 1e-9 {
-                faults.push(format!("clock {}x", n.clock_rate));
+                let rate = n.clock_rate;
+                faults.push((format!("clock {rate}x"), format!("{rate}x")));
             }
             let isolated = view
                 .status
@@ -97,13 +134,32 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
                 .filter(|o| o.id != n.id)
                 .all(|o| view.status.cut_links.contains(&(n.id, o.id)));
             if isolated && view.status.nodes.len() > 1 {
-                faults.push("isolated".into());
+                faults.push(("isolated".into(), "isol".into()));
             }
+            let long = faults.iter().map(|f| f.0.as_str()).collect::<Vec<_>>();
+            let long = long.join(" ");
+            let text = if long.chars().count() <= faults_width as usize {
+                long
+            } else {
+                let short = faults.iter().map(|f| f.1.as_str()).collect::<Vec<_>>();
+                short.join(" ")
+            };
             cells.push(if faults.is_empty() {
                 Cell::from("")
             } else {
-                Cell::from(Span::styled(faults.join(" "), style::alert(state.theme)))
+                Cell::from(Span::styled(text, style::alert(state.theme)))
             });
+        }
+        if snap {
+            // The newest snapshot: the log before it is compacted away.
+            cells.insert(
+                applied_at + 1,
+                Cell::from(if s.snapshot_index == 0 {
+                    "—".to_string()
+                } else {
+                    format!("{}/{}", s.snapshot_index, s.snapshot_term)
+                }),
+            );
         }
         let row = Row::new(cells);
         if n.id == state.selected {
@@ -112,17 +168,8 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             row
         }
     });
-    let mut widths: Vec<Constraint> = if narrow {
-        [1, 3, 4, 4, 6, 4, 4, 4, 7]
-    } else {
-        [1, 4, 4, 4, 8, 6, 7, 6, 10]
-    }
-    .into_iter()
-    .map(Constraint::Length)
-    .collect();
+    let mut widths: Vec<Constraint> = widths.into_iter().map(Constraint::Length).collect();
     if wide {
-        widths.insert(2, Constraint::Length(9));
-        widths.insert(6, Constraint::Length(6));
         widths.push(Constraint::Min(8));
     }
     let table = Table::new(rows, widths)
