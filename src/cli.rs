@@ -251,6 +251,10 @@ pub struct BenchArgs {
     /// length and snapshot, and disk use.
     #[arg(long)]
     pub progress: bool,
+    /// Record every write (invocation, completion, outcome) and save the history as JSON lines
+    /// (the same format as `raftlab chaos --history`; costs a little throughput).
+    #[arg(long)]
+    pub history: Option<std::path::PathBuf>,
     /// Bytes per value.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
     pub payload: u64,

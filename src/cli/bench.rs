@@ -20,6 +20,7 @@ use hdrhistogram::Histogram;
 use tonic::transport::Channel;
 
 use super::BenchArgs;
+use crate::check::{History, KvOp, KvOutput, Outcome};
 use crate::cluster::{Cluster, ClusterConfig, ClusterHandle};
 use crate::node::{kv_service::LEADER_ID, transport};
 use crate::pb::{self, kv_client::KvClient};
@@ -108,6 +109,7 @@ async fn client_loop(
     payload: String,
     stop: Stop,
     measure_from: Instant,
+    history: Option<History>,
 ) -> (u64, u64, Histogram<u64>) {
     let ids = cluster.ids();
     let mut hist = new_histogram();
@@ -122,15 +124,37 @@ async fn client_loop(
         let Some(kv) = clients.get_mut(&target) else {
             break;
         };
+        let key = format!("bench-{client_id}");
+        let pending = history.as_ref().map(|h| {
+            h.invoke(
+                client_id,
+                KvOp::Put {
+                    key: key.clone(),
+                    value: payload.clone(),
+                },
+            )
+        });
         let mut req = tonic::Request::new(pb::PutRequest {
-            key: format!("bench-{client_id}"),
+            key,
             value: payload.clone(),
             client_id,
             seq,
         });
         req.set_timeout(Duration::from_secs(5));
         let started = Instant::now();
-        match kv.put(req).await {
+        let reply = kv.put(req).await;
+        if let Some(pending) = pending {
+            pending.complete(match &reply {
+                Ok(r) => {
+                    let r = r.get_ref();
+                    Outcome::Ok(KvOutput::Put {
+                        previous: r.had_previous.then(|| r.previous.clone()),
+                    })
+                }
+                Err(status) => crate::chaos::outcome_of(status),
+            });
+        }
+        match reply {
             Ok(_) => {
                 seq += 1;
                 if started >= measure_from && stop.ack() {
@@ -176,6 +200,7 @@ pub async fn measure(
     limits: RunLimits,
     payload: usize,
     data_dir: Option<std::path::PathBuf>,
+    history: Option<History>,
 ) -> BenchReport {
     let stop = Stop {
         flag: Arc::new(AtomicBool::new(false)),
@@ -194,6 +219,7 @@ pub async fn measure(
                 payload.clone(),
                 stop.clone(),
                 measure_from,
+                history.clone(),
             ))
         })
         .collect();
@@ -290,6 +316,16 @@ fn progress_line(
 
 /// `raftlab bench`.
 pub async fn run(args: BenchArgs, storage: crate::cluster::StorageConfig) -> ExitCode {
+    if let Some(path) = &args.history {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if parent.is_some_and(|p| !p.is_dir()) {
+            eprintln!(
+                "raftlab bench: cannot write the history to {}: no such directory",
+                path.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
     let mut config = ClusterConfig::new(args.nodes as usize, args.preset);
     config.seed = args.seed;
     let storage_text = storage.describe();
@@ -326,12 +362,14 @@ pub async fn run(args: BenchArgs, storage: crate::cluster::StorageConfig) -> Exi
         writes: args.writes,
         progress: args.progress,
     };
+    let history = args.history.as_ref().map(|_| History::new());
     let report = measure(
         &cluster.handle(),
         args.clients,
         limits,
         args.payload as usize,
         data_dir.clone(),
+        history.clone(),
     )
     .await;
     let final_state = (args.writes.is_some() || args.progress).then(|| {
@@ -372,6 +410,19 @@ pub async fn run(args: BenchArgs, storage: crate::cluster::StorageConfig) -> Exi
                 args.nodes,
                 peak as f64 / 1024.0
             );
+        }
+    }
+    if let (Some(path), Some(history)) = (&args.history, &history) {
+        match history.write_jsonl(path) {
+            Ok(()) => println!(
+                "history: {} operations in {}",
+                history.len(),
+                path.display()
+            ),
+            Err(e) => {
+                eprintln!("raftlab bench: cannot write {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
         }
     }
     if report.writes == 0 {
