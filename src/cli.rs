@@ -46,6 +46,10 @@ pub enum Command {
     /// nodes; then heal, check that every node converged, and judge the history with the
     /// linearizability checker. Exits 0 only when linearizable and converged.
     Chaos(ChaosArgs),
+    /// Check a saved history (JSON lines from `chaos --history`, `bench --history` or the
+    /// dashboard's `:history save`) with the linearizability checker. Exits 0 when linearizable,
+    /// 1 when not (printing the failing window), 3 when the checker gave up, 2 on a bad file.
+    Check(CheckArgs),
     /// Run a scripted story on the deterministic simulator and print its trace: elections,
     /// replication, a leader crash, a partition and its repair, with the safety properties of the
     /// Raft paper checked after every step.
@@ -305,6 +309,40 @@ pub struct ChaosArgs {
     pub storage: StorageArgs,
 }
 
+/// Flags of `raftlab check`.
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    /// The history file (one JSON operation per line).
+    pub file: std::path::PathBuf,
+    /// Time limit of the check (e.g. 60s).
+    #[arg(long, default_value = "60s", value_parser = bench::parse_duration)]
+    pub budget: std::time::Duration,
+}
+
+/// `raftlab check FILE`.
+fn run_check(args: &CheckArgs) -> ExitCode {
+    let ops = match crate::check::read_jsonl(&args.file) {
+        Ok(ops) => ops,
+        Err(e) => {
+            eprintln!("raftlab check: {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let report = crate::check::check_report(&ops, args.budget);
+    let keys = report.keys.len();
+    println!(
+        "{} operations on {keys} keys checked in {:.3} s",
+        ops.len(),
+        report.elapsed.as_secs_f64()
+    );
+    println!("{}", report.result);
+    match report.result {
+        crate::check::CheckResult::Linearizable => ExitCode::SUCCESS,
+        crate::check::CheckResult::NotLinearizable { .. } => ExitCode::FAILURE,
+        crate::check::CheckResult::GaveUp { .. } => ExitCode::from(3),
+    }
+}
+
 /// Flags of `raftlab sim`.
 #[derive(Debug, Args, Clone)]
 pub struct SimArgs {
@@ -354,6 +392,7 @@ pub fn main() -> ExitCode {
             run_async(crate::tui::run(ui_config(&args, storage)))
         }
         Command::Sim(args) => run_sim(&args),
+        Command::Check(args) => run_check(&args),
         Command::Serve(args) => {
             let (storage, _tmp) = match storage_or_exit(&args.storage, StorageKind::Memory) {
                 Ok(s) => s,
@@ -617,6 +656,44 @@ fn wait_leader(sim: &mut Simulator, among: &[NodeId]) -> Result<Option<NodeId>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_judges_a_saved_history_and_refuses_a_bad_file() {
+        use crate::check::{History, KvOp, KvOutput, Outcome};
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::new();
+        let put = |v: &str| KvOp::Put {
+            key: "x".into(),
+            value: v.into(),
+        };
+        h.invoke(1, put("1"))
+            .complete(Outcome::Ok(KvOutput::Put { previous: None }));
+        h.invoke(1, put("2")).complete(Outcome::Ok(KvOutput::Put {
+            previous: Some("1".into()),
+        }));
+        let good = dir.path().join("good.jsonl");
+        h.write_jsonl(&good).unwrap();
+        let args = |file| CheckArgs {
+            file,
+            budget: std::time::Duration::from_secs(10),
+        };
+        assert_eq!(run_check(&args(good)), ExitCode::SUCCESS);
+        // A read after the second put that returns the first value: a stale read.
+        h.invoke(2, KvOp::Get { key: "x".into() })
+            .complete(Outcome::Ok(KvOutput::Get {
+                value: Some("1".into()),
+            }));
+        let stale = dir.path().join("stale.jsonl");
+        h.write_jsonl(&stale).unwrap();
+        assert_eq!(run_check(&args(stale)), ExitCode::FAILURE);
+        let bad = dir.path().join("bad.jsonl");
+        std::fs::write(&bad, "{not json\n").unwrap();
+        assert_eq!(run_check(&args(bad)), ExitCode::from(2));
+        assert_eq!(
+            run_check(&args(dir.path().join("missing.jsonl"))),
+            ExitCode::from(2)
+        );
+    }
 
     #[test]
     fn cli_parses_defaults_and_rejects_bad_flags() {
