@@ -738,48 +738,62 @@ fn churn() {
             drop_rate: 0.02,
             ..NetConfig::reliable()
         }));
-        let all = s.ids();
-        let mut proposed = 0u64;
-        for _ in 0..100 {
-            for _ in 0..s.rand(0, 4) {
-                proposed += 1;
-                s.propose_anywhere(cmd(proposed))?;
-            }
-            let victim = s.rand(1, 6);
-            match s.rand(0, 10) {
-                0 | 1 => s.crash(victim),
-                2 | 3 => s.restart(victim),
-                4 => s.disconnect(victim),
-                5 | 6 => s.connect(victim),
-                _ => {}
-            }
-            let live_connected = all.iter().filter(|n| s.is_up(**n)).count();
-            if live_connected < 3 {
-                s.restart(victim);
-            }
-            let pause = s.rand(0, 200) * MS;
-            s.run_for(pause)?;
-        }
+        churn_rounds(&mut s, 100, 4)?;
         s.heal();
-        for n in &all {
-            s.restart(*n);
-        }
-        one(&mut s, cmd(99_999), 5, true)?;
-        s.check_logs_fully()?;
-        // Every server's applied commands are a prefix of one sequence.
-        let longest = all
-            .iter()
-            .map(|n| s.applied(*n).to_vec())
-            .max_by_key(|a| a.len())
-            .unwrap_or_default();
-        for n in &all {
-            let a = s.applied(*n);
-            if a != &longest[..a.len()] {
-                return Err(fail(&s, format!("node {n}'s state machine diverged")));
-            }
-        }
+        recover_and_agree(&mut s)?;
         Ok(())
     });
+}
+
+/// `rounds` rounds of up to `max_proposals - 1` proposals, one random fault (crash, restart,
+/// disconnect, connect or nothing; never fewer than 3 servers up) and a random pause.
+fn churn_rounds(s: &mut Simulator, rounds: u64, max_proposals: u64) -> Outcome {
+    let all = s.ids();
+    let mut proposed = 0u64;
+    for _ in 0..rounds {
+        for _ in 0..s.rand(0, max_proposals) {
+            proposed += 1;
+            s.propose_anywhere(cmd(proposed))?;
+        }
+        let victim = s.rand(1, 6);
+        match s.rand(0, 10) {
+            0 | 1 => s.crash(victim),
+            2 | 3 => s.restart(victim),
+            4 => s.disconnect(victim),
+            5 | 6 => s.connect(victim),
+            _ => {}
+        }
+        if all.iter().filter(|n| s.is_up(**n)).count() < 3 {
+            s.restart(victim);
+        }
+        let pause = s.rand(0, 200) * MS;
+        s.run_for(pause)?;
+    }
+    Ok(())
+}
+
+/// After the faults are gone: every server restarts, the cluster agrees on a last command, every
+/// log matches, and every server's applied commands are a prefix of one sequence. Returns the
+/// length of the longest.
+fn recover_and_agree(s: &mut Simulator) -> Result<usize, Failure> {
+    let all = s.ids();
+    for n in &all {
+        s.restart(*n);
+    }
+    one(s, cmd(99_999), 5, true)?;
+    s.check_logs_fully()?;
+    let longest = all
+        .iter()
+        .map(|n| s.applied(*n).to_vec())
+        .max_by_key(|a| a.len())
+        .unwrap_or_default();
+    for n in &all {
+        let a = s.applied(*n);
+        if a != &longest[..a.len()] {
+            return Err(fail(s, format!("node {n}'s state machine diverged")));
+        }
+    }
+    Ok(longest.len())
 }
 
 /// The simulator is deterministic: the same seed gives the same run, event for event.
@@ -1108,48 +1122,14 @@ fn churn_with_compaction() {
                 .with_net(NetConfig::unreliable())
                 .with_snapshots(8, 64),
         );
-        let all = s.ids();
-        let mut proposed = 0u64;
-        for _ in 0..60 {
-            for _ in 0..s.rand(0, 6) {
-                proposed += 1;
-                s.propose_anywhere(cmd(proposed))?;
-            }
-            let victim = s.rand(1, 6);
-            match s.rand(0, 10) {
-                0 | 1 => s.crash(victim),
-                2 | 3 => s.restart(victim),
-                4 => s.disconnect(victim),
-                5 | 6 => s.connect(victim),
-                _ => {}
-            }
-            if all.iter().filter(|n| s.is_up(**n)).count() < 3 {
-                s.restart(victim);
-            }
-            let pause = s.rand(0, 200) * MS;
-            s.run_for(pause)?;
-        }
+        churn_rounds(&mut s, 60, 6)?;
         s.heal();
         s.set_net(NetConfig::reliable());
-        for n in &all {
-            s.restart(*n);
-        }
-        one(&mut s, cmd(99_999), 5, true)?;
-        s.check_logs_fully()?;
-        let longest = all
-            .iter()
-            .map(|n| s.applied(*n).to_vec())
-            .max_by_key(|a| a.len())
-            .unwrap_or_default();
-        for n in &all {
-            let a = s.applied(*n);
-            if a != &longest[..a.len()] {
-                return Err(fail(&s, format!("node {n}'s state machine diverged")));
-            }
-        }
+        let longest = recover_and_agree(&mut s)?;
+        let all = s.ids();
         // (Some seeds make little progress under this much churn; those that commit enough
         // must have compacted.)
-        if longest.len() >= 16 && all.iter().all(|n| s.snapshot_index(*n) == 0) {
+        if longest >= 16 && all.iter().all(|n| s.snapshot_index(*n) == 0) {
             return Err(fail(&s, "no node ever compacted its log"));
         }
         Ok(())
