@@ -12,6 +12,8 @@ use crate::raft::{NodeId, Role};
 
 pub mod bench;
 pub mod chaos;
+pub mod replay;
+pub mod scenario;
 pub mod serve;
 use crate::sim::{NetConfig, Record, SimConfig, Simulator, Violation};
 
@@ -54,6 +56,54 @@ pub enum Command {
     /// replication, a leader crash, a partition and its repair, with the safety properties of the
     /// Raft paper checked after every step.
     Sim(SimArgs),
+    /// Run a scripted scenario (a built-in name or a TOML file): a real cluster, actions, waits
+    /// and assertions, with narration. On the dashboard by default (`--guided` waits for Enter
+    /// between steps); `--headless` prints each step and exits non-zero when one fails.
+    Scenario(ScenarioArgs),
+    /// Open a recording made with `--record FILE` in the dashboard: play, pause, change speed
+    /// and seek backward and forward with a time slider.
+    Replay(ReplayArgs),
+}
+
+/// Flags of `raftlab scenario`.
+#[derive(Debug, Args, Clone)]
+pub struct ScenarioArgs {
+    /// A built-in scenario's name (see --list) or the path of a scenario file (TOML).
+    #[arg(required_unless_present = "list")]
+    pub scenario: Option<String>,
+    /// List the built-in scenarios and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Stop after each step until Enter is pressed (dashboard only).
+    #[arg(long, conflicts_with = "headless")]
+    pub guided: bool,
+    /// Run without a screen: print each step and its result; exit 1 when an assertion fails or a
+    /// wait times out, 2 on a bad scenario file.
+    #[arg(long)]
+    pub headless: bool,
+    /// Write the run (status, messages, faults, client operations, narration) to FILE as JSON
+    /// lines, for `raftlab replay FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Colours: color, or mono (also chosen when NO_COLOR is set).
+    #[arg(long, value_enum)]
+    pub theme: Option<ThemeArg>,
+}
+
+/// Flags of `raftlab replay`.
+#[derive(Debug, Args, Clone)]
+pub struct ReplayArgs {
+    /// A recording made with `--record FILE`.
+    pub file: std::path::PathBuf,
+    /// Playback speed (1: as recorded).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Colours: color, or mono (also chosen when NO_COLOR is set).
+    #[arg(long, value_enum)]
+    pub theme: Option<ThemeArg>,
 }
 
 /// Where the nodes keep their data (shared by the dashboard, `serve` and `bench`).
@@ -200,6 +250,10 @@ pub struct UiArgs {
     /// Colours: color, or mono (also chosen when NO_COLOR is set).
     #[arg(long, value_enum)]
     pub theme: Option<ThemeArg>,
+    /// Write the run (status, messages, faults, client operations) to FILE as JSON lines, for
+    /// `raftlab replay FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
     /// Storage flags.
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -230,6 +284,10 @@ pub struct ServeArgs {
     /// Seed of the nodes' election timeouts and of the network's random choices.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Write the run (status, messages, faults, client operations) to FILE as JSON lines, for
+    /// `raftlab replay FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
     /// Storage flags.
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -304,6 +362,10 @@ pub struct ChaosArgs {
     /// Print each fault as it is applied.
     #[arg(long)]
     pub verbose: bool,
+    /// Write the run (status, messages, faults, client operations) to FILE as JSON lines, for
+    /// `raftlab replay FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
     /// Storage flags.
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -414,18 +476,25 @@ pub fn main() -> ExitCode {
             };
             run_async(chaos::run(args, storage))
         }
+        Command::Scenario(args) => scenario::main(args),
+        Command::Replay(args) => replay::main(args),
+    }
+}
+
+/// The theme `--theme` asks for, or mono when NO_COLOR is set.
+pub fn theme(arg: Option<ThemeArg>) -> crate::tui::app::Theme {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    match arg {
+        Some(ThemeArg::Mono) => crate::tui::app::Theme::Mono,
+        Some(ThemeArg::Color) => crate::tui::app::Theme::Color,
+        None if no_color => crate::tui::app::Theme::Mono,
+        None => crate::tui::app::Theme::Color,
     }
 }
 
 /// The dashboard's configuration from its flags and the environment (NO_COLOR).
 pub fn ui_config(args: &UiArgs, storage: crate::cluster::StorageConfig) -> crate::tui::UiConfig {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme = match args.theme {
-        Some(ThemeArg::Mono) => crate::tui::app::Theme::Mono,
-        Some(ThemeArg::Color) => crate::tui::app::Theme::Color,
-        None if no_color => crate::tui::app::Theme::Mono,
-        None => crate::tui::app::Theme::Color,
-    };
+    let theme = theme(args.theme);
     crate::tui::UiConfig {
         nodes: args.nodes as usize,
         preset: args.preset,
@@ -448,7 +517,7 @@ fn storage_or_exit(
 }
 
 /// Runs an async subcommand on a multi-threaded tokio runtime.
-fn run_async(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+pub(crate) fn run_async(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

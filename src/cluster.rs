@@ -169,7 +169,7 @@ impl std::fmt::Display for ClusterError {
 impl std::error::Error for ClusterError {}
 
 /// What the supervisor knows about one node.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NodeState {
     /// Its id.
     pub id: NodeId,
@@ -188,7 +188,7 @@ pub struct NodeState {
 }
 
 /// Everything the supervisor knows, in one snapshot.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClusterStatus {
     /// Each node.
     pub nodes: Vec<NodeState>,

@@ -38,7 +38,7 @@ pub struct LinkPolicy {
 }
 
 /// A message on the wire, as the dashboard and `Control.InFlight` see it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InFlightInfo {
     /// Id, for drop / duplicate / deliver.
     pub id: u64,

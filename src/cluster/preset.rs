@@ -9,7 +9,7 @@ use crate::node::SnapshotPolicy;
 use crate::raft::{Config, NodeId};
 
 /// A named set of timings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// Real-world timing: 10 ms ticks, elections after 150–300 ms, heartbeats every 50 ms, no

@@ -139,7 +139,9 @@ pub struct TimeoutNowArgs {
 }
 
 /// The kind of a message, for counting and display.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum MessageKind {
     /// [`Rpc::RequestVote`]
     RequestVote,

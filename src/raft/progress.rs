@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use super::types::Index;
 
 /// How the leader is sending to a follower.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ProgressState {
     /// Looking for the point where the logs match: one AppendEntries at a time, then wait for the
     /// reply (or the next heartbeat).

@@ -4,7 +4,7 @@ use super::progress::ProgressState;
 use super::types::{Index, NodeId, Role, Term};
 
 /// What one server believes right now.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Status {
     /// The server.
     pub id: NodeId,
@@ -45,7 +45,7 @@ pub struct Status {
 }
 
 /// A leader's matchIndex / nextIndex for one follower.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PeerProgress {
     /// The follower.
     pub id: NodeId,

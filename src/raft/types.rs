@@ -98,7 +98,9 @@ pub struct HardState {
 }
 
 /// The role a server plays in its current term (§5.1, Figure 4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum Role {
     /// Passive: answers leaders and candidates.
     #[default]

@@ -11,7 +11,7 @@ use crate::cluster::{ClusterHandle, ClusterStatus, InFlightInfo};
 use crate::raft::{Index, NodeId, Term};
 
 /// The log entries of one node that the dashboard shows: a window, never the whole log.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LogWindow {
     /// (index, term) of each entry in the window, in index order.
     pub entries: Vec<(Index, Term)>,
@@ -32,7 +32,7 @@ impl LogWindow {
 }
 
 /// Everything the dashboard draws, at one moment.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClusterView {
     /// Cluster time of the snapshot.
     pub at: Duration,
