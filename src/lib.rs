@@ -4,7 +4,9 @@
 //!
 //! ```text
 //! cli            the `raftlab` command line: dashboard, serve, bench, chaos, sim
-//! tui            the dashboard (ratatui): views, keys, prompt
+//! tui            the dashboard (ratatui): views, keys, narration, replay
+//! scenario       scripted scenarios (TOML): actions, waits, assertions, narration
+//! command        the prompt's command language and the executor that carries it out
 //! chaos          client workers and a nemesis against a live cluster, judged by `check`
 //! cluster        the supervisor: nodes, fault-injecting network, clock, Control service
 //! node           one node's runtime: driver loop, Raft and Kv gRPC services, event bus
@@ -21,9 +23,11 @@ pub mod chaos;
 pub mod check;
 pub mod cli;
 pub mod cluster;
+pub mod command;
 pub mod node;
 pub mod pb;
 pub mod raft;
+pub mod scenario;
 pub mod sim;
 pub mod state_machine;
 pub mod storage;

@@ -17,8 +17,9 @@
 pub mod action;
 pub mod app;
 pub mod commander;
+/// The prompt's language lives in the command layer; re-exported where the dashboard uses it.
+pub use crate::command::prompt;
 pub mod jobs;
-pub mod prompt;
 pub mod snapshot;
 pub mod view;
 

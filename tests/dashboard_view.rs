@@ -29,6 +29,7 @@ use ratatui::Terminal;
 
 use raftlab::check::{self, CheckResult, Counts, KvOp, KvOutput, Operation};
 use raftlab::cluster::{ClusterStatus, InFlightInfo, NodeState, Preset};
+use raftlab::command::prompt::PromptCommand;
 use raftlab::node::{Event, EventKind};
 use raftlab::raft::{
     AppendRejectReason, Index, MessageKind, NodeId, PeerProgress, ProgressState, Role, Status,
@@ -38,7 +39,6 @@ use raftlab::tui::action::Action;
 use raftlab::tui::app::{
     self, AppState, Category, Effect, FeedKind, Focus, NemesisView, Notice, Theme,
 };
-use raftlab::tui::prompt::PromptCommand;
 use raftlab::tui::snapshot::{ClusterView, LogWindow};
 use raftlab::tui::view::{self, logs, ring};
 
@@ -1536,7 +1536,7 @@ fn help_overlay_shows_every_command_and_the_legend_at_140x45() {
     state.focus = Focus::Help;
     let screen = Screen::of(&state, 140, 45);
     let text = screen.block(" help (").join("\n");
-    for c in raftlab::tui::prompt::COMMANDS {
+    for c in raftlab::command::prompt::COMMANDS {
         assert!(text.contains(c.usage), "{:?} missing:\n{text}", c.usage);
     }
     for b in raftlab::tui::action::bindings() {
@@ -1570,7 +1570,7 @@ fn help_overlay_lines_are_not_cut_at_140x45() {
             cut.push(b.help);
         }
     }
-    for c in raftlab::tui::prompt::COMMANDS {
+    for c in raftlab::command::prompt::COMMANDS {
         if !text.contains(&squeeze(c.summary)) {
             cut.push(c.summary);
         }

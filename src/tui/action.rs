@@ -4,7 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::prompt::PromptCommand;
+use crate::command::prompt::PromptCommand;
 use crate::raft::NodeId;
 
 /// One thing the user asked for.

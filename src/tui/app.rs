@@ -16,9 +16,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 use ratatui::layout::Rect;
 
 use super::action::{action_for, Action};
-use super::prompt::{self, History, PromptCommand, NEMESIS_DEFAULT};
 use super::snapshot::{ClusterView, LogWant};
 use crate::check::{CheckResult, Counts};
+use crate::command::prompt::{self, History, PromptCommand, NEMESIS_DEFAULT};
 use crate::node::{Event, EventKind};
 use crate::raft::{NodeId, TraceEvent};
 

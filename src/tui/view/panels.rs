@@ -10,10 +10,10 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{style, verdict};
+use crate::command::prompt::COMMANDS;
 use crate::raft::NodeId;
 use crate::tui::action::bindings;
 use crate::tui::app::{AppState, Focus};
-use crate::tui::prompt::COMMANDS;
 
 /// Shown when the terminal is too small for the layout.
 pub fn too_small(state: &AppState, frame: &mut Frame, area: Rect) {

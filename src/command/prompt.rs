@@ -71,6 +71,9 @@ pub enum PromptCommand {
     },
     /// `write`: a random write (the same as the `w` key).
     Write,
+    /// `retry`: sends the last write again with the same session and sequence number; the
+    /// cluster applies it at most once (exactly-once semantics).
+    Retry,
     /// `kill N`: crashes a node.
     Kill(NodeId),
     /// `restart N`: restarts a killed node.
@@ -191,6 +194,10 @@ pub const COMMANDS: &[CommandHelp] = &[
         summary: "submit a random write (the w key)",
     },
     CommandHelp {
+        usage: "retry",
+        summary: "send the last write again, same sequence number: applied once",
+    },
+    CommandHelp {
         usage: "kill NODE",
         summary: "crash a node",
     },
@@ -294,6 +301,7 @@ enum Kind {
     Append,
     Cas,
     Write,
+    Retry,
     Kill,
     Restart,
     Isolate,
@@ -319,13 +327,14 @@ enum Kind {
 
 impl Kind {
     #[cfg(test)]
-    const ALL: [Kind; 27] = [
+    const ALL: [Kind; 28] = [
         Kind::Put,
         Kind::Get,
         Kind::Del,
         Kind::Append,
         Kind::Cas,
         Kind::Write,
+        Kind::Retry,
         Kind::Kill,
         Kind::Restart,
         Kind::Isolate,
@@ -358,6 +367,7 @@ impl Kind {
             "append" => Kind::Append,
             "cas" => Kind::Cas,
             "write" => Kind::Write,
+            "retry" => Kind::Retry,
             "kill" => Kind::Kill,
             "restart" => Kind::Restart,
             "isolate" => Kind::Isolate,
@@ -392,6 +402,7 @@ impl Kind {
             Kind::Append => "append",
             Kind::Cas => "cas",
             Kind::Write => "write",
+            Kind::Retry => "retry",
             Kind::Kill => "kill",
             Kind::Restart => "restart",
             Kind::Isolate => "isolate",
@@ -552,6 +563,7 @@ pub fn parse(line: &str, nodes: usize) -> Result<PromptCommand, String> {
             }
         }
         Kind::Write => cx.none(PromptCommand::Write)?,
+        Kind::Retry => cx.none(PromptCommand::Retry)?,
         Kind::Kill => PromptCommand::Kill(cx.one_node()?),
         Kind::Restart => PromptCommand::Restart(cx.one_node()?),
         Kind::Isolate => PromptCommand::Isolate(cx.one_node()?),
@@ -916,6 +928,20 @@ enum DurationError {
     TooLong,
 }
 
+/// Parses a duration the way the prompt does (`300ms`, `2s`, `1.5s`, `0`), with an error that
+/// says what is wrong.
+pub fn duration(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|e| match e {
+        DurationError::Invalid => {
+            format!("bad duration {text:?} (write it like 300ms, 2s or 1.5s)")
+        }
+        DurationError::TooLong => format!(
+            "duration {text:?} is too long (at most {} s)",
+            MAX_DURATION.as_secs()
+        ),
+    })
+}
+
 /// Parses `300ms`, `2s`, `1.5s`, `0.25ms` or a bare zero (`0`). Units are case-insensitive;
 /// digits beyond nanoseconds are ignored.
 fn parse_duration(text: &str) -> Result<Duration, DurationError> {
@@ -1053,6 +1079,7 @@ impl fmt::Display for PromptCommand {
                 write!(f, " {}", Word(new_value))
             }
             PromptCommand::Write => f.write_str("write"),
+            PromptCommand::Retry => f.write_str("retry"),
             PromptCommand::Kill(n) => write!(f, "kill {n}"),
             PromptCommand::Restart(n) => write!(f, "restart {n}"),
             PromptCommand::Isolate(n) => write!(f, "isolate {n}"),
@@ -1412,6 +1439,7 @@ mod tests {
             ("cas x \"-\" 1", cas("x", Some("-"), "1")),
             ("cas x 1 2", cas("x", Some("1"), "2")),
             ("write", C::Write),
+            ("retry", C::Retry),
             ("kill 3", C::Kill(3)),
             ("KILL 1", C::Kill(1)),
             ("restart 5", C::Restart(5)),
@@ -1661,6 +1689,7 @@ mod tests {
             cas("x", Some("-"), "-"),
             cas("x", Some(""), ""),
             C::Write,
+            C::Retry,
             C::Kill(1),
             C::Restart(2),
             C::Isolate(3),
