@@ -20,7 +20,9 @@ use crate::node::transport;
 use crate::pb::{self, kv_client::KvClient};
 use crate::raft::{NodeId, Rng, Role};
 
-/// A client session of the dashboard: its own id, one sequence number per write.
+/// A client session of the dashboard: its own id, one sequence number per write. A session has
+/// at most one write outstanding (the state machine applies a session's writes in sequence
+/// order and refuses older ones), so concurrent writes each take an idle session from a pool.
 struct Session {
     client_id: u64,
     seq: u64,
@@ -80,6 +82,8 @@ pub struct Executor {
     cluster: ClusterHandle,
     history: History,
     session: Session,
+    /// Sessions with no write outstanding: (client id, last sequence number used).
+    idle: Arc<Mutex<Vec<(u64, u64)>>>,
     results: mpsc::Sender<String>,
     ops: Arc<OpsTracker>,
     last_write: Option<LastWrite>,
@@ -100,6 +104,7 @@ impl Executor {
                 seq: 0,
                 rng,
             },
+            idle: Arc::new(Mutex::new(Vec::new())),
             results,
             ops: Arc::new(OpsTracker::default()),
             last_write: None,
@@ -122,16 +127,32 @@ impl Executor {
         if cmd == PromptCommand::Retry {
             return self.retry();
         }
+        let write = matches!(
+            cmd,
+            PromptCommand::Put { .. }
+                | PromptCommand::Write
+                | PromptCommand::Del { .. }
+                | PromptCommand::Append { .. }
+                | PromptCommand::Cas { .. }
+        );
+        if write {
+            let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let (client_id, seq) =
+                idle.unwrap_or_else(|| (self.session.rng.range(1 << 20, 1 << 40), 0));
+            self.session.client_id = client_id;
+            self.session.seq = seq;
+        }
         match client_op(&mut self.session, cmd) {
             Ok(op) => {
                 let failed = Arc::new(Mutex::new(None));
-                if !op.op.is_read() {
+                let session = write.then_some((self.session.client_id, self.session.seq));
+                if write {
                     self.last_write = Some(LastWrite {
                         op: op.clone(),
                         failed: failed.clone(),
                     });
                 }
-                self.spawn(op, Some(failed), true);
+                self.spawn(op, Some(failed), true, session);
                 None
             }
             Err(cmd) => Some(fault(&self.cluster, cmd).await),
@@ -153,20 +174,34 @@ impl Executor {
         };
         let mut op = last.op.clone();
         op.line = format!("retry {}", op.line);
-        self.spawn(op, None, failed);
+        self.spawn(op, None, failed, None);
         None
     }
 
-    fn spawn(&self, op: ClientOp, failed: Option<Arc<Mutex<Option<bool>>>>, record: bool) {
-        let (c, r, h, ops) = (
+    /// Runs `op` in the background. `session` (client id, sequence number) goes back to the
+    /// idle pool when the answer is definite; after an unknown outcome it is retired, so that
+    /// only `retry` ever uses that sequence number again.
+    fn spawn(
+        &self,
+        op: ClientOp,
+        failed: Option<Arc<Mutex<Option<bool>>>>,
+        record: bool,
+        session: Option<(u64, u64)>,
+    ) {
+        let (c, r, h, ops, idle) = (
             self.cluster.clone(),
             self.results.clone(),
             self.history.clone(),
             self.ops.clone(),
+            self.idle.clone(),
         );
         ops.begin();
         tokio::spawn(async move {
-            let (line, definite_failure) = op.run(&c, record.then_some(&h)).await;
+            let (line, outcome) = op.run(&c, record.then_some(&h)).await;
+            let definite_failure = matches!(outcome, Outcome::Failed(_));
+            if let (Some(s), false) = (session, matches!(outcome, Outcome::Unknown(_))) {
+                idle.lock().unwrap_or_else(|p| p.into_inner()).push(s);
+            }
             if let Some(f) = failed {
                 *f.lock().unwrap_or_else(|p| p.into_inner()) = Some(definite_failure);
             }
@@ -404,14 +439,15 @@ fn client_op(s: &mut Session, cmd: PromptCommand) -> Result<ClientOp, PromptComm
 
 impl ClientOp {
     /// Sends the request to the leader (or any running node, which forwards it), records it in
-    /// `history` (when given) and describes the outcome; also says whether it definitely failed.
-    async fn run(self, c: &ClusterHandle, history: Option<&History>) -> (String, bool) {
+    /// `history` (when given) and describes the outcome; also gives the outcome the answer proves.
+    async fn run(self, c: &ClusterHandle, history: Option<&History>) -> (String, Outcome) {
         let st = c.status();
         let target: Option<NodeId> = st
             .leader()
             .or_else(|| st.nodes.iter().find(|n| n.up).map(|n| n.id));
         let Some(addr) = target.and_then(|t| c.addr(t)) else {
-            return (format!("error: {}: no node is running", self.line), true);
+            let line = format!("error: {}: no node is running", self.line);
+            return (line, Outcome::Failed("no node is running".into()));
         };
         let mut kv = KvClient::new(transport::channel(addr));
         let timeout = c.preset().client_timeout() + Duration::from_secs(1);
@@ -422,9 +458,8 @@ impl ClientOp {
             Ok((_, output)) => Outcome::Ok(output.clone()),
             Err(status) => outcome_of(status),
         };
-        let definite_failure = matches!(recorded, Outcome::Failed(_));
         if let Some(p) = pending {
-            p.complete(recorded);
+            p.complete(recorded.clone());
         }
         let ms = started.elapsed().as_secs_f64() * 1e3;
         let line = match outcome {
@@ -436,7 +471,7 @@ impl ClientOp {
                 status.message()
             ),
         };
-        (line, definite_failure)
+        (line, recorded)
     }
 }
 

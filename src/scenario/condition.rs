@@ -9,8 +9,8 @@
 //! leader 3   leader != {old}   the leader (of the highest term) is / is not that node
 //! node 2 is candidate          also: leader, follower, down, up   (`node` may be left out)
 //! term > 4                     on every running node; also commit, applied, last (last log
-//! commit 3 >= 20                 index), lastterm, snapshot; a node, `any` or `all` may follow
-//! last 2 == leader             the metric; the right side is a number, {name}, {name+1},
+//! commit 3 >= 20                 index), lastterm, snapshot, vote; a node, `any` or `all` may
+//! last 2 == leader               follow the metric; the right side is a number, {name}, {name+1},
 //! commit any >= last 1           `leader` (the same metric on the leader) or METRIC NODE;
 //!                                operators == != < <= > >=
 //! count candidate >= 2         how many running nodes have that role (or down / up)
@@ -86,6 +86,8 @@ pub enum Metric {
     LastTerm,
     /// Last index covered by the newest snapshot.
     Snapshot,
+    /// votedFor in the current term (0: none).
+    Vote,
 }
 
 impl Metric {
@@ -97,6 +99,7 @@ impl Metric {
             "last" => Metric::Last,
             "lastterm" => Metric::LastTerm,
             "snapshot" => Metric::Snapshot,
+            "vote" => Metric::Vote,
             _ => return None,
         })
     }
@@ -109,6 +112,7 @@ impl Metric {
             Metric::Last => "last",
             Metric::LastTerm => "lastterm",
             Metric::Snapshot => "snapshot",
+            Metric::Vote => "vote",
         }
     }
 
@@ -121,6 +125,7 @@ impl Metric {
             Metric::Last => s.last_log_index,
             Metric::LastTerm => s.last_log_term,
             Metric::Snapshot => s.snapshot_index,
+            Metric::Vote => s.voted_for.unwrap_or(0),
         }
     }
 }
@@ -1116,6 +1121,7 @@ mod tests {
             "commit any < 3",
             "commit 2 == leader",
             "commit 3 < commit 1",
+            "vote 1 == 0",
             "last == 3 and lastterm 3 == 2",
             "count follower == 2",
             "count down >= 1",

@@ -88,10 +88,15 @@ pub async fn run(
     let mut done = 0;
     for (i, step) in scenario.steps.iter().enumerate() {
         let number = i + 1;
+        // Narration may name remembered values; those not known yet stay as written.
+        let say = step.say.as_ref().map(|text| {
+            super::condition::substitute(text, &|n| vars.get(n).copied())
+                .unwrap_or_else(|_| text.clone())
+        });
         let _ = reports.send(Report::Step {
             number,
             total,
-            say: step.say.clone(),
+            say,
             describe: step.describe(),
         });
         if let Err(e) = run_step(step, scenario, cluster, executor, &ops, &mut vars, reports).await
@@ -139,6 +144,11 @@ async fn run_step(
         line(true, format!("let {b} → {v}"));
         vars.insert(b.name.clone(), v);
     }
+    let vars = &*vars;
+    let show = |text: &str| {
+        super::condition::substitute(text, &|n| vars.get(n).copied())
+            .unwrap_or_else(|_| text.to_string())
+    };
     for _ in 0..step.repeat {
         for template in &step.actions {
             let text = super::condition::substitute(template, &|n| vars.get(n).copied())
@@ -164,13 +174,19 @@ async fn run_step(
                 Ok(()) => {
                     line(
                         true,
-                        format!("wait {cond}: ok after {}", fmt_secs(started.elapsed())),
+                        format!(
+                            "wait {}: ok after {} ({})",
+                            show(&cond.to_string()),
+                            fmt_secs(started.elapsed()),
+                            super::condition::roles(&Source::status(cluster))
+                        ),
                     );
                     break;
                 }
                 Err(why) if started.elapsed() >= within => {
                     return Err(format!(
-                        "wait {cond}: still false after {}: {why}",
+                        "wait {}: still false after {}: {why}",
+                        show(&cond.to_string()),
                         fmt_secs(within)
                     ));
                 }
@@ -181,8 +197,8 @@ async fn run_step(
     for cond in &step.asserts {
         cond.eval(cluster, vars, Some(ops))
             .await
-            .map_err(|why| format!("assert {cond}: false: {why}"))?;
-        line(true, format!("assert {cond}: ok"));
+            .map_err(|why| format!("assert {}: false: {why}", show(&cond.to_string())))?;
+        line(true, format!("assert {}: ok", show(&cond.to_string())));
     }
     if let Some(h) = step.hold {
         tokio::time::sleep(h).await;

@@ -1,0 +1,223 @@
+//! Every scenario in `assets/scenarios/` runs headless on a real cluster and passes; a scenario
+//! whose condition is false fails, with the state that contradicts it; the CLI's exit codes.
+//!
+//! The scenarios run at teaching speed (their own preset), so each takes 5 to 30 seconds; their
+//! waits have generous limits for a loaded machine.
+
+use std::process::Command;
+
+use raftlab::cli::scenario::run_headless;
+use raftlab::scenario::runner::{Report, Verdict};
+use raftlab::scenario::{self, Scenario};
+use tokio::sync::mpsc;
+
+/// Runs a scenario headless; returns its verdict and every report line (for failure messages).
+fn run(s: &Scenario) -> (Verdict, String) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let collect = tokio::spawn(async move {
+            let mut log = String::new();
+            while let Some(r) = rx.recv().await {
+                match r {
+                    Report::Step { number, describe, .. } => {
+                        log.push_str(&format!("[{number}] {describe}\n"))
+                    }
+                    Report::Line { ok, text } => {
+                        log.push_str(&format!("  {} {text}\n", if ok { "ok" } else { "!!" }))
+                    }
+                    Report::WaitingForUser | Report::Finished(_) => {}
+                }
+            }
+            log
+        });
+        let verdict = run_headless(s, tx, None).await.expect("cluster starts");
+        (verdict, collect.await.expect("collector"))
+    })
+}
+
+fn passes(name: &str) {
+    let s = scenario::load(name).unwrap_or_else(|e| panic!("{e}"));
+    let (verdict, log) = run(&s);
+    assert!(
+        verdict.passed(),
+        "scenario {name} failed: {:?}\n{log}",
+        verdict.failure
+    );
+    assert_eq!(verdict.steps_done, s.steps.len());
+}
+
+#[test]
+fn leader_election() {
+    passes("leader-election");
+}
+
+#[test]
+fn leader_crash() {
+    passes("leader-crash");
+}
+
+#[test]
+fn split_vote() {
+    passes("split-vote");
+}
+
+#[test]
+fn stale_leader() {
+    passes("stale-leader");
+}
+
+#[test]
+fn log_repair() {
+    passes("log-repair");
+}
+
+#[test]
+fn figure_8() {
+    passes("figure-8");
+}
+
+#[test]
+fn slow_follower() {
+    passes("slow-follower");
+}
+
+#[test]
+fn exactly_once() {
+    passes("exactly-once");
+}
+
+#[test]
+fn snapshots() {
+    passes("snapshots");
+}
+
+/// Every file in assets/scenarios is built in (and so tested above), and every built-in has
+/// its file.
+#[test]
+fn every_scenario_file_is_built_in_and_tested() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/scenarios");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .expect("assets/scenarios")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".toml").map(str::to_string)
+        })
+        .collect();
+    files.sort();
+    let mut builtin: Vec<String> = scenario::BUILTIN
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    builtin.sort();
+    assert_eq!(files, builtin);
+    assert!(builtin.len() >= 9);
+}
+
+#[test]
+fn a_false_wait_times_out_and_says_what_it_saw() {
+    let s = scenario::parse(
+        "doomed",
+        r#"
+title = "doomed"
+[cluster]
+nodes = 3
+preset = "fast"
+[[step]]
+wait = "leader"
+within = "20s"
+[[step]]
+let = "t = term leader"
+wait = "term > {t+1000}"
+within = "1s"
+[[step]]
+say = "never reached"
+"#,
+    )
+    .expect("parses");
+    let (verdict, log) = run(&s);
+    let (step, why) = verdict.failure.clone().expect("the wait must time out");
+    assert_eq!(step, 2, "{log}");
+    assert!(why.contains("still false after 1.0 s"), "{why}");
+    assert!(why.contains("has term"), "{why}");
+    assert_eq!(verdict.steps_done, 1);
+}
+
+#[test]
+fn a_false_assertion_fails_the_scenario() {
+    let s = scenario::parse(
+        "doomed",
+        r#"
+title = "doomed"
+[cluster]
+nodes = 3
+preset = "fast"
+[[step]]
+wait = "leader"
+within = "20s"
+assert = "count leader == 2"
+"#,
+    )
+    .expect("parses");
+    let (verdict, log) = run(&s);
+    let (step, why) = verdict.failure.clone().expect("the assertion must fail");
+    assert_eq!(step, 1, "{log}");
+    assert!(why.contains("assert count leader == 2: false"), "{why}");
+}
+
+#[test]
+fn a_failing_command_fails_the_scenario() {
+    let s = scenario::parse(
+        "doomed",
+        "title = \"d\"\n[cluster]\npreset = \"fast\"\n[[step]]\ndo = [\"kill 2\", \"kill 2\"]\n",
+    )
+    .expect("parses");
+    let (verdict, _) = run(&s);
+    let (_, why) = verdict.failure.expect("killing a dead node is an error");
+    assert!(why.contains("kill 2"), "{why}");
+}
+
+#[test]
+fn the_cli_exits_1_on_failure_and_2_on_a_bad_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "title = \"x\"\n[[step]]\nwait = \"leader is banana\"\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_raftlab"))
+        .args(["scenario", "--headless"])
+        .arg(&bad)
+        .output()
+        .expect("run raftlab");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("step 1") && err.contains("banana"), "{err}");
+
+    let failing = dir.path().join("failing.toml");
+    std::fs::write(
+        &failing,
+        "title = \"x\"\n[cluster]\npreset = \"fast\"\n[[step]]\nwait = \"leader\"\nwithin = \"20s\"\nassert = \"term > 1000\"\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_raftlab"))
+        .args(["scenario", "--headless"])
+        .arg(&failing)
+        .output()
+        .expect("run raftlab");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("FAIL failing at step 1/1"), "{stdout}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_raftlab"))
+        .args(["scenario", "--list"])
+        .output()
+        .expect("run raftlab");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for (name, _) in scenario::BUILTIN {
+        assert!(stdout.contains(name), "{name} not listed");
+    }
+}
