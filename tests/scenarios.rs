@@ -24,9 +24,9 @@ fn run(s: &Scenario) -> (Verdict, String) {
             let mut log = String::new();
             while let Some(r) = rx.recv().await {
                 match r {
-                    Report::Step { number, describe, .. } => {
-                        log.push_str(&format!("[{number}] {describe}\n"))
-                    }
+                    Report::Step {
+                        number, describe, ..
+                    } => log.push_str(&format!("[{number}] {describe}\n")),
                     Report::Line { ok, text } => {
                         log.push_str(&format!("  {} {text}\n", if ok { "ok" } else { "!!" }))
                     }
@@ -186,7 +186,11 @@ fn a_failing_command_fails_the_scenario() {
 fn the_cli_exits_1_on_failure_and_2_on_a_bad_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "title = \"x\"\n[[step]]\nwait = \"leader is banana\"\n").expect("write");
+    std::fs::write(
+        &bad,
+        "title = \"x\"\n[[step]]\nwait = \"leader is banana\"\n",
+    )
+    .expect("write");
     let out = Command::new(env!("CARGO_BIN_EXE_raftlab"))
         .args(["scenario", "--headless"])
         .arg(&bad)
