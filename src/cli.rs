@@ -502,6 +502,7 @@ pub fn ui_config(args: &UiArgs, storage: crate::cluster::StorageConfig) -> crate
         theme,
         storage,
         snapshot: args.storage.snapshot_policy(),
+        record: args.record.clone(),
     }
 }
 

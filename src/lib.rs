@@ -5,6 +5,8 @@
 //! ```text
 //! cli            the `raftlab` command line: dashboard, serve, bench, chaos, sim
 //! tui            the dashboard (ratatui): views, keys, narration, replay
+//! record         recordings of a run (--record FILE) and their reader for `replay`; it stores
+//!                the dashboard's own snapshot and feed forms (tui::snapshot, tui::app)
 //! scenario       scripted scenarios (TOML): actions, waits, assertions, narration
 //! command        the prompt's command language and the executor that carries it out
 //! chaos          client workers and a nemesis against a live cluster, judged by `check`
@@ -27,6 +29,7 @@ pub mod command;
 pub mod node;
 pub mod pb;
 pub mod raft;
+pub mod record;
 pub mod scenario;
 pub mod sim;
 pub mod state_machine;

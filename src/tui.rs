@@ -13,6 +13,10 @@
 //!                                                             ▼
 //!                                         History (shared) ─► checker ─► verdict in the footer
 //! ```
+//!
+//! With `--record FILE`, a [`crate::record::Recorder`] also writes the bus, snapshots of the
+//! cluster, the command results and the history's operations to FILE; [`replay`] opens such a
+//! file in this same dashboard, with a time slider instead of a cluster.
 
 pub mod action;
 pub mod app;
@@ -20,6 +24,7 @@ pub mod commander;
 /// The prompt's language lives in the command layer; re-exported where the dashboard uses it.
 pub use crate::command::prompt;
 pub mod jobs;
+pub mod replay;
 pub mod snapshot;
 pub mod view;
 
@@ -53,6 +58,8 @@ pub struct UiConfig {
     pub storage: crate::cluster::StorageConfig,
     /// When nodes snapshot (the preset's default when `None`).
     pub snapshot: Option<crate::node::SnapshotPolicy>,
+    /// Record the run to this file (`--record`), for `raftlab replay`.
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// Restores the terminal when dropped: raw mode off, mouse capture off, alternate screen left,
@@ -68,6 +75,20 @@ impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore_terminal();
     }
+}
+
+/// Takes the terminal: raw mode, alternate screen, mouse capture, and a panic hook that gives
+/// it back. Dropping the guard restores it.
+fn enter_terminal() -> (ratatui::DefaultTerminal, TerminalGuard) {
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous_hook(info);
+    }));
+    let terminal = ratatui::init();
+    let guard = TerminalGuard;
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    (terminal, guard)
 }
 
 fn init_logging() -> (
@@ -113,21 +134,56 @@ pub async fn run(config: UiConfig) -> ExitCode {
         }
     };
 
-    // The terminal: restored on every way out, panics included.
-    let previous_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        restore_terminal();
-        previous_hook(info);
-    }));
-    let mut terminal = ratatui::init();
-    let _guard = TerminalGuard;
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    // Every client operation of the dashboard (the user's and the nemesis' workers).
+    let history = crate::check::History::new();
+    let recorder = match &config.record {
+        None => None,
+        Some(path) => {
+            let header = crate::record::Header::new(
+                config.nodes,
+                config.preset,
+                config.seed,
+                crate::record::command_line(),
+            );
+            match crate::record::Recorder::start(
+                cluster.handle(),
+                path,
+                header,
+                Some(history.clone()),
+            ) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    eprintln!("raftlab: cannot record: {e}");
+                    cluster.shutdown().await;
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
 
+    // The terminal: restored on every way out, panics included.
+    let (mut terminal, guard) = enter_terminal();
     let mut state = AppState::new(config.nodes, config.theme);
     state.log_path = log_path.clone();
-    let result = event_loop(&mut terminal, &mut state, &cluster).await;
-    drop(_guard);
+    let result = event_loop(
+        &mut terminal,
+        &mut state,
+        &cluster,
+        history,
+        recorder.clone(),
+    )
+    .await;
+    drop(guard);
+    let recorded = match recorder {
+        Some(r) => Some(r.finish().await),
+        None => None,
+    };
     cluster.shutdown().await;
+    match recorded {
+        Some(Ok(summary)) => println!("{}", summary.describe()),
+        Some(Err(e)) => eprintln!("raftlab: the recording failed: {e}"),
+        None => {}
+    }
     drop(_log_guard);
     // An empty log file is clutter: keep it only when something was written.
     if let Some(path) = log_path {
@@ -148,6 +204,8 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     state: &mut AppState,
     cluster: &Cluster,
+    history: crate::check::History,
+    recorder: Option<crate::record::Recorder>,
 ) -> std::io::Result<()> {
     let poll_every = match cluster.preset() {
         Preset::Fast => Duration::from_millis(50),
@@ -164,8 +222,6 @@ async fn event_loop(
     let (effects_tx, effects_rx) = mpsc::channel(64);
     let (results_tx, mut results_rx) = mpsc::channel(64);
     let (notices_tx, mut notices_rx) = mpsc::channel(256);
-    // Every client operation of the dashboard (the user's and the nemesis' workers).
-    let history = crate::check::History::new();
     let checker = tokio::spawn(jobs::checker(
         history.clone(),
         notices_tx.clone(),
@@ -222,10 +278,16 @@ async fn event_loop(
                 Vec::new()
             }
             Some(text) = results_rx.recv() => {
+                if let Some(r) = &recorder {
+                    r.note(crate::record::NoteKind::Result, text.clone());
+                }
                 state.apply_result(text);
                 Vec::new()
             }
             Some(notice) = notices_rx.recv() => {
+                if let Some(r) = &recorder {
+                    record_notice(r, &notice);
+                }
                 state.apply_notice(notice);
                 Vec::new()
             }
@@ -256,6 +318,17 @@ async fn event_loop(
     checker.abort();
     commander.abort();
     Ok(())
+}
+
+/// What of a job's notice a recording keeps: feed lines and status lines.
+fn record_notice(recorder: &crate::record::Recorder, notice: &app::Notice) {
+    match notice {
+        app::Notice::Feed { at, text } => {
+            recorder.feed(*at, 0, app::Category::Fault, text.clone());
+        }
+        app::Notice::Status(text) => recorder.note(crate::record::NoteKind::Result, text.clone()),
+        _ => {}
+    }
 }
 
 async fn sleep_until_opt(at: Option<Instant>) {

@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::chaos::{parse_nemeses, run_chaos, summary, ChaosOptions};
+use crate::chaos::{parse_nemeses, run_chaos_into, summary, ChaosOptions};
+use crate::check::History;
 use crate::cluster::{Cluster, ClusterConfig, Preset};
 
 /// `raftlab chaos`.
@@ -50,7 +51,50 @@ pub async fn run(args: super::ChaosArgs, storage: crate::cluster::StorageConfig)
         verbose: args.verbose,
         cancel: None,
     };
-    let report = run_chaos(&cluster.handle(), &options).await;
+    let history = History::new();
+    let recorder = match &args.record {
+        None => None,
+        Some(path) => {
+            let header = crate::record::Header::new(
+                args.nodes as usize,
+                Preset::Fast,
+                args.seed,
+                crate::record::command_line(),
+            );
+            match crate::record::Recorder::start(
+                cluster.handle(),
+                path,
+                header,
+                Some(history.clone()),
+            ) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    eprintln!("raftlab chaos: cannot record: {e}");
+                    cluster.shutdown().await;
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    let report = run_chaos_into(&cluster.handle(), &options, history).await;
+    let recorded = match recorder {
+        Some(r) => {
+            let verdict = report.verdict.to_string();
+            let converged = match &report.converged {
+                Ok(()) => "converged",
+                Err(_) => "NOT CONVERGED",
+            };
+            r.note(
+                crate::record::NoteKind::Result,
+                format!(
+                    "chaos over: {converged}; {}",
+                    verdict.lines().next().unwrap_or_default()
+                ),
+            );
+            Some(r.finish().await)
+        }
+        None => None,
+    };
     cluster.shutdown().await;
     print!("{}", summary(&report));
     if let Some(path) = &args.history {
@@ -58,6 +102,11 @@ pub async fn run(args: super::ChaosArgs, storage: crate::cluster::StorageConfig)
             Ok(()) => println!("history: {}", path.display()),
             Err(e) => eprintln!("raftlab chaos: cannot write {}: {e}", path.display()),
         }
+    }
+    match recorded {
+        Some(Ok(s)) => println!("{}", s.describe()),
+        Some(Err(e)) => eprintln!("raftlab chaos: the recording failed: {e}"),
+        None => {}
     }
     if report.passed() {
         ExitCode::SUCCESS

@@ -1,14 +1,47 @@
-//! `raftlab replay FILE`: opens a recording in the dashboard.
+//! `raftlab replay FILE`: opens a recording (`--record FILE`) in the dashboard. The file is read
+//! and checked before the terminal is touched: a bad file gets one line on stderr and exit 2.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use super::ReplayArgs;
+use crate::record::Recording;
 
 /// Runs `raftlab replay`.
 pub fn main(args: ReplayArgs) -> ExitCode {
-    eprintln!(
-        "raftlab replay {}: not built yet (issue 8)",
-        args.file.display()
+    let recording = match Recording::load(&args.file) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("raftlab replay: {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    for w in recording.warnings() {
+        eprintln!("raftlab replay: {}: {w}", args.file.display());
+    }
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        let h = recording.header();
+        eprintln!(
+            "raftlab replay: the replay needs a terminal. {} holds {:.1} s of a {}-node {} \
+             cluster ({}), {} frames and {} events.",
+            args.file.display(),
+            recording.duration().as_secs_f64(),
+            h.nodes,
+            h.preset.as_str(),
+            h.title,
+            recording.frames(),
+            recording.events()
+        );
+        return ExitCode::from(2);
+    }
+    let source = args.file.file_name().map_or_else(
+        || args.file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
     );
-    ExitCode::from(2)
+    super::run_async(crate::tui::replay::run(
+        recording,
+        source,
+        args.speed,
+        super::theme(args.theme),
+    ))
 }

@@ -65,6 +65,25 @@ pub async fn run(args: ServeArgs, storage: crate::cluster::StorageConfig) -> Exi
             return ExitCode::FAILURE;
         }
     };
+    let recorder = match &args.record {
+        None => None,
+        Some(path) => {
+            let header = crate::record::Header::new(
+                args.nodes as usize,
+                args.preset,
+                args.seed,
+                crate::record::command_line(),
+            );
+            match crate::record::Recorder::start(cluster.handle(), path, header, None) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    eprintln!("raftlab serve: cannot record: {e}");
+                    cluster.shutdown().await;
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -107,8 +126,21 @@ pub async fn run(args: ServeArgs, storage: crate::cluster::StorageConfig) -> Exi
     tracing::info!("{why}: shutting down");
     let _ = stop_tx.send(());
     let _ = control.await;
+    let recorded = match recorder {
+        Some(r) => Some(r.finish().await),
+        None => None,
+    };
     cluster.shutdown().await;
     tracing::info!("stopped");
+    // stdout carries only the JSON line: the recording is told on stderr.
+    match recorded {
+        Some(Ok(summary)) => eprintln!("{}", summary.describe()),
+        Some(Err(e)) => {
+            eprintln!("raftlab serve: the recording failed: {e}");
+            return ExitCode::FAILURE;
+        }
+        None => {}
+    }
     ExitCode::SUCCESS
 }
 

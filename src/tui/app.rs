@@ -310,6 +310,8 @@ pub struct AppState {
     pub check: CheckView,
     /// The nemesis, while one runs.
     pub nemesis: Option<NemesisView>,
+    /// A replay's position, playback and recording (`raftlab replay`); `None` live.
+    pub replay: Option<super::replay::ReplayState>,
 }
 
 /// Delays the `s` key cycles through.
@@ -347,6 +349,7 @@ impl AppState {
             log_cells: Cell::new(64),
             check: CheckView::default(),
             nemesis: None,
+            replay: None,
         }
     }
 
@@ -514,6 +517,7 @@ impl AppState {
                 }
                 Vec::new()
             }
+            Focus::Main if self.replay.is_some() => self.on_replay_key(key),
             Focus::Main => match action_for(&key, self.nodes) {
                 Some(action) => self.update(action),
                 None => Vec::new(),
@@ -606,6 +610,10 @@ impl AppState {
     /// Applies one action; returns the effects for the cluster.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
+        if self.replay.is_some() && !super::replay::allowed_in_replay(&action) {
+            self.status_line = super::replay::READ_ONLY.to_string();
+            return Vec::new();
+        }
         let id = self.selected;
         let run = |c: PromptCommand| vec![Effect::Run(c)];
         match action {

@@ -11,6 +11,9 @@
 //! └ footer: status line · keys ··· nemesis 12 s left · ops 1,234 · linearizable ✓ ───────────┘
 //! ```
 //!
+//! In a replay (`raftlab replay`), the footer's key row is the time slider ([`timeline`]), and a
+//! recording with narration (a scenario's) gets one more row above the footer for it.
+//!
 //! Panels shrink or drop out on small terminals (80×24 keeps the ring, table, logs, a few
 //! events and the footer); overlays (help, node detail, history and verdict) draw over
 //! everything.
@@ -21,6 +24,7 @@ pub mod panels;
 pub mod ring;
 pub mod style;
 pub mod table;
+pub mod timeline;
 pub mod verdict;
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -41,11 +45,20 @@ pub fn view(state: &AppState, frame: &mut Frame) {
     } else {
         2
     };
+    let narration_h = u16::from(
+        state
+            .replay
+            .as_ref()
+            .is_some_and(|r| r.recording.has_narration()),
+    );
     // The ring wants height; the table needs a row per node.
     let top_h = (area.height * 2 / 5)
         .clamp((nodes + 3).max(8), 18)
         .min(area.height / 2);
-    let logs_h = (nodes + 3).min(area.height.saturating_sub(1 + top_h + footer_h + 3));
+    let logs_h = (nodes + 3).min(
+        area.height
+            .saturating_sub(1 + top_h + footer_h + narration_h + 3),
+    );
     let rows = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
@@ -53,6 +66,7 @@ pub fn view(state: &AppState, frame: &mut Frame) {
             Constraint::Length(top_h),
             Constraint::Length(logs_h),
             Constraint::Min(3),
+            Constraint::Length(narration_h),
             Constraint::Length(footer_h),
         ])
         .split(area);
@@ -85,7 +99,10 @@ pub fn view(state: &AppState, frame: &mut Frame) {
     } else {
         panels::feed(state, frame, bottom);
     }
-    panels::footer(state, frame, rows[4]);
+    if narration_h > 0 {
+        timeline::narration(state, frame, rows[4]);
+    }
+    panels::footer(state, frame, rows[5]);
 
     match state.focus {
         Focus::Help => panels::help(state, frame, centered(area, 96, 96)),

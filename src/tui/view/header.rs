@@ -95,6 +95,9 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             .sum()
     };
     let mut segments = segments;
+    if state.replay.is_some() {
+        segments.insert(1, (0, vec![Span::styled(" │ REPLAY", style::strong())]));
+    }
     for give_way in 1..=4u8 {
         if width(&segments) <= area.width as usize {
             break;

@@ -26,9 +26,12 @@ pub const LABEL: u16 = 5;
 pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let cells = (area.width.saturating_sub(2 + LABEL) / CELL).max(1);
     state.log_cells.set(u64::from(cells));
-    let title = match state.log_end {
-        None => " logs (following the tail; PgUp to scroll back) ".to_string(),
-        Some(end) => format!(" logs (up to index {end}; End follows the tail) "),
+    // A replay moves in time with PgUp / End: its logs scroll with [ and ].
+    let title = match (state.log_end, state.replay.is_some()) {
+        (None, false) => " logs (following the tail; PgUp to scroll back) ".to_string(),
+        (Some(end), false) => format!(" logs (up to index {end}; End follows the tail) "),
+        (None, true) => " logs (following the tail; [ to scroll back) ".to_string(),
+        (Some(end), true) => format!(" logs (up to index {end}; ] scrolls forward) "),
     };
     let block = Block::default().borders(Borders::ALL).title(title);
     let Some(view) = &state.view else {

@@ -92,10 +92,14 @@ fn in_flight(state: &AppState, frame: &mut Frame, area: Rect) {
     let Some(view) = &state.view else {
         return;
     };
-    let block = Block::default().borders(Borders::ALL).title(format!(
-        " {} in flight (n/N select · x drop · u dup · g deliver) ",
-        view.in_flight.len()
-    ));
+    let keys = if state.replay.is_some() {
+        "n/N select"
+    } else {
+        "n/N select · x drop · u dup · g deliver"
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {} in flight ({keys}) ", view.in_flight.len()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     // The selected message in full (wrapped), then the list, one message per row.
@@ -229,6 +233,10 @@ pub fn state_machine(state: &AppState, frame: &mut Frame, area: Rect) {
 
 /// The footer: the prompt when open, else the last result and the main keys.
 pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
+    if state.replay.is_some() && state.focus != Focus::Prompt {
+        super::timeline::footer(state, frame, area);
+        return;
+    }
     let mut lines = Vec::new();
     if state.focus == Focus::Prompt {
         lines.push(Line::from(vec![
@@ -311,17 +319,64 @@ pub fn help(state: &AppState, frame: &mut Frame, area: Rect) {
     let col_w = left_w as usize;
 
     let mut keys = vec![Line::from(Span::styled("Keys", style::strong()))];
-    keys.extend(hang(13, "  1-9", "select a node (or click it)", col_w));
-    for b in bindings() {
-        keys.extend(hang(13, &format!("  {}", b.label), b.help, col_w));
-    }
-    let mut commands = vec![Line::from(Span::styled(
-        "Commands (press :)",
-        style::strong(),
-    ))];
     let cmd_w = right_w as usize;
-    for c in COMMANDS {
-        commands.extend(hang(30, &format!("  {}", c.usage), c.summary, cmd_w));
+    let mut commands;
+    if let Some(replay) = &state.replay {
+        // A replay: its own keys first, then the live keys that only change what is shown.
+        keys = vec![Line::from(Span::styled(
+            format!("Replay keys ({})", replay.source),
+            style::strong(),
+        ))];
+        for b in crate::tui::replay::replay_bindings() {
+            keys.extend(hang(13, &format!("  {}", b.label), b.help, col_w));
+        }
+        keys.push(Line::from(""));
+        keys.push(Line::from(Span::styled("Also", style::strong())));
+        keys.extend(hang(13, "  1-9", "select a node (or click it)", col_w));
+        keys.extend(hang(
+            13,
+            "  Tab ⇧Tab",
+            "select the next / previous node",
+            col_w,
+        ));
+        // Live bindings a replay key took over (← →, PgUp PgDn, End) are left out.
+        let shadowed = |b: &crate::tui::action::Binding| {
+            b.keys.iter().any(|k| {
+                crate::tui::replay::replay_action_for(&crossterm::event::KeyEvent::new(
+                    k.code,
+                    crossterm::event::KeyModifiers::NONE,
+                ))
+                .is_some()
+            })
+        };
+        for b in bindings()
+            .iter()
+            .filter(|b| crate::tui::replay::allowed_in_replay(&b.action) && !shadowed(b))
+        {
+            keys.extend(hang(13, &format!("  {}", b.label), b.help, col_w));
+        }
+        commands = vec![Line::from(Span::styled("A recording", style::strong()))];
+        for l in [
+            "This is a recording, not a live cluster: keys and commands that would act on a \
+             cluster (kill, write, partition, ...) answer \"replay: read-only\". The prompt (:) \
+             takes help and quit.",
+            "Every panel shows the cluster as it was at the slider's time: the frame recorded \
+             then (every ~100 ms), the events up to then, the last command result.",
+        ] {
+            commands.extend(hang(2, "", l, cmd_w));
+        }
+    } else {
+        keys.extend(hang(13, "  1-9", "select a node (or click it)", col_w));
+        for b in bindings() {
+            keys.extend(hang(13, &format!("  {}", b.label), b.help, col_w));
+        }
+        commands = vec![Line::from(Span::styled(
+            "Commands (press :)",
+            style::strong(),
+        ))];
+        for c in COMMANDS {
+            commands.extend(hang(30, &format!("  {}", c.usage), c.summary, cmd_w));
+        }
     }
     commands.push(Line::from(""));
     commands.push(Line::from(Span::styled("Symbols", style::strong())));
@@ -340,21 +395,24 @@ pub fn help(state: &AppState, frame: &mut Frame, area: Rect) {
     ] {
         commands.extend(hang(2, "", l, cmd_w));
     }
-    commands.push(Line::from(""));
-    commands.push(Line::from(Span::styled(
-        "Verdict (footer, right)",
-        style::strong(),
-    )));
-    for l in [
-        "ops 1,234 · linearizable ✓ — every get, put, del, append and cas is recorded (yours \
-         as client 0, a nemesis' workers as 1 and up); every 2 s the checker looks for one \
-         order of them that respects real time and explains every answer",
-        "NOT LINEARIZABLE ✗ key x — no order does: v (or :history) shows the failing window",
-        "undecided (gave up) — the checker ran out of time; checking — a check is running",
-        "nemesis 12 s left — a nemesis (C or :nemesis) is injecting faults; the feed gets its \
-         faults, then whether the nodes converged and the verdict",
-    ] {
-        commands.extend(hang(2, "", l, cmd_w));
+    // A replay has no checker: its footer is the slider.
+    if state.replay.is_none() {
+        commands.push(Line::from(""));
+        commands.push(Line::from(Span::styled(
+            "Verdict (footer, right)",
+            style::strong(),
+        )));
+        for l in [
+            "ops 1,234 · linearizable ✓ — every get, put, del, append and cas is recorded (yours \
+             as client 0, a nemesis' workers as 1 and up); every 2 s the checker looks for one \
+             order of them that respects real time and explains every answer",
+            "NOT LINEARIZABLE ✗ key x — no order does: v (or :history) shows the failing window",
+            "undecided (gave up) — the checker ran out of time; checking — a check is running",
+            "nemesis 12 s left — a nemesis (C or :nemesis) is injecting faults; the feed gets its \
+             faults, then whether the nodes converged and the verdict",
+        ] {
+            commands.extend(hang(2, "", l, cmd_w));
+        }
     }
     if let Some(path) = &state.log_path {
         commands.push(Line::from(""));
