@@ -130,6 +130,23 @@ pub struct Step {
     pub hold: Option<Duration>,
 }
 
+impl Scenario {
+    /// The cluster configuration the scenario asks for (memory storage: kills and restarts keep
+    /// it, and nothing is left on disk).
+    pub fn cluster_config(&self) -> crate::cluster::ClusterConfig {
+        let mut config = crate::cluster::ClusterConfig::new(self.nodes, self.preset);
+        config.seed = self.seed;
+        config.storage = crate::cluster::StorageConfig::Memory;
+        if let Some(every) = self.snapshot_every {
+            config.snapshot = Some(crate::node::SnapshotPolicy {
+                entries: every,
+                bytes: 0,
+            });
+        }
+        config
+    }
+}
+
 impl Step {
     /// A short description of what the step does (without the narration).
     pub fn describe(&self) -> String {

@@ -24,6 +24,7 @@ pub mod commander;
 /// The prompt's language lives in the command layer; re-exported where the dashboard uses it.
 pub use crate::command::prompt;
 pub mod jobs;
+pub mod narration;
 pub mod replay;
 pub mod snapshot;
 pub mod view;
@@ -111,8 +112,42 @@ fn init_logging() -> (
     (ok.then_some(path), Some(guard))
 }
 
+/// A scenario to run on the dashboard.
+#[derive(Clone, Debug)]
+pub struct ScenarioRun {
+    /// The scenario.
+    pub scenario: crate::scenario::Scenario,
+    /// Wait for Enter after each narrated step.
+    pub guided: bool,
+}
+
+/// Runs a scenario on the dashboard: its cluster (memory storage), the narration panel, and in
+/// guided mode a pause after each narrated step until Enter.
+pub async fn run_scenario(
+    scenario: crate::scenario::Scenario,
+    guided: bool,
+    record: Option<std::path::PathBuf>,
+    theme: Theme,
+) -> ExitCode {
+    let cluster = scenario.cluster_config();
+    let config = UiConfig {
+        nodes: scenario.nodes,
+        preset: scenario.preset,
+        seed: scenario.seed,
+        theme,
+        storage: cluster.storage,
+        snapshot: cluster.snapshot,
+        record,
+    };
+    run_with(config, Some(ScenarioRun { scenario, guided })).await
+}
+
 /// Runs the dashboard until the user quits (q, Ctrl-C) or SIGTERM arrives.
 pub async fn run(config: UiConfig) -> ExitCode {
+    run_with(config, None).await
+}
+
+async fn run_with(config: UiConfig, scenario: Option<ScenarioRun>) -> ExitCode {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "raftlab: the dashboard needs a terminal. Without one, try `raftlab serve` (a \
@@ -139,12 +174,12 @@ pub async fn run(config: UiConfig) -> ExitCode {
     let recorder = match &config.record {
         None => None,
         Some(path) => {
-            let header = crate::record::Header::new(
-                config.nodes,
-                config.preset,
-                config.seed,
-                crate::record::command_line(),
-            );
+            let title = match &scenario {
+                Some(run) => format!("scenario {}: {}", run.scenario.name, run.scenario.title),
+                None => crate::record::command_line(),
+            };
+            let header =
+                crate::record::Header::new(config.nodes, config.preset, config.seed, title);
             match crate::record::Recorder::start(
                 cluster.handle(),
                 path,
@@ -165,12 +200,21 @@ pub async fn run(config: UiConfig) -> ExitCode {
     let (mut terminal, guard) = enter_terminal();
     let mut state = AppState::new(config.nodes, config.theme);
     state.log_path = log_path.clone();
+    if let Some(run) = &scenario {
+        state.narration = Some(narration::Narration::new(
+            &run.scenario.name,
+            &run.scenario.title,
+            run.scenario.steps.len(),
+            run.guided,
+        ));
+    }
     let result = event_loop(
         &mut terminal,
         &mut state,
         &cluster,
         history,
         recorder.clone(),
+        scenario,
     )
     .await;
     drop(guard);
@@ -206,6 +250,7 @@ async fn event_loop(
     cluster: &Cluster,
     history: crate::check::History,
     recorder: Option<crate::record::Recorder>,
+    scenario: Option<ScenarioRun>,
 ) -> std::io::Result<()> {
     let poll_every = match cluster.preset() {
         Preset::Fast => Duration::from_millis(50),
@@ -227,6 +272,25 @@ async fn event_loop(
         notices_tx.clone(),
         jobs::CheckerTiming::default(),
     ));
+    // A scenario runs beside the user, with its own executor; its reports feed the narration.
+    let (reports_tx, mut reports_rx) = mpsc::unbounded_channel();
+    let (advance_tx, advance_rx) = mpsc::unbounded_channel::<()>();
+    let runner = scenario.map(|run| {
+        let handle = cluster.handle();
+        let mut executor = crate::command::executor::Executor::new(
+            handle.clone(),
+            history.clone(),
+            results_tx.clone(),
+        );
+        let reports = reports_tx.clone();
+        let mut advance = advance_rx;
+        tokio::spawn(async move {
+            let advance = run.guided.then_some(&mut advance);
+            crate::scenario::runner::run(&run.scenario, &handle, &mut executor, &reports, advance)
+                .await
+        })
+    });
+    drop(reports_tx);
     let commander = tokio::spawn(commander::run(
         cluster.handle(),
         history,
@@ -284,6 +348,13 @@ async fn event_loop(
                 state.apply_result(text);
                 Vec::new()
             }
+            Some(report) = reports_rx.recv() => {
+                if let Some(r) = &recorder {
+                    narration::note_report(r, &report);
+                }
+                state.apply_report(report);
+                Vec::new()
+            }
             Some(notice) = notices_rx.recv() => {
                 if let Some(r) = &recorder {
                     record_notice(r, &notice);
@@ -309,6 +380,10 @@ async fn event_loop(
             }
         };
         for e in effects {
+            if e == app::Effect::AdvanceScenario {
+                let _ = advance_tx.send(());
+                continue;
+            }
             if effects_tx.try_send(e).is_err() {
                 state.status_line = "busy: the previous commands are still running".into();
             }
@@ -317,6 +392,9 @@ async fn event_loop(
     poller.abort();
     checker.abort();
     commander.abort();
+    if let Some(r) = runner {
+        r.abort();
+    }
     Ok(())
 }
 

@@ -7,11 +7,10 @@ use tokio::sync::mpsc;
 
 use super::ScenarioArgs;
 use crate::check::History;
-use crate::cluster::{Cluster, ClusterConfig, StorageConfig};
+use crate::cluster::Cluster;
 use crate::command::executor::Executor;
-use crate::node::SnapshotPolicy;
 use crate::scenario::runner::{self, Report, Verdict};
-use crate::scenario::{self, fmt_secs, Scenario};
+use crate::scenario::{self, Scenario};
 
 /// Runs `raftlab scenario`.
 pub fn main(args: ScenarioArgs) -> ExitCode {
@@ -36,9 +35,12 @@ pub fn main(args: ScenarioArgs) -> ExitCode {
     if args.headless {
         super::run_async(headless(scenario, args))
     } else {
-        let _ = (args.guided, args.theme);
-        eprintln!("raftlab scenario: the dashboard mode is not built yet; use --headless");
-        ExitCode::from(2)
+        super::run_async(crate::tui::run_scenario(
+            scenario,
+            args.guided,
+            args.record.clone(),
+            super::theme(args.theme),
+        ))
     }
 }
 
@@ -59,20 +61,6 @@ fn list() {
     println!("\nA scenario file is TOML; see assets/scenarios/ and the README for the format.");
 }
 
-/// The cluster configuration a scenario asks for (memory storage: kills and restarts keep it).
-pub fn cluster_config(s: &Scenario) -> ClusterConfig {
-    let mut config = ClusterConfig::new(s.nodes, s.preset);
-    config.seed = s.seed;
-    config.storage = StorageConfig::Memory;
-    if let Some(every) = s.snapshot_every {
-        config.snapshot = Some(SnapshotPolicy {
-            entries: every,
-            bytes: 0,
-        });
-    }
-    config
-}
-
 /// Runs a scenario on a fresh cluster without a screen, sending every report to `reports`
 /// (client operations' outcomes come as `Report::Line`s too).
 pub async fn run_headless(
@@ -80,24 +68,47 @@ pub async fn run_headless(
     reports: mpsc::UnboundedSender<Report>,
     record: Option<std::path::PathBuf>,
 ) -> Result<Verdict, String> {
-    let cluster = Cluster::start(cluster_config(scenario))
+    let cluster = Cluster::start(scenario.cluster_config())
         .await
         .map_err(|e| format!("cannot start the cluster: {e}"))?;
     let history = History::new();
-    // RECORDER-HOOK: the recorder is wired in once src/record.rs lands.
-    let _ = &record;
+    let recorder = match &record {
+        Some(path) => Some(
+            crate::record::Recorder::start(
+                cluster.handle(),
+                path,
+                crate::record::Header::new(
+                    scenario.nodes,
+                    scenario.preset,
+                    scenario.seed,
+                    format!("scenario {}: {}", scenario.name, scenario.title),
+                ),
+                Some(history.clone()),
+            )
+            .map_err(|e| format!("cannot record to {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
     let (results_tx, mut results_rx) = mpsc::channel::<String>(64);
     let mut executor = Executor::new(cluster.handle(), history, results_tx);
     let forward = reports.clone();
+    let rec = recorder.clone();
     let forwarder = tokio::spawn(async move {
         while let Some(text) = results_rx.recv().await {
+            if let Some(r) = &rec {
+                r.note(crate::record::NoteKind::Result, text.clone());
+            }
             let ok = !text.starts_with("error");
             let _ = forward.send(Report::Line { ok, text });
         }
     });
     let (tee_tx, mut tee_rx) = mpsc::unbounded_channel::<Report>();
+    let rec = recorder.clone();
     let tee = tokio::spawn(async move {
         while let Some(r) = tee_rx.recv().await {
+            if let Some(recorder) = &rec {
+                crate::tui::narration::note_report(recorder, &r);
+            }
             let _ = reports.send(r);
         }
     });
@@ -106,25 +117,13 @@ pub async fn run_headless(
     drop(tee_tx);
     let _ = tee.await;
     forwarder.abort();
+    if let Some(r) = recorder {
+        r.finish()
+            .await
+            .map_err(|e| format!("the recording is incomplete: {e}"))?;
+    }
     cluster.shutdown().await;
     Ok(verdict)
-}
-
-/// One line on how a scenario ended.
-pub fn verdict_line(name: &str, v: &Verdict) -> String {
-    match &v.failure {
-        None => format!(
-            "PASS {name}: {}/{} steps in {}",
-            v.steps_done,
-            v.total,
-            fmt_secs(v.elapsed)
-        ),
-        Some((step, why)) => format!(
-            "FAIL {name} at step {step}/{}: {why} ({} in)",
-            v.total,
-            fmt_secs(v.elapsed)
-        ),
-    }
 }
 
 async fn headless(scenario: Scenario, args: ScenarioArgs) -> ExitCode {
@@ -146,7 +145,7 @@ async fn headless(scenario: Scenario, args: ScenarioArgs) -> ExitCode {
     let _ = printer.await;
     match outcome {
         Ok(v) => {
-            println!("{}", verdict_line(&scenario.name, &v));
+            println!("{}", runner::verdict_line(&scenario.name, &v));
             if let Some(path) = &args.record {
                 println!("recorded to {} (raftlab replay {0})", path.display());
             }

@@ -171,7 +171,7 @@ pub struct CommandHelp {
 pub const COMMANDS: &[CommandHelp] = &[
     CommandHelp {
         usage: "put KEY VALUE",
-        summary: "set KEY to VALUE (quote spaces: put k \"a b\")",
+        summary: "set KEY (quote spaces: put k \"a b\")",
     },
     CommandHelp {
         usage: "get KEY",
@@ -187,7 +187,7 @@ pub const COMMANDS: &[CommandHelp] = &[
     },
     CommandHelp {
         usage: "cas KEY EXPECTED NEW",
-        summary: "set KEY to NEW if it holds EXPECTED (- : if KEY is absent)",
+        summary: "NEW if KEY is EXPECTED (- : if absent)",
     },
     CommandHelp {
         usage: "write",
@@ -195,7 +195,7 @@ pub const COMMANDS: &[CommandHelp] = &[
     },
     CommandHelp {
         usage: "retry",
-        summary: "send the last write again, same sequence number: applied once",
+        summary: "resend the last write (same seq: applied once)",
     },
     CommandHelp {
         usage: "kill NODE",
@@ -219,15 +219,15 @@ pub const COMMANDS: &[CommandHelp] = &[
     },
     CommandHelp {
         usage: "partition GROUP...",
-        summary: "split into groups like 1,2 3,4,5 (unlisted nodes are alone)",
+        summary: "groups like 1,2 3,4,5 (others alone)",
     },
     CommandHelp {
         usage: "heal",
-        summary: "clear partitions, link faults, slow nodes and clock drift",
+        summary: "clear every network fault and drift",
     },
     CommandHelp {
         usage: "slow NODE DELAY",
-        summary: "delay every message to and from a node (300ms; 0 clears)",
+        summary: "+DELAY on a node's messages (0 clears)",
     },
     CommandHelp {
         usage: "link FROM TO cut|up|delay D|jitter D|drop P...",
@@ -235,11 +235,11 @@ pub const COMMANDS: &[CommandHelp] = &[
     },
     CommandHelp {
         usage: "clock NODE RATE",
-        summary: "run a node's clock at RATE times real time (1 is normal)",
+        summary: "node's clock at RATE x real time (1)",
     },
     CommandHelp {
         usage: "speed FACTOR",
-        summary: "set the tick length factor (2 = ticks twice as long)",
+        summary: "tick length x FACTOR (2: twice as slow)",
     },
     CommandHelp {
         usage: "pause",

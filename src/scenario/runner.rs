@@ -205,3 +205,20 @@ async fn run_step(
     }
     Ok(())
 }
+
+/// One line on how a scenario ended.
+pub fn verdict_line(name: &str, v: &Verdict) -> String {
+    match &v.failure {
+        None => format!(
+            "PASS {name}: {}/{} steps in {}",
+            v.steps_done,
+            v.total,
+            super::fmt_secs(v.elapsed)
+        ),
+        Some((step, why)) => format!(
+            "FAIL {name} at step {step}/{}: {why} ({} in)",
+            v.total,
+            super::fmt_secs(v.elapsed)
+        ),
+    }
+}

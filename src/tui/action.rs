@@ -236,7 +236,7 @@ pub fn bindings() -> Vec<Binding> {
             &[key('h')],
             "h",
             Heal,
-            "heal: clear partitions, link faults, slow nodes, drift",
+            "heal: clear every network fault and drift",
             true,
         ),
         b(
@@ -250,7 +250,7 @@ pub fn bindings() -> Vec<Binding> {
             &[key('.')],
             ".",
             Step,
-            "step (paused): deliver the next message, or tick",
+            "step (paused): next message, or a tick",
             false,
         ),
         b(
@@ -336,7 +336,7 @@ pub fn bindings() -> Vec<Binding> {
             &[key('F')],
             "F",
             ToggleFeedNode,
-            "event feed: only the selected node / all nodes",
+            "event feed: the selected node only / all",
             false,
         ),
         b(

@@ -185,6 +185,8 @@ pub enum Effect {
     AlignTimers,
     /// Spread the election timers apart again.
     SpreadTimers,
+    /// Guided scenario: go on to the next step (Enter).
+    AdvanceScenario,
 }
 
 /// What the checker said about the dashboard's history (every client operation: the user's,
@@ -312,6 +314,8 @@ pub struct AppState {
     pub nemesis: Option<NemesisView>,
     /// A replay's position, playback and recording (`raftlab replay`); `None` live.
     pub replay: Option<super::replay::ReplayState>,
+    /// The scenario running on the dashboard, if any: its narration panel.
+    pub narration: Option<super::narration::Narration>,
 }
 
 /// Delays the `s` key cycles through.
@@ -350,6 +354,7 @@ impl AppState {
             check: CheckView::default(),
             nemesis: None,
             replay: None,
+            narration: None,
         }
     }
 
@@ -426,6 +431,14 @@ impl AppState {
         self.feed
             .iter()
             .filter(move |l| kind.shows(l.category) && node.is_none_or(|n| l.node == n))
+    }
+
+    /// Takes a report of the scenario runner into the narration panel.
+    pub fn apply_report(&mut self, report: crate::scenario::runner::Report) {
+        if let Some(n) = &mut self.narration {
+            n.apply(report);
+            self.dirty = true;
+        }
     }
 
     /// Records the outcome of an effect.
@@ -518,6 +531,15 @@ impl AppState {
                 Vec::new()
             }
             Focus::Main if self.replay.is_some() => self.on_replay_key(key),
+            Focus::Main
+                if key.code == KeyCode::Enter
+                    && self.narration.as_ref().is_some_and(|n| n.waiting_for_user) =>
+            {
+                if let Some(n) = &mut self.narration {
+                    n.waiting_for_user = false;
+                }
+                vec![Effect::AdvanceScenario]
+            }
             Focus::Main => match action_for(&key, self.nodes) {
                 Some(action) => self.update(action),
                 None => Vec::new(),

@@ -11,6 +11,9 @@
 //! └ footer: status line · keys ··· nemesis 12 s left · ops 1,234 · linearizable ✓ ───────────┘
 //! ```
 //!
+//! A scenario on the dashboard (`raftlab scenario NAME`) puts its narration panel
+//! ([`narration`]) where the state machine and messages panel is.
+//!
 //! In a replay (`raftlab replay`), the footer's key row is the time slider ([`timeline`]), and a
 //! recording with narration (a scenario's) gets one more row above the footer for it.
 //!
@@ -20,6 +23,7 @@
 
 pub mod header;
 pub mod logs;
+pub mod narration;
 pub mod panels;
 pub mod ring;
 pub mod style;
@@ -87,7 +91,20 @@ pub fn view(state: &AppState, frame: &mut Frame) {
     logs::render(state, frame, rows[2]);
 
     let bottom = rows[3];
-    if area.width >= 100 {
+    if let Some(n) = &state.narration {
+        // A scenario: its narration takes the place of the side panel (or of the feed when
+        // narrow).
+        if area.width >= 100 {
+            let cols = Layout::default()
+                .direction(Direction::Horizontal)
+                .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .split(bottom);
+            panels::feed(state, frame, cols[0]);
+            narration::render(n, state.theme, frame, cols[1]);
+        } else {
+            narration::render(n, state.theme, frame, bottom);
+        }
+    } else if area.width >= 100 {
         let cols = Layout::default()
             .direction(Direction::Horizontal)
             .constraints([Constraint::Percentage(60), Constraint::Percentage(40)])
