@@ -11,7 +11,9 @@
 //! | `log`        | [`RaftLog`]: entries with commit / apply / persist marks         |
 //! | `progress`   | a leader's [`Progress`] per follower (nextIndex, matchIndex)     |
 //! | `quorum`     | majority arithmetic                                             |
-//! | `node`       | [`RaftNode`]: the rules of Figure 2                              |
+//! | `read_only`  | ReadIndex (thesis §6.4): [`ReadState`], confirmation rounds      |
+//! | `node`       | [`RaftNode`]: the rules of Figure 2, PreVote, CheckQuorum,       |
+//! |              | leader transfer                                                  |
 //! | `ready`      | [`Ready`]: persist → send → apply                                |
 //! | `trace`      | [`TraceEvent`]: what happened and why                            |
 //! | `status`     | [`Status`]: what a node believes, for dashboards                 |
@@ -23,6 +25,7 @@ pub mod message;
 pub mod node;
 pub mod progress;
 pub mod quorum;
+pub mod read_only;
 pub mod ready;
 pub mod rng;
 pub mod status;
@@ -30,14 +33,17 @@ pub mod storage;
 pub mod trace;
 pub mod types;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, ReadMode, UnsafeRules};
 pub use log::RaftLog;
 pub use message::*;
-pub use node::{CompactError, ProposeError, RaftNode, StepError};
+pub use node::{CompactError, ProposeError, RaftNode, StepError, TransferError};
 pub use progress::{Progress, ProgressState};
+pub use read_only::{ReadIndexError, ReadState};
 pub use ready::Ready;
 pub use rng::Rng;
 pub use status::{PeerProgress, Status};
 pub use storage::{InitialState, MemStorage, Storage, StorageError};
-pub use trace::{AppendRejectReason, StepDownReason, TraceEvent, VoteRejectReason};
+pub use trace::{
+    AppendRejectReason, StepDownReason, TraceEvent, TransferAbortReason, VoteRejectReason,
+};
 pub use types::*;

@@ -3,11 +3,12 @@
 //! checked after every step.
 //!
 //! ```text
-//!   event queue (time, seq) ──► Tick(node) ───────────► core.tick()
-//!                          └──► Deliver(message) ─────► core.step(msg)
+//!   event queue (time, seq) ──► Tick(node) ───────────► core.tick()      (each node's own clock
+//!                          └──► Deliver(message) ─────► core.step(msg)    rate: drift)
 //!                                                           │
 //!          drain Ready: persist to MemStorage ─► send into Network (delay/drop/dup/cut)
 //!                       apply committed entries ─► check invariants (Figure 3)
+//!                       read states ─► check reads are not stale (ReadIndex, thesis §6.4)
 //! ```
 //!
 //! Everything random is drawn from one seed, so a seed and a test script replay a run exactly. A
@@ -26,8 +27,9 @@ pub use invariants::{Chain, Checker};
 pub use network::{InFlight, NetConfig, Network, SendOutcome};
 
 use crate::raft::{
-    Config, Entry, EntryKind, Index, MemStorage, MessageKind, NodeId, RaftNode, Ready, Rng, Role,
-    Snapshot, Status, Storage, Term, TraceEvent,
+    Config, Entry, EntryKind, Index, MemStorage, MessageKind, NodeId, RaftNode, ReadMode,
+    ReadState, Ready, Rng, Role, Snapshot, Status, Storage, Term, TraceEvent, TransferError,
+    UnsafeRules,
 };
 
 /// Settings of one simulation.
@@ -56,16 +58,28 @@ pub struct SimConfig {
     pub snapshot_every: u64,
     /// Bytes per InstallSnapshot chunk.
     pub snapshot_chunk_bytes: usize,
+    /// PreVote (thesis §9.6) on every core.
+    pub pre_vote: bool,
+    /// CheckQuorum and its leader lease (thesis §6.2, §4.2.3) on every core.
+    pub check_quorum: bool,
+    /// How leaders answer reads.
+    pub read_mode: ReadMode,
+    /// Lease reads: the clock-drift margin, in ticks.
+    pub lease_margin: u32,
+    /// Rules broken on purpose, on every core (see [`UnsafeRules`]).
+    pub unsafe_rules: UnsafeRules,
 }
 
 impl SimConfig {
     /// `nodes` servers on a reliable network: 10 ms ticks, elections after 10–20 ticks,
-    /// heartbeats every 2 ticks.
+    /// heartbeats every 2 ticks, and the core's defaults for the optional rules (PreVote and
+    /// CheckQuorum on, safe reads, no unsafe rule).
     pub fn new(nodes: usize, seed: u64) -> Self {
         let history = std::env::var("RAFTLAB_SIM_HISTORY")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(400);
+        let defaults = Config::new(1, vec![1]);
         SimConfig {
             nodes,
             seed,
@@ -78,6 +92,11 @@ impl SimConfig {
             history,
             snapshot_every: 0,
             snapshot_chunk_bytes: 64 << 10,
+            pre_vote: defaults.pre_vote,
+            check_quorum: defaults.check_quorum,
+            read_mode: defaults.read_mode,
+            lease_margin: defaults.lease_margin,
+            unsafe_rules: defaults.unsafe_rules,
         }
     }
 
@@ -104,6 +123,11 @@ impl SimConfig {
         c.max_inflight_appends = self.max_inflight_appends;
         c.snapshot_chunk_bytes = self.snapshot_chunk_bytes;
         c.seed = self.seed;
+        c.pre_vote = self.pre_vote;
+        c.check_quorum = self.check_quorum;
+        c.read_mode = self.read_mode;
+        c.lease_margin = self.lease_margin;
+        c.unsafe_rules = self.unsafe_rules;
         c
     }
 }
@@ -121,6 +145,10 @@ pub struct Stats {
     pub delivered: u64,
     /// Elections started.
     pub elections: u64,
+    /// PreVote rounds started (thesis §9.6).
+    pub pre_elections: u64,
+    /// Reads confirmed (ReadIndex or lease).
+    pub reads_served: u64,
     /// Servers that became candidate, by term.
     pub candidates_by_term: BTreeMap<Term, u64>,
     /// AppendEntries rejected by followers, per follower.
@@ -158,6 +186,23 @@ struct SimNode {
     /// Bumped at each restart so that ticks of an old incarnation are ignored.
     incarnation: u64,
     crash_after_persist: bool,
+    /// Simulated microseconds between two of this server's ticks (its clock rate).
+    tick_us: u64,
+}
+
+/// A read the simulator asked for and a leader confirmed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServedRead {
+    /// The server that confirmed it.
+    pub node: NodeId,
+    /// The read's context.
+    pub ctx: u64,
+    /// Its read index.
+    pub index: Index,
+    /// When it was asked (simulated microseconds).
+    pub issued_at: u64,
+    /// When the leader confirmed it.
+    pub served_at: u64,
 }
 
 /// The simulator.
@@ -174,6 +219,11 @@ pub struct Simulator {
     history: History,
     stats: Stats,
     steps: u64,
+    /// The next read context.
+    next_ctx: u64,
+    /// Reads asked for and not yet confirmed: ctx → (node, asked at).
+    reads_pending: BTreeMap<u64, (NodeId, u64)>,
+    reads_served: Vec<ServedRead>,
 }
 
 impl Simulator {
@@ -192,6 +242,9 @@ impl Simulator {
             checker: Checker::new(),
             stats: Stats::default(),
             steps: 0,
+            next_ctx: 1,
+            reads_pending: BTreeMap::new(),
+            reads_served: Vec::new(),
         };
         for id in ids {
             sim.nodes.insert(
@@ -204,6 +257,7 @@ impl Simulator {
                     sm_bytes: Vec::new(),
                     incarnation: 0,
                     crash_after_persist: false,
+                    tick_us: sim.config.tick_us,
                 },
             );
             sim.boot(id);
@@ -235,7 +289,7 @@ impl Simulator {
         }
         let incarnation = node.incarnation;
         // Each server's clock has its own phase, so ticks do not line up.
-        let phase = self.rng.range(1, self.config.tick_us + 1);
+        let phase = self.rng.range(1, node.tick_us + 1);
         self.schedule(self.now + phase, Event::Tick(id, incarnation));
     }
 
@@ -272,7 +326,7 @@ impl Simulator {
                     return Ok(true);
                 };
                 core.tick();
-                let next = self.now + self.config.tick_us;
+                let next = self.now + node.tick_us;
                 self.schedule(next, Event::Tick(id, incarnation));
                 self.process(id)?;
             }
@@ -377,6 +431,7 @@ impl Simulator {
                 entries,
                 messages,
                 committed_entries,
+                read_states,
                 events,
             } = ready;
 
@@ -455,6 +510,11 @@ impl Simulator {
             // 3. Apply.
             for entry in committed_entries {
                 self.apply(id, entry)?;
+            }
+
+            // 4. Reads: none may be stale.
+            for rs in read_states {
+                self.read_confirmed(id, rs)?;
             }
 
             if let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) {
@@ -574,6 +634,10 @@ impl Simulator {
                 *self.stats.candidates_by_term.entry(*term).or_default() += 1;
                 Ok(())
             }
+            TraceEvent::BecamePreCandidate { .. } => {
+                self.stats.pre_elections += 1;
+                Ok(())
+            }
             TraceEvent::AppendRejected { .. } => {
                 *self.stats.append_rejections.entry(id).or_default() += 1;
                 Ok(())
@@ -584,6 +648,42 @@ impl Simulator {
             _ => Ok(()),
         };
         result.map_err(|what| self.violation(what))
+    }
+
+    /// A leader confirmed a read: it must not be stale — its index covers every entry committed
+    /// anywhere before the read was asked (linearizability of reads, thesis §6.4).
+    fn read_confirmed(&mut self, id: NodeId, rs: ReadState) -> Result<(), Violation> {
+        let Some((node, issued_at)) = self.reads_pending.remove(&rs.ctx) else {
+            return Err(self.violation(format!(
+                "node {id} confirmed read {} that was never asked or was already answered",
+                rs.ctx
+            )));
+        };
+        if node != id {
+            return Err(self.violation(format!(
+                "node {id} confirmed read {} that was asked of node {node}",
+                rs.ctx
+            )));
+        }
+        if let Err(what) = self.checker.on_read_state(id, rs.ctx, rs.index) {
+            return Err(self.violation(what));
+        }
+        self.stats.reads_served += 1;
+        self.reads_served.push(ServedRead {
+            node: id,
+            ctx: rs.ctx,
+            index: rs.index,
+            issued_at,
+            served_at: self.now,
+        });
+        self.history.push(
+            self.now,
+            Record::Note(format!(
+                "node {id} confirmed read {} at index {}",
+                rs.ctx, rs.index
+            )),
+        );
+        Ok(())
     }
 
     fn apply(&mut self, id: NodeId, entry: Entry) -> Result<(), Violation> {
@@ -764,6 +864,86 @@ impl Simulator {
         if let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) {
             core.set_election_timeout(ticks);
         }
+    }
+
+    /// Sets a server's clock rate from now on: 2.0 ticks twice as often as the others (its
+    /// timeouts fire in half the real time), 0.5 half as often. Clock drift, for lease reads.
+    pub fn set_clock_rate(&mut self, id: NodeId, rate: f64) {
+        let tick_us = self.config.tick_us;
+        if let Some(node) = self.nodes.get_mut(&id) {
+            let us = (tick_us as f64 / rate.max(1e-3)).round();
+            node.tick_us = (us as u64).max(1);
+            self.history.push(
+                self.now,
+                Record::Fault(format!("clock of node {id} at rate {rate}")),
+            );
+        }
+    }
+
+    /// Asks the leadership transfer of `to` at server `id` (thesis §3.10). `Ok(Err(..))` when the
+    /// core refuses it (or the server is down: `NotLeader`).
+    pub fn transfer_leader(
+        &mut self,
+        id: NodeId,
+        to: NodeId,
+    ) -> Result<Result<(), TransferError>, Violation> {
+        let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) else {
+            return Ok(Err(TransferError::NotLeader { leader_hint: None }));
+        };
+        let result = core.transfer_leader(to);
+        self.history.push(
+            self.now,
+            Record::Note(format!("transfer leadership {id} -> {to}: {result:?}")),
+        );
+        self.process(id)?;
+        Ok(result)
+    }
+
+    /// Asks server `id` for a linearizable read (ReadIndex, thesis §6.4). Returns the read's
+    /// context if the server took it, or why not. When a leader confirms it (see
+    /// [`Simulator::reads_served`]) the simulator checks that its index is at least every index
+    /// committed anywhere before now.
+    pub fn read_index(&mut self, id: NodeId) -> Result<Result<u64, String>, Violation> {
+        let ctx = self.next_ctx;
+        let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) else {
+            return Ok(Err(format!("node {id} is down")));
+        };
+        // Known before the core sees the read: a lease read is confirmed within this call.
+        let floor = self.checker.max_committed();
+        self.next_ctx += 1;
+        self.reads_pending.insert(ctx, (id, self.now));
+        self.checker.on_read_issued(ctx, floor);
+        if let Err(e) = core.read_index(ctx) {
+            self.reads_pending.remove(&ctx);
+            self.checker.on_read_refused(ctx);
+            return Ok(Err(e.to_string()));
+        }
+        self.history.push(
+            self.now,
+            Record::Note(format!(
+                "read {ctx} asked of node {id} (committed anywhere: {floor})"
+            )),
+        );
+        self.process(id)?;
+        Ok(Ok(ctx))
+    }
+
+    /// The target of the leadership transfer under way at leader `id`, if any.
+    pub fn transfer_target(&self, id: NodeId) -> Option<NodeId> {
+        self.nodes.get(&id)?.core.as_ref()?.transfer_target()
+    }
+
+    /// Whether server `id` is asking for pre-votes (PreVote, thesis §9.6).
+    pub fn is_pre_candidate(&self, id: NodeId) -> bool {
+        self.nodes
+            .get(&id)
+            .and_then(|n| n.core.as_ref())
+            .is_some_and(RaftNode::is_pre_candidate)
+    }
+
+    /// The reads leaders confirmed so far, in order.
+    pub fn reads_served(&self) -> &[ServedRead] {
+        &self.reads_served
     }
 
     // ------------------------------------------------------------------------------------------

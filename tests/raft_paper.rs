@@ -103,6 +103,7 @@ fn vote_req(from: NodeId, to: NodeId, term: Term, last_index: Index, last_term: 
             candidate_id: from,
             last_log_index: last_index,
             last_log_term: last_term,
+            leadership_transfer: false,
         }),
     }
 }
@@ -140,6 +141,7 @@ fn append(
                 .map(|&(i, t)| Entry::normal(i, t, "y"))
                 .collect(),
             leader_commit: commit,
+            read_round: 0,
         }),
     }
 }
@@ -155,6 +157,7 @@ fn append_ok(from: NodeId, to: NodeId, term: Term, prev: Index, matched: Index) 
             match_index: matched,
             conflict_term: 0,
             conflict_index: 0,
+            read_round: 0,
         }),
     }
 }
@@ -177,6 +180,7 @@ fn append_reject(
             match_index: 0,
             conflict_term,
             conflict_index,
+            read_round: 0,
         }),
     }
 }
@@ -197,9 +201,42 @@ fn append_reply_of(m: &Message) -> &AppendEntriesReply {
 
 /// Makes `node` campaign (its Ready drained) and grants it votes from the lowest other ids until
 /// it leads. The Ready of the victory is left for the caller.
-fn campaign_and_win(node: &mut RaftNode) {
+/// Starts an election at `node` as its timer would (`campaign`) and, PreVote being on by
+/// default (thesis §9.6), grants it pre-votes from the lowest other ids until it is a candidate.
+/// The Readies are drained: it is a candidate with its RequestVotes sent.
+fn start_election(node: &mut RaftNode) {
     node.campaign();
     drain(node);
+    let me = node.id();
+    let asked = node.term() + 1;
+    let peers: Vec<NodeId> = node.config().voters.clone();
+    for peer in peers.into_iter().filter(|p| *p != me) {
+        if !node.is_pre_candidate() {
+            break;
+        }
+        step(node, pre_vote_reply(peer, me, asked, true));
+    }
+    drain(node);
+    assert_eq!(
+        (node.role(), node.term()),
+        (Role::Candidate, asked),
+        "the pre-votes make it a candidate"
+    );
+}
+
+fn pre_vote_reply(from: NodeId, to: NodeId, term: Term, granted: bool) -> Message {
+    Message {
+        from,
+        to,
+        rpc: Rpc::PreVoteReply(RequestVoteReply {
+            term,
+            vote_granted: granted,
+        }),
+    }
+}
+
+fn campaign_and_win(node: &mut RaftNode) {
+    start_election(node);
     let term = node.term();
     let me = node.id();
     let peers: Vec<NodeId> = node.config().voters.clone();
@@ -358,8 +395,7 @@ fn leader_steps_down_on_reply_with_higher_term() {
 #[test]
 fn candidate_steps_down_on_higher_term_in_reply_or_request() {
     let mut c = new_node(1, 3);
-    c.campaign();
-    drain(&mut c);
+    start_election(&mut c);
     step(&mut c, vote_reply(2, 1, 3, false));
     assert_eq!((c.role(), c.term()), (Role::Follower, 3));
     assert_eq!(
@@ -385,8 +421,7 @@ fn candidate_steps_down_on_higher_term_in_reply_or_request() {
     );
 
     let mut c = new_node(1, 3);
-    c.campaign();
-    drain(&mut c);
+    start_election(&mut c);
     step(&mut c, append(3, 1, 2, (0, 0), &[], 0));
     assert_eq!(
         (c.role(), c.term(), c.leader_id()),
@@ -473,8 +508,7 @@ fn stale_term_requests_are_rejected_with_current_term() {
 fn stale_replies_are_ignored() {
     // A candidate of term 5 hears a grant from term 4.
     let mut c = restored(1, 3, 4, &[]);
-    c.campaign();
-    drain(&mut c);
+    start_election(&mut c);
     assert_eq!((c.role(), c.term()), (Role::Candidate, 5));
     step(&mut c, vote_reply(2, 1, 4, true));
     assert_eq!(
@@ -511,7 +545,8 @@ fn stale_replies_are_ignored() {
 
 // §5.2: "election timeouts are chosen randomly from a fixed interval". The timeout lies in
 // [election_timeout_min, election_timeout_max), differs between seeds, and a follower that hears
-// nothing for exactly that many ticks starts an election.
+// nothing for exactly that many ticks starts an election — with PreVote (on by default, thesis
+// §9.6), by first asking for pre-votes for the next term, its own term unchanged.
 #[test]
 fn follower_election_timeout_is_randomized_within_range() {
     let mut seen = std::collections::BTreeSet::new();
@@ -528,16 +563,17 @@ fn follower_election_timeout_is_randomized_within_range() {
         assert_eq!((f.role(), f.term()), (Role::Follower, 0), "seed {seed}");
         assert_eq!(f.status().election_elapsed, timeout - 1);
         f.tick();
-        assert_eq!((f.role(), f.term()), (Role::Candidate, 1), "seed {seed}");
+        assert_eq!((f.role(), f.term()), (Role::Follower, 0), "seed {seed}");
+        assert!(f.is_pre_candidate(), "seed {seed}");
         let rd = handle(&mut f);
         assert_eq!(
             rd.events,
             vec![
                 TraceEvent::ElectionTimeout { term: 0, timeout },
-                TraceEvent::BecameCandidate { term: 1 },
+                TraceEvent::BecamePreCandidate { term: 1 },
             ]
         );
-        // The candidate draws a fresh timeout, also within range.
+        // The pre-candidate draws a fresh timeout, also within range.
         let again = f.status().election_timeout;
         assert!((ET_MIN..ET_MAX).contains(&again), "seed {seed}: {again}");
         assert_eq!(f.status().election_elapsed, 0);
@@ -550,12 +586,39 @@ fn follower_election_timeout_is_randomized_within_range() {
 
 // §5.2: "To begin an election, a follower increments its current term and transitions to
 // candidate state. It then votes for itself and issues RequestVote RPCs in parallel to each of
-// the other servers", carrying its last log index and term (§5.4.1).
+// the other servers", carrying its last log index and term (§5.4.1). With PreVote (thesis §9.6)
+// a round of PreVote comes first: the same question about the next term, with nothing persisted;
+// a majority of yes (its own included) makes it a candidate.
 #[test]
 fn candidate_increments_term_votes_for_itself_and_requests_votes_from_all() {
     let mut f = restored(1, 5, 2, &[1, 2]);
     let timeout = f.status().election_timeout;
     ticks(&mut f, timeout);
+    assert_eq!((f.role(), f.term()), (Role::Follower, 2));
+    let rd = handle(&mut f);
+    assert_eq!(rd.hard_state, None, "a PreVote changes no term and no vote");
+    let pre_vote = |to| Message {
+        from: 1,
+        to,
+        rpc: Rpc::PreVote(RequestVoteArgs {
+            term: 3,
+            candidate_id: 1,
+            last_log_index: 2,
+            last_log_term: 2,
+            leadership_transfer: false,
+        }),
+    };
+    assert_eq!(rd.messages, (2..=5).map(pre_vote).collect::<Vec<_>>());
+    assert_eq!(
+        rd.events,
+        vec![
+            TraceEvent::ElectionTimeout { term: 2, timeout },
+            TraceEvent::BecamePreCandidate { term: 3 },
+        ]
+    );
+    step(&mut f, pre_vote_reply(2, 1, 3, true));
+    assert!(f.is_pre_candidate(), "2 of 5");
+    step(&mut f, pre_vote_reply(3, 1, 3, true));
     assert_eq!(f.role(), Role::Candidate);
     let rd = handle(&mut f);
     assert_eq!(
@@ -574,7 +637,20 @@ fn candidate_increments_term_votes_for_itself_and_requests_votes_from_all() {
     assert_eq!(
         rd.events,
         vec![
-            TraceEvent::ElectionTimeout { term: 2, timeout },
+            TraceEvent::PreVoteReceived {
+                from: 2,
+                term: 3,
+                granted: true,
+                granted_total: 2,
+                needed: 3
+            },
+            TraceEvent::PreVoteReceived {
+                from: 3,
+                term: 3,
+                granted: true,
+                granted_total: 3,
+                needed: 3
+            },
             TraceEvent::BecameCandidate { term: 3 },
         ]
     );
@@ -585,8 +661,7 @@ fn candidate_increments_term_votes_for_itself_and_requests_votes_from_all() {
 #[test]
 fn candidate_wins_with_majority_of_votes() {
     let mut c = new_node(1, 5);
-    c.campaign();
-    drain(&mut c);
+    start_election(&mut c);
     step(&mut c, vote_reply(2, 1, 1, true));
     step(&mut c, vote_reply(2, 1, 1, true)); // duplicated by the network
     step(&mut c, vote_reply(3, 1, 1, false));
@@ -655,6 +730,8 @@ fn single_node_cluster_elects_itself() {
         rd.events,
         vec![
             TraceEvent::ElectionTimeout { term: 0, timeout },
+            // Its own pre-vote is a majority too.
+            TraceEvent::BecamePreCandidate { term: 1 },
             TraceEvent::BecameCandidate { term: 1 },
             TraceEvent::LeaderChanged {
                 leader: Some(1),
@@ -678,8 +755,7 @@ fn single_node_cluster_elects_itself() {
 #[test]
 fn candidate_becomes_follower_on_append_entries_of_its_own_term() {
     let mut c = new_node(1, 3);
-    c.campaign();
-    drain(&mut c);
+    start_election(&mut c);
     step(&mut c, append(2, 1, 1, (0, 0), &[], 0));
     assert_eq!(
         (c.role(), c.term(), c.leader_id()),
@@ -710,8 +786,7 @@ fn candidate_becomes_follower_on_append_entries_of_its_own_term() {
 #[test]
 fn split_vote_candidate_waits_for_its_timeout_then_starts_a_new_term() {
     let mut c = new_node(1, 4);
-    c.campaign();
-    drain(&mut c);
+    start_election(&mut c);
     step(&mut c, vote_reply(2, 1, 1, true));
     step(&mut c, vote_reply(3, 1, 1, false));
     step(&mut c, vote_reply(4, 1, 1, false));
@@ -727,15 +802,21 @@ fn split_vote_candidate_waits_for_its_timeout_then_starts_a_new_term() {
     assert_eq!((c.role(), c.term()), (Role::Candidate, 1));
     assert!(!c.has_ready(), "waiting, silently");
     c.tick();
-    assert_eq!((c.role(), c.term()), (Role::Candidate, 2));
+    // PreVote (thesis §9.6): first a round of pre-votes for term 2, in term 1.
+    assert_eq!((c.role(), c.term()), (Role::Follower, 1));
     let rd = handle(&mut c);
     assert_eq!(
         rd.events,
         vec![
             TraceEvent::ElectionTimeout { term: 1, timeout },
-            TraceEvent::BecameCandidate { term: 2 },
+            TraceEvent::BecamePreCandidate { term: 2 },
         ]
     );
+    assert!(rd.messages.iter().all(|m| m.kind() == MessageKind::PreVote));
+    step(&mut c, pre_vote_reply(2, 1, 2, true));
+    step(&mut c, pre_vote_reply(3, 1, 2, true));
+    assert_eq!((c.role(), c.term()), (Role::Candidate, 2));
+    let rd = handle(&mut c);
     assert_eq!(
         rd.messages,
         (2..=4).map(|p| vote_req(1, p, 2, 0, 0)).collect::<Vec<_>>()
@@ -903,8 +984,7 @@ fn vote_granted_to_candidate_at_least_as_up_to_date() {
 #[test]
 fn new_leader_appends_noop_and_sends_append_entries_to_all() {
     let mut c = restored(1, 3, 1, &[1, 1]);
-    c.campaign();
-    drain(&mut c);
+    start_election(&mut c);
     step(&mut c, vote_reply(2, 1, 2, true));
     assert_eq!(c.role(), Role::Leader);
     let rd = handle(&mut c);
@@ -925,6 +1005,7 @@ fn new_leader_appends_noop_and_sends_append_entries_to_all() {
                 prev_log_term: 1,
                 entries: vec![Entry::noop(3, 2)],
                 leader_commit: 0,
+                read_round: 0,
             }),
         })
         .collect();
@@ -1124,8 +1205,7 @@ fn figure7_repair(follower_log: &[Term]) -> (Vec<Index>, Vec<(Index, Term)>, Raf
     let leader_log = [1, 1, 1, 4, 4, 5, 5, 6, 6, 6];
     let mut l = restored(1, 3, 7, &leader_log);
     let mut f = restored(2, 3, 6, follower_log);
-    l.campaign();
-    drain(&mut l);
+    start_election(&mut l);
     step(&mut l, vote_reply(3, 1, 8, true));
     assert_eq!((l.role(), l.term()), (Role::Leader, 8));
 
@@ -1208,8 +1288,7 @@ fn leader_uses_its_own_last_entry_of_the_conflicting_term() {
 fn leader_overwrites_extra_uncommitted_follower_entries() {
     let mut l = restored(1, 3, 7, &[1, 1, 1, 4, 4, 5, 5, 6, 6, 6]);
     let mut f = restored(2, 3, 6, &[1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 6]);
-    l.campaign();
-    drain(&mut l);
+    start_election(&mut l);
     step(&mut l, vote_reply(3, 1, 8, true));
     for m in to(&drain(&mut l), 2) {
         step(&mut f, m);
@@ -1573,4 +1652,602 @@ fn status_reports_leader_progress_per_follower() {
 
     let f = new_node(2, 3);
     assert!(f.status().progress.is_empty());
+}
+
+// ----------------------------------------------------------------------------------------------
+// Thesis §9.6 PreVote
+// ----------------------------------------------------------------------------------------------
+
+fn pre_vote_req(
+    from: NodeId,
+    to: NodeId,
+    term: Term,
+    last_index: Index,
+    last_term: Term,
+) -> Message {
+    Message {
+        from,
+        to,
+        rpc: Rpc::PreVote(RequestVoteArgs {
+            term,
+            candidate_id: from,
+            last_log_index: last_index,
+            last_log_term: last_term,
+            leadership_transfer: false,
+        }),
+    }
+}
+
+/// The one PreVoteReply in `rd`, and the reason of its refusal if it is one.
+fn pre_vote_answer(rd: &Ready) -> (RequestVoteReply, Option<VoteRejectReason>) {
+    let reply = match rd.messages.as_slice() {
+        [Message {
+            rpc: Rpc::PreVoteReply(r),
+            ..
+        }] => r.clone(),
+        other => panic!("expected one PreVoteReply, got {other:?}"),
+    };
+    let reason = rd.events.iter().find_map(|e| match e {
+        TraceEvent::PreVoteRejected { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    (reply, reason)
+}
+
+// §9.6: "a candidate would first ask other servers whether its log was up-to-date enough to get
+// their vote" — and nobody changes anything on account of the question: the voter's term, vote
+// and election timer stay as they were, and a yes carries the term asked about.
+#[test]
+fn pre_vote_changes_no_term_no_vote_and_no_timer() {
+    let mut f = new_node(1, 3);
+    ticks(&mut f, 4);
+    step(&mut f, pre_vote_req(2, 1, 1, 0, 0));
+    let rd = handle(&mut f);
+    assert_eq!(
+        pre_vote_answer(&rd),
+        (
+            RequestVoteReply {
+                term: 1,
+                vote_granted: true
+            },
+            None
+        )
+    );
+    assert_eq!(rd.hard_state, None, "nothing to persist");
+    assert_eq!(
+        rd.events,
+        vec![TraceEvent::PreVoteGranted { to: 2, term: 1 }]
+    );
+    let st = f.status();
+    assert_eq!((st.term, st.voted_for, st.election_elapsed), (0, None, 4));
+}
+
+// §9.6: a pre-vote is refused when the asker's log is behind (§5.4.1), and when the voter heard
+// from a leader less than a minimum election timeout ago ("the voters have not received
+// heartbeats from a valid leader for at least a baseline election timeout"). A refusal carries
+// the voter's term.
+#[test]
+fn pre_vote_refused_to_a_stale_log_and_while_a_leader_is_heard() {
+    let mut f = restored(1, 3, 2, &[1, 2, 2]);
+    step(&mut f, pre_vote_req(2, 1, 3, 2, 2));
+    let (reply, reason) = pre_vote_answer(&handle(&mut f));
+    assert!(!reply.vote_granted);
+    assert_eq!(reply.term, 2);
+    assert_eq!(
+        reason,
+        Some(VoteRejectReason::LogNotUpToDate {
+            ours: (3, 2),
+            theirs: (2, 2)
+        })
+    );
+
+    step(&mut f, append(3, 1, 2, (3, 2), &[], 0));
+    drain(&mut f);
+    ticks(&mut f, 2);
+    step(&mut f, pre_vote_req(2, 1, 3, 3, 2));
+    let (reply, reason) = pre_vote_answer(&handle(&mut f));
+    assert!(!reply.vote_granted);
+    assert_eq!(
+        reason,
+        Some(VoteRejectReason::HeardFromLeader {
+            leader: 3,
+            ticks_ago: 2
+        })
+    );
+    // A minimum election timeout after the leader's last word, the same question gets a yes.
+    ticks(&mut f, ET_MIN - 2);
+    step(&mut f, pre_vote_req(2, 1, 3, 3, 2));
+    let (reply, _) = pre_vote_answer(&handle(&mut f));
+    assert!(reply.vote_granted);
+    assert_eq!(f.term(), 2, "still no change of term");
+}
+
+// §9.6: a pre-candidate that a majority refuses goes back to being a follower in the same term
+// (its timer will fire again); one that hears from a leader of its term follows it.
+#[test]
+fn pre_candidate_gives_up_on_refusal_or_on_hearing_a_leader() {
+    let mut c = restored(1, 3, 4, &[1]);
+    c.campaign();
+    drain(&mut c);
+    assert!(c.is_pre_candidate());
+    assert_eq!(
+        (c.role(), c.term(), c.status().voted_for),
+        (Role::Follower, 4, None)
+    );
+    step(&mut c, pre_vote_reply(2, 1, 4, false));
+    assert!(c.is_pre_candidate(), "one refusal of three");
+    step(&mut c, pre_vote_reply(3, 1, 4, false));
+    assert!(!c.is_pre_candidate());
+    let rd = handle(&mut c);
+    assert!(rd.events.contains(&TraceEvent::PreVoteLost { term: 5 }));
+    assert_eq!((c.role(), c.term()), (Role::Follower, 4));
+
+    c.campaign();
+    drain(&mut c);
+    step(&mut c, append(2, 1, 4, (1, 1), &[], 1));
+    assert!(!c.is_pre_candidate());
+    assert_eq!(c.leader_id(), Some(2));
+    // A refusal from a voter in a later term moves the pre-candidate to that term.
+    c.campaign();
+    drain(&mut c);
+    step(&mut c, pre_vote_reply(3, 1, 6, false));
+    assert_eq!(
+        (c.role(), c.term(), c.is_pre_candidate()),
+        (Role::Follower, 6, false)
+    );
+}
+
+// §9.6: yes-answers count only for the round asked: a yes for another term is ignored.
+#[test]
+fn pre_vote_yes_for_another_term_does_not_count() {
+    let mut c = restored(1, 3, 4, &[1]);
+    c.campaign();
+    drain(&mut c);
+    step(&mut c, pre_vote_reply(2, 1, 7, true));
+    step(&mut c, pre_vote_reply(2, 1, 4, true));
+    assert!(
+        c.is_pre_candidate(),
+        "neither answers the question about term 5"
+    );
+    assert_eq!(c.term(), 4);
+    step(&mut c, pre_vote_reply(2, 1, 5, true));
+    assert_eq!((c.role(), c.term()), (Role::Candidate, 5));
+}
+
+// ----------------------------------------------------------------------------------------------
+// Thesis §6.2 CheckQuorum, §4.2.3 the leader lease
+// ----------------------------------------------------------------------------------------------
+
+// §4.2.3: "if a server receives a RequestVote request within the minimum election timeout of
+// hearing from a current leader, it does not update its term or grant its vote." With CheckQuorum
+// on (the default) the request is ignored: no reply, no change. A candidate that campaigns on its
+// leader's TimeoutNow (§3.10) is exempt; and once the lease has run out, votes are granted again.
+#[test]
+fn follower_within_the_leader_lease_ignores_request_vote() {
+    let mut f = restored(1, 3, 2, &[1]);
+    step(&mut f, append(2, 1, 2, (1, 1), &[], 1));
+    drain(&mut f);
+    ticks(&mut f, 3);
+    step(&mut f, vote_req(3, 1, 3, 1, 1));
+    let rd = handle(&mut f);
+    assert!(rd.messages.is_empty(), "ignored, not answered");
+    assert_eq!(rd.hard_state, None);
+    assert_eq!(
+        rd.events,
+        vec![TraceEvent::VoteIgnored {
+            from: 3,
+            candidate_term: 3,
+            leader: 2,
+            ticks_ago: 3
+        }]
+    );
+    assert_eq!((f.term(), f.leader_id()), (2, Some(2)));
+
+    let mut forced = vote_req(3, 1, 3, 1, 1);
+    if let Rpc::RequestVote(a) = &mut forced.rpc {
+        a.leadership_transfer = true;
+    }
+    let mut g = f_clone_via_restore();
+    step(&mut g, forced);
+    assert_eq!(drain(&mut g), vec![vote_reply(1, 3, 3, true)]);
+
+    ticks(&mut f, ET_MIN - 3);
+    step(&mut f, vote_req(3, 1, 3, 1, 1));
+    assert_eq!(drain(&mut f), vec![vote_reply(1, 3, 3, true)]);
+    assert_eq!(f.term(), 3);
+
+    // With CheckQuorum off there is no lease.
+    let mut cfg = config(1, 3, 0);
+    cfg.check_quorum = false;
+    let mut h = restored_with(cfg, 2, 0, &[1]);
+    step(&mut h, append(2, 1, 2, (1, 1), &[], 1));
+    drain(&mut h);
+    step(&mut h, vote_req(3, 1, 3, 1, 1));
+    assert_eq!(drain(&mut h), vec![vote_reply(1, 3, 3, true)]);
+}
+
+/// A follower of leader 2 in term 2 that just heard from it.
+fn f_clone_via_restore() -> RaftNode {
+    let mut f = restored(1, 3, 2, &[1]);
+    step(&mut f, append(2, 1, 2, (1, 1), &[], 1));
+    drain(&mut f);
+    f
+}
+
+// §6.2: "a leader steps down if an election timeout elapses without a successful round of
+// heartbeats to a majority of its cluster". Replies from one follower (a majority of three with
+// the leader) in each window keep it leading; silence for a window deposes it, in the same term.
+#[test]
+fn check_quorum_leader_steps_down_without_a_majority() {
+    let mut l = elected_leader(3);
+    for window in 0..3 {
+        ticks(&mut l, ET_MIN - 1);
+        step(&mut l, append_ok(2, 1, 1, 0, 1));
+        l.tick();
+        assert_eq!(l.role(), Role::Leader, "window {window}");
+        drain(&mut l);
+    }
+    ticks(&mut l, ET_MIN);
+    assert_eq!(
+        (l.role(), l.term(), l.leader_id()),
+        (Role::Follower, 1, None)
+    );
+    let rd = handle(&mut l);
+    assert!(rd.events.contains(&TraceEvent::SteppedDown {
+        was: Role::Leader,
+        term: 1,
+        reason: StepDownReason::QuorumLost {
+            heard_from: 1,
+            needed: 2
+        },
+    }));
+
+    let mut cfg = config(1, 3, 0);
+    cfg.check_quorum = false;
+    let mut l = RaftNode::new(cfg, InitialState::default()).expect("config");
+    campaign_and_win(&mut l);
+    ticks(&mut l, 10 * ET_MAX);
+    assert_eq!(
+        l.role(),
+        Role::Leader,
+        "without CheckQuorum it never notices"
+    );
+}
+
+// ----------------------------------------------------------------------------------------------
+// Thesis §3.10 Leadership transfer
+// ----------------------------------------------------------------------------------------------
+
+fn timeout_now(from: NodeId, to: NodeId, term: Term) -> Message {
+    Message {
+        from,
+        to,
+        rpc: Rpc::TimeoutNow(TimeoutNowArgs {
+            term,
+            leader_id: from,
+        }),
+    }
+}
+
+// §3.10: "The prior leader stops accepting new client requests", "sends it AppendEntries
+// requests" until the target's log matches its own, then "sends it a TimeoutNow request".
+#[test]
+fn leader_transfer_brings_the_target_up_to_date_then_sends_timeout_now() {
+    let mut l = elected_leader(3);
+    step(&mut l, append_ok(2, 1, 1, 0, 1));
+    drain(&mut l);
+    assert_eq!(l.propose("a"), Ok((2, 1)));
+    drain(&mut l);
+    // Node 3 has nothing yet; node 2 has entry 1 of 2.
+    assert_eq!(l.transfer_leader(3), Ok(()));
+    assert_eq!(l.transfer_target(), Some(3));
+    assert_eq!(
+        l.propose("b"),
+        Err(ProposeError::TransferInProgress { to: 3 })
+    );
+    assert_eq!(
+        l.transfer_leader(3),
+        Ok(()),
+        "the same request again is no error"
+    );
+    assert_eq!(
+        l.transfer_leader(2),
+        Err(TransferError::InProgress { to: 3 })
+    );
+    let rd = handle(&mut l);
+    assert!(rd.events.contains(&TraceEvent::TransferStarted {
+        to: 3,
+        match_index: 0,
+        last_index: 2
+    }));
+    assert!(rd
+        .messages
+        .iter()
+        .all(|m| m.kind() != MessageKind::TimeoutNow));
+    // Node 3 acknowledges entry 1: not yet.
+    step(&mut l, append_ok(3, 1, 1, 0, 1));
+    assert!(drain(&mut l)
+        .iter()
+        .all(|m| m.kind() != MessageKind::TimeoutNow));
+    // Entry 2: now it is up to date.
+    step(&mut l, append_ok(3, 1, 1, 1, 2));
+    let rd = handle(&mut l);
+    assert!(rd.messages.contains(&timeout_now(1, 3, 1)));
+    assert!(rd.events.contains(&TraceEvent::TimeoutNowSent { to: 3 }));
+    // The target's election reaches the leader: it steps down, the transfer done.
+    let mut forced = vote_req(3, 1, 2, 2, 1);
+    if let Rpc::RequestVote(a) = &mut forced.rpc {
+        a.leadership_transfer = true;
+    }
+    step(&mut l, forced);
+    assert_eq!((l.role(), l.transfer_target()), (Role::Follower, None));
+    let rd = handle(&mut l);
+    assert!(rd
+        .events
+        .contains(&TraceEvent::TransferCompleted { to: 3, term: 2 }));
+    assert_eq!(rd.messages, vec![vote_reply(1, 3, 2, true)]);
+}
+
+// §3.10: "If the transfer does not complete within an election timeout, the prior leader aborts
+// the transfer and resumes accepting client requests." Other refusals are named.
+#[test]
+fn leader_transfer_aborts_after_an_election_timeout() {
+    let mut l = elected_leader(3);
+    assert_eq!(l.transfer_leader(1), Err(TransferError::AlreadyLeader));
+    assert_eq!(
+        l.transfer_leader(9),
+        Err(TransferError::NotAVoter { to: 9 })
+    );
+    let mut f = new_node(2, 3);
+    assert_eq!(
+        f.transfer_leader(3),
+        Err(TransferError::NotLeader { leader_hint: None })
+    );
+    assert_eq!(l.transfer_leader(2), Ok(()));
+    drain(&mut l);
+    ticks(&mut l, ET_MIN / 2);
+    // Node 3 keeps the leader's quorum; node 2 never answers.
+    step(&mut l, append_ok(3, 1, 1, 0, 1));
+    ticks(&mut l, ET_MIN / 2 - 1);
+    assert_eq!(l.transfer_target(), Some(2));
+    assert!(l.propose("a").is_err());
+    l.tick();
+    assert_eq!(l.transfer_target(), None);
+    let rd = handle(&mut l);
+    assert!(rd.events.contains(&TraceEvent::TransferAborted {
+        to: 2,
+        reason: TransferAbortReason::TimedOut { ticks: ET_MIN }
+    }));
+    assert_eq!(l.role(), Role::Leader);
+    assert_eq!(l.propose("b"), Ok((2, 1)), "proposals are taken again");
+}
+
+// §3.10: on TimeoutNow the target "starts a new election" at once — no PreVote round — and its
+// RequestVotes say they come from a transfer, so that voters bypass their leader lease.
+#[test]
+fn timeout_now_makes_the_target_campaign_at_once() {
+    let mut f = restored(2, 3, 1, &[1]);
+    step(&mut f, append(1, 2, 1, (1, 1), &[], 1));
+    drain(&mut f);
+    step(&mut f, timeout_now(1, 2, 1));
+    assert_eq!((f.role(), f.term()), (Role::Candidate, 2));
+    let rd = handle(&mut f);
+    assert_eq!(
+        rd.events,
+        vec![
+            TraceEvent::TimeoutNowReceived { from: 1 },
+            TraceEvent::LeaderChanged {
+                leader: None,
+                term: 2
+            },
+            TraceEvent::BecameCandidate { term: 2 },
+        ]
+    );
+    for m in &rd.messages {
+        match &m.rpc {
+            Rpc::RequestVote(a) => assert!(a.leadership_transfer && a.term == 2),
+            other => panic!("expected RequestVote, got {other:?}"),
+        }
+    }
+    // A stale TimeoutNow (a duplicate, of term 1) changes nothing now.
+    step(&mut f, timeout_now(1, 2, 1));
+    assert_eq!(f.term(), 2);
+}
+
+// ----------------------------------------------------------------------------------------------
+// Thesis §6.4 ReadIndex and lease reads
+// ----------------------------------------------------------------------------------------------
+
+fn append_ok_round(from: NodeId, to: NodeId, term: Term, matched: Index, round: u64) -> Message {
+    let mut m = append_ok(from, to, term, matched, matched);
+    if let Rpc::AppendEntriesReply(r) = &mut m.rpc {
+        r.read_round = round;
+    }
+    m
+}
+
+// §6.4: "If the leader has not yet marked an entry from its current term committed, it waits
+// until it has done so"; then it records its commit index as the read index, "sends a new round
+// of heartbeats" and waits for a majority's acknowledgements before the read may be served.
+// Followers refuse (the runtime forwards to the leader).
+#[test]
+fn read_index_waits_for_own_term_commit_then_a_majority_round() {
+    let mut f = new_node(2, 3);
+    assert_eq!(
+        f.read_index(1),
+        Err(ReadIndexError::NotLeader { leader_hint: None })
+    );
+    let mut l = elected_leader(5);
+    assert_eq!(
+        l.read_index(1),
+        Err(ReadIndexError::NoCommitInTerm { term: 1, commit: 0 })
+    );
+    step(&mut l, append_ok(2, 1, 1, 0, 1));
+    step(&mut l, append_ok(3, 1, 1, 0, 1));
+    drain(&mut l);
+    assert_eq!(l.log().committed(), 1);
+
+    assert_eq!(l.read_index(7), Ok(()));
+    assert_eq!(l.pending_reads(), 1);
+    let rd = handle(&mut l);
+    assert!(rd.read_states.is_empty(), "not before a majority answers");
+    assert!(rd.events.contains(&TraceEvent::ReadIndexStarted {
+        ctx: 7,
+        index: 1,
+        round: 1
+    }));
+    let rounds: Vec<u64> = rd
+        .messages
+        .iter()
+        .filter_map(|m| match &m.rpc {
+            Rpc::AppendEntries(a) => Some(a.read_round),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        rounds,
+        vec![1, 1, 1, 1],
+        "a heartbeat to each follower, round 1"
+    );
+
+    // Echoes of an older round prove nothing about this read.
+    step(&mut l, append_ok_round(2, 1, 1, 1, 0));
+    step(&mut l, append_ok_round(3, 1, 1, 1, 0));
+    assert!(handle(&mut l).read_states.is_empty());
+    step(&mut l, append_ok_round(2, 1, 1, 1, 1));
+    assert!(
+        handle(&mut l).read_states.is_empty(),
+        "2 of 5 with the leader"
+    );
+    step(&mut l, append_ok_round(4, 1, 1, 1, 1));
+    let rd = handle(&mut l);
+    assert_eq!(rd.read_states, vec![ReadState { ctx: 7, index: 1 }]);
+    assert_eq!(l.pending_reads(), 0);
+}
+
+// §6.4: a follower echoes the leader's round in its reply, whether it accepts the entries or not:
+// either way it recognised the leader of this term.
+#[test]
+fn follower_echoes_the_read_round() {
+    let mut f = restored(2, 3, 1, &[1]);
+    let mut hb = append(1, 2, 1, (5, 1), &[], 0);
+    if let Rpc::AppendEntries(a) = &mut hb.rpc {
+        a.read_round = 9;
+    }
+    step(&mut f, hb);
+    let msgs = drain(&mut f);
+    let r = append_reply_of(&msgs[0]);
+    assert!(!r.success, "log too short");
+    assert_eq!(r.read_round, 9);
+}
+
+// A leader that steps down drops its unconfirmed reads; they are never answered.
+#[test]
+fn a_deposed_leader_drops_its_pending_reads() {
+    let mut l = elected_leader(3);
+    step(&mut l, append_ok(2, 1, 1, 0, 1));
+    drain(&mut l);
+    l.read_index(4).expect("taken");
+    l.read_index(5).expect("taken");
+    drain(&mut l);
+    step(&mut l, append(3, 1, 2, (0, 0), &[], 0));
+    let rd = handle(&mut l);
+    assert!(rd.read_states.is_empty());
+    assert!(rd
+        .events
+        .contains(&TraceEvent::ReadsDropped { ctxs: vec![4, 5] }));
+    assert_eq!(l.pending_reads(), 0);
+}
+
+// §6.4.1: with lease reads, a leader whose heartbeats a majority acknowledged within the lease
+// (a minimum election timeout minus the margin) answers at once; after the lease it falls back
+// to a round of heartbeats.
+#[test]
+fn lease_read_is_answered_at_once_while_the_lease_holds() {
+    let mut cfg = config(1, 3, 0);
+    cfg.read_mode = ReadMode::Lease;
+    let lease = ET_MIN - cfg.lease_margin;
+    let mut l = RaftNode::new(cfg, InitialState::default()).expect("config");
+    campaign_and_win(&mut l);
+    drain(&mut l);
+    step(&mut l, append_ok(2, 1, 1, 0, 1));
+    drain(&mut l);
+    // A heartbeat opens round 1; node 2 echoes it.
+    ticks(&mut l, HEARTBEAT);
+    let round = drain(&mut l)
+        .iter()
+        .find_map(|m| match &m.rpc {
+            Rpc::AppendEntries(a) => Some(a.read_round),
+            _ => None,
+        })
+        .expect("a heartbeat");
+    assert_eq!(round, 1);
+    step(&mut l, append_ok_round(2, 1, 1, 1, round));
+    drain(&mut l);
+    l.read_index(1).expect("taken");
+    let rd = handle(&mut l);
+    assert_eq!(rd.read_states, vec![ReadState { ctx: 1, index: 1 }]);
+    assert!(rd.messages.is_empty(), "no round needed");
+    assert!(rd.events.contains(&TraceEvent::ReadIndexConfirmed {
+        ctx: 1,
+        index: 1,
+        lease: true
+    }));
+    // The lease runs from the start of round 1 (HEARTBEAT ticks in): past it, a round again.
+    ticks(&mut l, lease);
+    drain(&mut l);
+    l.read_index(2).expect("taken");
+    let rd = handle(&mut l);
+    assert!(rd.read_states.is_empty());
+    assert!(rd
+        .events
+        .iter()
+        .any(|e| matches!(e, TraceEvent::ReadIndexStarted { ctx: 2, .. })));
+}
+
+// ----------------------------------------------------------------------------------------------
+// Unsafe rules (for the lab): each one, switched on, does exactly the wrong thing
+// ----------------------------------------------------------------------------------------------
+
+// UNSAFE `forget_vote`: the vote is granted but never handed to storage, so a restart forgets it.
+#[test]
+fn unsafe_forget_vote_never_persists_the_vote() {
+    let mut cfg = config(1, 3, 0);
+    cfg.unsafe_rules.forget_vote = true;
+    let mut f = RaftNode::new(cfg, InitialState::default()).expect("config");
+    step(&mut f, vote_req(2, 1, 1, 0, 0));
+    let rd = handle(&mut f);
+    assert_eq!(rd.messages, vec![vote_reply(1, 2, 1, true)]);
+    assert_eq!(rd.hard_state.map(|h| h.voted_for), Some(None));
+    assert_eq!(f.status().voted_for, Some(2), "remembered only in memory");
+}
+
+// UNSAFE `vote_without_log_check`: the vote goes to a candidate whose log is behind (§5.4.1).
+#[test]
+fn unsafe_vote_without_log_check_votes_for_a_stale_log() {
+    let mut cfg = config(1, 3, 0);
+    cfg.unsafe_rules.vote_without_log_check = true;
+    let mut v = restored_with(cfg, 2, 0, &[1, 2, 2]);
+    step(&mut v, vote_req(2, 1, 3, 1, 1));
+    assert_eq!(drain(&mut v), vec![vote_reply(1, 2, 3, true)]);
+}
+
+// UNSAFE `commit_by_counting`: an entry of an earlier term on a majority is committed at once
+// (the Figure 8 bug, §5.4.2), before any entry of the leader's own term.
+#[test]
+fn unsafe_commit_by_counting_commits_an_old_term_entry() {
+    let mut cfg = config(1, 3, 0);
+    cfg.unsafe_rules.commit_by_counting = true;
+    cfg.max_entries_per_append = 1;
+    let mut l = restored_with(cfg, 3, 1, &[1, 2]);
+    campaign_and_win(&mut l);
+    drain(&mut l);
+    assert_eq!(log_terms(&l), vec![1, 2, 4]);
+    step(&mut l, append_ok(2, 1, 4, 1, 2));
+    drain(&mut l);
+    assert_eq!(
+        l.log().committed(),
+        2,
+        "entry 2, of term 2, committed by counting"
+    );
 }

@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
-use raftlab::raft::{MessageKind, NodeId, Role};
+use raftlab::raft::{MessageKind, NodeId, ReadMode, Role};
 use raftlab::sim::{NetConfig, SimConfig, Simulator, Violation};
 
 const MS: u64 = 1_000;
@@ -204,7 +204,9 @@ fn no_leader_without_a_majority() {
         if s.checker().leaders().next().is_some() {
             return Err(fail(&s, "a leader was elected by a minority"));
         }
-        if s.stats().elections == 0 {
+        // With PreVote (thesis §9.6) a minority never gets past the pre-vote: its attempts are
+        // pre-elections.
+        if s.stats().elections + s.stats().pre_elections == 0 {
             return Err(fail(&s, "nobody even tried"));
         }
         // One link is enough to form a majority of 3.
@@ -850,91 +852,141 @@ fn elect(s: &mut Simulator, id: NodeId) -> Result<(), Failure> {
     Err(fail(s, format!("node {id} could not get elected")))
 }
 
+/// CheckQuorum's leader lease (thesis §4.2.3): a follower that heard from a leader less than a
+/// minimum election timeout ago refuses to vote. A script that chooses who campaigns next waits
+/// the lease out, with the election timers of `quiet` pushed far back so that nobody else
+/// campaigns meanwhile (a timer is drawn afresh at its next reset).
+fn wait_out_leases(s: &mut Simulator, quiet: &[NodeId], election_min_ticks: u64) -> Outcome {
+    for n in quiet {
+        s.set_election_timeout(*n, 1_000_000);
+    }
+    s.run_for(election_min_ticks * 10 * MS + 50 * MS)?;
+    Ok(())
+}
+
 /// Figure 8 of the paper, step by step (§5.4.2). With one entry per AppendEntries, the leader
 /// of term 3 (S1) re-replicates its old entry X (index 2, term 1) to a majority before its own
 /// no-op of term 3 reaches anyone. Counting replicas would commit X; the rule says not to, because
 /// S5 (whose index 2 has term 2) can still be elected and overwrite X — which the last step does.
-/// The checker fails the run if X was ever committed; the test also checks S1's commit index.
-#[test]
-fn figure_8_scripted_old_term_entry_is_not_committed_by_counting() {
+///
+/// With `commit_by_counting` (an unsafe rule) S1 does commit X in step (c), and S5's election in
+/// step (d) breaks Leader Completeness: the checker reports it as a `Failure::Safety`.
+///
+/// The cluster runs with the default PreVote and CheckQuorum: before S5 and S1 campaign, the
+/// script waits out the voters' leader lease (the paper's Figure 8 assumes none).
+fn figure_8_script(commit_by_counting: bool) -> Outcome {
     let mut config = SimConfig::new(5, 8);
     config.max_entries_per_append = 1;
     // Long timeouts so that only the nodes the script makes campaign do.
     config.election_timeout = (200, 400);
+    config.unsafe_rules.commit_by_counting = commit_by_counting;
+    let et_min = u64::from(config.election_timeout.0);
     let mut s = Simulator::new(config);
-    let result = (|| -> Result<(), Failure> {
-        let all = s.ids();
-        let term_of = |s: &Simulator, id: NodeId, index: usize| {
-            s.stored_log(id).get(index - 1).map(|e| e.term)
-        };
-        // (a) S1 leads term 1 and commits its no-op everywhere; then, talking only to S2, it
-        // appends X at index 2, which reaches S2 alone.
-        s.campaign(1)?;
-        if !s.run_until_cond(SEC, |s| {
-            all.iter()
-                .all(|n| s.status(*n).is_some_and(|st| st.commit >= 1))
-        })? {
-            return Err(fail(&s, "no-op of term 1 not committed"));
-        }
-        s.partition(&[vec![1, 2], vec![3], vec![4], vec![5]]);
-        s.propose(1, cmd(1))?;
-        if !s.run_until_cond(SEC, |s| s.stored_log(2).len() >= 2)? {
-            return Err(fail(&s, "X did not reach S2"));
-        }
-        // (b) S1 crashes; S5 is elected in term 2 by S3 and S4, appends its no-op at index 2,
-        // and crashes before sending it anywhere.
-        s.crash(1);
-        s.partition(&[vec![3, 4, 5], vec![2]]);
-        s.campaign(5)?;
-        if !s.run_until_cond(SEC, |s| {
-            s.status(5).is_some_and(|st| st.role == Role::Leader)
-        })? {
-            return Err(fail(&s, "S5 not elected in term 2"));
-        }
-        s.partition(&[vec![5], vec![3, 4], vec![2]]);
-        s.crash(5);
-        // (c) S1 restarts and is elected in term 3 by S2 and S3; with one entry per message it
-        // sends X to S3 before its own no-op: X is now on S1, S2, S3, a majority.
-        s.restart(1);
-        s.partition(&[vec![1, 2, 3], vec![4], vec![5]]);
-        // Its first try may be in a term S3 already voted in (for S5): try again, higher.
-        elect(&mut s, 1)?;
-        if !s.run_until_cond(SEC, |s| term_of(s, 3, 2) == Some(1))? {
-            return Err(fail(&s, "X did not reach S3"));
-        }
-        // Let S3's acknowledgement reach S1, but not S1's next entry reach anyone.
-        s.set_link(1, 2, false);
-        s.set_link(1, 3, false);
-        s.run_for(20 * MS)?;
-        let commit = s.status(1).map_or(0, |st| st.commit);
-        if commit >= 2 {
-            return Err(fail(
-                &s,
-                format!("S1 committed X, an entry of term 1, by counting (commit {commit})"),
-            ));
-        }
-        // (d) S1 crashes; S5 restarts and is elected in term 4 by S2, S3 and S4 (its last term,
-        // 2, beats their 1), and overwrites index 2 everywhere. Nothing committed is lost.
-        s.crash(1);
-        s.restart(5);
-        s.heal();
-        s.partition(&[vec![2, 3, 4, 5], vec![1]]);
-        elect(&mut s, 5)?;
-        let ok = s.run_until_cond(2 * SEC, |s| {
-            [2, 3, 4].iter().all(|n| term_of(s, *n, 2) == Some(2))
-        })?;
-        if !ok {
-            return Err(fail(&s, "S5 did not overwrite index 2"));
-        }
-        s.check_logs_fully()?;
-        Ok(())
-    })();
-    if let Err(f) = result {
-        match f {
-            Failure::Safety(v) => panic!("{v}"),
-            Failure::Liveness(m) => panic!("{m}"),
-        }
+    let all = s.ids();
+    let term_of =
+        |s: &Simulator, id: NodeId, index: usize| s.stored_log(id).get(index - 1).map(|e| e.term);
+    // (a) S1 leads term 1 and commits its no-op everywhere; then, talking only to S2, it
+    // appends X at index 2, which reaches S2 alone.
+    s.campaign(1)?;
+    if !s.run_until_cond(SEC, |s| {
+        all.iter()
+            .all(|n| s.status(*n).is_some_and(|st| st.commit >= 1))
+    })? {
+        return Err(fail(&s, "no-op of term 1 not committed"));
     }
+    s.partition(&[vec![1, 2], vec![3], vec![4], vec![5]]);
+    s.propose(1, cmd(1))?;
+    if !s.run_until_cond(SEC, |s| s.stored_log(2).len() >= 2)? {
+        return Err(fail(&s, "X did not reach S2"));
+    }
+    // (b) S1 crashes; S5 is elected in term 2 by S3 and S4, appends its no-op at index 2,
+    // and crashes before sending it anywhere.
+    s.crash(1);
+    s.partition(&[vec![3, 4, 5], vec![2]]);
+    wait_out_leases(&mut s, &[3, 4, 5], et_min)?;
+    s.campaign(5)?;
+    if !s.run_until_cond(SEC, |s| {
+        s.status(5).is_some_and(|st| st.role == Role::Leader)
+    })? {
+        return Err(fail(&s, "S5 not elected in term 2"));
+    }
+    s.partition(&[vec![5], vec![3, 4], vec![2]]);
+    s.crash(5);
+    // (c) S1 restarts and is elected in term 3 by S2 and S3; with one entry per message it
+    // sends X to S3 before its own no-op: X is now on S1, S2, S3, a majority.
+    s.restart(1);
+    s.partition(&[vec![1, 2, 3], vec![4], vec![5]]);
+    // Its first try may be in a term S3 already voted in (for S5): try again, higher.
+    elect(&mut s, 1)?;
+    if !s.run_until_cond(SEC, |s| term_of(s, 3, 2) == Some(1))? {
+        return Err(fail(&s, "X did not reach S3"));
+    }
+    // Let S3's acknowledgement reach S1, but not S1's next entry reach anyone.
+    s.set_link(1, 2, false);
+    s.set_link(1, 3, false);
+    s.run_for(20 * MS)?;
+    let commit = s.status(1).map_or(0, |st| st.commit);
+    if commit >= 2 && !commit_by_counting {
+        return Err(fail(
+            &s,
+            format!("S1 committed X, an entry of term 1, by counting (commit {commit})"),
+        ));
+    }
+    if commit < 2 && commit_by_counting {
+        return Err(fail(
+            &s,
+            "with commit_by_counting S1 should have committed X, stored on a majority",
+        ));
+    }
+    // (d) S1 crashes; S5 restarts and is elected in term 4 by S2, S3 and S4 (its last term,
+    // 2, beats their 1), and overwrites index 2 everywhere. Nothing committed is lost.
+    s.crash(1);
+    s.restart(5);
+    s.heal();
+    s.partition(&[vec![2, 3, 4, 5], vec![1]]);
+    wait_out_leases(&mut s, &[2, 3, 4, 5], et_min)?;
+    elect(&mut s, 5)?;
+    let ok = s.run_until_cond(2 * SEC, |s| {
+        [2, 3, 4].iter().all(|n| term_of(s, *n, 2) == Some(2))
+    })?;
+    if !ok {
+        return Err(fail(&s, "S5 did not overwrite index 2"));
+    }
+    s.check_logs_fully()?;
+    Ok(())
+}
+
+fn expect_ok(outcome: Outcome) {
+    match outcome {
+        Ok(()) => {}
+        Err(Failure::Safety(v)) => panic!("{v}"),
+        Err(Failure::Liveness(m)) => panic!("{m}"),
+    }
+}
+
+/// Expects the checker to have caught a violation of `property`.
+fn expect_violation(outcome: Outcome, property: &str) {
+    match outcome {
+        Err(Failure::Safety(v)) if v.what.contains(property) => {}
+        Err(Failure::Safety(v)) => panic!("expected a {property} violation, got another:\n{v}"),
+        Err(Failure::Liveness(m)) => panic!("expected a {property} violation, got:\n{m}"),
+        Ok(()) => panic!("expected a {property} violation, but the run was safe"),
+    }
+}
+
+/// Figure 8, scripted: Raft's rule (commit only entries of the leader's own term by counting,
+/// §5.4.2) keeps X uncommitted, and S5 may then overwrite it safely.
+#[test]
+fn figure_8_scripted_old_term_entry_is_not_committed_by_counting() {
+    expect_ok(figure_8_script(false));
+}
+
+/// UNSAFE rule `commit_by_counting`: the same script, with the Figure 8 bug. S1 commits X by
+/// counting replicas, S5 is elected without X and overwrites it — the checker reports Leader
+/// Completeness broken. (If the switch did nothing, the script would fail at step (c).)
+#[test]
+fn unsafe_commit_by_counting_breaks_leader_completeness_in_figure_8() {
+    expect_violation(figure_8_script(true), "Leader Completeness");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1134,4 +1186,608 @@ fn churn_with_compaction() {
         }
         Ok(())
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// PreVote, CheckQuorum, leadership transfer (thesis §9.6, §6.2, §3.10)
+// ---------------------------------------------------------------------------------------------
+
+/// One election timeout at most, in simulated time (20 ticks of 10 ms).
+const ELECTION_TIMEOUT_MAX: u64 = 200 * MS;
+/// The minimum election timeout (10 ticks of 10 ms): CheckQuorum's window and the lease.
+const ELECTION_TIMEOUT_MIN: u64 = 100 * MS;
+
+/// What happened around a follower cut off for 20 election timeouts, then reconnected.
+struct Rejoin {
+    term_before: u64,
+    /// The cut-off follower's term just before it rejoined.
+    isolated_term: u64,
+    /// The highest term in the cluster 2 s after it rejoined.
+    term_after: u64,
+    leader_before: NodeId,
+    leader_after: NodeId,
+    pre_elections_by_isolated: u64,
+}
+
+fn isolate_and_rejoin(seed: u64, pre_vote: bool) -> Result<Rejoin, Failure> {
+    let mut config = SimConfig::new(5, seed);
+    config.pre_vote = pre_vote;
+    let mut s = Simulator::new(config);
+    let all = s.ids();
+    one(&mut s, cmd(1), 5, true)?;
+    let leader_before = check_one_leader(&mut s, &all)?;
+    let term_before = s.status(leader_before).map_or(0, |st| st.term);
+    let pick = s.rand(0, 4) as usize;
+    let victim = connected_others(&all, &[leader_before].into())[pick];
+    s.disconnect(victim);
+    let pre_before = s.stats().pre_elections;
+    s.run_for(20 * ELECTION_TIMEOUT_MAX)?;
+    let pre_elections_by_isolated = s.stats().pre_elections - pre_before;
+    let isolated_term = s.status(victim).map_or(0, |st| st.term);
+    s.connect(victim);
+    s.run_for(2 * SEC)?;
+    let leader_after = check_one_leader(&mut s, &all)?;
+    let term_after = s.statuses().map(|st| st.term).max().unwrap_or(0);
+    Ok(Rejoin {
+        term_before,
+        isolated_term,
+        term_after,
+        leader_before,
+        leader_after,
+        pre_elections_by_isolated,
+    })
+}
+
+/// PreVote (thesis §9.6): a follower cut off for twenty election timeouts keeps asking for
+/// pre-votes and never raises its term; when it rejoins, the leader stays and the cluster's term
+/// does not move. The same run without PreVote shows what it prevents: the cut-off follower's
+/// term climbs, and on its return the cluster is dragged into a new, higher term.
+#[test]
+fn pre_vote_stops_a_rejoining_follower_from_disrupting_the_leader() {
+    for_seeds(100, |seed| {
+        let r = isolate_and_rejoin(seed, true)?;
+        let ok = r.isolated_term == r.term_before
+            && r.term_after == r.term_before
+            && r.leader_after == r.leader_before
+            && r.pre_elections_by_isolated >= 10;
+        if !ok {
+            return Err(Failure::Liveness(format!(
+                "seed {seed}, with PreVote: term {} -> isolated {} -> after {}, leader {} -> {}, \
+                 {} pre-elections while cut off",
+                r.term_before,
+                r.isolated_term,
+                r.term_after,
+                r.leader_before,
+                r.leader_after,
+                r.pre_elections_by_isolated
+            )));
+        }
+        let r = isolate_and_rejoin(seed, false)?;
+        if r.isolated_term <= r.term_before + 10 || r.term_after <= r.term_before {
+            return Err(Failure::Liveness(format!(
+                "seed {seed}, without PreVote: expected the term to climb, got {} -> isolated {} \
+                 -> after {}",
+                r.term_before, r.isolated_term, r.term_after
+            )));
+        }
+        Ok(())
+    });
+}
+
+/// CheckQuorum (thesis §6.2): a leader cut off from the majority steps down within two election
+/// timeouts (it checks every minimum election timeout), while the majority elects another. With
+/// CheckQuorum off the cut-off leader goes on believing it leads.
+#[test]
+fn check_quorum_deposes_a_leader_cut_off_from_the_majority() {
+    for_seeds(100, |seed| {
+        for check_quorum in [true, false] {
+            let mut config = SimConfig::new(5, seed);
+            config.check_quorum = check_quorum;
+            let mut s = Simulator::new(config);
+            let all = s.ids();
+            let leader = check_one_leader(&mut s, &all)?;
+            let term = s.status(leader).map_or(0, |st| st.term);
+            s.disconnect(leader);
+            let cut_at = s.now();
+            let window = if check_quorum {
+                2 * ELECTION_TIMEOUT_MIN + 20 * MS
+            } else {
+                2 * SEC
+            };
+            let stepped_down = s.run_until_cond(window, |s| {
+                s.status(leader).is_some_and(|st| st.role != Role::Leader)
+            })?;
+            if stepped_down != check_quorum {
+                return Err(fail(
+                    &s,
+                    format!(
+                        "check_quorum {check_quorum}: the cut-off leader {leader} {} within \
+                         {} ms",
+                        if stepped_down {
+                            "stepped down"
+                        } else {
+                            "still leads"
+                        },
+                        (s.now() - cut_at) / MS
+                    ),
+                ));
+            }
+            if check_quorum && s.status(leader).map(|st| st.term) != Some(term) {
+                return Err(fail(&s, "stepping down must not change the term by itself"));
+            }
+            let rest = connected_others(&all, &[leader].into());
+            check_one_leader(&mut s, &rest)?;
+        }
+        Ok(())
+    });
+}
+
+/// Leadership transfer (thesis §3.10): in a healthy cluster the target takes over in the next
+/// term, at once (one election, no PreVote) — also when its log lags and the leader must first
+/// bring it up to date. Proposals are refused while the transfer is under way.
+#[test]
+fn leader_transfer_hands_over_in_the_next_term() {
+    for_seeds(100, |seed| {
+        let mut s = sim(5, seed);
+        let all = s.ids();
+        one(&mut s, cmd(0), 5, true)?;
+        let leader = check_one_leader(&mut s, &all)?;
+        let followers = connected_others(&all, &[leader].into());
+        let target = followers[s.rand(0, 4) as usize];
+        let lagging = s.chance(0.5);
+        if lagging {
+            // Its own timer must not fire while it is cut off: this is about the transfer.
+            s.set_election_timeout(target, 1_000_000);
+            s.disconnect(target);
+            for i in 1..=5 {
+                one(&mut s, cmd(i), 4, true)?;
+            }
+            s.connect(target);
+        }
+        let leader = check_one_leader(&mut s, &all)?;
+        if leader == target {
+            return Ok(()); // it took over by itself meanwhile (never, in practice)
+        }
+
+        let term = s.status(leader).map_or(0, |st| st.term);
+        let target_last = s.status(target).map_or(0, |st| st.last_log_index);
+        let leader_last = s.status(leader).map_or(0, |st| st.last_log_index);
+        let (elections, pre_elections) = (s.stats().elections, s.stats().pre_elections);
+        match s.transfer_leader(leader, target)? {
+            Ok(()) => {}
+            Err(e) => return Err(fail(&s, format!("transfer refused: {e}"))),
+        }
+        if s.transfer_target(leader) != Some(target) {
+            return Err(fail(&s, "the transfer is not shown as under way"));
+        }
+        if s.propose(leader, cmd(100))?.is_some() {
+            return Err(fail(&s, "a proposal was taken during the transfer"));
+        }
+        let started = s.now();
+        let took_over = s.run_until_cond(ELECTION_TIMEOUT_MIN, |s| {
+            s.status(target).is_some_and(|st| st.role == Role::Leader)
+        })?;
+        if !took_over {
+            return Err(fail(
+                &s,
+                format!(
+                    "node {target} did not take over within {} ms (lagging {lagging}: last \
+                     {target_last} of {leader_last})",
+                    ELECTION_TIMEOUT_MIN / MS
+                ),
+            ));
+        }
+        let new_term = s.status(target).map_or(0, |st| st.term);
+        if new_term != term + 1 {
+            return Err(fail(
+                &s,
+                format!("took over in term {new_term}, not {}", term + 1),
+            ));
+        }
+        if s.stats().elections != elections + 1 || s.stats().pre_elections != pre_elections {
+            return Err(fail(
+                &s,
+                "the transfer took more than the one election TimeoutNow starts",
+            ));
+        }
+        s.note(format!("took over in {} ms", (s.now() - started) / MS));
+        one(&mut s, cmd(200), 5, true)?;
+        if s.stable_leader(&all) != Some(target) {
+            return Err(fail(&s, "the new leader did not stay"));
+        }
+        Ok(())
+    });
+}
+
+/// Leadership transfer to a server that died: the leader stops taking proposals, gives up after
+/// an election timeout (it stays leader, in the same term) and takes proposals again.
+#[test]
+fn leader_transfer_aborts_when_the_target_dies() {
+    for_seeds(100, |seed| {
+        let mut s = sim(5, seed);
+        let all = s.ids();
+        one(&mut s, cmd(0), 5, true)?;
+        let leader = check_one_leader(&mut s, &all)?;
+        let term = s.status(leader).map_or(0, |st| st.term);
+        let followers = connected_others(&all, &[leader].into());
+        let target = followers[s.rand(0, 4) as usize];
+        s.crash(target);
+        if let Err(e) = s.transfer_leader(leader, target)? {
+            return Err(fail(&s, format!("transfer refused: {e}")));
+        }
+        let started = s.now();
+        s.run_for(ELECTION_TIMEOUT_MIN / 2)?;
+        if s.propose(leader, cmd(1))?.is_some() {
+            return Err(fail(&s, "a proposal was taken during the transfer"));
+        }
+        let aborted = s.run_until_cond(ELECTION_TIMEOUT_MIN, |s| {
+            s.transfer_target(leader).is_none()
+        })?;
+        let waited = s.now() - started;
+        if !aborted || waited + 2 * 10 * MS < ELECTION_TIMEOUT_MIN {
+            return Err(fail(
+                &s,
+                format!(
+                    "the transfer ended after {} ms (aborted: {aborted})",
+                    waited / MS
+                ),
+            ));
+        }
+        let st = s.status(leader);
+        if st.as_ref().map(|st| (st.role, st.term)) != Some((Role::Leader, term)) {
+            return Err(fail(&s, format!("the old leader changed: {st:?}")));
+        }
+        if !s
+            .history_lines()
+            .iter()
+            .any(|l| l.contains(&format!("leadership transfer to {target} aborted")))
+        {
+            return Err(fail(&s, "no TransferAborted event"));
+        }
+        match s.propose(leader, cmd(2))? {
+            Some((_, t)) if t == term => {}
+            other => return Err(fail(&s, format!("proposal after the abort: {other:?}"))),
+        }
+        one(&mut s, cmd(3), 4, true)?;
+        Ok(())
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReadIndex and lease reads (thesis §6.4)
+// ---------------------------------------------------------------------------------------------
+
+/// Asks a read of every server that believes it leads (stale leaders included) and of one
+/// random server. Returns how many took it.
+fn read_everywhere(s: &mut Simulator) -> Result<u64, Failure> {
+    let mut asked = 0;
+    let leaders: Vec<NodeId> = s
+        .statuses()
+        .filter(|st| st.role == Role::Leader)
+        .map(|st| st.id)
+        .collect();
+    for l in leaders {
+        if s.read_index(l)?.is_ok() {
+            asked += 1;
+        }
+    }
+    let anyone = s.rand(1, 6);
+    if s.read_index(anyone)?.is_ok() {
+        asked += 1;
+    }
+    Ok(asked)
+}
+
+/// ReadIndex under churn: crashes, restarts, partitions, loss, duplication and reordering, with
+/// reads asked of every server that believes it leads (stale leaders included) and of random
+/// others. After every step the simulator checks that each confirmed read's index covers every
+/// entry committed anywhere before the read was asked. Each seed runs with CheckQuorum on (the
+/// default) and off: off, deposed leaders linger, and only ReadIndex keeps their reads fresh. On
+/// a healthy cluster at the end a read is confirmed; over all seeds, reads are confirmed under
+/// churn too (on average at least 5 a run: the check is not vacuous).
+#[test]
+fn read_index_is_never_stale_under_partitions_crashes_and_drops() {
+    use std::sync::atomic::AtomicU64;
+    let (runs, confirmed) = (AtomicU64::new(0), AtomicU64::new(0));
+    for_seeds(100, |seed| {
+        for check_quorum in [true, false] {
+            read_index_churn(seed, check_quorum, &runs, &confirmed)?;
+        }
+        Ok(())
+    });
+    let (runs, confirmed) = (runs.into_inner(), confirmed.into_inner());
+    assert!(
+        confirmed >= 5 * runs,
+        "only {confirmed} reads confirmed under churn in {runs} runs"
+    );
+}
+
+fn read_index_churn(
+    seed: u64,
+    check_quorum: bool,
+    runs: &std::sync::atomic::AtomicU64,
+    confirmed: &std::sync::atomic::AtomicU64,
+) -> Outcome {
+    use std::sync::atomic::Ordering;
+    let mut config = SimConfig::new(5, seed).with_net(NetConfig::unreliable());
+    config.check_quorum = check_quorum;
+    let mut s = Simulator::new(config);
+    let all = s.ids();
+    for round in 0..80u64 {
+        if s.chance(0.7) {
+            s.propose_anywhere(cmd(round))?;
+        }
+        read_everywhere(&mut s)?;
+        let victim = s.rand(1, 6);
+        match s.rand(0, 12) {
+            0 => s.crash(victim),
+            1 | 2 => s.restart(victim),
+            3 => s.disconnect(victim),
+            4 | 5 => s.connect(victim),
+            6 => {
+                // A minority of one or two against the rest.
+                let a = s.rand(1, 6);
+                let rest: Vec<NodeId> = connected_others(&all, &[victim, a].into());
+                s.partition(&[vec![victim, a], rest]);
+            }
+            7 => s.heal(),
+            _ => {}
+        }
+        if all.iter().filter(|n| s.is_up(**n)).count() < 3 {
+            s.restart(victim);
+        }
+        let pause = s.rand(0, 120) * MS;
+        s.run_for(pause / 2)?;
+        read_everywhere(&mut s)?;
+        s.run_for(pause - pause / 2)?;
+    }
+    runs.fetch_add(1, Ordering::Relaxed);
+    confirmed.fetch_add(s.reads_served().len() as u64, Ordering::Relaxed);
+    s.heal();
+    s.set_net(NetConfig::reliable());
+    for n in &all {
+        s.restart(*n);
+    }
+    one(&mut s, cmd(9_999), 5, true)?;
+    // On a healthy cluster, a read at the leader is confirmed.
+    let leader = check_one_leader(&mut s, &all)?;
+    let ctx = match s.read_index(leader)? {
+        Ok(ctx) => ctx,
+        Err(e) => return Err(fail(&s, format!("healthy leader refused a read: {e}"))),
+    };
+    s.run_for(100 * MS)?;
+    if !s.reads_served().iter().any(|r| r.ctx == ctx) {
+        return Err(fail(&s, "a healthy leader did not confirm a read"));
+    }
+    Ok(())
+}
+
+/// ReadIndex (thesis §6.4), scripted: a leader cut off with one follower still believes it leads
+/// (CheckQuorum off, so that only ReadIndex stands between it and a stale read). It takes a read,
+/// but its round of heartbeats never reaches a majority, so it never answers, while the majority
+/// elects a new leader and commits. When the partition heals it steps down and drops the read. A
+/// read at the new leader is confirmed, and covers the new entry.
+#[test]
+fn read_index_at_a_deposed_leader_is_never_confirmed() {
+    for_seeds(50, |seed| {
+        let mut config = SimConfig::new(5, seed);
+        config.check_quorum = false;
+        let mut s = Simulator::new(config);
+        let all = s.ids();
+        one(&mut s, cmd(1), 5, true)?;
+        let old = check_one_leader(&mut s, &all)?;
+        let others = connected_others(&all, &[old].into());
+        s.partition(&[vec![old, others[0]], others[1..].to_vec()]);
+        let majority = others[1..].to_vec();
+        let new = check_one_leader(&mut s, &majority)?;
+        let index = one(&mut s, cmd(2), 3, true)?;
+        if s.status(old).map(|st| st.role) != Some(Role::Leader) {
+            return Err(fail(&s, "the cut-off leader should still believe it leads"));
+        }
+        let ctx = match s.read_index(old)? {
+            Ok(ctx) => ctx,
+            Err(e) => return Err(fail(&s, format!("the old leader refused the read: {e}"))),
+        };
+        s.run_for(SEC)?;
+        s.heal();
+        let deposed = s.run_until_cond(SEC, |s| {
+            s.status(old).is_some_and(|st| st.role != Role::Leader)
+        })?;
+        if !deposed {
+            return Err(fail(&s, "the old leader did not step down after the heal"));
+        }
+        if s.reads_served().iter().any(|r| r.ctx == ctx) {
+            return Err(fail(&s, "the deposed leader answered the read"));
+        }
+        if !s
+            .history_lines()
+            .iter()
+            .any(|l| l.contains("dropped 1 pending reads"))
+        {
+            return Err(fail(
+                &s,
+                "no ReadsDropped event when the old leader stepped down",
+            ));
+        }
+        let leader = check_one_leader(&mut s, &all)?;
+        let ctx = match s.read_index(leader)? {
+            Ok(ctx) => ctx,
+            Err(e) => return Err(fail(&s, format!("leader {leader} refused: {e}"))),
+        };
+        s.run_for(100 * MS)?;
+        match s.reads_served().iter().find(|r| r.ctx == ctx) {
+            Some(r) if r.index >= index => {}
+            other => {
+                return Err(fail(
+                    &s,
+                    format!("read at leader {leader} (was {new}): {other:?}, want index ≥ {index}"),
+                ))
+            }
+        }
+        Ok(())
+    });
+}
+
+/// A follower clock `rate` times as fast as the leader's; the leader is cut off, the others elect
+/// a new leader and commit its no-op, and the old leader is asked a read at once. Returns whether
+/// the checker caught a stale read.
+fn read_after_cut_with_fast_followers(
+    seed: u64,
+    mode: ReadMode,
+    rate: f64,
+) -> Result<bool, Failure> {
+    let mut config = SimConfig::new(3, seed);
+    config.read_mode = mode;
+    // Elections after 30-60 ticks: a lease of 28 ticks (280 ms at the leader's rate), long
+    // beside the few milliseconds of message delay.
+    config.election_timeout = (30, 60);
+    let mut s = Simulator::new(config);
+    let all = s.ids();
+    one(&mut s, cmd(1), 3, true)?;
+    let leader = check_one_leader(&mut s, &all)?;
+    // A few heartbeat rounds establish the lease.
+    s.run_for(100 * MS)?;
+    // Sanity: on a healthy cluster a lease read is answered at once, a safe one after a round.
+    let served = s.reads_served().len();
+    if let Err(e) = s.read_index(leader)? {
+        return Err(fail(&s, format!("healthy leader refused a read: {e}")));
+    }
+    let at_once = s.reads_served().len() == served + 1;
+    if at_once != (mode == ReadMode::Lease) {
+        return Err(fail(
+            &s,
+            format!("{mode:?} read answered at once: {at_once}"),
+        ));
+    }
+    for f in connected_others(&all, &[leader].into()) {
+        s.set_clock_rate(f, rate);
+    }
+    s.run_for(50 * MS)?;
+    let committed = s.checker().max_committed();
+    s.disconnect(leader);
+    let rest = connected_others(&all, &[leader].into());
+    let moved_on = s.run_until_cond(ELECTION, |s| {
+        s.checker().max_committed() > committed && s.stable_leader(&rest).is_some()
+    })?;
+    if !moved_on {
+        return Err(fail(
+            &s,
+            "the majority did not elect a new leader and commit",
+        ));
+    }
+    match s.read_index(leader) {
+        Err(v) if v.what.contains("Linearizable reads") => return Ok(true),
+        Err(v) => return Err(Failure::Safety(v)),
+        Ok(_) => {}
+    }
+    // A read not answered at once waits for a round that cannot complete.
+    match s.run_for(SEC) {
+        Err(v) if v.what.contains("Linearizable reads") => Ok(true),
+        Err(v) => Err(Failure::Safety(v)),
+        Ok(()) => Ok(false),
+    }
+}
+
+/// Lease reads (thesis §6.4.1) trust clocks. When the followers' clocks run ten times as fast as
+/// the leader's, their lease ends (and they elect a new leader, which commits) while the old
+/// leader still believes its lease holds: it answers a read at once, and the read is stale — the
+/// simulator's read check catches it. With equal clocks the lease ends first; with ReadIndex
+/// (`ReadMode::Safe`) fast clocks do no harm.
+#[test]
+fn lease_reads_can_be_stale_when_a_followers_clock_runs_fast() {
+    for_seeds(50, |seed| {
+        for (mode, rate, want) in [
+            (ReadMode::Lease, 10.0, true),
+            (ReadMode::Lease, 1.0, false),
+            (ReadMode::Safe, 10.0, false),
+        ] {
+            let stale = read_after_cut_with_fast_followers(seed, mode, rate)?;
+            if stale != want {
+                return Err(Failure::Liveness(format!(
+                    "seed {seed}: {mode:?} reads with follower clocks at {rate}x: stale read \
+                     {}, expected {}",
+                    if stale { "found" } else { "not found" },
+                    if want { "one" } else { "none" }
+                )));
+            }
+        }
+        Ok(())
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unsafe rules: what Raft's rules prevent
+// ---------------------------------------------------------------------------------------------
+
+/// Three servers; S1 leads and commits entries with S2 while S3 is cut off with an empty log;
+/// S1 crashes and S3 campaigns against S2. §5.4.1 makes S2 refuse (S3's log is behind); with the
+/// unsafe rule `vote_without_log_check` S2 votes for S3, which becomes leader without the
+/// committed entries: Leader Completeness breaks.
+fn stale_candidate_script(vote_without_log_check: bool) -> Outcome {
+    let mut config = SimConfig::new(3, 3);
+    config.election_timeout = (200, 400);
+    config.unsafe_rules.vote_without_log_check = vote_without_log_check;
+    let mut s = Simulator::new(config);
+    s.partition(&[vec![1, 2], vec![3]]);
+    elect(&mut s, 1)?;
+    for i in 0..3 {
+        s.propose(1, cmd(i))?;
+    }
+    if !s.run_until_cond(SEC, |s| s.status(2).is_some_and(|st| st.commit >= 4))? {
+        return Err(fail(&s, "S1 and S2 did not commit"));
+    }
+    s.crash(1);
+    s.heal();
+    wait_out_leases(&mut s, &[2, 3], 200)?;
+    for _ in 0..3 {
+        s.campaign(3)?;
+        s.run_for(300 * MS)?;
+    }
+    if s.status(3).is_some_and(|st| st.role == Role::Leader) {
+        return Err(fail(&s, "S3 leads without a violation being caught"));
+    }
+    Ok(())
+}
+
+/// UNSAFE rule `vote_without_log_check`: the checker catches a leader elected without committed
+/// entries. Without the switch the same script is safe and S3 is never elected.
+#[test]
+fn unsafe_vote_without_log_check_breaks_leader_completeness() {
+    expect_ok(stale_candidate_script(false));
+    expect_violation(stale_candidate_script(true), "Leader Completeness");
+}
+
+/// Three servers; S2 votes for S1 in term 1 (S1 wins), crashes and restarts; S3, cut off until
+/// then, campaigns in term 1 too. A persisted vote makes S2 refuse; with the unsafe rule
+/// `forget_vote` it restarts having voted for nobody, votes for S3, and term 1 has two leaders.
+fn double_vote_script(forget_vote: bool) -> Outcome {
+    let mut config = SimConfig::new(3, 5);
+    config.election_timeout = (200, 400);
+    config.unsafe_rules.forget_vote = forget_vote;
+    let mut s = Simulator::new(config);
+    s.partition(&[vec![1, 2], vec![3]]);
+    s.campaign(1)?;
+    if !s.run_until_cond(SEC, |s| {
+        s.status(1)
+            .is_some_and(|st| st.role == Role::Leader && st.term == 1)
+    })? {
+        return Err(fail(&s, "S1 not elected in term 1"));
+    }
+    s.crash(2);
+    s.restart(2);
+    s.partition(&[vec![2, 3], vec![1]]);
+    s.campaign(3)?;
+    s.run_for(300 * MS)?;
+    if s.checker().leaders().filter(|(t, _)| *t == 1).count() > 1 {
+        return Err(fail(&s, "two leaders in term 1 and no violation caught"));
+    }
+    Ok(())
+}
+
+/// UNSAFE rule `forget_vote`: the checker catches two leaders in one term. Without the switch
+/// the restarted S2 remembers its vote, and the same script is safe.
+#[test]
+fn unsafe_forget_vote_breaks_election_safety() {
+    expect_ok(double_vote_script(false));
+    expect_violation(double_vote_script(true), "Election Safety");
 }

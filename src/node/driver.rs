@@ -131,6 +131,12 @@ impl Driver {
                 Err(crate::raft::ProposeError::NotLeader { leader_hint }) => {
                     let _ = req.reply.send(Err(ClientError::NotLeader { leader_hint }));
                 }
+                // A leadership transfer is under way: the target is about to lead.
+                Err(crate::raft::ProposeError::TransferInProgress { to }) => {
+                    let _ = req.reply.send(Err(ClientError::NotLeader {
+                        leader_hint: Some(to),
+                    }));
+                }
             },
             Input::Campaign => self.core.campaign(),
             Input::Snapshot(reply) => {
@@ -167,6 +173,8 @@ impl Driver {
                 entries,
                 messages,
                 committed_entries,
+                // ReadIndex is not wired into the runtime yet: nothing here asks for reads.
+                read_states: _,
                 events,
             } = self.core.ready();
             // 1. Persist: the leader's snapshot first, then one write for the whole batch, before

@@ -15,7 +15,9 @@
 //!   above the message's term (a leader only sends entries from its own log, whose terms are at
 //!   most its current term);
 //! - an InstallSnapshot chunk names a snapshot (`last_included_index` ≥ 1, `last_included_term`
-//!   between 1 and the message's term) and its `offset + len(data)` does not overflow.
+//!   between 1 and the message's term) and its `offset + len(data)` does not overflow;
+//! - a PreVote asks about a term ≥ 1 (its asker's term + 1) and never claims to be a leadership
+//!   transfer (only a real RequestVote can).
 //!
 //! [`HardState`] is read back from the node's own storage, not from peers, and every protobuf
 //! value of it is meaningful (`voted_for` 0 is "nobody"), so it converts both ways with [`From`].
@@ -94,6 +96,11 @@ pub enum ConvertError {
         /// What is wrong with it.
         what: &'static str,
     },
+    /// A PreVote no server could send.
+    InvalidPreVote {
+        /// What is wrong with it.
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for ConvertError {
@@ -139,6 +146,7 @@ impl fmt::Display for ConvertError {
             ConvertError::InvalidSnapshotChunk { what } => {
                 write!(f, "invalid InstallSnapshot chunk: {what}")
             }
+            ConvertError::InvalidPreVote { what } => write!(f, "invalid PreVote: {what}"),
         }
     }
 }
@@ -183,16 +191,10 @@ impl From<Message> for pb::RaftMessage {
     fn from(m: Message) -> Self {
         use pb::raft_message::Rpc as P;
         let rpc = match m.rpc {
-            Rpc::RequestVote(a) => P::RequestVote(pb::RequestVoteArgs {
-                term: a.term,
-                candidate_id: a.candidate_id,
-                last_log_index: a.last_log_index,
-                last_log_term: a.last_log_term,
-            }),
-            Rpc::RequestVoteReply(r) => P::RequestVoteReply(pb::RequestVoteReply {
-                term: r.term,
-                vote_granted: r.vote_granted,
-            }),
+            Rpc::RequestVote(a) => P::RequestVote(vote_args(a)),
+            Rpc::RequestVoteReply(r) => P::RequestVoteReply(vote_reply(r)),
+            Rpc::PreVote(a) => P::PreVote(vote_args(a)),
+            Rpc::PreVoteReply(r) => P::PreVoteReply(vote_reply(r)),
             Rpc::AppendEntries(a) => P::AppendEntries(pb::AppendEntriesArgs {
                 term: a.term,
                 leader_id: a.leader_id,
@@ -200,6 +202,7 @@ impl From<Message> for pb::RaftMessage {
                 prev_log_term: a.prev_log_term,
                 entries: a.entries.into_iter().map(pb::Entry::from).collect(),
                 leader_commit: a.leader_commit,
+                read_round: a.read_round,
             }),
             Rpc::AppendEntriesReply(r) => P::AppendEntriesReply(pb::AppendEntriesReply {
                 term: r.term,
@@ -208,6 +211,7 @@ impl From<Message> for pb::RaftMessage {
                 match_index: r.match_index,
                 conflict_term: r.conflict_term,
                 conflict_index: r.conflict_index,
+                read_round: r.read_round,
             }),
             Rpc::InstallSnapshot(a) => P::InstallSnapshot(pb::InstallSnapshotArgs {
                 term: a.term,
@@ -234,6 +238,24 @@ impl From<Message> for pb::RaftMessage {
             to: m.to,
             rpc: Some(rpc),
         }
+    }
+}
+
+/// RequestVote and PreVote share their body.
+fn vote_args(a: RequestVoteArgs) -> pb::RequestVoteArgs {
+    pb::RequestVoteArgs {
+        term: a.term,
+        candidate_id: a.candidate_id,
+        last_log_index: a.last_log_index,
+        last_log_term: a.last_log_term,
+        leadership_transfer: a.leadership_transfer,
+    }
+}
+
+fn vote_reply(r: RequestVoteReply) -> pb::RequestVoteReply {
+    pb::RequestVoteReply {
+        term: r.term,
+        vote_granted: r.vote_granted,
     }
 }
 
@@ -294,8 +316,29 @@ impl TryFrom<pb::RaftMessage> for Message {
                 candidate_id: sender("candidate_id", a.candidate_id, from)?,
                 last_log_index: a.last_log_index,
                 last_log_term: a.last_log_term,
+                leadership_transfer: a.leadership_transfer,
             }),
             P::RequestVoteReply(r) => Rpc::RequestVoteReply(RequestVoteReply {
+                term: r.term,
+                vote_granted: r.vote_granted,
+            }),
+            P::PreVote(a) => {
+                let bad = |what| Err(ConvertError::InvalidPreVote { what });
+                if a.term == 0 {
+                    return bad("term 0 (a PreVote asks about its sender's term + 1)");
+                }
+                if a.leadership_transfer {
+                    return bad("leadership_transfer set (only a RequestVote can say so)");
+                }
+                Rpc::PreVote(RequestVoteArgs {
+                    term: a.term,
+                    candidate_id: sender("candidate_id", a.candidate_id, from)?,
+                    last_log_index: a.last_log_index,
+                    last_log_term: a.last_log_term,
+                    leadership_transfer: false,
+                })
+            }
+            P::PreVoteReply(r) => Rpc::PreVoteReply(RequestVoteReply {
                 term: r.term,
                 vote_granted: r.vote_granted,
             }),
@@ -306,6 +349,7 @@ impl TryFrom<pb::RaftMessage> for Message {
                 prev_log_term: a.prev_log_term,
                 entries: entries(a.term, a.prev_log_index, a.prev_log_term, a.entries)?,
                 leader_commit: a.leader_commit,
+                read_round: a.read_round,
             }),
             P::AppendEntriesReply(r) => Rpc::AppendEntriesReply(AppendEntriesReply {
                 term: r.term,
@@ -314,6 +358,7 @@ impl TryFrom<pb::RaftMessage> for Message {
                 match_index: r.match_index,
                 conflict_term: r.conflict_term,
                 conflict_index: r.conflict_index,
+                read_round: r.read_round,
             }),
             P::TimeoutNow(a) => Rpc::TimeoutNow(TimeoutNowArgs {
                 term: a.term,
@@ -448,6 +493,7 @@ mod tests {
                 prev_log_term: 1,
                 entries,
                 leader_commit: 3,
+                read_round: 0,
             }),
         }
     }
@@ -463,6 +509,7 @@ mod tests {
                 prev_log_term: 1,
                 entries,
                 leader_commit: 3,
+                read_round: 0,
             })),
         }
     }
@@ -482,16 +529,78 @@ mod tests {
 
     #[test]
     fn round_trip_request_vote() {
+        for leadership_transfer in [false, true] {
+            assert_round_trip(Message {
+                from: 3,
+                to: 1,
+                rpc: Rpc::RequestVote(RequestVoteArgs {
+                    term: 7,
+                    candidate_id: 3,
+                    last_log_index: 12,
+                    last_log_term: 6,
+                    leadership_transfer,
+                }),
+            });
+        }
+    }
+
+    #[test]
+    fn round_trip_pre_vote_and_reply() {
         assert_round_trip(Message {
             from: 3,
             to: 1,
-            rpc: Rpc::RequestVote(RequestVoteArgs {
-                term: 7,
+            rpc: Rpc::PreVote(RequestVoteArgs {
+                term: 8,
                 candidate_id: 3,
                 last_log_index: 12,
                 last_log_term: 6,
+                leadership_transfer: false,
             }),
         });
+        for vote_granted in [false, true] {
+            let m = Message {
+                from: 1,
+                to: 3,
+                rpc: Rpc::PreVoteReply(RequestVoteReply {
+                    term: 8,
+                    vote_granted,
+                }),
+            };
+            // A PreVoteReply is not a RequestVoteReply on the wire.
+            assert!(matches!(
+                pb::RaftMessage::from(m.clone()).rpc,
+                Some(P::PreVoteReply(_))
+            ));
+            assert_round_trip(m);
+        }
+    }
+
+    #[test]
+    fn rejects_pre_votes_no_server_sends() {
+        let pre_vote = |term, leadership_transfer, candidate_id| pb::RaftMessage {
+            from: 3,
+            to: 1,
+            rpc: Some(P::PreVote(pb::RequestVoteArgs {
+                term,
+                candidate_id,
+                last_log_index: 0,
+                last_log_term: 0,
+                leadership_transfer,
+            })),
+        };
+        assert!(to_core(pre_vote(1, false, 3)).is_ok());
+        for bad in [pre_vote(0, false, 3), pre_vote(2, true, 3)] {
+            let err = to_core(bad).expect_err("refused");
+            assert!(matches!(err, ConvertError::InvalidPreVote { .. }));
+            assert!(err.to_string().starts_with("invalid PreVote: "));
+        }
+        assert!(matches!(
+            to_core(pre_vote(2, false, 4)),
+            Err(ConvertError::SenderMismatch {
+                field: "candidate_id",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -512,6 +621,11 @@ mod tests {
     fn round_trip_append_entries() {
         // Heartbeat, and an append with both kinds of entry and an empty command.
         assert_round_trip(append(4, 2, vec![]));
+        let mut with_round = append(4, 2, vec![]);
+        if let Rpc::AppendEntries(a) = &mut with_round.rpc {
+            a.read_round = 17;
+        }
+        assert_round_trip(with_round);
         assert_round_trip(append(
             4,
             3,
@@ -536,6 +650,7 @@ mod tests {
                     match_index: 7,
                     conflict_term: 2,
                     conflict_index: 3,
+                    read_round: 17,
                 }),
             });
         }
@@ -617,6 +732,7 @@ mod tests {
                 candidate_id,
                 last_log_index: 0,
                 last_log_term: 0,
+                leadership_transfer: false,
             })),
         };
         assert!(to_core(vote(3)).is_ok());
@@ -868,9 +984,10 @@ mod tests {
             small_or_any(),
             small_or_any(),
             0..8usize,
+            small_or_any(),
         )
             .prop_flat_map(
-                move |(term, prev_log_index, prev_log_term, leader_commit, n)| {
+                move |(term, prev_log_index, prev_log_term, leader_commit, n, read_round)| {
                     // Terms never decrease along a log: from prev_log_term up to the message's.
                     let prev_log_term = prev_log_term.min(term);
                     let entries =
@@ -894,6 +1011,7 @@ mod tests {
                             })
                             .collect(),
                         leader_commit,
+                        read_round,
                     })
                 },
             )
@@ -903,23 +1021,45 @@ mod tests {
     fn message() -> impl Strategy<Value = Message> {
         (node(), node()).prop_flat_map(|(from, to)| {
             let rpc = prop_oneof![
-                (small_or_any(), small_or_any(), small_or_any()).prop_map(
+                (
+                    small_or_any(),
+                    small_or_any(),
+                    small_or_any(),
+                    any::<bool>()
+                )
+                    .prop_map(
+                        move |(term, last_log_index, last_log_term, leadership_transfer)| {
+                            Rpc::RequestVote(RequestVoteArgs {
+                                term,
+                                candidate_id: from,
+                                last_log_index,
+                                last_log_term,
+                                leadership_transfer,
+                            })
+                        }
+                    ),
+                (small_or_any(), any::<bool>()).prop_map(|(term, vote_granted)| {
+                    Rpc::RequestVoteReply(RequestVoteReply { term, vote_granted })
+                }),
+                (1..=u64::MAX, small_or_any(), small_or_any()).prop_map(
                     move |(term, last_log_index, last_log_term)| {
-                        Rpc::RequestVote(RequestVoteArgs {
+                        Rpc::PreVote(RequestVoteArgs {
                             term,
                             candidate_id: from,
                             last_log_index,
                             last_log_term,
+                            leadership_transfer: false,
                         })
                     }
                 ),
                 (small_or_any(), any::<bool>()).prop_map(|(term, vote_granted)| {
-                    Rpc::RequestVoteReply(RequestVoteReply { term, vote_granted })
+                    Rpc::PreVoteReply(RequestVoteReply { term, vote_granted })
                 }),
                 append_entries(from).prop_map(Rpc::AppendEntries),
                 (
                     small_or_any(),
                     any::<bool>(),
+                    small_or_any(),
                     small_or_any(),
                     small_or_any(),
                     small_or_any(),
@@ -933,6 +1073,7 @@ mod tests {
                             match_index,
                             conflict_term,
                             conflict_index,
+                            read_round,
                         )| {
                             Rpc::AppendEntriesReply(AppendEntriesReply {
                                 term,
@@ -941,6 +1082,7 @@ mod tests {
                                 match_index,
                                 conflict_term,
                                 conflict_index,
+                                read_round,
                             })
                         }
                     ),
@@ -959,22 +1101,41 @@ mod tests {
     fn pb_message() -> impl Strategy<Value = pb::RaftMessage> {
         let id = || prop_oneof![8 => 1..=3u64, 1 => Just(0u64)];
         let n = || 0..=4u64;
-        (id(), id(), proptest::option::weighted(0.95, 0..7u8)).prop_flat_map(
+        (id(), id(), proptest::option::weighted(0.95, 0..9u8)).prop_flat_map(
             move |(from, to, variant)| {
                 // The sender a request names: usually `from`, sometimes anyone (or 0).
                 let named = move || prop_oneof![4 => Just(from), 1 => id()];
                 let rpc: BoxedStrategy<Option<P>> = match variant {
                     None => Just(None).boxed(),
-                    Some(0) => (n(), named(), n(), n())
-                        .prop_map(|(term, candidate_id, last_log_index, last_log_term)| {
-                            P::RequestVote(pb::RequestVoteArgs {
+                    Some(v @ (0 | 7)) => (n(), named(), n(), n(), any::<bool>())
+                        .prop_map(
+                            move |(
                                 term,
                                 candidate_id,
                                 last_log_index,
                                 last_log_term,
-                            })
-                        })
+                                leadership_transfer,
+                            )| {
+                                let args = pb::RequestVoteArgs {
+                                    term,
+                                    candidate_id,
+                                    last_log_index,
+                                    last_log_term,
+                                    leadership_transfer,
+                                };
+                                if v == 0 {
+                                    P::RequestVote(args)
+                                } else {
+                                    P::PreVote(args)
+                                }
+                            },
+                        )
                         .prop_map(Some)
+                        .boxed(),
+                    Some(8) => (n(), any::<bool>())
+                        .prop_map(|(term, vote_granted)| {
+                            Some(P::PreVoteReply(pb::RequestVoteReply { term, vote_granted }))
+                        })
                         .boxed(),
                     Some(1) => (n(), any::<bool>())
                         .prop_map(|(term, vote_granted)| {
@@ -984,9 +1145,16 @@ mod tests {
                             }))
                         })
                         .boxed(),
-                    Some(2) => (n(), named(), n(), n(), n())
+                    Some(2) => (n(), named(), n(), n(), n(), n())
                         .prop_flat_map(
-                            |(term, leader_id, prev_log_index, prev_log_term, leader_commit)| {
+                            |(
+                                term,
+                                leader_id,
+                                prev_log_index,
+                                prev_log_term,
+                                leader_commit,
+                                read_round,
+                            )| {
                                 // (index offset from the expected one, term, kind)
                                 let entry = (
                                     prop_oneof![8 => Just(0i8), 1 => -1..=1i8],
@@ -1010,12 +1178,13 @@ mod tests {
                                         prev_log_term,
                                         entries,
                                         leader_commit,
+                                        read_round,
                                     }))
                                 })
                             },
                         )
                         .boxed(),
-                    Some(3) => (n(), any::<bool>(), n(), n(), n(), n())
+                    Some(3) => (n(), any::<bool>(), n(), n(), n(), n(), n())
                         .prop_map(
                             |(
                                 term,
@@ -1024,6 +1193,7 @@ mod tests {
                                 match_index,
                                 conflict_term,
                                 conflict_index,
+                                read_round,
                             )| {
                                 Some(P::AppendEntriesReply(pb::AppendEntriesReply {
                                     term,
@@ -1032,6 +1202,7 @@ mod tests {
                                     match_index,
                                     conflict_term,
                                     conflict_index,
+                                    read_round,
                                 }))
                             },
                         )

@@ -1,6 +1,63 @@
-//! A core's configuration: who it is, who its peers are, and its timing in ticks.
+//! A core's configuration: who it is, who its peers are, its timing in ticks, and which of the
+//! thesis's optional rules it follows (PreVote, CheckQuorum, lease reads) — plus, for learning,
+//! switches that break Raft on purpose ([`UnsafeRules`]).
 
 use super::types::NodeId;
+
+/// How a leader answers [`RaftNode::read_index`](super::RaftNode::read_index) (thesis §6.4).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum ReadMode {
+    /// ReadIndex: the leader records its commit index, then confirms it still leads by a round
+    /// of heartbeats acknowledged by a majority, then answers. Linearizable under any timing.
+    #[default]
+    Safe,
+    /// Lease reads (thesis §6.4.1): the leader answers at once, without a round of heartbeats, if
+    /// `check_quorum` is on and a majority acknowledged heartbeats it sent within the last
+    /// `election_timeout_min - lease_margin` ticks — because each of those followers then refuses
+    /// to vote for anyone else until `election_timeout_min` of *its own* ticks have passed since it
+    /// heard from the leader. Otherwise it falls back to a round of heartbeats, as in `Safe`.
+    ///
+    /// **This trusts clocks.** It is safe only if no server's clock runs faster than the leader's
+    /// by more than the margin over a lease (bounded clock drift), if no message (a TimeoutNow in
+    /// particular) is delayed beyond a lease, and if no follower of the lease restarts within it
+    /// (a restarted server has forgotten whom it heard from, and votes). A follower whose clock
+    /// runs fast can vote for a new leader while the old one still believes its lease holds, and
+    /// the old leader then answers a stale read — the simulator shows it.
+    Lease,
+}
+
+/// Rules of Raft that can be switched off to see what goes wrong without them.
+///
+/// **Every switch here breaks Raft on purpose.** With any of them on, the cluster can elect two
+/// leaders in one term, lose committed entries, or apply different commands at the same index.
+/// They exist for the lab only (the dashboard and the simulator show the violation they allow);
+/// never turn one on for data you care about. All are off by default.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct UnsafeRules {
+    /// UNSAFE: grant votes (and pre-votes) without the election restriction of §5.4.1 (the
+    /// candidate's log must be at least as up to date as the voter's). A server missing committed
+    /// entries can then be elected: Leader Completeness breaks, and with it State Machine Safety.
+    pub vote_without_log_check: bool,
+    /// UNSAFE: commit an entry as soon as a majority stores it, whatever its term — the bug of
+    /// Figure 8 (§5.4.2). Raft commits only entries of the leader's own term by counting; an
+    /// older-term entry stored on a majority can still be overwritten by a later leader.
+    pub commit_by_counting: bool,
+    /// UNSAFE: do not persist votedFor. The hard state handed to storage always says "voted for
+    /// nobody", so a server that crashes and restarts can vote a second time in the same term:
+    /// two leaders in one term (Election Safety breaks).
+    pub forget_vote: bool,
+}
+
+impl UnsafeRules {
+    /// Whether any unsafe rule is on.
+    pub fn any(&self) -> bool {
+        self.vote_without_log_check || self.commit_by_counting || self.forget_vote
+    }
+}
 
 /// How one core is set up. Time is counted in ticks of the runtime's logical clock: the core
 /// never reads a clock, the runtime decides how long a tick lasts.
@@ -26,6 +83,27 @@ pub struct Config {
     pub snapshot_chunk_bytes: usize,
     /// Seed of the core's RNG (election timeouts). Same seed, same inputs: same outputs.
     pub seed: u64,
+    /// PreVote (thesis §9.6): a server whose election timer fires first asks the others whether
+    /// they would vote for it in its term + 1, without anyone changing term; only with a majority
+    /// of yes does it start a real election. A server that was cut off then rejoins without
+    /// raising the cluster's term and deposing a working leader. A voter says yes only if the
+    /// asker's log is up to date (§5.4.1) and it has not heard from a leader for
+    /// `election_timeout_min` ticks. Default on.
+    pub pre_vote: bool,
+    /// CheckQuorum (thesis §6.2): a leader that has not heard from a majority (itself included)
+    /// within `election_timeout_min` ticks steps down. With it on, a follower that heard from its
+    /// leader less than `election_timeout_min` ticks ago ignores RequestVote of a higher term
+    /// (the leader lease of thesis §4.2.3), unless the candidate campaigns on a leadership
+    /// transfer. Default on.
+    pub check_quorum: bool,
+    /// How a leader answers reads: [`ReadMode::Safe`] (default) or [`ReadMode::Lease`].
+    pub read_mode: ReadMode,
+    /// Lease reads: ticks subtracted from `election_timeout_min` to allow for clock drift. The
+    /// lease lasts `election_timeout_min - lease_margin` ticks from the start of the heartbeat
+    /// round a majority acknowledged.
+    pub lease_margin: u32,
+    /// Rules switched off on purpose, to see Raft break. All off by default; see [`UnsafeRules`].
+    pub unsafe_rules: UnsafeRules,
 }
 
 impl Config {
@@ -43,6 +121,11 @@ impl Config {
             max_inflight_appends: 8,
             snapshot_chunk_bytes: 64 << 10,
             seed: 0,
+            pre_vote: true,
+            check_quorum: true,
+            read_mode: ReadMode::Safe,
+            lease_margin: 2,
+            unsafe_rules: UnsafeRules::default(),
         }
     }
 
@@ -81,6 +164,12 @@ impl Config {
         {
             return Err(ConfigError::ZeroLimit);
         }
+        if self.read_mode == ReadMode::Lease && self.lease_margin >= self.election_timeout_min {
+            return Err(ConfigError::LeaseMargin {
+                margin: self.lease_margin,
+                election_min: self.election_timeout_min,
+            });
+        }
         Ok(())
     }
 }
@@ -110,6 +199,13 @@ pub enum ConfigError {
     },
     /// A batch or pipeline limit is 0.
     ZeroLimit,
+    /// Lease reads with a margin that leaves no lease.
+    LeaseMargin {
+        /// Configured lease margin.
+        margin: u32,
+        /// Configured election timeout minimum.
+        election_min: u32,
+    },
 }
 
 impl std::fmt::Display for ConfigError {
@@ -131,6 +227,13 @@ impl std::fmt::Display for ConfigError {
                  timeout {election_min}"
             ),
             ConfigError::ZeroLimit => write!(f, "batch and pipeline limits must be at least 1"),
+            ConfigError::LeaseMargin {
+                margin,
+                election_min,
+            } => write!(
+                f,
+                "lease margin {margin} must be below the minimum election timeout {election_min}"
+            ),
         }
     }
 }
@@ -167,8 +270,25 @@ mod tests {
         let mut c = base.clone();
         c.heartbeat_interval = c.election_timeout_min;
         assert!(matches!(c.validate(), Err(ConfigError::Heartbeat { .. })));
-        let mut c = base;
+        let mut c = base.clone();
         c.max_inflight_appends = 0;
         assert_eq!(c.validate(), Err(ConfigError::ZeroLimit));
+        let mut c = base;
+        c.lease_margin = c.election_timeout_min;
+        assert_eq!(
+            c.validate(),
+            Ok(()),
+            "the margin matters only for lease reads"
+        );
+        c.read_mode = ReadMode::Lease;
+        assert!(matches!(c.validate(), Err(ConfigError::LeaseMargin { .. })));
+    }
+
+    #[test]
+    fn thesis_rules_on_and_unsafe_rules_off_by_default() {
+        let c = Config::new(1, vec![1, 2, 3]);
+        assert!(c.pre_vote && c.check_quorum);
+        assert_eq!(c.read_mode, ReadMode::Safe);
+        assert!(!c.unsafe_rules.any());
     }
 }

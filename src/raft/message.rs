@@ -1,4 +1,5 @@
-//! The messages servers exchange: the RPCs of Figure 2 and their replies, plus TimeoutNow.
+//! The messages servers exchange: the RPCs of Figure 2 and their replies, plus the thesis's
+//! PreVote (§9.6) and TimeoutNow (§3.10).
 //!
 //! As in etcd-io/raft, a reply is a message of its own rather than the return value of a call:
 //! the core never waits, and the network between cores may delay, drop, duplicate or reorder
@@ -26,6 +27,12 @@ pub enum Rpc {
     RequestVote(RequestVoteArgs),
     /// RequestVote results.
     RequestVoteReply(RequestVoteReply),
+    /// PreVote (thesis §9.6): "would you vote for me if I started an election in `term`?" The
+    /// same fields as RequestVote, with `term` the term the asker *would* campaign in (its own
+    /// plus one). Nobody changes term or vote on account of it.
+    PreVote(RequestVoteArgs),
+    /// PreVote results: granted replies carry the term asked about, refusals the voter's term.
+    PreVoteReply(RequestVoteReply),
     /// AppendEntries arguments (§5.3); with no entries it is a heartbeat (§5.2).
     AppendEntries(AppendEntriesArgs),
     /// AppendEntries results, with the fast back-off hint of §5.3.
@@ -49,6 +56,10 @@ pub struct RequestVoteArgs {
     pub last_log_index: Index,
     /// Term of candidate's last log entry (§5.4).
     pub last_log_term: Term,
+    /// The candidate campaigns because its leader sent it TimeoutNow (leadership transfer,
+    /// thesis §3.10): voters grant even if they heard from that leader a moment ago (the
+    /// CheckQuorum lease does not apply). Always false in a PreVote.
+    pub leadership_transfer: bool,
 }
 
 /// RequestVote RPC results.
@@ -75,6 +86,10 @@ pub struct AppendEntriesArgs {
     pub entries: Vec<Entry>,
     /// Leader's commitIndex.
     pub leader_commit: Index,
+    /// The leader's latest confirmation round in its term (ReadIndex, thesis §6.4; 0: none yet).
+    /// The follower echoes it, so that the leader knows the follower still accepted it as leader
+    /// after the round began.
+    pub read_round: u64,
 }
 
 /// AppendEntries RPC results.
@@ -93,6 +108,8 @@ pub struct AppendEntriesReply {
     /// On failure, the first index the follower stores for conflict_term, or its last index + 1
     /// when its log is too short: the leader can skip a whole term per round trip (§5.3).
     pub conflict_index: Index,
+    /// The request's read_round, echoed (ReadIndex, thesis §6.4).
+    pub read_round: u64,
 }
 
 /// InstallSnapshot RPC arguments: "invoked by leader to send chunks of a snapshot to a follower.
@@ -147,6 +164,10 @@ pub enum MessageKind {
     RequestVote,
     /// [`Rpc::RequestVoteReply`]
     RequestVoteReply,
+    /// [`Rpc::PreVote`]
+    PreVote,
+    /// [`Rpc::PreVoteReply`]
+    PreVoteReply,
     /// [`Rpc::AppendEntries`] with at least one entry.
     AppendEntries,
     /// [`Rpc::AppendEntries`] with no entries.
@@ -167,6 +188,8 @@ impl MessageKind {
         match self {
             MessageKind::RequestVote => "RequestVote",
             MessageKind::RequestVoteReply => "RequestVoteReply",
+            MessageKind::PreVote => "PreVote",
+            MessageKind::PreVoteReply => "PreVoteReply",
             MessageKind::AppendEntries => "AppendEntries",
             MessageKind::Heartbeat => "Heartbeat",
             MessageKind::AppendEntriesReply => "AppendEntriesReply",
@@ -183,6 +206,8 @@ impl Rpc {
         match self {
             Rpc::RequestVote(a) => a.term,
             Rpc::RequestVoteReply(r) => r.term,
+            Rpc::PreVote(a) => a.term,
+            Rpc::PreVoteReply(r) => r.term,
             Rpc::AppendEntries(a) => a.term,
             Rpc::AppendEntriesReply(r) => r.term,
             Rpc::InstallSnapshot(a) => a.term,
@@ -196,6 +221,8 @@ impl Rpc {
         match self {
             Rpc::RequestVote(_) => MessageKind::RequestVote,
             Rpc::RequestVoteReply(_) => MessageKind::RequestVoteReply,
+            Rpc::PreVote(_) => MessageKind::PreVote,
+            Rpc::PreVoteReply(_) => MessageKind::PreVoteReply,
             Rpc::AppendEntries(a) if a.entries.is_empty() => MessageKind::Heartbeat,
             Rpc::AppendEntries(_) => MessageKind::AppendEntries,
             Rpc::AppendEntriesReply(_) => MessageKind::AppendEntriesReply,
@@ -224,12 +251,29 @@ impl std::fmt::Display for Message {
         match &self.rpc {
             Rpc::RequestVote(a) => write!(
                 f,
-                "RequestVote{{term:{} last_log:{}/{}}}",
-                a.term, a.last_log_index, a.last_log_term
+                "RequestVote{{term:{} last_log:{}/{}{}}}",
+                a.term,
+                a.last_log_index,
+                a.last_log_term,
+                if a.leadership_transfer {
+                    " transfer"
+                } else {
+                    ""
+                }
             ),
             Rpc::RequestVoteReply(r) => write!(
                 f,
                 "RequestVoteReply{{term:{} granted:{}}}",
+                r.term, r.vote_granted
+            ),
+            Rpc::PreVote(a) => write!(
+                f,
+                "PreVote{{term:{} last_log:{}/{}}}",
+                a.term, a.last_log_index, a.last_log_term
+            ),
+            Rpc::PreVoteReply(r) => write!(
+                f,
+                "PreVoteReply{{term:{} granted:{}}}",
                 r.term, r.vote_granted
             ),
             Rpc::AppendEntries(a) => {
@@ -238,6 +282,9 @@ impl std::fmt::Display for Message {
                     "AppendEntries{{term:{} prev:{}/{} commit:{}",
                     a.term, a.prev_log_index, a.prev_log_term, a.leader_commit
                 )?;
+                if a.read_round > 0 {
+                    write!(f, " round:{}", a.read_round)?;
+                }
                 match (a.entries.first(), a.entries.last()) {
                     (Some(first), Some(last)) => write!(
                         f,
@@ -249,16 +296,25 @@ impl std::fmt::Display for Message {
                     _ => write!(f, " heartbeat}}"),
                 }
             }
-            Rpc::AppendEntriesReply(r) if r.success => write!(
-                f,
-                "AppendEntriesReply{{term:{} ok match:{}}}",
-                r.term, r.match_index
-            ),
-            Rpc::AppendEntriesReply(r) => write!(
-                f,
-                "AppendEntriesReply{{term:{} reject prev:{} conflict:{}/{}}}",
-                r.term, r.prev_log_index, r.conflict_index, r.conflict_term
-            ),
+            Rpc::AppendEntriesReply(r) => {
+                if r.success {
+                    write!(
+                        f,
+                        "AppendEntriesReply{{term:{} ok match:{}",
+                        r.term, r.match_index
+                    )?;
+                } else {
+                    write!(
+                        f,
+                        "AppendEntriesReply{{term:{} reject prev:{} conflict:{}/{}",
+                        r.term, r.prev_log_index, r.conflict_index, r.conflict_term
+                    )?;
+                }
+                if r.read_round > 0 {
+                    write!(f, " round:{}", r.read_round)?;
+                }
+                write!(f, "}}")
+            }
             Rpc::InstallSnapshot(a) => write!(
                 f,
                 "InstallSnapshot{{term:{} last:{}/{} bytes:{}..{}{}}}",

@@ -1,38 +1,55 @@
 //! `RaftNode`: one server's consensus state machine — Figure 2 of the Raft paper, sans I/O.
 //!
 //! ```text
-//!            tick()  step(msg)  propose(data)  campaign()
-//!               │        │           │             │
-//!               ▼        ▼           ▼             ▼
+//!    tick()  step(msg)  propose(data)  campaign()  transfer_leader(to)  read_index(ctx)
+//!       │        │           │             │               │                  │
+//!       ▼        ▼           ▼             ▼               ▼                  ▼
 //!          ┌──────────────────────────────────────────┐
 //!          │ RaftNode: term, vote, role, log, progress │  no clock, no socket, no disk
 //!          └──────────────────────────────────────────┘
 //!                               │ ready()
 //!                               ▼
-//!           persist → send → apply → show events, then advance()
+//!        persist → send → apply → serve reads → show events, then advance()
+//! ```
+//!
+//! Beyond Figure 2, the thesis's optional rules, each behind a [`Config`] switch: PreVote (§9.6),
+//! CheckQuorum with its leader lease (§6.2, §4.2.3), leadership transfer (§3.10) and ReadIndex
+//! with optional lease reads (§6.4).
+//!
+//! An election with PreVote:
+//!
+//! ```text
+//!   follower ── timer fires ──► pre-candidate (same term) ── PreVote(term+1) to all
+//!       ▲                            │ majority yes                 │ majority no
+//!       │                            ▼                              ▼
+//!       │                        candidate (term+1) ──► leader   follower, same term
+//!       └── AppendEntries of its term, or any higher term
 //! ```
 //!
 //! The runtime owns time (it calls `tick`), the network (it delivers messages to `step` and sends
 //! those of `Ready::messages`) and the disk (it persists what `Ready` says before sending). The same
 //! inputs always give the same outputs: the election timeouts come from the core's own seeded RNG.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 
-use super::config::{Config, ConfigError};
+use super::config::{Config, ConfigError, ReadMode};
 use super::log::{Consistency, RaftLog};
 use super::message::{
     AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply, Message,
-    RequestVoteArgs, RequestVoteReply, Rpc,
+    RequestVoteArgs, RequestVoteReply, Rpc, TimeoutNowArgs,
 };
 use super::progress::{Progress, ProgressState};
 use super::quorum::{self, VoteResult, VoteTally};
+use super::read_only::{ReadIndexError, ReadOnly, ReadState};
 use super::ready::{Ready, ReadyAck};
 use super::rng::Rng;
 use super::status::{PeerProgress, Status};
 use super::storage::InitialState;
-use super::trace::{AppendRejectReason, StepDownReason, TraceEvent, VoteRejectReason};
+use super::trace::{
+    AppendRejectReason, StepDownReason, TraceEvent, TransferAbortReason, VoteRejectReason,
+};
 use super::types::{Entry, HardState, Index, NodeId, Role, Snapshot, SnapshotMeta, Term};
 
 /// A proposal was refused.
@@ -42,6 +59,12 @@ pub enum ProposeError {
     NotLeader {
         /// The leader this server knows of, if any.
         leader_hint: Option<NodeId>,
+    },
+    /// The leader is handing leadership to `to` (thesis §3.10): it takes no new entries until
+    /// the transfer completes or is aborted (after an election timeout). Retry at `to`.
+    TransferInProgress {
+        /// The transfer's target.
+        to: NodeId,
     },
 }
 
@@ -54,11 +77,57 @@ impl std::fmt::Display for ProposeError {
             ProposeError::NotLeader { leader_hint: None } => {
                 write!(f, "not the leader, and no leader is known")
             }
+            ProposeError::TransferInProgress { to } => write!(
+                f,
+                "leadership is being transferred to node {to}: no proposals until it is done"
+            ),
         }
     }
 }
 
 impl std::error::Error for ProposeError {}
+
+/// A leadership transfer that could not start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransferError {
+    /// Only the leader can hand leadership over; here is whom this server believes leads.
+    NotLeader {
+        /// The leader this server knows of, if any.
+        leader_hint: Option<NodeId>,
+    },
+    /// The target is this leader itself.
+    AlreadyLeader,
+    /// The target is not a voting member.
+    NotAVoter {
+        /// The requested target.
+        to: NodeId,
+    },
+    /// Another transfer is under way (to a different target).
+    InProgress {
+        /// Its target.
+        to: NodeId,
+    },
+}
+
+impl std::fmt::Display for TransferError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransferError::NotLeader {
+                leader_hint: Some(l),
+            } => write!(f, "not the leader; node {l} is"),
+            TransferError::NotLeader { leader_hint: None } => {
+                write!(f, "not the leader, and no leader is known")
+            }
+            TransferError::AlreadyLeader => write!(f, "the target already leads"),
+            TransferError::NotAVoter { to } => write!(f, "node {to} is not a voting member"),
+            TransferError::InProgress { to } => {
+                write!(f, "a transfer to node {to} is already under way")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TransferError {}
 
 /// A message the core would not take.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +196,14 @@ struct IncomingSnapshot {
     data: Vec<u8>,
 }
 
+/// A leadership transfer under way (leader only).
+#[derive(Clone, Copy, Debug)]
+struct Transfer {
+    to: NodeId,
+    /// Leader ticks since it began: it is aborted after an election timeout.
+    elapsed: u32,
+}
+
 /// One Raft server's consensus state.
 #[derive(Debug)]
 pub struct RaftNode {
@@ -144,8 +221,23 @@ pub struct RaftNode {
     heartbeat_elapsed: u32,
     /// Leader only: nextIndex and matchIndex of every other voter.
     progress: BTreeMap<NodeId, Progress>,
-    /// Candidate only: the answers received this term.
+    /// Candidate (or pre-candidate) only: the answers received this term (or this PreVote round).
     votes: VoteTally,
+    /// PreVote (thesis §9.6): this follower is asking whether it could win an election in
+    /// `term + 1`. Its role stays Follower and its term does not change.
+    pre_candidate: bool,
+    /// Ticks since this server started: the time base of lease reads.
+    ticks: u64,
+    /// Leader only (CheckQuorum): peers heard from since the last check.
+    recent_active: BTreeSet<NodeId>,
+    /// Leader only (CheckQuorum): ticks since the last check.
+    quorum_elapsed: u32,
+    /// Leader only: a leadership transfer under way.
+    transfer: Option<Transfer>,
+    /// Leader only: ReadIndex rounds and the reads waiting on them.
+    reads: ReadOnly,
+    /// Confirmed reads for the next Ready.
+    read_states: Vec<ReadState>,
     // Output waiting for the next Ready.
     msgs: Vec<Message>,
     events: Vec<TraceEvent>,
@@ -192,6 +284,13 @@ impl RaftNode {
             heartbeat_elapsed: 0,
             progress: BTreeMap::new(),
             votes: VoteTally::default(),
+            pre_candidate: false,
+            ticks: 0,
+            recent_active: BTreeSet::new(),
+            quorum_elapsed: 0,
+            transfer: None,
+            reads: ReadOnly::default(),
+            read_states: Vec::new(),
             msgs: Vec::new(),
             events: Vec::new(),
             stable_hard_state,
@@ -209,8 +308,10 @@ impl RaftNode {
     // ------------------------------------------------------------------------------------------
 
     /// Advances the logical clock by one tick: followers and candidates count toward their
-    /// election timeout, leaders toward their next heartbeat.
+    /// election timeout, leaders toward their next heartbeat (and CheckQuorum, and the end of a
+    /// leadership transfer).
     pub fn tick(&mut self) {
+        self.ticks += 1;
         match self.role {
             Role::Leader => self.tick_leader(),
             Role::Follower | Role::Candidate => {
@@ -220,17 +321,26 @@ impl RaftNode {
                         term: self.term,
                         timeout: self.randomized_election_timeout,
                     });
-                    self.become_candidate();
+                    self.hup();
                 }
             }
         }
     }
 
-    /// Times out now: starts an election at once, as if the election timer had fired. A leader
-    /// ignores it.
+    /// Times out now: starts an election at once, as if the election timer had fired (so with
+    /// PreVote on, a PreVote round first). A leader ignores it.
     pub fn campaign(&mut self) {
         if self.role != Role::Leader {
-            self.become_candidate();
+            self.hup();
+        }
+    }
+
+    /// The election timer fired: a PreVote round, or an election straight away.
+    fn hup(&mut self) {
+        if self.config.pre_vote {
+            self.become_pre_candidate();
+        } else {
+            self.become_candidate(false);
         }
     }
 
@@ -255,10 +365,120 @@ impl RaftNode {
                 leader_hint: self.leader_id,
             });
         }
+        if let Some(t) = self.transfer {
+            // §3.10: "the prior leader stops accepting new client requests" while it transfers.
+            return Err(ProposeError::TransferInProgress { to: t.to });
+        }
         let index = self.log.last_index() + 1;
         self.log.append(Entry::normal(index, self.term, data));
         self.broadcast_append();
         Ok((index, self.term))
+    }
+
+    /// Hands leadership to `to` (thesis §3.10). The leader stops taking proposals, brings `to`'s
+    /// log up to date if it is behind, then sends it TimeoutNow: `to` starts an election at once
+    /// (skipping PreVote, and its voters bypass their leader lease), which it wins in the next
+    /// term unless something fails. If `to` has not taken over after an election timeout, the
+    /// transfer is aborted (a `TransferAborted` event) and proposals are accepted again.
+    ///
+    /// A second call for the same target while it is under way changes nothing.
+    pub fn transfer_leader(&mut self, to: NodeId) -> Result<(), TransferError> {
+        if self.role != Role::Leader {
+            return Err(TransferError::NotLeader {
+                leader_hint: self.leader_id,
+            });
+        }
+        if to == self.config.id {
+            return Err(TransferError::AlreadyLeader);
+        }
+        if !self.config.voters.contains(&to) {
+            return Err(TransferError::NotAVoter { to });
+        }
+        match self.transfer {
+            Some(t) if t.to == to => return Ok(()),
+            Some(t) => return Err(TransferError::InProgress { to: t.to }),
+            None => {}
+        }
+        let last_index = self.log.last_index();
+        let match_index = self.progress.get(&to).map_or(0, |p| p.matched);
+        self.transfer = Some(Transfer { to, elapsed: 0 });
+        self.events.push(TraceEvent::TransferStarted {
+            to,
+            match_index,
+            last_index,
+        });
+        if match_index >= last_index {
+            self.send_timeout_now(to);
+        } else {
+            // Bring it up to date first; TimeoutNow follows the reply that shows it caught up.
+            if let Some(pr) = self.progress.get_mut(&to) {
+                if pr.state == ProgressState::Probe {
+                    pr.unpause();
+                }
+            }
+            self.send_append(to, true);
+            while self.send_append(to, false) {}
+        }
+        Ok(())
+    }
+
+    /// The target of the leadership transfer under way, if any (leader only).
+    pub fn transfer_target(&self) -> Option<NodeId> {
+        self.transfer.map(|t| t.to)
+    }
+
+    /// A linearizable read (thesis §6.4), identified by the caller's `ctx`. The leader records
+    /// its commit index as the read index, confirms that it still leads by a round of heartbeats
+    /// acknowledged by a majority, then hands out `ReadState { ctx, index }` in
+    /// [`Ready::read_states`]: the runtime serves the read once its state machine has applied
+    /// `index`. With [`ReadMode::Lease`] (and CheckQuorum on, and no transfer under way) the
+    /// leader skips the round while its lease holds — see the assumptions there.
+    ///
+    /// Refused on a follower (the runtime forwards to the leader) and on a leader that has not
+    /// yet committed an entry of its own term. A leader that steps down drops the reads it has
+    /// not confirmed (a `ReadsDropped` event lists them): they never appear in `read_states`,
+    /// and the runtime tells their clients to retry.
+    pub fn read_index(&mut self, ctx: u64) -> Result<(), ReadIndexError> {
+        if self.role != Role::Leader {
+            return Err(ReadIndexError::NotLeader {
+                leader_hint: self.leader_id,
+            });
+        }
+        let index = self.log.committed();
+        if self.log.term(index) != Some(self.term) {
+            // §6.4 step 1: until its no-op commits, a new leader does not know the commit index.
+            return Err(ReadIndexError::NoCommitInTerm {
+                term: self.term,
+                commit: index,
+            });
+        }
+        let voters = self.config.voters.clone();
+        let lease = self.config.read_mode == ReadMode::Lease
+            && self.config.check_quorum
+            && self.transfer.is_none()
+            && self.reads.lease_holds(
+                self.config.id,
+                &voters,
+                self.ticks,
+                u64::from(self.lease_ticks()),
+            );
+        if voters.len() == 1 || lease {
+            self.events
+                .push(TraceEvent::ReadIndexConfirmed { ctx, index, lease });
+            self.read_states.push(ReadState { ctx, index });
+            return Ok(());
+        }
+        let round = self.start_round();
+        self.reads.add(ctx, index, round);
+        self.events
+            .push(TraceEvent::ReadIndexStarted { ctx, index, round });
+        self.broadcast_heartbeat();
+        Ok(())
+    }
+
+    /// Reads waiting for their confirmation round (leader only).
+    pub fn pending_reads(&self) -> usize {
+        self.reads.pending_len()
     }
 
     /// Compacts the log (§7): the state machine's `data`, captured after applying every entry up
@@ -304,26 +524,60 @@ impl RaftNode {
         let from = msg.from;
         let msg_term = msg.term();
 
-        // §5.1: "If RPC request or response contains term T > currentTerm: set currentTerm = T,
-        // convert to follower."
         if msg_term > self.term {
-            let leader = match &msg.rpc {
-                Rpc::AppendEntries(_) | Rpc::InstallSnapshot(_) => Some(from),
-                _ => None,
+            // CheckQuorum's leader lease (thesis §4.2.3, "disruptive servers"): "if a server
+            // receives a RequestVote request within the minimum election timeout of hearing from
+            // a current leader, it does not update its term or grant its vote" — unless that
+            // leader itself asked for the election (leadership transfer).
+            if let Rpc::RequestVote(args) = &msg.rpc {
+                if self.config.check_quorum && !args.leadership_transfer {
+                    if let Some((leader, ticks_ago)) = self.lease() {
+                        self.events.push(TraceEvent::VoteIgnored {
+                            from,
+                            candidate_term: args.term,
+                            leader,
+                            ticks_ago,
+                        });
+                        return Ok(());
+                    }
+                }
+            }
+            // PreVote (§9.6): a pre-vote, and a granted answer to one, carry a term nobody is in
+            // yet; no one changes term on account of them.
+            let adopt = match &msg.rpc {
+                Rpc::PreVote(_) => false,
+                Rpc::PreVoteReply(reply) => !reply.vote_granted,
+                _ => true,
             };
-            self.events.push(TraceEvent::TermAdvanced {
-                from_term: self.term,
-                to_term: msg_term,
-                by: from,
-            });
-            self.become_follower(
-                msg_term,
-                leader,
-                StepDownReason::HigherTerm {
-                    from,
-                    term: msg_term,
-                },
-            );
+            if adopt {
+                // §5.1: "If RPC request or response contains term T > currentTerm: set
+                // currentTerm = T, convert to follower."
+                let leader = match &msg.rpc {
+                    Rpc::AppendEntries(_) | Rpc::InstallSnapshot(_) => Some(from),
+                    _ => None,
+                };
+                self.events.push(TraceEvent::TermAdvanced {
+                    from_term: self.term,
+                    to_term: msg_term,
+                    by: from,
+                });
+                if let Some(t) = self.transfer.filter(|t| t.to == from) {
+                    // The target's election reached us: the hand-over worked on this side.
+                    self.transfer = None;
+                    self.events.push(TraceEvent::TransferCompleted {
+                        to: t.to,
+                        term: msg_term,
+                    });
+                }
+                self.become_follower(
+                    msg_term,
+                    leader,
+                    StepDownReason::HigherTerm {
+                        from,
+                        term: msg_term,
+                    },
+                );
+            }
         } else if msg_term < self.term {
             // A stale sender. Requests get an answer carrying our term, so that a deposed leader or
             // an old candidate learns it is behind; stale replies are dropped.
@@ -339,6 +593,22 @@ impl RaftNode {
                     self.send(
                         from,
                         Rpc::RequestVoteReply(RequestVoteReply {
+                            term: self.term,
+                            vote_granted: false,
+                        }),
+                    );
+                }
+                Rpc::PreVote(args) => {
+                    self.events.push(TraceEvent::PreVoteRejected {
+                        to: from,
+                        term: self.term,
+                        reason: VoteRejectReason::StaleTerm {
+                            candidate_term: args.term,
+                        },
+                    });
+                    self.send(
+                        from,
+                        Rpc::PreVoteReply(RequestVoteReply {
                             term: self.term,
                             vote_granted: false,
                         }),
@@ -371,17 +641,25 @@ impl RaftNode {
             return Ok(());
         }
 
+        if self.role == Role::Leader && msg_term == self.term {
+            // CheckQuorum: the peer is alive and in our term.
+            self.recent_active.insert(from);
+        }
+
         match msg.rpc {
             Rpc::RequestVote(args) => self.handle_request_vote(from, args),
             Rpc::RequestVoteReply(reply) => self.handle_request_vote_reply(from, reply),
+            Rpc::PreVote(args) => self.handle_pre_vote(from, args),
+            Rpc::PreVoteReply(reply) => self.handle_pre_vote_reply(from, reply),
             Rpc::AppendEntries(args) => self.handle_append_entries(from, args),
             Rpc::AppendEntriesReply(reply) => self.handle_append_entries_reply(from, reply),
             Rpc::InstallSnapshot(args) => self.handle_install_snapshot(from, args),
             Rpc::InstallSnapshotReply(reply) => self.handle_install_snapshot_reply(from, reply),
             Rpc::TimeoutNow(_) => {
-                // Leadership transfer: the leader asks us to start an election now.
+                // Leadership transfer (§3.10): our leader asks us to start an election now.
                 if self.role != Role::Leader {
-                    self.become_candidate();
+                    self.events.push(TraceEvent::TimeoutNowReceived { from });
+                    self.become_candidate(true);
                 }
             }
         }
@@ -399,6 +677,7 @@ impl RaftNode {
             || !self.msgs.is_empty()
             || self.to_install.is_some()
             || self.log.has_next_to_apply()
+            || !self.read_states.is_empty()
             || !self.events.is_empty()
     }
 
@@ -421,6 +700,7 @@ impl RaftNode {
             entries,
             messages: std::mem::take(&mut self.msgs),
             committed_entries,
+            read_states: std::mem::take(&mut self.read_states),
             events: std::mem::take(&mut self.events),
         }
     }
@@ -466,6 +746,12 @@ impl RaftNode {
         self.leader_id
     }
 
+    /// Whether this follower is a pre-candidate: asking for pre-votes for `term() + 1` (PreVote,
+    /// thesis §9.6). Its role is Follower meanwhile.
+    pub fn is_pre_candidate(&self) -> bool {
+        self.pre_candidate
+    }
+
     /// Its log.
     pub fn log(&self) -> &RaftLog {
         &self.log
@@ -481,11 +767,16 @@ impl RaftNode {
         &self.config
     }
 
-    /// The hard state as it is now (durable once the next Ready is persisted).
+    /// The hard state as it is now (durable once the next Ready is persisted). With the unsafe
+    /// rule `forget_vote` it never holds a vote.
     pub fn hard_state(&self) -> HardState {
         HardState {
             term: self.term,
-            voted_for: self.voted_for,
+            voted_for: if self.config.unsafe_rules.forget_vote {
+                None
+            } else {
+                self.voted_for
+            },
             commit: self.log.committed(),
         }
     }
@@ -577,6 +868,16 @@ impl RaftNode {
             }
             Role::Follower => {}
         }
+        if self.pre_candidate && self.role != Role::Follower {
+            return Err(format!("a pre-candidate in role {}", self.role));
+        }
+        if self.role != Role::Leader
+            && (self.transfer.is_some()
+                || self.reads.pending_len() > 0
+                || !self.recent_active.is_empty())
+        {
+            return Err("leader state on a server that does not lead".to_string());
+        }
         Ok(())
     }
 
@@ -591,6 +892,7 @@ impl RaftNode {
             self.voted_for = None;
         }
         self.role = Role::Follower;
+        self.pre_candidate = false;
         self.progress.clear();
         self.votes = VoteTally::default();
         if was != Role::Follower {
@@ -601,6 +903,7 @@ impl RaftNode {
             });
         }
         if was == Role::Leader {
+            self.clear_leader_state();
             // A deposed leader gives the new one a full timeout before it considers running.
             self.election_elapsed = 0;
             self.reset_randomized_election_timeout();
@@ -608,12 +911,62 @@ impl RaftNode {
         self.set_leader(leader);
     }
 
-    fn become_candidate(&mut self) {
+    /// A leader's own bookkeeping, dropped when it steps down: the transfer under way, the reads
+    /// waiting for confirmation, CheckQuorum's record.
+    fn clear_leader_state(&mut self) {
+        if let Some(t) = self.transfer.take() {
+            self.events.push(TraceEvent::TransferAborted {
+                to: t.to,
+                reason: TransferAbortReason::LostLeadership,
+            });
+        }
+        let ctxs = self.reads.drop_pending();
+        if !ctxs.is_empty() {
+            self.events.push(TraceEvent::ReadsDropped { ctxs });
+        }
+        self.reads = ReadOnly::default();
+        self.recent_active.clear();
+        self.quorum_elapsed = 0;
+    }
+
+    /// PreVote (thesis §9.6): ask whether a majority would vote for us in `term + 1`, changing
+    /// nothing (term, vote) meanwhile.
+    fn become_pre_candidate(&mut self) {
+        self.role = Role::Follower;
+        self.pre_candidate = true;
+        self.progress.clear();
+        self.election_elapsed = 0;
+        self.reset_randomized_election_timeout();
+        self.set_leader(None);
+        let term = self.term + 1;
+        self.events.push(TraceEvent::BecamePreCandidate { term });
+        self.votes = VoteTally::default();
+        self.votes.record(self.config.id, true);
+        if self.votes.result(&self.config.voters) == VoteResult::Won {
+            self.become_candidate(false);
+            return;
+        }
+        let args = RequestVoteArgs {
+            term,
+            candidate_id: self.config.id,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+            leadership_transfer: false,
+        };
+        for peer in self.peers() {
+            self.send(peer, Rpc::PreVote(args.clone()));
+        }
+    }
+
+    /// Starts an election; `transfer` when TimeoutNow asked for it (its RequestVotes say so, and
+    /// voters then bypass their leader lease).
+    fn become_candidate(&mut self, transfer: bool) {
         // "On conversion to candidate, start election: increment currentTerm, vote for self,
         // reset election timer, send RequestVote RPCs to all other servers."
         self.term += 1;
         self.voted_for = Some(self.config.id);
         self.role = Role::Candidate;
+        self.pre_candidate = false;
         self.progress.clear();
         self.election_elapsed = 0;
         self.reset_randomized_election_timeout();
@@ -631,6 +984,7 @@ impl RaftNode {
             candidate_id: self.config.id,
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
+            leadership_transfer: transfer,
         };
         for peer in self.peers() {
             self.send(peer, Rpc::RequestVote(args.clone()));
@@ -639,9 +993,14 @@ impl RaftNode {
 
     fn become_leader(&mut self) {
         self.role = Role::Leader;
+        self.pre_candidate = false;
         self.set_leader(Some(self.config.id));
         self.heartbeat_elapsed = 0;
         self.votes = VoteTally::default();
+        self.transfer = None;
+        self.reads = ReadOnly::default();
+        self.recent_active.clear();
+        self.quorum_elapsed = 0;
         let next = self.log.last_index() + 1;
         self.progress = self
             .peers()
@@ -653,6 +1012,30 @@ impl RaftNode {
         // §8: a no-op entry of the new term, so that entries of earlier terms commit with it.
         self.log.append(Entry::noop(next, self.term));
         self.broadcast_append();
+    }
+
+    /// The leader this follower heard from less than a minimum election timeout ago, and how many
+    /// ticks ago: while it holds, a vote for someone else would disrupt a working leader.
+    fn lease(&self) -> Option<(NodeId, u32)> {
+        if self.role != Role::Follower || self.pre_candidate {
+            return None;
+        }
+        let leader = self.leader_id?;
+        (self.election_elapsed < self.config.election_timeout_min)
+            .then_some((leader, self.election_elapsed))
+    }
+
+    /// How long a leader's lease lasts after the start of a round a majority acknowledged.
+    fn lease_ticks(&self) -> u32 {
+        self.config
+            .election_timeout_min
+            .saturating_sub(self.config.lease_margin)
+    }
+
+    /// Starts a new confirmation round: the AppendEntries sent from now on carry it.
+    fn start_round(&mut self) -> u64 {
+        let keep = u64::from(self.config.election_timeout_max) * 2;
+        self.reads.new_round(self.ticks, keep)
     }
 
     fn set_leader(&mut self, leader: Option<NodeId>) {
@@ -682,16 +1065,7 @@ impl RaftNode {
             Some(v) if v != args.candidate_id => {
                 Some(VoteRejectReason::AlreadyVoted { voted_for: v })
             }
-            _ if !self
-                .log
-                .is_up_to_date(args.last_log_index, args.last_log_term) =>
-            {
-                Some(VoteRejectReason::LogNotUpToDate {
-                    ours: (self.log.last_index(), self.log.last_term()),
-                    theirs: (args.last_log_index, args.last_log_term),
-                })
-            }
-            _ => None,
+            _ => self.log_check(&args),
         };
         let vote_granted = match reject {
             Some(reason) => {
@@ -726,6 +1100,23 @@ impl RaftNode {
         );
     }
 
+    /// The election restriction (§5.4.1): None when the candidate's log is at least as up to date
+    /// as ours (or when the unsafe rule `vote_without_log_check` skips the check).
+    fn log_check(&self, args: &RequestVoteArgs) -> Option<VoteRejectReason> {
+        if self.config.unsafe_rules.vote_without_log_check
+            || self
+                .log
+                .is_up_to_date(args.last_log_index, args.last_log_term)
+        {
+            None
+        } else {
+            Some(VoteRejectReason::LogNotUpToDate {
+                ours: (self.log.last_index(), self.log.last_term()),
+                theirs: (args.last_log_index, args.last_log_term),
+            })
+        }
+    }
+
     fn handle_request_vote_reply(&mut self, from: NodeId, reply: RequestVoteReply) {
         if self.role != Role::Candidate {
             return;
@@ -746,6 +1137,87 @@ impl RaftNode {
         }
         // A lost election just waits for the timer: the paper's candidate "continues in this state
         // until" it wins, another server wins, or the period ends without a winner.
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // PreVote (thesis §9.6)
+    // ------------------------------------------------------------------------------------------
+
+    /// "Would you vote for me in `args.term`?" Here args.term ≥ self.term. Yes if the asker's log
+    /// is up to date, we have not heard from a leader for a minimum election timeout, and (when
+    /// it asks about our own term) we could still vote in it. Nothing changes here either way.
+    fn handle_pre_vote(&mut self, from: NodeId, args: RequestVoteArgs) {
+        let reject = if self.role == Role::Leader {
+            Some(VoteRejectReason::HeardFromLeader {
+                leader: self.config.id,
+                ticks_ago: 0,
+            })
+        } else if let Some((leader, ticks_ago)) = self.lease() {
+            Some(VoteRejectReason::HeardFromLeader { leader, ticks_ago })
+        } else if let Some(voted_for) = self
+            .voted_for
+            .filter(|v| args.term == self.term && *v != args.candidate_id)
+        {
+            // Asked about our own term, in which we already voted for someone else.
+            Some(VoteRejectReason::AlreadyVoted { voted_for })
+        } else {
+            self.log_check(&args)
+        };
+        let reply = match reject {
+            Some(reason) => {
+                self.events.push(TraceEvent::PreVoteRejected {
+                    to: from,
+                    term: self.term,
+                    reason,
+                });
+                RequestVoteReply {
+                    term: self.term,
+                    vote_granted: false,
+                }
+            }
+            None => {
+                self.events.push(TraceEvent::PreVoteGranted {
+                    to: from,
+                    term: args.term,
+                });
+                // A yes carries the term asked about, so the asker can tell it from stale ones.
+                RequestVoteReply {
+                    term: args.term,
+                    vote_granted: true,
+                }
+            }
+        };
+        self.send(from, Rpc::PreVoteReply(reply));
+    }
+
+    fn handle_pre_vote_reply(&mut self, from: NodeId, reply: RequestVoteReply) {
+        if !self.pre_candidate {
+            return;
+        }
+        let term = self.term + 1;
+        if reply.vote_granted && reply.term != term {
+            return; // a yes for another round
+        }
+        if !self.votes.record(from, reply.vote_granted) {
+            return; // a duplicate answer
+        }
+        let (granted_total, _) = self.votes.counts(&self.config.voters);
+        self.events.push(TraceEvent::PreVoteReceived {
+            from,
+            term,
+            granted: reply.vote_granted,
+            granted_total,
+            needed: quorum::majority(self.config.voters.len()),
+        });
+        match self.votes.result(&self.config.voters) {
+            VoteResult::Won => self.become_candidate(false),
+            VoteResult::Lost => {
+                self.pre_candidate = false;
+                self.votes = VoteTally::default();
+                self.events.push(TraceEvent::PreVoteLost { term });
+            }
+            VoteResult::Pending => {}
+        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -770,7 +1242,11 @@ impl RaftNode {
                     StepDownReason::LeaderDiscovered { leader: from },
                 );
             }
-            Role::Follower => self.set_leader(Some(from)),
+            Role::Follower => {
+                // A pre-candidate learns its term has a leader: no election is needed.
+                self.pre_candidate = false;
+                self.set_leader(Some(from));
+            }
         }
         self.election_elapsed = 0;
 
@@ -783,7 +1259,7 @@ impl RaftNode {
                 // Everything up to the snapshot is committed and so matches: tell the leader
                 // where our log surely agrees with its.
                 let commit = self.log.committed();
-                self.send_append_reply(from, true, args.prev_log_index, commit, 0, 0);
+                self.send_append_reply(from, &args, true, commit, 0, 0);
                 return;
             }
             Consistency::TooShort { conflict_index } => {
@@ -818,14 +1294,7 @@ impl RaftNode {
                 // "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of
                 // last new entry)".
                 self.commit_to(args.leader_commit.min(outcome.last_new_index));
-                self.send_append_reply(
-                    from,
-                    true,
-                    args.prev_log_index,
-                    outcome.last_new_index,
-                    0,
-                    0,
-                );
+                self.send_append_reply(from, &args, true, outcome.last_new_index, 0, 0);
             }
             Err(e) => {
                 self.events.push(TraceEvent::ProtocolViolation {
@@ -863,7 +1332,10 @@ impl RaftNode {
                 Some(from),
                 StepDownReason::LeaderDiscovered { leader: from },
             ),
-            Role::Follower => self.set_leader(Some(from)),
+            Role::Follower => {
+                self.pre_candidate = false;
+                self.set_leader(Some(from));
+            }
         }
         self.election_elapsed = 0;
         let meta = SnapshotMeta {
@@ -966,6 +1438,7 @@ impl RaftNode {
         }
         // Next chunk, or the entries after the snapshot.
         while self.send_append(from, false) {}
+        self.maybe_send_timeout_now(from);
     }
 
     fn reject_append(
@@ -983,21 +1456,15 @@ impl RaftNode {
             conflict_index,
             conflict_term,
         });
-        self.send_append_reply(
-            to,
-            false,
-            args.prev_log_index,
-            0,
-            conflict_index,
-            conflict_term,
-        );
+        self.send_append_reply(to, args, false, 0, conflict_index, conflict_term);
     }
 
+    /// Answers `args`, echoing its prev_log_index and read_round.
     fn send_append_reply(
         &mut self,
         to: NodeId,
+        args: &AppendEntriesArgs,
         success: bool,
-        prev_log_index: Index,
         match_index: Index,
         conflict_index: Index,
         conflict_term: Term,
@@ -1007,10 +1474,11 @@ impl RaftNode {
             Rpc::AppendEntriesReply(AppendEntriesReply {
                 term: self.term,
                 success,
-                prev_log_index,
+                prev_log_index: args.prev_log_index,
                 match_index,
                 conflict_term,
                 conflict_index,
+                read_round: args.read_round,
             }),
         );
     }
@@ -1023,6 +1491,12 @@ impl RaftNode {
         if self.role != Role::Leader {
             return;
         }
+        // Any answer of our term, success or not, shows the follower accepted us as leader after
+        // the round it echoes began (ReadIndex).
+        if reply.read_round > 0 {
+            self.reads.ack(from, reply.read_round);
+            self.confirm_reads();
+        }
         let last_index = self.log.last_index();
         let Some(pr) = self.progress.get_mut(&from) else {
             return;
@@ -1034,6 +1508,7 @@ impl RaftNode {
             }
             // Keep the pipeline full.
             while self.send_append(from, false) {}
+            self.maybe_send_timeout_now(from);
         } else {
             // §5.3 fast back-off: skip the follower's whole conflicting term at once.
             let hint_next = if reply.conflict_term > 0 {
@@ -1051,6 +1526,43 @@ impl RaftNode {
     }
 
     fn tick_leader(&mut self) {
+        // CheckQuorum (thesis §6.2): every election timeout, a leader must have heard from a
+        // majority, itself included, or step down.
+        self.quorum_elapsed += 1;
+        if self.quorum_elapsed >= self.config.election_timeout_min {
+            self.quorum_elapsed = 0;
+            if self.config.check_quorum {
+                let voters = &self.config.voters;
+                let heard_from = 1 + voters
+                    .iter()
+                    .filter(|v| self.recent_active.contains(v))
+                    .count();
+                let needed = quorum::majority(voters.len());
+                if heard_from < needed {
+                    self.become_follower(
+                        self.term,
+                        None,
+                        StepDownReason::QuorumLost { heard_from, needed },
+                    );
+                    return;
+                }
+            }
+            self.recent_active.clear();
+        }
+        // A transfer not done within an election timeout is aborted (§3.10).
+        if let Some(t) = self.transfer.as_mut() {
+            t.elapsed += 1;
+            if t.elapsed >= self.config.election_timeout_min {
+                let (to, ticks) = (t.to, t.elapsed);
+                self.transfer = None;
+                // A TimeoutNow may still be in flight: no lease until later rounds renew it.
+                self.reads.reset_lease();
+                self.events.push(TraceEvent::TransferAborted {
+                    to,
+                    reason: TransferAbortReason::TimedOut { ticks },
+                });
+            }
+        }
         let stall_limit = 2 * self.config.heartbeat_interval + 1;
         let mut resend = Vec::new();
         for (id, pr) in self.progress.iter_mut() {
@@ -1064,8 +1576,51 @@ impl RaftNode {
         self.heartbeat_elapsed += 1;
         if self.heartbeat_elapsed >= self.config.heartbeat_interval {
             self.heartbeat_elapsed = 0;
+            if self.config.read_mode == ReadMode::Lease && self.config.check_quorum {
+                // Each heartbeat opens a round: its echoes time the lease.
+                self.start_round();
+            }
             self.broadcast_heartbeat();
         }
+    }
+
+    /// Hands out the reads whose round a majority acknowledged.
+    fn confirm_reads(&mut self) {
+        let voters = self.config.voters.clone();
+        for read in self.reads.take_confirmed(self.config.id, &voters) {
+            self.events.push(TraceEvent::ReadIndexConfirmed {
+                ctx: read.ctx,
+                index: read.index,
+                lease: false,
+            });
+            self.read_states.push(ReadState {
+                ctx: read.ctx,
+                index: read.index,
+            });
+        }
+    }
+
+    /// Leadership transfer: once the target holds the leader's whole log, tell it to campaign.
+    fn maybe_send_timeout_now(&mut self, peer: NodeId) {
+        if self.transfer.is_some_and(|t| t.to == peer)
+            && self
+                .progress
+                .get(&peer)
+                .is_some_and(|p| p.matched >= self.log.last_index())
+        {
+            self.send_timeout_now(peer);
+        }
+    }
+
+    fn send_timeout_now(&mut self, to: NodeId) {
+        self.events.push(TraceEvent::TimeoutNowSent { to });
+        self.send(
+            to,
+            Rpc::TimeoutNow(TimeoutNowArgs {
+                term: self.term,
+                leader_id: self.config.id,
+            }),
+        );
     }
 
     /// Heartbeats (§5.2). A follower being probed gets the probe again (it may have been lost);
@@ -1097,6 +1652,7 @@ impl RaftNode {
                         prev_log_term: prev_term,
                         entries: Vec::new(),
                         leader_commit: self.log.committed(),
+                        read_round: self.reads.round(),
                     };
                     self.send(peer, Rpc::AppendEntries(args));
                     while self.send_append(peer, false) {}
@@ -1160,6 +1716,7 @@ impl RaftNode {
             prev_log_term,
             entries,
             leader_commit: self.log.committed(),
+            read_round: self.reads.round(),
         };
         self.send(to, Rpc::AppendEntries(args));
         // In probe state one message is all we may send; in replicate, loop while there is more.
@@ -1207,8 +1764,10 @@ impl RaftNode {
         let mut matched: Vec<Index> = self.progress.values().map(|p| p.matched).collect();
         matched.push(self.log.persisted());
         let n = quorum::committed_index(matched);
-        // §5.4.2: never commit an entry of an earlier term by counting replicas (Figure 8).
-        if n > self.log.committed() && self.log.term(n) == Some(self.term) {
+        // §5.4.2: never commit an entry of an earlier term by counting replicas (Figure 8) —
+        // unless the unsafe rule `commit_by_counting` asks for exactly that bug.
+        let ours = self.log.term(n) == Some(self.term);
+        if n > self.log.committed() && (ours || self.config.unsafe_rules.commit_by_counting) {
             self.commit_to(n);
         }
     }

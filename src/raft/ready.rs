@@ -6,11 +6,13 @@
 //!                    3. send messages          (only now: they promise what was just persisted)
 //!                    4. restore the state machine from that snapshot, then
 //!                       apply committed_entries (in order)
-//!                    5. show events
+//!                    5. serve read_states once applied ≥ their index
+//!                    6. show events
 //!   core.advance(ready) ◄── acknowledges all of the above
 //! ```
 
 use super::message::Message;
+use super::read_only::ReadState;
 use super::trace::TraceEvent;
 use super::types::{Entry, HardState, Snapshot};
 
@@ -32,6 +34,10 @@ pub struct Ready {
     pub messages: Vec<Message>,
     /// Entries committed and durable, in index order, to apply to the state machine.
     pub committed_entries: Vec<Entry>,
+    /// Reads the leader confirmed (ReadIndex, thesis §6.4), in the order they were asked: serve
+    /// each from the state machine once it has applied up to `index`. Reads a leader could not
+    /// confirm before stepping down never appear here (a `ReadsDropped` event names them).
+    pub read_states: Vec<ReadState>,
     /// What happened and why, since the last Ready.
     pub events: Vec<TraceEvent>,
 }
@@ -44,6 +50,7 @@ impl Ready {
             && self.entries.is_empty()
             && self.messages.is_empty()
             && self.committed_entries.is_empty()
+            && self.read_states.is_empty()
             && self.events.is_empty()
     }
 }

@@ -20,6 +20,59 @@ pub enum TraceEvent {
         /// The new term.
         term: Term,
     },
+    /// PreVote (thesis §9.6): instead of starting an election, asks the others whether they would
+    /// vote for it in `term` (its current term + 1). Its own term does not change.
+    BecamePreCandidate {
+        /// The term it would campaign in.
+        term: Term,
+    },
+    /// Said yes to a PreVote (nothing changes here: no term, no vote, no timer reset).
+    PreVoteGranted {
+        /// The asker.
+        to: NodeId,
+        /// The term asked about.
+        term: Term,
+    },
+    /// Said no to a PreVote, and why.
+    PreVoteRejected {
+        /// The asker.
+        to: NodeId,
+        /// This server's term when it answered.
+        term: Term,
+        /// Why.
+        reason: VoteRejectReason,
+    },
+    /// A pre-candidate heard an answer to its PreVote.
+    PreVoteReceived {
+        /// The voter.
+        from: NodeId,
+        /// The term asked about.
+        term: Term,
+        /// Whether it said yes.
+        granted: bool,
+        /// Yeses so far, its own included.
+        granted_total: usize,
+        /// Yeses needed.
+        needed: usize,
+    },
+    /// A majority said no to the PreVote: back to follower, in the same term, until the timer
+    /// fires again.
+    PreVoteLost {
+        /// The term it asked about.
+        term: Term,
+    },
+    /// Ignored a RequestVote of a higher term without adopting the term (CheckQuorum's leader
+    /// lease, thesis §4.2.3): it heard from its leader less than a minimum election timeout ago.
+    VoteIgnored {
+        /// The candidate.
+        from: NodeId,
+        /// The candidate's term.
+        candidate_term: Term,
+        /// The leader it heard from.
+        leader: NodeId,
+        /// Ticks since it heard from that leader.
+        ticks_ago: u32,
+    },
     /// Granted its vote.
     VoteGranted {
         /// The candidate.
@@ -141,6 +194,66 @@ pub enum TraceEvent {
         /// The snapshot's last index.
         index: Index,
     },
+    /// Leadership transfer (thesis §3.10) begun: proposals are refused until it ends.
+    TransferStarted {
+        /// The target.
+        to: NodeId,
+        /// The target's matchIndex when it began.
+        match_index: Index,
+        /// The leader's last index (the target must reach it before TimeoutNow).
+        last_index: Index,
+    },
+    /// The transfer target's log is up to date: sent it TimeoutNow.
+    TimeoutNowSent {
+        /// The target.
+        to: NodeId,
+    },
+    /// Received TimeoutNow from its leader: campaigns at once (no PreVote, and its RequestVotes
+    /// bypass the voters' leader lease).
+    TimeoutNowReceived {
+        /// The leader handing over.
+        from: NodeId,
+    },
+    /// The target's election reached the old leader (a message of a higher term from it): the
+    /// transfer is done on this side, and the old leader steps down.
+    TransferCompleted {
+        /// The target.
+        to: NodeId,
+        /// The target's term.
+        term: Term,
+    },
+    /// The transfer was given up: proposals are accepted again (if still leader).
+    TransferAborted {
+        /// The target.
+        to: NodeId,
+        /// Why.
+        reason: TransferAbortReason,
+    },
+    /// A leader began confirming a read (ReadIndex, thesis §6.4): it waits for a majority to
+    /// acknowledge heartbeat round `round`.
+    ReadIndexStarted {
+        /// The caller's context.
+        ctx: u64,
+        /// The read index (the commit index now).
+        index: Index,
+        /// The confirmation round.
+        round: u64,
+    },
+    /// A read was confirmed; the runtime serves it once applied ≥ `index`.
+    ReadIndexConfirmed {
+        /// The caller's context.
+        ctx: u64,
+        /// The read index.
+        index: Index,
+        /// True when answered at once on the leader's lease (no round of heartbeats).
+        lease: bool,
+    },
+    /// A leader stepped down with reads unconfirmed: they are dropped, never answered. The runtime
+    /// tells their clients to retry (with the new leader).
+    ReadsDropped {
+        /// The contexts of the dropped reads.
+        ctxs: Vec<u64>,
+    },
     /// The commit index rose.
     CommitAdvanced {
         /// Old commit index.
@@ -179,6 +292,14 @@ pub enum VoteRejectReason {
         /// The candidate's last (index, term).
         theirs: (Index, Term),
     },
+    /// PreVote (thesis §9.6): we heard from a leader less than a minimum election timeout ago (or
+    /// we are the leader), so there is no reason for an election.
+    HeardFromLeader {
+        /// The leader.
+        leader: NodeId,
+        /// Ticks since we heard from it.
+        ticks_ago: u32,
+    },
 }
 
 impl std::fmt::Display for VoteRejectReason {
@@ -195,6 +316,9 @@ impl std::fmt::Display for VoteRejectReason {
                 "log not up to date (theirs ends {}/{}, ours {}/{})",
                 theirs.0, theirs.1, ours.0, ours.1
             ),
+            VoteRejectReason::HeardFromLeader { leader, ticks_ago } => {
+                write!(f, "heard from leader {leader} {ticks_ago} ticks ago")
+            }
         }
     }
 }
@@ -267,6 +391,37 @@ pub enum StepDownReason {
         /// The leader.
         leader: NodeId,
     },
+    /// CheckQuorum (thesis §6.2): a leader heard from fewer than a majority (itself included)
+    /// during the last election timeout.
+    QuorumLost {
+        /// Servers heard from, itself included.
+        heard_from: usize,
+        /// A majority.
+        needed: usize,
+    },
+}
+
+/// Why a leadership transfer was given up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransferAbortReason {
+    /// The target did not take over within an election timeout.
+    TimedOut {
+        /// Ticks waited.
+        ticks: u32,
+    },
+    /// The leader stepped down for another reason before the target took over.
+    LostLeadership,
+}
+
+impl std::fmt::Display for TransferAbortReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransferAbortReason::TimedOut { ticks } => {
+                write!(f, "the target did not take over within {ticks} ticks")
+            }
+            TransferAbortReason::LostLeadership => write!(f, "the leader stepped down"),
+        }
+    }
 }
 
 impl std::fmt::Display for StepDownReason {
@@ -278,6 +433,10 @@ impl std::fmt::Display for StepDownReason {
             StepDownReason::LeaderDiscovered { leader } => {
                 write!(f, "heard from leader {leader}")
             }
+            StepDownReason::QuorumLost { heard_from, needed } => write!(
+                f,
+                "heard from only {heard_from} of the {needed} servers needed in an election                  timeout (CheckQuorum)"
+            ),
         }
     }
 }
@@ -289,6 +448,40 @@ impl std::fmt::Display for TraceEvent {
                 write!(f, "election timeout in term {term} after {timeout} ticks")
             }
             TraceEvent::BecameCandidate { term } => write!(f, "became candidate in term {term}"),
+            TraceEvent::BecamePreCandidate { term } => {
+                write!(f, "pre-candidate: asking for pre-votes for term {term}")
+            }
+            TraceEvent::PreVoteGranted { to, term } => {
+                write!(f, "granted pre-vote to {to} for term {term}")
+            }
+            TraceEvent::PreVoteRejected { to, term, reason } => {
+                write!(f, "refused pre-vote to {to} in term {term}: {reason}")
+            }
+            TraceEvent::PreVoteReceived {
+                from,
+                term,
+                granted,
+                granted_total,
+                needed,
+            } => write!(
+                f,
+                "pre-vote from {from} for term {term}: {} ({granted_total} granted, {needed} \
+                 needed)",
+                if *granted { "granted" } else { "refused" }
+            ),
+            TraceEvent::PreVoteLost { term } => {
+                write!(f, "pre-vote for term {term} lost: stays follower")
+            }
+            TraceEvent::VoteIgnored {
+                from,
+                candidate_term,
+                leader,
+                ticks_ago,
+            } => write!(
+                f,
+                "ignored RequestVote from {from} for term {candidate_term}: heard from leader \
+                 {leader} {ticks_ago} ticks ago"
+            ),
             TraceEvent::VoteGranted { to, term } => {
                 write!(f, "granted vote to {to} in term {term}")
             }
@@ -367,6 +560,45 @@ impl std::fmt::Display for TraceEvent {
             ),
             TraceEvent::SnapshotDelivered { to, index } => {
                 write!(f, "node {to} installed snapshot {index}")
+            }
+            TraceEvent::TransferStarted {
+                to,
+                match_index,
+                last_index,
+            } => write!(
+                f,
+                "leadership transfer to {to} started (its match {match_index}, last {last_index})"
+            ),
+            TraceEvent::TimeoutNowSent { to } => {
+                write!(f, "node {to} is up to date: sent TimeoutNow")
+            }
+            TraceEvent::TimeoutNowReceived { from } => {
+                write!(f, "TimeoutNow from leader {from}: campaigning at once")
+            }
+            TraceEvent::TransferCompleted { to, term } => {
+                write!(
+                    f,
+                    "leadership transfer to {to} done: it campaigns in term {term}"
+                )
+            }
+            TraceEvent::TransferAborted { to, reason } => {
+                write!(f, "leadership transfer to {to} aborted: {reason}")
+            }
+            TraceEvent::ReadIndexStarted { ctx, index, round } => write!(
+                f,
+                "read {ctx} at index {index}: confirming leadership (round {round})"
+            ),
+            TraceEvent::ReadIndexConfirmed { ctx, index, lease } => write!(
+                f,
+                "read {ctx} confirmed at index {index}{}",
+                if *lease { " (lease)" } else { "" }
+            ),
+            TraceEvent::ReadsDropped { ctxs } => {
+                write!(
+                    f,
+                    "stepped down: dropped {} pending reads {ctxs:?}",
+                    ctxs.len()
+                )
             }
             TraceEvent::CommitAdvanced { from, to } => write!(f, "commit {from} -> {to}"),
             TraceEvent::ProtocolViolation { from, what } => {

@@ -7,6 +7,8 @@
 //! | Leader Completeness    | every leader of a term above the one an entry was committed in     |
 //! |                        | held that entry when elected                                       |
 //! | State Machine Safety   | every index is applied with one entry only, and only once committed|
+//! | Linearizable reads     | a read's index (ReadIndex, thesis §6.4) is at least every index    |
+//! |                        | committed anywhere before the read was asked                       |
 //!
 //! Each log is summarised by a chain of prefix hashes, `chain[i] = H(chain[i-1], term_i, data_i)`:
 //! two logs agree up to `i` exactly when their chains agree at `i`, which makes each check O(1)
@@ -108,6 +110,8 @@ pub struct Checker {
     stored: HashMap<(Index, Term), u64>,
     committed: Vec<Option<Committed>>,
     applied: Vec<Option<(Term, u64)>>,
+    /// Reads asked and not yet answered: ctx → the highest index committed anywhere when asked.
+    reads: HashMap<u64, Index>,
 }
 
 impl Checker {
@@ -284,6 +288,33 @@ impl Checker {
         }
     }
 
+    /// A read `ctx` was asked when `floor` was the highest index committed anywhere.
+    pub fn on_read_issued(&mut self, ctx: u64, floor: Index) {
+        self.reads.insert(ctx, floor);
+    }
+
+    /// The read `ctx` was refused: it will never be answered.
+    pub fn on_read_refused(&mut self, ctx: u64) {
+        self.reads.remove(&ctx);
+    }
+
+    /// Linearizable reads: `node` answered read `ctx` at `index`. Serving it once `index` is
+    /// applied must reflect every write committed before the read began.
+    pub fn on_read_state(&mut self, node: NodeId, ctx: u64, index: Index) -> Result<(), String> {
+        let Some(floor) = self.reads.remove(&ctx) else {
+            return Err(format!(
+                "node {node} answered read {ctx}, which was never asked or was answered before"
+            ));
+        };
+        if index < floor {
+            return Err(format!(
+                "Linearizable reads: node {node} answered read {ctx} at index {index}, but index \
+                 {floor} was committed before the read was asked (a stale read)"
+            ));
+        }
+        Ok(())
+    }
+
     /// Terms that had a leader, with the leader.
     pub fn leaders(&self) -> impl Iterator<Item = (Term, NodeId)> + '_ {
         self.leaders.iter().map(|(t, l)| (*t, l.id))
@@ -388,5 +419,24 @@ mod tests {
             .on_apply(1, &ea[0])
             .unwrap_err()
             .contains("never committed"));
+    }
+
+    #[test]
+    fn detects_stale_and_unasked_reads() {
+        let mut ck = Checker::new();
+        ck.on_read_issued(1, 5);
+        ck.on_read_issued(2, 5);
+        ck.on_read_state(1, 1, 5).expect("at the floor is fine");
+        assert!(ck
+            .on_read_state(1, 2, 4)
+            .unwrap_err()
+            .contains("Linearizable reads"));
+        assert!(ck
+            .on_read_state(1, 1, 9)
+            .unwrap_err()
+            .contains("never asked"));
+        ck.on_read_issued(3, 1);
+        ck.on_read_refused(3);
+        assert!(ck.on_read_state(1, 3, 9).is_err());
     }
 }

@@ -61,6 +61,8 @@ pub fn message_glyph(theme: Theme, kind: MessageKind) -> (&'static str, Style) {
     let (glyph, color) = match kind {
         MessageKind::RequestVote => ("?", Color::Yellow),
         MessageKind::RequestVoteReply => ("!", Color::LightYellow),
+        MessageKind::PreVote => ("¿", Color::Yellow),
+        MessageKind::PreVoteReply => ("¡", Color::LightYellow),
         MessageKind::AppendEntries => ("■", Color::LightGreen),
         MessageKind::Heartbeat => ("♥", Color::Green),
         MessageKind::AppendEntriesReply => ("✓", Color::LightCyan),
