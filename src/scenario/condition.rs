@@ -6,7 +6,8 @@
 //! ```text
 //! leader                       some running node is leader
 //! no leader                    none is
-//! leader 3   leader != {old}   the leader (of the highest term) is / is not that node
+//! leader 3   leader != {old}   the leader (of the highest term) is / is not that node (with
+//!                                `!=`, a leader must exist)
 //! node 2 is candidate          also: leader, follower, down, up   (`node` may be left out)
 //! term > 4                     on every running node; also commit, applied, last (last log
 //! commit 3 >= 20                 index), lastterm, snapshot, vote; a node, `any` or `all` may
@@ -759,7 +760,8 @@ async fn eval_clause(
         Clause::LeaderIs { node, negate } => {
             let want = env.node(node)?.id;
             let leader = st.leader();
-            if (leader == Some(want)) != *negate {
+            // `leader != N` means that there is a leader and it is not N.
+            if leader.is_some() && (leader == Some(want)) != *negate {
                 Ok(())
             } else {
                 Err(match leader {
@@ -1143,6 +1145,7 @@ mod tests {
         for (text, why) in [
             ("no leader", "node 1 is leader"),
             ("leader 2", "the leader is node 1"),
+            ("leader != 1", "the leader is node 1"),
             ("node 2 is candidate", "not so"),
             ("commit >= 3", "node 3 has commit 2"),
             ("commit any > 3", "has commit"),
