@@ -56,17 +56,20 @@ pub enum Nemesis {
     Drift,
     /// Freeze a node: its clock stops and its messages crawl (like SIGSTOP), then it thaws.
     Pause,
+    /// Ask the leader to hand leadership over to a random follower (thesis §3.10).
+    Transfer,
 }
 
 impl Nemesis {
     /// Every nemesis, in the order `--nemesis` lists them.
-    pub const ALL: [Nemesis; 6] = [
+    pub const ALL: [Nemesis; 7] = [
         Nemesis::Partition,
         Nemesis::Kill,
         Nemesis::Slow,
         Nemesis::Drop,
         Nemesis::Drift,
         Nemesis::Pause,
+        Nemesis::Transfer,
     ];
 
     /// Its name on the command line.
@@ -78,6 +81,7 @@ impl Nemesis {
             Nemesis::Drop => "drop",
             Nemesis::Drift => "drift",
             Nemesis::Pause => "pause",
+            Nemesis::Transfer => "transfer",
         }
     }
 }
@@ -87,26 +91,20 @@ impl Nemesis {
 pub fn parse_nemeses(s: &str) -> Result<Vec<Nemesis>, String> {
     let mut out = Vec::new();
     for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let found: Vec<Nemesis> =
-            match name {
-                "all" => Nemesis::ALL.to_vec(),
-                "restart" => vec![Nemesis::Kill],
-                "transfer" => return Err(
-                    "nemesis `transfer` needs leader transfer, which raftlab does not have yet \
-                     (issue 9)"
-                        .into(),
-                ),
-                other => match Nemesis::ALL.iter().find(|n| n.name() == other) {
-                    Some(n) => vec![*n],
-                    None => {
-                        let known: Vec<&str> = Nemesis::ALL.iter().map(|n| n.name()).collect();
-                        return Err(format!(
-                            "unknown nemesis {other:?}; known: {}, all",
-                            known.join(", ")
-                        ));
-                    }
-                },
-            };
+        let found: Vec<Nemesis> = match name {
+            "all" => Nemesis::ALL.to_vec(),
+            "restart" => vec![Nemesis::Kill],
+            other => match Nemesis::ALL.iter().find(|n| n.name() == other) {
+                Some(n) => vec![*n],
+                None => {
+                    let known: Vec<&str> = Nemesis::ALL.iter().map(|n| n.name()).collect();
+                    return Err(format!(
+                        "unknown nemesis {other:?}; known: {}, all",
+                        known.join(", ")
+                    ));
+                }
+            },
+        };
         for n in found {
             if !out.contains(&n) {
                 out.push(n);
@@ -175,6 +173,8 @@ pub struct ChaosReport {
     pub converged: Result<(), String>,
     /// The checker's verdict.
     pub verdict: CheckResult,
+    /// "UNSAFE: <rules>" when the cluster ran with unsafe rules on: a failure is then expected.
+    pub unsafe_rules: Option<String>,
 }
 
 impl ChaosReport {
@@ -548,6 +548,20 @@ async fn apply(cluster: &ClusterHandle, rng: &mut Rng, n: Nemesis, active: &mut 
             active.paused.push(victim);
             format!("pause node {victim}")
         }
+        Nemesis::Transfer => {
+            let followers: Vec<NodeId> =
+                ids.iter().copied().filter(|i| Some(*i) != leader).collect();
+            match leader {
+                Some(l) if !followers.is_empty() => {
+                    let to = pick(rng, &followers);
+                    match cluster.transfer(to).await {
+                        Ok(from) => format!("transfer leadership {from} -> {to}"),
+                        Err(e) => format!("transfer leadership {l} -> {to}: {e}"),
+                    }
+                }
+                _ => "transfer: no leader to ask".to_string(),
+            }
+        }
     }
 }
 
@@ -770,6 +784,7 @@ pub async fn run_chaos_into(
         elections,
         converged,
         verdict,
+        unsafe_rules: cluster.rules().unsafe_marker(),
     }
 }
 
@@ -793,6 +808,9 @@ pub fn summary(report: &ChaosReport) -> String {
         Err(e) => format!("NOT CONVERGED: {e}\n"),
     };
     out += &format!("verdict: {}\n", report.verdict);
+    if let Some(marker) = &report.unsafe_rules {
+        out += &format!("this run was {marker} (rules that break Raft on purpose)\n");
+    }
     out
 }
 
@@ -808,7 +826,7 @@ mod tests {
             Ok(vec![Nemesis::Partition, Nemesis::Kill])
         );
         assert!(parse_nemeses("fire").unwrap_err().contains("known:"));
-        assert!(parse_nemeses("transfer").unwrap_err().contains("issue 9"));
+        assert_eq!(parse_nemeses("transfer"), Ok(vec![Nemesis::Transfer]));
         assert!(parse_nemeses(",").is_err());
     }
 

@@ -131,6 +131,62 @@ pub struct StorageArgs {
     pub snapshot_bytes: Option<u64>,
 }
 
+/// The rule switches (shared by the dashboard, `serve` and `chaos`): PreVote, CheckQuorum, the
+/// read mode, and rules that break Raft on purpose.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RulesArgs {
+    /// Turn PreVote off (on by default): a node whose timer fires starts a real election at
+    /// once, raising the term even when it cannot win.
+    #[arg(long)]
+    pub no_pre_vote: bool,
+    /// Turn CheckQuorum off (on by default): a leader cut off from a majority keeps believing
+    /// it leads.
+    #[arg(long)]
+    pub no_check_quorum: bool,
+    /// How leaders answer reads: safe (ReadIndex: a round of heartbeats per batch of reads) or
+    /// lease (no round while a lease holds; assumes bounded clock drift — unsafe with `clock`).
+    #[arg(long, value_enum, default_value_t = ReadModeArg::Safe)]
+    pub read_mode: ReadModeArg,
+    /// UNSAFE, for learning: rules to break, comma-separated: vote-without-log-check,
+    /// commit-by-counting, forget-vote, local-reads.
+    #[arg(long = "unsafe", value_name = "RULE[,RULE]", value_delimiter = ',',
+          value_parser = parse_unsafe_rule)]
+    pub unsafe_rules: Vec<crate::node::UnsafeRule>,
+}
+
+fn parse_unsafe_rule(s: &str) -> Result<crate::node::UnsafeRule, String> {
+    crate::node::UnsafeRule::from_name(s)
+}
+
+impl RulesArgs {
+    /// The rules these flags select.
+    pub fn rules(&self) -> crate::node::Rules {
+        let mut rules = crate::node::Rules {
+            pre_vote: !self.no_pre_vote,
+            check_quorum: !self.no_check_quorum,
+            read_mode: match self.read_mode {
+                ReadModeArg::Safe => crate::raft::ReadMode::Safe,
+                ReadModeArg::Lease => crate::raft::ReadMode::Lease,
+            },
+            ..Default::default()
+        };
+        for rule in &self.unsafe_rules {
+            rules.enable(*rule);
+        }
+        rules
+    }
+}
+
+/// `--read-mode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ReadModeArg {
+    /// ReadIndex: linearizable under any timing.
+    #[default]
+    Safe,
+    /// Lease reads: trust that clocks drift little.
+    Lease,
+}
+
 /// `--storage` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StorageKind {
@@ -254,6 +310,9 @@ pub struct UiArgs {
     /// `raftlab replay FILE`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<std::path::PathBuf>,
+    /// Rule switches.
+    #[command(flatten)]
+    pub rules: RulesArgs,
     /// Storage flags.
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -288,6 +347,9 @@ pub struct ServeArgs {
     /// `raftlab replay FILE`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<std::path::PathBuf>,
+    /// Rule switches.
+    #[command(flatten)]
+    pub rules: RulesArgs,
     /// Storage flags.
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -350,7 +412,7 @@ pub struct ChaosArgs {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub keys: u64,
     /// Faults to inject, comma-separated: partition, kill (restart is part of it), slow, drop,
-    /// drift, pause, or all.
+    /// drift, pause, transfer (leadership handed to a random follower), or all.
     #[arg(long, default_value = "all")]
     pub nemesis: String,
     /// Time limit of the linearizability check (e.g. 60s).
@@ -366,6 +428,9 @@ pub struct ChaosArgs {
     /// `raftlab replay FILE`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<std::path::PathBuf>,
+    /// Rule switches.
+    #[command(flatten)]
+    pub rules: RulesArgs,
     /// Storage flags.
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -503,6 +568,7 @@ pub fn ui_config(args: &UiArgs, storage: crate::cluster::StorageConfig) -> crate
         storage,
         snapshot: args.storage.snapshot_policy(),
         record: args.record.clone(),
+        rules: args.rules.rules(),
     }
 }
 

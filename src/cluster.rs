@@ -34,6 +34,7 @@ use crate::node::{
     self, EventBus, EventKind, Input, NodeConfig, NodeError, NodeView, RunningNode, SharedStorage,
     SnapshotPolicy,
 };
+pub use crate::node::{Rules, UnsafeRule};
 use crate::raft::{MemStorage, Message, NodeId, Status};
 
 /// Most nodes a cluster may have.
@@ -54,8 +55,9 @@ pub struct ClusterConfig {
     pub storage: StorageConfig,
     /// When nodes snapshot and compact their logs (the preset's default when `None`).
     pub snapshot: Option<SnapshotPolicy>,
-    /// UNSAFE: nodes answer reads from their own state (see [`NodeConfig::unsafe_local_reads`]).
-    pub unsafe_local_reads: bool,
+    /// Which optional rules the nodes follow and which they break on purpose (see [`Rules`]).
+    /// Fixed for the cluster's life: a restarted node gets the same rules.
+    pub rules: Rules,
 }
 
 /// Where the nodes keep their hard state and log.
@@ -122,7 +124,7 @@ impl ClusterConfig {
             host: std::net::Ipv4Addr::LOCALHOST.into(),
             storage: StorageConfig::Memory,
             snapshot: None,
-            unsafe_local_reads: false,
+            rules: Rules::default(),
         }
     }
 
@@ -150,6 +152,8 @@ pub enum ClusterError {
     Io(std::io::Error),
     /// A node refused an operation, and why (e.g. nothing new to snapshot).
     Refused(NodeId, String),
+    /// The operation needs a leader and no running node leads.
+    NoLeader,
 }
 
 impl std::fmt::Display for ClusterError {
@@ -162,6 +166,7 @@ impl std::fmt::Display for ClusterError {
             ClusterError::Node(id, e) => write!(f, "node {id}: {e}"),
             ClusterError::Io(e) => write!(f, "{e}"),
             ClusterError::Refused(id, why) => write!(f, "node {id}: {why}"),
+            ClusterError::NoLeader => write!(f, "no node leads right now"),
         }
     }
 }
@@ -288,7 +293,7 @@ impl Cluster {
                         addresses: addresses.clone(),
                         client_timeout: config.preset.client_timeout(),
                         snapshot: config.snapshot_policy(),
-                        unsafe_local_reads: config.unsafe_local_reads,
+                        rules: config.rules,
                     },
                 )
             })
@@ -407,6 +412,11 @@ impl ClusterHandle {
     /// The cluster's preset.
     pub fn preset(&self) -> Preset {
         self.inner.config.preset
+    }
+
+    /// The rules every node follows (set when the cluster started).
+    pub fn rules(&self) -> Rules {
+        self.inner.config.rules
     }
 
     /// The event bus (subscribe to see everything that happens).
@@ -718,6 +728,22 @@ impl ClusterHandle {
         self.send(id, Input::Campaign).await?;
         self.fault(format!("node {id} times out now"));
         Ok(())
+    }
+
+    /// Asks the leader to hand leadership over to node `to` (thesis §3.10): the leader brings
+    /// `to` up to date, then sends it TimeoutNow; it takes no proposals meanwhile, and gives up
+    /// after an election timeout. Returns the leader that started the transfer. The transfer
+    /// itself completes (or aborts) later: watch the status or the events.
+    pub async fn transfer(&self, to: NodeId) -> Result<NodeId, ClusterError> {
+        self.check(to)?;
+        let leader = self.status().leader().ok_or(ClusterError::NoLeader)?;
+        let (tx, rx) = oneshot::channel();
+        self.send(leader, Input::Transfer { to, reply: tx }).await?;
+        rx.await
+            .map_err(|_| ClusterError::AlreadyDown(leader))?
+            .map_err(|e| ClusterError::Refused(leader, e.to_string()))?;
+        self.fault(format!("node {leader} transfers leadership to node {to}"));
+        Ok(leader)
     }
 
     /// Makes a node snapshot its state machine now and compact its log up to its applied index.

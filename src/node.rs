@@ -14,6 +14,7 @@
 pub mod driver;
 pub mod event;
 pub mod kv_service;
+pub mod rules;
 pub mod transport;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 pub use event::{Event, EventBus, EventKind};
+pub use rules::{Rules, UnsafeRule};
 
 use crate::pb;
 use crate::raft::{self, Index, Message, NodeId, RaftNode, Storage, Term};
@@ -40,7 +42,8 @@ pub const MAX_GRPC_MESSAGE: usize = 64 << 20;
 /// How one node is set up.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
-    /// The core's configuration (id, voters, timing in ticks, seed).
+    /// The core's configuration (id, voters, timing in ticks, seed). [`start`] applies
+    /// `rules` to it.
     pub raft: raft::Config,
     /// Address of every member, this node included: its Raft and Kv services listen there.
     pub addresses: BTreeMap<NodeId, SocketAddr>,
@@ -48,10 +51,11 @@ pub struct NodeConfig {
     pub client_timeout: Duration,
     /// When the node snapshots its state machine and compacts its log.
     pub snapshot: SnapshotPolicy,
-    /// UNSAFE, for demonstrating what the checker catches: every node answers `Get` from its own
-    /// applied state at once instead of ordering the read through the log, so a follower (or a
-    /// deposed leader) can return a stale value.
-    pub unsafe_local_reads: bool,
+    /// Which of Raft's optional rules the node follows, and which rules it breaks on purpose
+    /// (see [`Rules`]). `rules.local_reads` is UNSAFE: every node answers `Get` from its own
+    /// applied state at once instead of confirming a read index with the leader, so a follower
+    /// (or a deposed leader) can return a stale value.
+    pub rules: Rules,
 }
 
 /// When a node takes a snapshot on its own (it also takes one on command).
@@ -92,6 +96,16 @@ pub enum Input {
     Peer(Message),
     /// A client command to replicate and apply.
     Client(ClientRequest),
+    /// A linearizable read (ReadIndex): answered once the leader confirmed it and the state
+    /// machine applied the read index.
+    Read(ReadRequest),
+    /// Hand leadership over to `to` (leader only).
+    Transfer {
+        /// The target.
+        to: NodeId,
+        /// Whether the transfer started.
+        reply: oneshot::Sender<Result<(), raft::TransferError>>,
+    },
     /// Time out now (start an election).
     Campaign,
     /// Set the running election timer's timeout, in ticks.
@@ -120,6 +134,16 @@ pub struct ClientRequest {
     pub reply: oneshot::Sender<Result<Applied, ClientError>>,
 }
 
+/// A read waiting for its read index.
+#[derive(Debug)]
+pub struct ReadRequest {
+    /// The key to read.
+    pub key: String,
+    /// Where the outcome goes: on success, `index` is the read index, `term` the node's term
+    /// when it answered, and `result` an encoded `pb::KvResult` (found, value).
+    pub reply: oneshot::Sender<Result<Applied, ClientError>>,
+}
+
 /// A command that was committed and applied.
 #[derive(Clone, Debug)]
 pub struct Applied {
@@ -144,6 +168,11 @@ pub enum ClientError {
         /// Index the command had been given.
         index: Index,
     },
+    /// This node leads but is handing leadership to `to`: it takes no proposals meanwhile.
+    TransferInProgress {
+        /// The transfer's target.
+        to: NodeId,
+    },
 }
 
 impl std::fmt::Display for ClientError {
@@ -156,6 +185,10 @@ impl std::fmt::Display for ClientError {
             ClientError::NotApplied { index } => write!(
                 f,
                 "not applied: entry {index} was replaced by a new leader's (safe to retry)"
+            ),
+            ClientError::TransferInProgress { to } => write!(
+                f,
+                "not the leader for long: leadership is being transferred to node {to}; retry there"
             ),
         }
     }
@@ -256,7 +289,9 @@ pub async fn start(
             .map_err(|_| NodeError::Storage(raft::StorageError("storage lock poisoned".into())))?;
         guard.initial_state().map_err(NodeError::Storage)?
     };
-    let core = RaftNode::new(config.raft.clone(), initial).map_err(NodeError::Config)?;
+    let mut raft_config = config.raft.clone();
+    config.rules.apply(&mut raft_config);
+    let core = RaftNode::new(raft_config, initial).map_err(NodeError::Config)?;
     let listener = match listener {
         Some(l) => l,
         None => tokio::net::TcpListener::bind(addr)
@@ -279,7 +314,7 @@ pub async fn start(
         config.client_timeout,
         events.clone(),
     )
-    .with_unsafe_local_reads(config.unsafe_local_reads);
+    .with_unsafe_local_reads(config.rules.local_reads);
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .build_v1()

@@ -61,6 +61,8 @@ pub struct UiConfig {
     pub snapshot: Option<crate::node::SnapshotPolicy>,
     /// Record the run to this file (`--record`), for `raftlab replay`.
     pub record: Option<std::path::PathBuf>,
+    /// The cluster's rule switches.
+    pub rules: crate::node::Rules,
 }
 
 /// Restores the terminal when dropped: raw mode off, mouse capture off, alternate screen left,
@@ -138,6 +140,7 @@ pub async fn run_scenario(
         storage: cluster.storage,
         snapshot: cluster.snapshot,
         record,
+        rules: cluster.rules,
     };
     run_with(config, Some(ScenarioRun { scenario, guided })).await
 }
@@ -161,6 +164,7 @@ async fn run_with(config: UiConfig, scenario: Option<ScenarioRun>) -> ExitCode {
     tracing::info!("storage: {}", config.storage.describe());
     cluster_config.storage = config.storage.clone();
     cluster_config.snapshot = config.snapshot;
+    cluster_config.rules = config.rules;
     let cluster = match Cluster::start(cluster_config).await {
         Ok(c) => c,
         Err(e) => {
@@ -199,6 +203,7 @@ async fn run_with(config: UiConfig, scenario: Option<ScenarioRun>) -> ExitCode {
     // The terminal: restored on every way out, panics included.
     let (mut terminal, guard) = enter_terminal();
     let mut state = AppState::new(config.nodes, config.theme);
+    state.unsafe_rules = config.rules.unsafe_marker();
     state.log_path = log_path.clone();
     if let Some(run) = &scenario {
         state.narration = Some(narration::Narration::new(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use raftlab::chaos::{run_chaos, summary, ChaosOptions, Nemesis};
 use raftlab::check::{self, CheckResult, History, KvOp, KvOutput, Outcome};
-use raftlab::cluster::{Cluster, ClusterConfig, ClusterHandle, Preset};
+use raftlab::cluster::{Cluster, ClusterConfig, ClusterHandle, Preset, UnsafeRule};
 use raftlab::pb::{self, kv_client::KvClient};
 use raftlab::raft::{NodeId, Role};
 use tokio::time::Instant;
@@ -134,14 +134,14 @@ async fn recorded_put(c: &ClusterHandle, h: &History, among: &[NodeId], key: &st
     }
 }
 
-/// The test-only switch `unsafe_local_reads` makes every node answer gets from its own state.
+/// The unsafe rule `local-reads` makes every node answer gets from its own state.
 /// Cut the leader off, write through the new leader, read through the old one: the history has
 /// a stale read, and the checker must say so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checker_rejects_stale_reads_from_local_state_in_a_partition() {
     let mut config = ClusterConfig::new(5, Preset::Fast);
     config.seed = 3;
-    config.unsafe_local_reads = true;
+    config.rules.enable(UnsafeRule::LocalReads);
     let cluster = Cluster::start(config).await.expect("cluster starts");
     let c = cluster.handle();
     let all = c.ids();

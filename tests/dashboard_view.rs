@@ -1057,6 +1057,30 @@ fn header_says_when_the_leader_is_of_an_older_term() {
 }
 
 #[test]
+fn header_marks_unsafe_rules_loudly_even_at_80_columns() {
+    let mut state = app_with(elected(), Vec::new());
+    let header = Screen::of(&state, 140, 45).row(0);
+    assert!(!header.contains("UNSAFE"), "{header:?}");
+    state.unsafe_rules = Some("UNSAFE: forget-vote, local-reads".into());
+    for (w, h) in [(140, 45), (80, 24)] {
+        let header = Screen::of(&state, w, h).row(0);
+        assert!(
+            header.contains("UNSAFE: forget-vote, local-reads"),
+            "{w}x{h}: {header:?}"
+        );
+    }
+    state.theme = Theme::Color;
+    let (x, y) = Screen::of(&state, 140, 45).find("UNSAFE").expect("marker");
+    let terminal = draw(&state, 140, 45);
+    let bg = terminal
+        .backend()
+        .buffer()
+        .cell((x as u16, y as u16))
+        .map(|c| c.bg);
+    assert_eq!(bg, Some(ratatui::style::Color::Red));
+}
+
+#[test]
 fn header_counts_nodes_up() {
     let state = app_with(one_down(), Vec::new());
     let header = Screen::of(&state, 140, 45).row(0);

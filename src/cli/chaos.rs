@@ -22,6 +22,12 @@ pub async fn run(args: super::ChaosArgs, storage: crate::cluster::StorageConfig)
     let storage_text = storage.describe();
     config.storage = storage;
     config.snapshot = args.storage.snapshot_policy();
+    config.rules = args.rules.rules();
+    if let Some(marker) = config.rules.unsafe_marker() {
+        eprintln!(
+            "raftlab chaos: WARNING: {marker} — these rules break Raft on purpose; expect violations"
+        );
+    }
     let cluster = match Cluster::start(config).await {
         Ok(c) => c,
         Err(e) => {

@@ -44,6 +44,12 @@ pub async fn run(args: ServeArgs, storage: crate::cluster::StorageConfig) -> Exi
     tracing::info!("storage: {}", storage.describe());
     config.storage = storage;
     config.snapshot = args.storage.snapshot_policy();
+    config.rules = args.rules.rules();
+    if let Some(marker) = config.rules.unsafe_marker() {
+        eprintln!(
+            "raftlab serve: WARNING: {marker} — these rules break Raft on purpose; expect violations"
+        );
+    }
     let listener = match tokio::net::TcpListener::bind(args.control).await {
         Ok(l) => l,
         Err(e) => {

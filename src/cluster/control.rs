@@ -32,7 +32,9 @@ fn status_of(e: ClusterError) -> Status {
             Status::failed_precondition(e.to_string())
         }
         ClusterError::Node(..) | ClusterError::Io(_) => Status::internal(e.to_string()),
-        ClusterError::Refused(..) => Status::failed_precondition(e.to_string()),
+        ClusterError::Refused(..) | ClusterError::NoLeader => {
+            Status::failed_precondition(e.to_string())
+        }
     }
 }
 
@@ -240,6 +242,18 @@ impl Control for ControlService {
             .await
             .map_err(status_of)?;
         Ok(Response::new(pb::Empty {}))
+    }
+
+    async fn transfer(
+        &self,
+        r: Request<pb::TransferRequest>,
+    ) -> Result<Response<pb::TransferReply>, Status> {
+        let leader = self
+            .cluster
+            .transfer(r.get_ref().to)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::TransferReply { leader }))
     }
 
     async fn snapshot(

@@ -269,6 +269,17 @@ pub async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
                 )
             })
             .map_err(|e| e.to_string()),
+        PromptCommand::Transfer(to) => c
+            .transfer(to)
+            .await
+            .map(|from| {
+                format!(
+                    "node {from} hands leadership to node {to}: it brings {to} up to date, then \
+                     sends TimeoutNow (proposals wait; aborted after an election timeout)"
+                )
+            })
+            .map_err(|e| e.to_string()),
+        PromptCommand::Rules => Ok(format!("rules: {}", c.rules().describe())),
         PromptCommand::Partition(groups) => c
             .partition(&groups)
             .map(|_| format!("partitioned into {groups:?}"))

@@ -10,6 +10,8 @@
 //! cas KEY EXPECTED NEW     (EXPECTED `-`: the key must be absent; `"-"` is the string "-")
 //! write                    a random write, like the `w` key
 //! kill N   restart N   isolate N   campaign N (or timeout N)   snapshot N (or compact N)
+//! transfer N               hand leadership to node N (the leader brings it up to date first)
+//! rules                    the cluster's rule switches (PreVote, CheckQuorum, reads, UNSAFE)
 //! partition 1,2 3,4,5      heal
 //! slow N 300ms             (slow N 0 clears)
 //! link FROM TO cut | up | delay 200ms | jitter 50ms | drop 0.3   (several at once)
@@ -85,6 +87,10 @@ pub enum PromptCommand {
     /// `snapshot N` (or `compact N`): makes a node snapshot its state machine now and compact
     /// its log up to its applied index.
     Snapshot(NodeId),
+    /// `transfer N`: asks the leader to hand leadership over to node N.
+    Transfer(NodeId),
+    /// `rules`: shows the cluster's rule switches.
+    Rules,
     /// `partition 1,2 3,4,5`: nodes in different groups cannot talk; unlisted nodes are each
     /// alone. Every group is non-empty and no node is in two groups.
     Partition(Vec<Vec<NodeId>>),
@@ -218,6 +224,14 @@ pub const COMMANDS: &[CommandHelp] = &[
         summary: "snapshot a node's state machine now, compacting its log (also: compact)",
     },
     CommandHelp {
+        usage: "transfer NODE",
+        summary: "hand leadership to a node",
+    },
+    CommandHelp {
+        usage: "rules",
+        summary: "PreVote, CheckQuorum, reads, UNSAFE",
+    },
+    CommandHelp {
         usage: "partition GROUP...",
         summary: "groups like 1,2 3,4,5 (others alone)",
     },
@@ -307,6 +321,8 @@ enum Kind {
     Isolate,
     Campaign,
     Snapshot,
+    Transfer,
+    Rules,
     Partition,
     Heal,
     Slow,
@@ -327,7 +343,7 @@ enum Kind {
 
 impl Kind {
     #[cfg(test)]
-    const ALL: [Kind; 28] = [
+    const ALL: [Kind; 30] = [
         Kind::Put,
         Kind::Get,
         Kind::Del,
@@ -340,6 +356,8 @@ impl Kind {
         Kind::Isolate,
         Kind::Campaign,
         Kind::Snapshot,
+        Kind::Transfer,
+        Kind::Rules,
         Kind::Partition,
         Kind::Heal,
         Kind::Slow,
@@ -373,6 +391,8 @@ impl Kind {
             "isolate" => Kind::Isolate,
             "campaign" | "timeout" => Kind::Campaign,
             "snapshot" | "compact" => Kind::Snapshot,
+            "transfer" => Kind::Transfer,
+            "rules" => Kind::Rules,
             "partition" => Kind::Partition,
             "heal" => Kind::Heal,
             "slow" => Kind::Slow,
@@ -408,6 +428,8 @@ impl Kind {
             Kind::Isolate => "isolate",
             Kind::Campaign => "campaign",
             Kind::Snapshot => "snapshot",
+            Kind::Transfer => "transfer",
+            Kind::Rules => "rules",
             Kind::Partition => "partition",
             Kind::Heal => "heal",
             Kind::Slow => "slow",
@@ -569,6 +591,8 @@ pub fn parse(line: &str, nodes: usize) -> Result<PromptCommand, String> {
         Kind::Isolate => PromptCommand::Isolate(cx.one_node()?),
         Kind::Campaign => PromptCommand::Campaign(cx.one_node()?),
         Kind::Snapshot => PromptCommand::Snapshot(cx.one_node()?),
+        Kind::Transfer => PromptCommand::Transfer(cx.one_node()?),
+        Kind::Rules => cx.none(PromptCommand::Rules)?,
         Kind::Partition => cx.partition()?,
         Kind::Heal => cx.none(PromptCommand::Heal)?,
         Kind::Slow => {
@@ -1085,6 +1109,8 @@ impl fmt::Display for PromptCommand {
             PromptCommand::Isolate(n) => write!(f, "isolate {n}"),
             PromptCommand::Campaign(n) => write!(f, "campaign {n}"),
             PromptCommand::Snapshot(n) => write!(f, "snapshot {n}"),
+            PromptCommand::Transfer(n) => write!(f, "transfer {n}"),
+            PromptCommand::Rules => f.write_str("rules"),
             PromptCommand::Partition(groups) => {
                 f.write_str("partition")?;
                 for group in groups {
@@ -1188,9 +1214,15 @@ fn candidates(before: &[Token], word: &str, nodes: usize) -> Vec<String> {
     };
     let none = BTreeSet::new();
     match (kind, position) {
-        (Kind::Kill | Kind::Restart | Kind::Isolate | Kind::Campaign | Kind::Snapshot, 0) => {
-            node_ids(&none, word, "")
-        }
+        (
+            Kind::Kill
+            | Kind::Restart
+            | Kind::Isolate
+            | Kind::Campaign
+            | Kind::Snapshot
+            | Kind::Transfer,
+            0,
+        ) => node_ids(&none, word, ""),
         (Kind::Slow | Kind::Clock | Kind::Link, 0) => node_ids(&none, word, " "),
         (Kind::Link, 1) => {
             let skip = args
@@ -1446,6 +1478,8 @@ mod tests {
             ("isolate 2", C::Isolate(2)),
             ("campaign 3", C::Campaign(3)),
             ("timeout 3", C::Campaign(3)),
+            ("transfer 2", C::Transfer(2)),
+            ("rules", C::Rules),
             ("snapshot 2", C::Snapshot(2)),
             ("compact 5", C::Snapshot(5)),
             ("SNAPSHOT 1", C::Snapshot(1)),
@@ -2071,6 +2105,8 @@ mod tests {
             "timeout",
             "snapshot",
             "compact",
+            "transfer",
+            "rules",
             "partition",
             "heal",
             "slow",

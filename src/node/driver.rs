@@ -4,21 +4,39 @@
 //! Each turn takes one input and then whatever else is already queued (up to a bound), so that
 //! proposals arriving together share one persist and one round of AppendEntries.
 //!
+//! Reads (`Get`) do not go through the log: they use ReadIndex (thesis §6.4). The driver asks the
+//! core for a read index under a fresh context number, waits for the matching `ReadState` in a
+//! Ready (the leader confirmed it still leads), then for the state machine to have applied that
+//! index, and answers from the store:
+//!
+//! ```text
+//!   Input::Read ─► core.read_index(ctx) ─┬─ NotLeader ──────────► ClientError::NotLeader (forwarded)
+//!                                        ├─ NoCommitInTerm ─────► retried every tick (new leader)
+//!                                        └─ Ok: waits for Ready.read_states ∋ ctx
+//!                                                 │ ReadsDropped (stepped down) ─► NotLeader
+//!                                                 ▼
+//!                                  applied ≥ index ─► value from the store
+//! ```
+//!
 //! Snapshots: after applying, the driver compacts the log when the [`SnapshotPolicy`] says so
 //! (or on [`Input::Snapshot`]): it serializes the state machine, hands the bytes to the core
 //! (which drops the covered entries) and stores the snapshot, which removes the WAL segments it
 //! covers. A snapshot installed from the leader arrives in a Ready: it is stored first, and the
 //! state machine is restored from it before the entries that follow are applied.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{
-    Applied, ClientError, EventBus, EventKind, Input, NodeView, SharedStorage, SnapshotPolicy,
+    Applied, ClientError, EventBus, EventKind, Input, NodeView, ReadRequest, SharedStorage,
+    SnapshotPolicy,
 };
-use crate::raft::{EntryKind, Index, Message, RaftNode, Ready, Snapshot, SnapshotMeta, Term};
+use crate::raft::{
+    EntryKind, Index, Message, RaftNode, ReadIndexError, ReadState, Ready, Snapshot, SnapshotMeta,
+    Term, TraceEvent,
+};
 use crate::state_machine::kv::KvStore;
 use crate::state_machine::StateMachine;
 
@@ -28,6 +46,19 @@ const BATCH: usize = 512;
 struct Pending {
     term: Term,
     reply: oneshot::Sender<Result<Applied, ClientError>>,
+}
+
+/// Reads in their three stages: refused for now (a new leader without a commit in its term),
+/// waiting for the core's confirmation, confirmed and waiting for the state machine.
+#[derive(Default)]
+struct Reads {
+    next_ctx: u64,
+    /// Refused with `NoCommitInTerm`: asked again on every tick.
+    retry: Vec<ReadRequest>,
+    /// Asked, by context.
+    asked: HashMap<u64, ReadRequest>,
+    /// Confirmed at their read index.
+    confirmed: Vec<(Index, ReadRequest)>,
 }
 
 /// The state owned by a node's task.
@@ -42,6 +73,7 @@ pub struct Driver {
     policy: SnapshotPolicy,
     /// Command bytes applied since the last snapshot.
     bytes_since_snapshot: u64,
+    reads: Reads,
 }
 
 impl Driver {
@@ -74,6 +106,7 @@ impl Driver {
             view,
             policy,
             bytes_since_snapshot: 0,
+            reads: Reads::default(),
         })
     }
 
@@ -109,7 +142,15 @@ impl Driver {
                 self.core.tick();
                 // Clients that gave up (deadline passed) need no answer.
                 self.pending.retain(|_, p| !p.reply.is_closed());
+                self.reads.asked.retain(|_, r| !r.reply.is_closed());
+                self.reads.confirmed.retain(|(_, r)| !r.reply.is_closed());
+                for read in std::mem::take(&mut self.reads.retry) {
+                    if !read.reply.is_closed() {
+                        self.read(read);
+                    }
+                }
             }
+            Input::Read(read) => self.read(read),
             Input::Peer(msg) => {
                 if let Err(e) = self.core.step(msg) {
                     tracing::debug!(node = self.core.id(), "refused message: {e}");
@@ -133,12 +174,13 @@ impl Driver {
                 }
                 // A leadership transfer is under way: the target is about to lead.
                 Err(crate::raft::ProposeError::TransferInProgress { to }) => {
-                    let _ = req.reply.send(Err(ClientError::NotLeader {
-                        leader_hint: Some(to),
-                    }));
+                    let _ = req.reply.send(Err(ClientError::TransferInProgress { to }));
                 }
             },
             Input::Campaign => self.core.campaign(),
+            Input::Transfer { to, reply } => {
+                let _ = reply.send(self.core.transfer_leader(to));
+            }
             Input::Snapshot(reply) => {
                 let _ = reply.send(self.take_snapshot());
             }
@@ -173,8 +215,7 @@ impl Driver {
                 entries,
                 messages,
                 committed_entries,
-                // ReadIndex is not wired into the runtime yet: nothing here asks for reads.
-                read_states: _,
+                read_states,
                 events,
             } = self.core.ready();
             // 1. Persist: the leader's snapshot first, then one write for the whole batch, before
@@ -225,11 +266,30 @@ impl Driver {
                     let _ = p.reply.send(outcome);
                 }
             }
-            // 4. Explain.
+            // 4. Reads the leader confirmed wait for their index to be applied; those it dropped
+            // when it stepped down are refused (the client retries at the new leader).
+            for ReadState { ctx, index } in read_states {
+                if let Some(read) = self.reads.asked.remove(&ctx) {
+                    self.reads.confirmed.push((index, read));
+                }
+            }
+            for event in &events {
+                if let TraceEvent::ReadsDropped { ctxs } = event {
+                    for ctx in ctxs {
+                        if let Some(read) = self.reads.asked.remove(ctx) {
+                            let _ = read.reply.send(Err(ClientError::NotLeader {
+                                leader_hint: self.core.leader_id(),
+                            }));
+                        }
+                    }
+                }
+            }
+            // 5. Explain.
             for event in events {
                 self.events.emit(id, EventKind::Trace(event));
             }
             self.core.advance();
+            self.serve_reads();
             if self.snapshot_due() {
                 self.take_snapshot()?;
             }
@@ -238,6 +298,53 @@ impl Driver {
         // the next leader, and then they are answered when applied here; if another entry lands
         // at their index they learn it was not applied. Only their deadline ends the wait.
         Ok(())
+    }
+
+    /// Asks the core for a read index for `read`.
+    fn read(&mut self, read: ReadRequest) {
+        let ctx = self.reads.next_ctx;
+        self.reads.next_ctx += 1;
+        match self.core.read_index(ctx) {
+            Ok(()) => {
+                self.reads.asked.insert(ctx, read);
+            }
+            Err(ReadIndexError::NotLeader { leader_hint }) => {
+                let _ = read.reply.send(Err(ClientError::NotLeader { leader_hint }));
+            }
+            // A new leader learns the commit index with its no-op: ask again on the next tick.
+            Err(ReadIndexError::NoCommitInTerm { .. }) => self.reads.retry.push(read),
+        }
+    }
+
+    /// Answers the confirmed reads whose read index the state machine has applied.
+    fn serve_reads(&mut self) {
+        let applied = self.core.log().applied();
+        if self
+            .reads
+            .confirmed
+            .iter()
+            .all(|(index, _)| *index > applied)
+        {
+            return;
+        }
+        let term = self.core.term();
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.reads.confirmed)
+            .into_iter()
+            .partition(|(index, _)| *index <= applied);
+        self.reads.confirmed = waiting;
+        for (index, read) in ready {
+            let value = self.kv.get(&read.key);
+            let result = crate::pb::KvResult {
+                found: value.is_some(),
+                value: value.unwrap_or_default().to_string(),
+                ..Default::default()
+            };
+            let _ = read.reply.send(Ok(Applied {
+                index,
+                term,
+                result: prost::Message::encode_to_vec(&result).into(),
+            }));
+        }
     }
 
     /// Whether the policy asks for a snapshot now.

@@ -1,8 +1,11 @@
 //! The client-facing `Kv` service of one node.
 //!
-//! A request becomes a `KvCommand` in the log (reads too: they are linearizable because they are
-//! ordered with the writes). On the leader it is proposed and answered once applied. A follower
-//! forwards it to the leader it knows, once (a forwarded request is never forwarded again); with
+//! A write becomes a `KvCommand` in the log: on the leader it is proposed and answered once
+//! applied. A read (`Get`) takes no log entry: the leader confirms a read index (ReadIndex, thesis
+//! §6.4, or a lease read if the cluster's rules say so) and answers from its state machine once it
+//! has applied that index (see [`super::driver`]). With the UNSAFE `local-reads` rule every node
+//! answers reads from its own state instead. A follower forwards a request to the leader it
+//! knows, once (a forwarded request is never forwarded again); with
 //! no leader known it answers UNAVAILABLE with whatever hint it has. When the outcome cannot be
 //! known — the deadline passed, or the node stopped — the answer is an error, never a success.
 
@@ -16,7 +19,10 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
-use super::{transport, Applied, ClientError, ClientRequest, EventBus, EventKind, Input, NodeView};
+use super::{
+    transport, Applied, ClientError, ClientRequest, EventBus, EventKind, Input, NodeView,
+    ReadRequest,
+};
 use crate::pb::{self, kv_command::Op, kv_server::Kv};
 use crate::raft::NodeId;
 use crate::state_machine::kv::{decode_result, encode_command};
@@ -98,15 +104,22 @@ impl KvService {
         }))
     }
 
-    /// Proposes `op` to this node's core and waits until it is applied.
+    /// Proposes `op` to this node's core and waits until it is applied — or, for a get, asks for
+    /// a read index and waits until it is served.
     async fn submit(&self, client_id: u64, seq: u64, op: Op) -> Result<Applied, Submit> {
         let (tx, rx) = oneshot::channel();
-        let req = ClientRequest {
-            command: encode_command(client_id, seq, op),
-            reply: tx,
+        let input = match op {
+            Op::Get(get) => Input::Read(ReadRequest {
+                key: get.key,
+                reply: tx,
+            }),
+            op => Input::Client(ClientRequest {
+                command: encode_command(client_id, seq, op),
+                reply: tx,
+            }),
         };
         let deadline = tokio::time::Instant::now() + self.timeout;
-        tokio::time::timeout_at(deadline, self.inbox.send(Input::Client(req)))
+        tokio::time::timeout_at(deadline, self.inbox.send(input))
             .await
             .map_err(|_| Submit::Unknown("node too busy to take the request".into()))?
             .map_err(|_| Submit::Unknown("node stopped".into()))?;
@@ -205,6 +218,10 @@ impl KvService {
             }
             Err(Submit::Refused(e @ ClientError::NotApplied { .. })) => {
                 Err(self.unavailable(e.to_string(), self.leader_hint()))
+            }
+            // Proposals pause during a leadership transfer: the client retries at the target.
+            Err(Submit::Refused(e @ ClientError::TransferInProgress { to })) => {
+                Err(self.unavailable(e.to_string(), Some(to)))
             }
             Err(Submit::Deadline) => Err(Status::deadline_exceeded(format!(
                 "outcome unknown: not applied within {} ms (it may still be)",

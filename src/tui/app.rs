@@ -270,6 +270,9 @@ pub enum Theme {
 pub struct AppState {
     /// The latest snapshot of the cluster (None before the first).
     pub view: Option<ClusterView>,
+    /// "UNSAFE: <rules>" when the cluster runs with rules that break Raft on purpose: shown in
+    /// red in the header.
+    pub unsafe_rules: Option<String>,
     /// The selected node.
     pub selected: NodeId,
     /// Number of nodes.
@@ -355,6 +358,7 @@ impl AppState {
             nemesis: None,
             replay: None,
             narration: None,
+            unsafe_rules: None,
         }
     }
 

@@ -1,5 +1,5 @@
 //! The header line: cluster size, leader, highest term, commit index, preset and speed, running
-//! or paused, and where help is.
+//! or paused, where help is — and, in red, the unsafe rules when any is on.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
@@ -97,6 +97,20 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let mut segments = segments;
     if state.replay.is_some() {
         segments.insert(1, (0, vec![Span::styled(" │ REPLAY", style::strong())]));
+    }
+    // Rules that break Raft on purpose are never hidden: loud, and they never give way.
+    if let Some(marker) = &state.unsafe_rules {
+        let loud = match state.theme {
+            Theme::Color => Style::default().fg(Color::White).bg(Color::Red),
+            Theme::Mono => style::alert(Theme::Mono),
+        };
+        segments.insert(
+            1,
+            (
+                0,
+                vec![Span::raw(" │ "), Span::styled(marker.clone(), loud)],
+            ),
+        );
     }
     for give_way in 1..=4u8 {
         if width(&segments) <= area.width as usize {
