@@ -9,6 +9,7 @@
 //! | `types`      | ids, terms, indexes, [`Entry`], [`HardState`], [`Role`]          |
 //! | `message`    | the RPCs and their replies ([`Message`], [`Rpc`])                |
 //! | `log`        | [`RaftLog`]: entries with commit / apply / persist marks         |
+//! | `membership` | [`Configuration`], single-server [`ConfChange`]s and learners    |
 //! | `progress`   | a leader's [`Progress`] per follower (nextIndex, matchIndex)     |
 //! | `quorum`     | majority arithmetic                                             |
 //! | `read_only`  | ReadIndex (thesis §6.4): [`ReadState`], confirmation rounds      |
@@ -21,6 +22,7 @@
 
 pub mod config;
 pub mod log;
+pub mod membership;
 pub mod message;
 pub mod node;
 pub mod progress;
@@ -35,6 +37,7 @@ pub mod types;
 
 pub use config::{Config, ConfigError, ReadMode, UnsafeRules};
 pub use log::RaftLog;
+pub use membership::{ConfChange, ConfChangeError, ConfDecodeError, Configuration, Membership};
 pub use message::*;
 pub use node::{CompactError, ProposeError, RaftNode, StepError, TransferError};
 pub use progress::{Progress, ProgressState};

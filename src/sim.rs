@@ -27,9 +27,9 @@ pub use invariants::{Chain, Checker};
 pub use network::{InFlight, NetConfig, Network, SendOutcome};
 
 use crate::raft::{
-    Config, Entry, EntryKind, Index, MemStorage, MessageKind, NodeId, RaftNode, ReadMode,
-    ReadState, Ready, Rng, Role, Snapshot, Status, Storage, Term, TraceEvent, TransferError,
-    UnsafeRules,
+    ConfChange, ConfChangeError, Config, Configuration, Entry, EntryKind, Index, MemStorage,
+    Membership, MessageKind, NodeId, RaftNode, ReadMode, ReadState, Ready, Rng, Role, Snapshot,
+    Status, Storage, Term, TraceEvent, TransferError, UnsafeRules,
 };
 
 /// Settings of one simulation.
@@ -114,8 +114,13 @@ impl SimConfig {
         self
     }
 
-    fn core_config(&self, id: NodeId) -> Config {
-        let mut c = Config::new(id, (1..=self.nodes as NodeId).collect());
+    fn core_config(&self, id: NodeId, joiner: bool) -> Config {
+        let voters = if joiner {
+            Vec::new()
+        } else {
+            (1..=self.nodes as NodeId).collect()
+        };
+        let mut c = Config::new(id, voters);
         c.election_timeout_min = self.election_timeout.0;
         c.election_timeout_max = self.election_timeout.1;
         c.heartbeat_interval = self.heartbeat_interval;
@@ -224,6 +229,8 @@ pub struct Simulator {
     /// Reads asked for and not yet confirmed: ctx → (node, asked at).
     reads_pending: BTreeMap<u64, (NodeId, u64)>,
     reads_served: Vec<ServedRead>,
+    /// Servers added after the start ([`Simulator::add_node`]): they boot with no configuration.
+    joiners: BTreeSet<NodeId>,
 }
 
 impl Simulator {
@@ -245,28 +252,73 @@ impl Simulator {
             next_ctx: 1,
             reads_pending: BTreeMap::new(),
             reads_served: Vec::new(),
+            joiners: BTreeSet::new(),
         };
+        sim.checker
+            .set_initial_conf(Configuration::with_voters(ids.iter().copied()));
         for id in ids {
-            sim.nodes.insert(
-                id,
-                SimNode {
-                    core: None,
-                    storage: MemStorage::new(),
-                    chain: Chain::default(),
-                    applied: Vec::new(),
-                    sm_bytes: Vec::new(),
-                    incarnation: 0,
-                    crash_after_persist: false,
-                    tick_us: sim.config.tick_us,
-                },
-            );
+            sim.insert_node(id);
             sim.boot(id);
         }
         sim
     }
 
+    fn insert_node(&mut self, id: NodeId) {
+        self.nodes.insert(
+            id,
+            SimNode {
+                core: None,
+                storage: MemStorage::new(),
+                chain: Chain::default(),
+                applied: Vec::new(),
+                sm_bytes: Vec::new(),
+                incarnation: 0,
+                crash_after_persist: false,
+                tick_us: self.config.tick_us,
+            },
+        );
+    }
+
+    /// Starts a fresh, empty server `id` that is in no configuration: it waits for a leader to
+    /// add it ([`ConfChange::AddLearner`]) and contact it. Connected to the healed network. Does
+    /// nothing if `id` exists.
+    pub fn add_node(&mut self, id: NodeId) {
+        if id == 0 || self.nodes.contains_key(&id) {
+            return;
+        }
+        self.history
+            .push(self.now, Record::Fault(format!("add node {id}")));
+        self.joiners.insert(id);
+        self.net.add_node(id);
+        self.insert_node(id);
+        self.boot(id);
+    }
+
+    /// Proposes a membership change at server `id`. `Ok(None)` if it is down.
+    pub fn propose_config_change(
+        &mut self,
+        id: NodeId,
+        change: ConfChange,
+    ) -> Result<Option<Result<Index, ConfChangeError>>, Violation> {
+        let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) else {
+            return Ok(None);
+        };
+        let result = core.propose_config_change(change);
+        self.history.push(
+            self.now,
+            Record::Note(format!("node {id}: {change}: {result:?}")),
+        );
+        self.process(id)?;
+        Ok(Some(result))
+    }
+
+    /// A live server's view of the membership.
+    pub fn membership(&self, id: NodeId) -> Option<Membership> {
+        self.nodes.get(&id)?.core.as_ref().map(RaftNode::membership)
+    }
+
     fn boot(&mut self, id: NodeId) {
-        let config = self.config.core_config(id);
+        let config = self.config.core_config(id, self.joiners.contains(&id));
         let Some(node) = self.nodes.get_mut(&id) else {
             return;
         };
@@ -1097,11 +1149,17 @@ impl Simulator {
             .iter()
             .filter(|s| s.role == Role::Leader)
             .max_by_key(|s| s.term)?;
+        let voters = self
+            .membership(leader.id)
+            .map(|m| m.conf.voters)
+            .unwrap_or_default();
         let followers = statuses
             .iter()
-            .filter(|s| s.term == leader.term && s.leader_id == Some(leader.id))
+            .filter(|s| {
+                s.term == leader.term && s.leader_id == Some(leader.id) && voters.contains(&s.id)
+            })
             .count();
-        (followers > self.config.nodes / 2).then_some(leader.id)
+        (followers > voters.len() / 2).then_some(leader.id)
     }
 
     /// The commands a server's state machine applied, in order.
@@ -1195,6 +1253,7 @@ fn encode_entry(out: &mut Vec<u8>, e: &Entry) {
     out.push(match e.kind {
         EntryKind::Normal => 1,
         EntryKind::Noop => 2,
+        EntryKind::Config => 3,
     });
     out.extend_from_slice(&(e.data.len() as u32).to_le_bytes());
     out.extend_from_slice(&e.data);
@@ -1215,6 +1274,7 @@ fn decode_state(mut bytes: &[u8]) -> Result<Vec<Entry>, String> {
         let kind = match head[8] {
             1 => EntryKind::Normal,
             2 => EntryKind::Noop,
+            3 => EntryKind::Config,
             k => return Err(format!("unknown entry kind {k}")),
         };
         let len = u32::from_le_bytes(head[9..13].try_into().map_err(|_| "length")?) as usize;

@@ -854,6 +854,7 @@ mod tests {
         Snapshot {
             meta: SnapshotMeta { index, term },
             data: format!("state at {index} of term {term}").into(),
+            conf: None,
         }
     }
 

@@ -12,7 +12,9 @@
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
-use raftlab::raft::{MessageKind, NodeId, ReadMode, Role};
+use raftlab::raft::{
+    ConfChange, ConfChangeError, Configuration, MessageKind, NodeId, ReadMode, Role,
+};
 use raftlab::sim::{NetConfig, SimConfig, Simulator, Violation};
 
 const MS: u64 = 1_000;
@@ -1790,4 +1792,380 @@ fn double_vote_script(forget_vote: bool) -> Outcome {
 fn unsafe_forget_vote_breaks_election_safety() {
     expect_ok(double_vote_script(false));
     expect_violation(double_vote_script(true), "Election Safety");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Membership change: single-server changes and learners (thesis §4.1, §4.2)
+// ---------------------------------------------------------------------------------------------
+
+/// Drives the cluster to a committed configuration that satisfies `goal`, proposing `change` at
+/// whichever leader exists (again after a leader change or a truncated entry) and proposing
+/// commands meanwhile. Refusals (no commit in the term yet, a change pending, a learner behind)
+/// just wait.
+fn reach(
+    s: &mut Simulator,
+    change: ConfChange,
+    goal: impl Fn(&Configuration) -> bool,
+    next_cmd: &mut u64,
+) -> Outcome {
+    reach_under(s, change, goal, next_cmd, &[])
+}
+
+/// [`reach`], with a random crash or cut among `faulty` (one server at a time) now and then while
+/// the change is under way.
+fn reach_under(
+    s: &mut Simulator,
+    change: ConfChange,
+    goal: impl Fn(&Configuration) -> bool,
+    next_cmd: &mut u64,
+    faulty: &[NodeId],
+) -> Outcome {
+    let deadline = s.now() + 30 * SEC;
+    while s.now() < deadline {
+        if !faulty.is_empty() && s.chance(0.15) {
+            membership_fault(s, faulty);
+        }
+        *next_cmd += 1;
+        s.propose_anywhere(cmd(*next_cmd))?;
+        if let Some(leader) = s.leader() {
+            if let Some(m) = s.membership(leader) {
+                if !m.pending && goal(&m.conf) {
+                    return Ok(());
+                }
+                if !m.pending {
+                    s.propose_config_change(leader, change)?;
+                }
+            }
+        }
+        s.run_for(30 * MS)?;
+    }
+    Err(fail(s, format!("configuration never reached: {change}")))
+}
+
+/// A random fault among `among`, or none; at most one server down or cut off at a time.
+fn membership_fault(s: &mut Simulator, among: &[NodeId]) {
+    for n in s.ids() {
+        s.restart(n);
+        s.connect(n);
+    }
+    let victim = among[s.rand(0, among.len() as u64) as usize];
+    match s.rand(0, 6) {
+        0 => s.crash(victim),
+        1 => s.disconnect(victim),
+        _ => {}
+    }
+}
+
+/// Grow 3 → 5 (each new server joins as a learner, catches up, is promoted) and shrink back to 3
+/// (removing two original servers, the leader among them if it is one), while commands keep
+/// coming, messages are lost and servers crash or are cut off between steps. Every invariant
+/// holds throughout (Election Safety across configurations in particular); at the end the new
+/// configuration commits on its own and the removed servers stay quiet.
+#[test]
+fn membership_grow_and_shrink_under_faults() {
+    for_seeds(30, |seed| {
+        grow_and_shrink(SimConfig::new(3, seed).with_net(NetConfig {
+            drop_rate: 0.02,
+            ..NetConfig::reliable()
+        }))
+    });
+}
+
+/// The same with log compaction: the learners catch up by InstallSnapshot, which must bring the
+/// configuration in force at the snapshot, and restarted servers recover their configuration
+/// from snapshot and log.
+#[test]
+fn membership_grow_and_shrink_with_snapshots() {
+    for_seeds(30, |seed| {
+        grow_and_shrink(
+            SimConfig::new(3, seed)
+                .with_snapshots(15, 64)
+                .with_net(NetConfig {
+                    drop_rate: 0.02,
+                    ..NetConfig::reliable()
+                }),
+        )
+    });
+}
+
+fn grow_and_shrink(config: SimConfig) -> Outcome {
+    {
+        let mut s = Simulator::new(config);
+        let mut c = 0u64;
+        check_one_leader(&mut s, &[1, 2, 3])?;
+        for id in [4, 5] {
+            s.add_node(id);
+            membership_fault(&mut s, &[1, 2, 3]);
+            let add = ConfChange::AddLearner(id);
+            reach_under(&mut s, add, |k| k.is_learner(id), &mut c, &[1, 2, 3])?;
+            membership_fault(&mut s, &[1, 2, 3]);
+            let promote = ConfChange::PromoteLearner(id);
+            reach_under(&mut s, promote, |k| k.is_voter(id), &mut c, &[1, 2, 3])?;
+            let pause = s.rand(0, 300) * MS;
+            s.run_for(pause)?;
+        }
+        for id in [1, 2] {
+            membership_fault(&mut s, &[1, 2, 3, 4, 5]);
+            let remove = ConfChange::RemoveServer(id);
+            reach_under(
+                &mut s,
+                remove,
+                |k| !k.is_member(id),
+                &mut c,
+                &[1, 2, 3, 4, 5],
+            )?;
+            let pause = s.rand(0, 300) * MS;
+            s.run_for(pause)?;
+        }
+        for n in s.ids() {
+            s.restart(n);
+            s.connect(n);
+        }
+        s.set_net(NetConfig::reliable());
+        // The new configuration works without the removed servers.
+        s.crash(1);
+        s.crash(2);
+        let leader = check_one_leader(&mut s, &[3, 4, 5])?;
+        let index = one(&mut s, cmd(1_000_000), 3, true)?;
+        let want: BTreeSet<NodeId> = [3, 4, 5].into_iter().collect();
+        for n in [3, 4, 5] {
+            let m = s.membership(n).ok_or_else(|| fail(&s, "down"))?;
+            if m.conf.voters != want || !m.conf.learners.is_empty() {
+                return Err(fail(&s, format!("node {n} ends with {}", m.conf)));
+            }
+        }
+        if ![3, 4, 5].contains(&leader) || index == 0 {
+            return Err(fail(
+                &s,
+                format!("leader {leader} outside the configuration"),
+            ));
+        }
+        s.check_logs_fully()?;
+        Ok(())
+    }
+}
+
+/// Removing the leader: it keeps leading (uncounted) until the configuration without it commits,
+/// then steps down and never leads again; a server of the new configuration is elected.
+#[test]
+fn removed_leader_steps_down_after_commit() {
+    for_seeds(30, |seed| {
+        let mut s = Simulator::new(SimConfig::new(5, seed).with_net(NetConfig {
+            drop_rate: 0.01,
+            ..NetConfig::reliable()
+        }));
+        let leader = check_one_leader(&mut s, &[1, 2, 3, 4, 5])?;
+        one(&mut s, cmd(1), 5, true)?;
+        let index = match s.propose_config_change(leader, ConfChange::RemoveServer(leader))? {
+            Some(Ok(index)) => index,
+            other => return Err(fail(&s, format!("removal refused: {other:?}"))),
+        };
+        let removal_term = s.status(leader).map_or(0, |st| st.term);
+        let rest: Vec<NodeId> = (1..=5).filter(|n| *n != leader).collect();
+        let new_leader = check_one_leader(&mut s, &rest)?;
+        s.run_for(2 * SEC)?;
+        let st = s
+            .status(leader)
+            .ok_or_else(|| fail(&s, "removed leader down"))?;
+        if st.role != Role::Follower {
+            return Err(fail(&s, format!("removed leader is {}", st.role)));
+        }
+        if st.commit < index && s.n_applied(index).0 < 4 {
+            return Err(fail(&s, "the removal never committed"));
+        }
+        if let Some((t, _)) = s
+            .checker()
+            .leaders()
+            .find(|(t, l)| *t > removal_term && *l == leader)
+        {
+            return Err(fail(&s, format!("removed server led again in term {t}")));
+        }
+        one(&mut s, cmd(2), 4, true)?;
+        if !rest.contains(&new_leader) {
+            return Err(fail(&s, "leader outside the new configuration"));
+        }
+        Ok(())
+    });
+}
+
+/// A learner's vote and its log are never counted. Voters {1, 2, 3}, learners {4, 5}: counting
+/// the learners would make {leader, 4, 5} three of five and commit the entries proposed on that
+/// side of a partition — they must not commit, and CheckQuorum must depose the leader. And with
+/// {v, 4, 5} apart from the two other voters, v must not win an election on the learners' votes.
+#[test]
+fn learner_never_votes_nor_counts() {
+    for_seeds(20, |seed| {
+        let mut s = sim(3, seed);
+        check_one_leader(&mut s, &[1, 2, 3])?;
+        one(&mut s, cmd(1), 3, true)?;
+        let mut c = 1;
+        for id in [4, 5] {
+            s.add_node(id);
+            reach(
+                &mut s,
+                ConfChange::AddLearner(id),
+                |k| k.is_learner(id),
+                &mut c,
+            )?;
+        }
+        one(&mut s, cmd(100), 5, true)?;
+        let leader = check_one_leader(&mut s, &[1, 2, 3])?;
+        let others: Vec<NodeId> = [1, 2, 3].into_iter().filter(|n| *n != leader).collect();
+        s.partition(&[vec![leader, 4, 5], others.clone()]);
+        let before = s.status(leader).map_or(0, |st| st.commit);
+        let mut last = 0;
+        for i in 0..5 {
+            if let Some((idx, _)) = s.propose(leader, cmd(200 + i))? {
+                last = idx;
+            }
+        }
+        if last == 0 {
+            return Err(fail(&s, "the leader took no proposal"));
+        }
+        s.run_for(2 * SEC)?;
+        if let Some(st) = s.status(leader) {
+            if st.commit > before {
+                return Err(fail(
+                    &s,
+                    format!("a minority committed up to {}", st.commit),
+                ));
+            }
+            if st.role == Role::Leader && st.term == s.status(others[0]).map_or(0, |o| o.term) {
+                return Err(fail(
+                    &s,
+                    "CheckQuorum did not depose a leader backed by learners",
+                ));
+            }
+        }
+        if s.n_applied(last).1 == Some(cmd(204)) {
+            return Err(fail(&s, "an entry of the minority side applied"));
+        }
+        for id in [4, 5] {
+            if s.status(id).is_some_and(|st| {
+                st.role != Role::Follower
+                    || st.term > 0 && s.checker().leaders().any(|(_, l)| l == id)
+            }) {
+                return Err(fail(&s, format!("learner {id} stood for election")));
+            }
+        }
+        // {v, 4, 5} | {a} | {b}: v would win with the learners' votes.
+        s.heal();
+        one(&mut s, cmd(300), 5, true)?;
+        let v = others[0];
+        s.partition(&[vec![v, 4, 5], vec![leader], vec![others[1]]]);
+        let t0 = s.checker().leaders().map(|(t, _)| t).max().unwrap_or(0);
+        s.run_for(3 * SEC)?;
+        if let Some((t, l)) = s.checker().leaders().find(|(t, _)| *t > t0) {
+            return Err(fail(
+                &s,
+                format!("node {l} won term {t} without a majority of voters"),
+            ));
+        }
+        Ok(())
+    });
+}
+
+/// A leader appends a configuration entry that never commits (it is cut off); the new leader's
+/// log overwrites it, and the old leader goes back to the previous configuration.
+#[test]
+fn truncated_config_entry_reverts_the_configuration() {
+    for_seeds(20, |seed| {
+        let mut s = sim(5, seed);
+        let leader = check_one_leader(&mut s, &[1, 2, 3, 4, 5])?;
+        one(&mut s, cmd(1), 5, true)?;
+        s.disconnect(leader);
+        let index = match s.propose_config_change(leader, ConfChange::AddLearner(9))? {
+            Some(Ok(index)) => index,
+            other => return Err(fail(&s, format!("refused: {other:?}"))),
+        };
+        let m = s.membership(leader).ok_or_else(|| fail(&s, "down"))?;
+        if !(m.pending && m.index == index && m.conf.is_learner(9)) {
+            return Err(fail(&s, format!("not in force at once: {m:?}")));
+        }
+        let rest: Vec<NodeId> = (1..=5).filter(|n| *n != leader).collect();
+        check_one_leader(&mut s, &rest)?;
+        for i in 0..3 {
+            s.propose_anywhere(cmd(10 + i))?;
+        }
+        s.run_for(300 * MS)?;
+        s.connect(leader);
+        let reverted = s.run_until_cond(5 * SEC, |s| {
+            s.membership(leader)
+                .is_some_and(|m| !m.conf.is_learner(9) && m.index < index)
+        })?;
+        if !reverted {
+            return Err(fail(&s, "the configuration was not reverted"));
+        }
+        if s.ids().iter().any(|n| {
+            s.membership(*n)
+                .is_some_and(|m| m.conf.is_member(9) || m.conf.voters.len() != 5)
+        }) {
+            return Err(fail(&s, "some server kept the lost configuration"));
+        }
+        Ok(())
+    });
+}
+
+/// The leader's rules: no change before it committed an entry of its term, one uncommitted
+/// change at a time, no direct voter addition, no promotion of a learner far behind.
+#[test]
+fn config_changes_are_refused_when_unsafe() {
+    for_seeds(10, |seed| {
+        let mut s = sim(3, seed);
+        check_one_leader(&mut s, &[1, 2, 3])?;
+        one(&mut s, cmd(1), 3, true)?;
+        // A fresh leader, before its no-op commits.
+        let old = s.leader().unwrap_or(1);
+        let next = if old == 1 { 2 } else { 1 };
+        let _ = s.transfer_leader(old, next)?;
+        s.run_until_cond(SEC, |s| {
+            s.status(next).is_some_and(|st| st.role == Role::Leader)
+        })?;
+        if s.status(next).is_some_and(|st| st.role == Role::Leader) {
+            let fresh = s.status(next).map_or(0, |st| st.commit);
+            let term_committed = s
+                .status(next)
+                .is_some_and(|st| st.commit >= st.last_log_index);
+            let r = s.propose_config_change(next, ConfChange::AddLearner(4))?;
+            if !term_committed && !matches!(r, Some(Err(ConfChangeError::NoCommitInTerm { .. }))) {
+                return Err(fail(&s, format!("accepted before commit {fresh}: {r:?}")));
+            }
+        }
+        s.run_for(300 * MS)?;
+        let leader = check_one_leader(&mut s, &[1, 2, 3])?;
+        let r = s.propose_config_change(leader, ConfChange::AddVoter(4))?;
+        if !matches!(r, Some(Err(ConfChangeError::AddVoterUnsupported { id: 4 }))) {
+            return Err(fail(&s, format!("direct voter addition: {r:?}")));
+        }
+        let r = s.propose_config_change(leader, ConfChange::AddLearner(4))?;
+        let Some(Ok(first)) = r else {
+            return Err(fail(&s, format!("add learner refused: {r:?}")));
+        };
+        let r = s.propose_config_change(leader, ConfChange::AddLearner(5))?;
+        if r != Some(Err(ConfChangeError::ChangePending { index: first })) {
+            return Err(fail(&s, format!("second change while pending: {r:?}")));
+        }
+        s.run_for(300 * MS)?;
+        // Node 4 does not run yet: its log stays empty while the leader's grows.
+        for i in 0..100 {
+            s.propose_anywhere(cmd(10 + i))?;
+        }
+        s.run_for(500 * MS)?;
+        let leader = check_one_leader(&mut s, &[1, 2, 3])?;
+        let r = s.propose_config_change(leader, ConfChange::PromoteLearner(4))?;
+        if !matches!(r, Some(Err(ConfChangeError::LearnerBehind { id: 4, .. }))) {
+            return Err(fail(&s, format!("promoted a learner far behind: {r:?}")));
+        }
+        // Once it runs and catches up, the promotion goes through.
+        s.add_node(4);
+        let mut c = 1_000;
+        reach(
+            &mut s,
+            ConfChange::PromoteLearner(4),
+            |k| k.is_voter(4),
+            &mut c,
+        )?;
+        one(&mut s, cmd(5_000), 4, true)?;
+        Ok(())
+    });
 }

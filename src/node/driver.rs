@@ -252,6 +252,7 @@ impl Driver {
                 let result = match entry.kind {
                     EntryKind::Normal => self.kv.apply(entry.index, &entry.data),
                     EntryKind::Noop => Bytes::new(),
+                    EntryKind::Config => Bytes::new(),
                 };
                 if let Some(p) = self.pending.remove(&entry.index) {
                     let outcome = if p.term == entry.term {

@@ -28,9 +28,9 @@ use std::fmt;
 
 use crate::pb;
 use crate::raft::{
-    AppendEntriesArgs, AppendEntriesReply, Entry, EntryKind, HardState, Index, InstallSnapshotArgs,
-    InstallSnapshotReply, Message, NodeId, RequestVoteArgs, RequestVoteReply, Rpc, Term,
-    TimeoutNowArgs,
+    AppendEntriesArgs, AppendEntriesReply, Configuration, Entry, EntryKind, HardState, Index,
+    InstallSnapshotArgs, InstallSnapshotReply, Message, NodeId, RequestVoteArgs, RequestVoteReply,
+    Rpc, Term, TimeoutNowArgs,
 };
 
 /// Why a protobuf value could not be turned into a core value.
@@ -64,6 +64,11 @@ pub enum ConvertError {
         index: Index,
         /// The kind's number on the wire.
         kind: i32,
+    },
+    /// A configuration entry whose data is not a configuration.
+    InvalidConfigEntry {
+        /// The entry's index.
+        index: Index,
     },
     /// AppendEntries entries whose indexes are not consecutive from `prev_log_index + 1`.
     EntriesOutOfOrder {
@@ -124,6 +129,9 @@ impl fmt::Display for ConvertError {
             ConvertError::UnknownEntryKind { index, kind } => {
                 write!(f, "unknown entry kind {kind} (entry {index})")
             }
+            ConvertError::InvalidConfigEntry { index } => {
+                write!(f, "configuration entry {index} does not decode")
+            }
             ConvertError::EntriesOutOfOrder { index, after } => {
                 write!(f, "entries out of order: index {index} after {after}")
             }
@@ -162,6 +170,7 @@ impl From<EntryKind> for pb::EntryKind {
         match kind {
             EntryKind::Normal => pb::EntryKind::Normal,
             EntryKind::Noop => pb::EntryKind::Noop,
+            EntryKind::Config => pb::EntryKind::Config,
         }
     }
 }
@@ -221,6 +230,7 @@ impl From<Message> for pb::RaftMessage {
                 offset: a.offset,
                 data: a.data,
                 done: a.done,
+                configuration: a.conf.map(|c| c.encode().to_vec()).unwrap_or_default(),
             }),
             Rpc::InstallSnapshotReply(r) => P::InstallSnapshotReply(pb::InstallSnapshotReply {
                 term: r.term,
@@ -282,6 +292,12 @@ impl TryFrom<pb::Entry> for Entry {
         let kind = match pb::EntryKind::try_from(e.kind) {
             Ok(pb::EntryKind::Normal) => EntryKind::Normal,
             Ok(pb::EntryKind::Noop) => EntryKind::Noop,
+            Ok(pb::EntryKind::Config) => {
+                if Configuration::decode(&e.data).is_err() {
+                    return Err(ConvertError::InvalidConfigEntry { index: e.index });
+                }
+                EntryKind::Config
+            }
             Ok(pb::EntryKind::Unspecified) => {
                 return Err(ConvertError::UnspecifiedEntryKind { index: e.index })
             }
@@ -375,6 +391,14 @@ impl TryFrom<pb::RaftMessage> for Message {
                 if a.offset.checked_add(a.data.len() as u64).is_none() {
                     return bad("offset + chunk length overflows");
                 }
+                let conf = if a.configuration.is_empty() {
+                    None
+                } else {
+                    match Configuration::decode(&a.configuration) {
+                        Ok(c) => Some(c),
+                        Err(_) => return bad("undecodable configuration"),
+                    }
+                };
                 Rpc::InstallSnapshot(InstallSnapshotArgs {
                     term: a.term,
                     leader_id: sender("leader_id", a.leader_id, from)?,
@@ -383,6 +407,7 @@ impl TryFrom<pb::RaftMessage> for Message {
                     offset: a.offset,
                     data: a.data,
                     done: a.done,
+                    conf,
                 })
             }
             P::InstallSnapshotReply(r) => Rpc::InstallSnapshotReply(InstallSnapshotReply {
@@ -907,8 +932,54 @@ mod tests {
                 offset,
                 data: bytes::Bytes::from_static(b"chunk"),
                 done: false,
+                configuration: Vec::new(),
             })),
         }
+    }
+
+    #[test]
+    fn config_entries_and_snapshot_configurations_convert_and_garbage_is_refused() {
+        let conf = Configuration {
+            voters: [1, 2, 3].into_iter().collect(),
+            learners: [4].into_iter().collect(),
+        };
+        let e = Entry::config(1, 3, &conf);
+        let wire = pb::Entry::from(e.clone());
+        assert_eq!(wire.kind, pb::EntryKind::Config as i32);
+        assert_eq!(Entry::try_from(wire.clone()), Ok(e));
+        let mut garbage = wire;
+        garbage.data = Bytes::from_static(b"\x01\x00");
+        assert_eq!(
+            Entry::try_from(garbage),
+            Err(ConvertError::InvalidConfigEntry { index: 1 })
+        );
+        // InstallSnapshot carries the configuration; an undecodable one is refused.
+        let mut m = pb_chunk(3, 5, 2, 0);
+        if let Some(P::InstallSnapshot(a)) = m.rpc.as_mut() {
+            a.configuration = conf.encode().to_vec();
+        }
+        match to_core(m.clone()) {
+            Ok(Message {
+                rpc: Rpc::InstallSnapshot(a),
+                ..
+            }) => {
+                assert_eq!(a.conf.as_ref(), Some(&conf));
+                let back = pb::RaftMessage::from(Message {
+                    from: 1,
+                    to: 2,
+                    rpc: Rpc::InstallSnapshot(a),
+                });
+                assert_eq!(back, m);
+            }
+            other => panic!("expected an InstallSnapshot, got {other:?}"),
+        }
+        if let Some(P::InstallSnapshot(a)) = m.rpc.as_mut() {
+            a.configuration = vec![9, 9, 9];
+        }
+        assert!(matches!(
+            to_core(m),
+            Err(ConvertError::InvalidSnapshotChunk { .. })
+        ));
     }
 
     #[test]

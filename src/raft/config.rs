@@ -65,7 +65,10 @@ impl UnsafeRules {
 pub struct Config {
     /// This server's id (≥ 1).
     pub id: NodeId,
-    /// Every voting member of the cluster, this server included.
+    /// The initial configuration: every voting member of the cluster, this server included —
+    /// or empty for a server that joins a running cluster later (it waits for a leader to add it
+    /// and contact it). A server restarted from storage takes its configuration from its snapshot
+    /// and log instead (see [`super::membership`]).
     pub voters: Vec<NodeId>,
     /// Lower bound of the randomized election timeout, in ticks (inclusive).
     pub election_timeout_min: u32,
@@ -137,7 +140,7 @@ impl Config {
         if self.voters.contains(&0) {
             return Err(ConfigError::ZeroId);
         }
-        if !self.voters.contains(&self.id) {
+        if !self.voters.is_empty() && !self.voters.contains(&self.id) {
             return Err(ConfigError::SelfNotVoter(self.id));
         }
         let mut sorted = self.voters.clone();

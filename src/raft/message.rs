@@ -130,6 +130,8 @@ pub struct InstallSnapshotArgs {
     pub data: Bytes,
     /// True if this is the last chunk.
     pub done: bool,
+    /// The configuration in force at `last_included_index` (`None`: the initial one).
+    pub conf: Option<super::membership::Configuration>,
 }
 
 /// InstallSnapshot RPC results. Figure 13 has only `term`; the other fields let the leader go on

@@ -36,6 +36,7 @@ use bytes::Bytes;
 
 use super::config::{Config, ConfigError, ReadMode};
 use super::log::{Consistency, RaftLog};
+use super::membership::{ConfChange, ConfChangeError, ConfHistory, Configuration, Membership};
 use super::message::{
     AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply, Message,
     RequestVoteArgs, RequestVoteReply, Rpc, TimeoutNowArgs,
@@ -50,7 +51,9 @@ use super::storage::InitialState;
 use super::trace::{
     AppendRejectReason, StepDownReason, TraceEvent, TransferAbortReason, VoteRejectReason,
 };
-use super::types::{Entry, HardState, Index, NodeId, Role, Snapshot, SnapshotMeta, Term};
+use super::types::{
+    Entry, EntryKind, HardState, Index, NodeId, Role, Snapshot, SnapshotMeta, Term,
+};
 
 /// A proposal was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -193,6 +196,7 @@ struct IncomingSnapshot {
     /// The term of the leader sending it: chunks are only put together within one term.
     term: Term,
     meta: SnapshotMeta,
+    conf: Option<Configuration>,
     data: Vec<u8>,
 }
 
@@ -252,6 +256,8 @@ pub struct RaftNode {
     incoming: Option<IncomingSnapshot>,
     /// A snapshot installed from the leader, for the next Ready to store and restore.
     to_install: Option<Snapshot>,
+    /// The configurations its log defines; the latest is in force (thesis §4.1).
+    confs: ConfHistory,
 }
 
 impl RaftNode {
@@ -265,6 +271,26 @@ impl RaftNode {
             .as_ref()
             .map(|s| s.meta)
             .unwrap_or_default();
+        let base = initial
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.conf.clone())
+            .unwrap_or_else(|| Configuration::with_voters(config.voters.iter().copied()));
+        let mut confs = ConfHistory {
+            base,
+            entries: Vec::new(),
+        };
+        for e in initial
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Config)
+        {
+            // Entries were validated when they arrived; storage that hands back garbage leaves
+            // the configuration before it in force.
+            if let Ok(conf) = Configuration::decode(&e.data) {
+                confs.push(e.index, conf);
+            }
+        }
         let log = RaftLog::restore(meta.index, meta.term, initial.entries, hs.commit);
         let stable_hard_state = HardState {
             term: hs.term,
@@ -298,6 +324,7 @@ impl RaftNode {
             snapshot: initial.snapshot,
             incoming: None,
             to_install: None,
+            confs,
         };
         node.reset_randomized_election_timeout();
         Ok(node)
@@ -316,6 +343,13 @@ impl RaftNode {
             Role::Leader => self.tick_leader(),
             Role::Follower | Role::Candidate => {
                 self.election_elapsed += 1;
+                if !self.is_voter() {
+                    // A learner, a removed server or one still joining never stands: its timer
+                    // stays quiet (it still counts, for the lease of `lease()`).
+                    self.election_elapsed =
+                        self.election_elapsed.min(self.randomized_election_timeout);
+                    return;
+                }
                 if self.election_elapsed >= self.randomized_election_timeout {
                     self.events.push(TraceEvent::ElectionTimeout {
                         term: self.term,
@@ -330,13 +364,16 @@ impl RaftNode {
     /// Times out now: starts an election at once, as if the election timer had fired (so with
     /// PreVote on, a PreVote round first). A leader ignores it.
     pub fn campaign(&mut self) {
-        if self.role != Role::Leader {
+        if self.role != Role::Leader && self.is_voter() {
             self.hup();
         }
     }
 
     /// The election timer fired: a PreVote round, or an election straight away.
     fn hup(&mut self) {
+        if !self.is_voter() {
+            return;
+        }
         if self.config.pre_vote {
             self.become_pre_candidate();
         } else {
@@ -375,6 +412,81 @@ impl RaftNode {
         Ok((index, self.term))
     }
 
+    /// Proposes a single-server membership change (thesis §4.1; see [`super::membership`]).
+    /// The leader appends a configuration entry and uses the new configuration at once. Returns
+    /// the entry's index; the change is done when that entry commits.
+    ///
+    /// Refused on a follower, during a leadership transfer, before the leader has committed an
+    /// entry of its own term, while another configuration entry is uncommitted, for a malformed
+    /// change, and for promoting a learner whose matchIndex is more than one batch
+    /// (`max_entries_per_append`) behind the leader's last index.
+    pub fn propose_config_change(&mut self, change: ConfChange) -> Result<Index, ConfChangeError> {
+        if self.role != Role::Leader {
+            return Err(ConfChangeError::NotLeader {
+                leader_hint: self.leader_id,
+            });
+        }
+        if let Some(t) = self.transfer {
+            return Err(ConfChangeError::TransferInProgress { to: t.to });
+        }
+        let commit = self.log.committed();
+        if self.log.term(commit) != Some(self.term) {
+            return Err(ConfChangeError::NoCommitInTerm {
+                term: self.term,
+                commit,
+            });
+        }
+        let pending = self.confs.current_index();
+        if pending > commit {
+            return Err(ConfChangeError::ChangePending { index: pending });
+        }
+        let next = self.confs.current().apply(change)?;
+        let last_index = self.log.last_index();
+        if let ConfChange::PromoteLearner(id) = change {
+            let matched = self.progress.get(&id).map_or(0, |p| p.matched);
+            let slack = self.config.max_entries_per_append as Index;
+            if matched.saturating_add(slack) < last_index {
+                return Err(ConfChangeError::LearnerBehind {
+                    id,
+                    matched,
+                    last_index,
+                });
+            }
+        }
+        let index = last_index + 1;
+        let entry = Entry::config(index, self.term, &next);
+        self.confs.push(index, next.clone());
+        self.sync_progress();
+        self.log.append(entry);
+        self.events
+            .push(TraceEvent::ConfChangeProposed { change, index });
+        self.events.push(TraceEvent::ConfigurationChanged {
+            conf: next,
+            index,
+            reverted: false,
+        });
+        self.broadcast_append();
+        // A single-voter configuration commits with the leader's own durable copy.
+        self.maybe_commit();
+        Ok(index)
+    }
+
+    /// The configuration in force (the latest in the log, committed or not), the index of the
+    /// entry that set it, and whether that entry is still uncommitted.
+    pub fn membership(&self) -> Membership {
+        let index = self.confs.current_index();
+        Membership {
+            conf: self.confs.current().clone(),
+            index,
+            pending: index > self.log.committed(),
+        }
+    }
+
+    /// The configuration in force: its voters and learners.
+    pub fn configuration(&self) -> &Configuration {
+        self.confs.current()
+    }
+
     /// Hands leadership to `to` (thesis §3.10). The leader stops taking proposals, brings `to`'s
     /// log up to date if it is behind, then sends it TimeoutNow: `to` starts an election at once
     /// (skipping PreVote, and its voters bypass their leader lease), which it wins in the next
@@ -391,7 +503,7 @@ impl RaftNode {
         if to == self.config.id {
             return Err(TransferError::AlreadyLeader);
         }
-        if !self.config.voters.contains(&to) {
+        if !self.confs.current().is_voter(to) {
             return Err(TransferError::NotAVoter { to });
         }
         match self.transfer {
@@ -452,7 +564,7 @@ impl RaftNode {
                 commit: index,
             });
         }
-        let voters = self.config.voters.clone();
+        let voters = self.voters();
         let lease = self.config.read_mode == ReadMode::Lease
             && self.config.check_quorum
             && self.transfer.is_none()
@@ -462,7 +574,7 @@ impl RaftNode {
                 self.ticks,
                 u64::from(self.lease_ticks()),
             );
-        if voters.len() == 1 || lease {
+        if voters == [self.config.id] || lease {
             self.events
                 .push(TraceEvent::ReadIndexConfirmed { ctx, index, lease });
             self.read_states.push(ReadState { ctx, index });
@@ -500,9 +612,12 @@ impl RaftNode {
             _ => return Err(CompactError::NotApplied { index, applied }),
         };
         self.log.compact(index, term);
+        let conf = self.confs.at(index).clone();
+        self.confs.compact(index);
         let snapshot = Snapshot {
             meta: SnapshotMeta { index, term },
             data: data.into(),
+            conf: self.normalize_conf(conf),
         };
         self.events.push(TraceEvent::SnapshotTaken {
             index,
@@ -518,7 +633,9 @@ impl RaftNode {
         if msg.to != self.config.id {
             return Err(StepError::WrongRecipient { to: msg.to });
         }
-        if msg.from == self.config.id || !self.config.voters.contains(&msg.from) {
+        // Membership changes: a legitimate sender may be in no configuration this server knows
+        // yet (a leader added after this server fell behind), so any other node may speak.
+        if msg.from == self.config.id || msg.from == 0 {
             return Err(StepError::UnknownSender { from: msg.from });
         }
         let from = msg.from;
@@ -657,7 +774,7 @@ impl RaftNode {
             Rpc::InstallSnapshotReply(reply) => self.handle_install_snapshot_reply(from, reply),
             Rpc::TimeoutNow(_) => {
                 // Leadership transfer (§3.10): our leader asks us to start an election now.
-                if self.role != Role::Leader {
+                if self.role != Role::Leader && self.is_voter() {
                     self.events.push(TraceEvent::TimeoutNowReceived { from });
                     self.become_candidate(true);
                 }
@@ -825,6 +942,24 @@ impl RaftNode {
     /// Checks the core's own invariants (the simulator calls this after every step).
     pub fn validate(&self) -> Result<(), String> {
         self.log.validate()?;
+        self.confs.validate()?;
+        if let Some((i, _)) = self.confs.entries.first() {
+            if *i <= self.log.snapshot_index() {
+                return Err(format!(
+                    "configuration entry {i} inside the snapshot (up to {})",
+                    self.log.snapshot_index()
+                ));
+            }
+        }
+        if self.role == Role::Leader && !self.confs.current().is_voter(self.config.id) {
+            let index = self.confs.current_index();
+            if index <= self.log.committed() {
+                return Err(format!(
+                    "leads although its removal at {index} is committed ({})",
+                    self.log.committed()
+                ));
+            }
+        }
         let meta = self.snapshot.as_ref().map(|s| s.meta).unwrap_or_default();
         if (meta.index, meta.term) != (self.log.snapshot_index(), self.log.snapshot_term()) {
             return Err(format!(
@@ -942,7 +1077,7 @@ impl RaftNode {
         self.events.push(TraceEvent::BecamePreCandidate { term });
         self.votes = VoteTally::default();
         self.votes.record(self.config.id, true);
-        if self.votes.result(&self.config.voters) == VoteResult::Won {
+        if self.votes.result(&self.voters()) == VoteResult::Won {
             self.become_candidate(false);
             return;
         }
@@ -953,7 +1088,7 @@ impl RaftNode {
             last_log_term: self.log.last_term(),
             leadership_transfer: false,
         };
-        for peer in self.peers() {
+        for peer in self.voter_peers() {
             self.send(peer, Rpc::PreVote(args.clone()));
         }
     }
@@ -975,7 +1110,7 @@ impl RaftNode {
             .push(TraceEvent::BecameCandidate { term: self.term });
         self.votes = VoteTally::default();
         self.votes.record(self.config.id, true);
-        if self.votes.result(&self.config.voters) == VoteResult::Won {
+        if self.votes.result(&self.voters()) == VoteResult::Won {
             self.become_leader();
             return;
         }
@@ -986,7 +1121,7 @@ impl RaftNode {
             last_log_term: self.log.last_term(),
             leadership_transfer: transfer,
         };
-        for peer in self.peers() {
+        for peer in self.voter_peers() {
             self.send(peer, Rpc::RequestVote(args.clone()));
         }
     }
@@ -1061,6 +1196,11 @@ impl RaftNode {
 
     fn handle_request_vote(&mut self, from: NodeId, args: RequestVoteArgs) {
         // Here args.term == self.term (a higher term made us a follower above).
+        //
+        // Every server answers, whatever its own configuration says (thesis §4.1): the candidate
+        // counts only the voters of *its* configuration, so a learner's answer counts only where
+        // a newer configuration made it a voter. Refusing here would deadlock a cluster whose
+        // promotion of a learner committed before the learner received it.
         let reject = match self.voted_for {
             Some(v) if v != args.candidate_id => {
                 Some(VoteRejectReason::AlreadyVoted { voted_for: v })
@@ -1124,15 +1264,16 @@ impl RaftNode {
         if !self.votes.record(from, reply.vote_granted) {
             return; // a duplicate answer
         }
-        let (granted_total, _) = self.votes.counts(&self.config.voters);
+        let voters = self.voters();
+        let (granted_total, _) = self.votes.counts(&voters);
         self.events.push(TraceEvent::VoteReceived {
             from,
             term: self.term,
             granted: reply.vote_granted,
             granted_total,
-            needed: quorum::majority(self.config.voters.len()),
+            needed: quorum::majority(voters.len()),
         });
-        if self.votes.result(&self.config.voters) == VoteResult::Won {
+        if self.votes.result(&voters) == VoteResult::Won {
             self.become_leader();
         }
         // A lost election just waits for the timer: the paper's candidate "continues in this state
@@ -1201,15 +1342,16 @@ impl RaftNode {
         if !self.votes.record(from, reply.vote_granted) {
             return; // a duplicate answer
         }
-        let (granted_total, _) = self.votes.counts(&self.config.voters);
+        let voters = self.voters();
+        let (granted_total, _) = self.votes.counts(&voters);
         self.events.push(TraceEvent::PreVoteReceived {
             from,
             term,
             granted: reply.vote_granted,
             granted_total,
-            needed: quorum::majority(self.config.voters.len()),
+            needed: quorum::majority(voters.len()),
         });
-        match self.votes.result(&self.config.voters) {
+        match self.votes.result(&voters) {
             VoteResult::Won => self.become_candidate(false),
             VoteResult::Lost => {
                 self.pre_candidate = false;
@@ -1290,6 +1432,17 @@ impl RaftNode {
                         from_index,
                         leader: from,
                     });
+                    if self.confs.truncate(from_index) {
+                        // The configuration entry went with the suffix: the previous one is back.
+                        self.events.push(TraceEvent::ConfigurationChanged {
+                            conf: self.confs.current().clone(),
+                            index: self.confs.current_index(),
+                            reverted: true,
+                        });
+                    }
+                }
+                for e in args.entries.iter().filter(|e| e.kind == EntryKind::Config) {
+                    self.record_config_entry(from, e);
                 }
                 // "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of
                 // last new entry)".
@@ -1362,6 +1515,7 @@ impl RaftNode {
             self.incoming = Some(IncomingSnapshot {
                 term: args.term,
                 meta,
+                conf: args.conf.clone(),
                 data: Vec::new(),
             });
         }
@@ -1389,11 +1543,31 @@ impl RaftNode {
         let Some(incoming) = self.incoming.take() else {
             return;
         };
+        let conf = incoming
+            .conf
+            .or_else(|| args.conf.clone())
+            .unwrap_or_else(|| self.initial_conf());
         let snapshot = Snapshot {
             meta,
             data: Bytes::from(incoming.data),
+            conf: self.normalize_conf(conf.clone()),
         };
         let kept_suffix = self.log.install_snapshot(meta);
+        let before = self.confs.current().clone();
+        if kept_suffix {
+            // The kept suffix's configuration entries stay in force; the snapshot's is the base.
+            self.confs.entries.retain(|(i, _)| *i > meta.index);
+        } else {
+            self.confs.entries.clear();
+        }
+        self.confs.base = conf;
+        if *self.confs.current() != before {
+            self.events.push(TraceEvent::ConfigurationChanged {
+                conf: self.confs.current().clone(),
+                index: self.confs.current_index(),
+                reverted: false,
+            });
+        }
         self.events.push(TraceEvent::SnapshotInstalled {
             index: meta.index,
             term: meta.term,
@@ -1532,10 +1706,11 @@ impl RaftNode {
         if self.quorum_elapsed >= self.config.election_timeout_min {
             self.quorum_elapsed = 0;
             if self.config.check_quorum {
-                let voters = &self.config.voters;
-                let heard_from = 1 + voters
+                let voters = self.voters();
+                let me = self.config.id;
+                let heard_from = voters
                     .iter()
-                    .filter(|v| self.recent_active.contains(v))
+                    .filter(|v| **v == me || self.recent_active.contains(v))
                     .count();
                 let needed = quorum::majority(voters.len());
                 if heard_from < needed {
@@ -1586,7 +1761,7 @@ impl RaftNode {
 
     /// Hands out the reads whose round a majority acknowledged.
     fn confirm_reads(&mut self) {
-        let voters = self.config.voters.clone();
+        let voters = self.voters();
         for read in self.reads.take_confirmed(self.config.id, &voters) {
             self.events.push(TraceEvent::ReadIndexConfirmed {
                 ctx: read.ctx,
@@ -1727,6 +1902,7 @@ impl RaftNode {
     /// at a time: the answer brings the next).
     fn send_snapshot_chunk(&mut self, to: NodeId) -> bool {
         let chunk = self.config.snapshot_chunk_bytes.max(1) as u64;
+        let initial_conf = self.initial_conf();
         let Some(snapshot) = self.snapshot.as_ref() else {
             return false;
         };
@@ -1751,6 +1927,8 @@ impl RaftNode {
             offset,
             data: snapshot.data.slice(offset as usize..end as usize),
             done: end == len,
+            // Always explicit on the wire: the receiver's initial configuration may differ.
+            conf: Some(snapshot.conf.clone().unwrap_or(initial_conf)),
         };
         pr.sent(None);
         self.send(to, Rpc::InstallSnapshot(args));
@@ -1761,8 +1939,24 @@ impl RaftNode {
     /// of matchIndex[i] ≥ N, and log[N].term == currentTerm: set commitIndex = N" (§5.3, §5.4).
     /// The leader's own copy counts only once durable.
     fn maybe_commit(&mut self) {
-        let mut matched: Vec<Index> = self.progress.values().map(|p| p.matched).collect();
-        matched.push(self.log.persisted());
+        // Current voters only: learners are never counted, nor is a leader being removed.
+        let me = self.config.id;
+        let matched: Vec<Index> = self
+            .confs
+            .current()
+            .voters
+            .iter()
+            .map(|v| {
+                if *v == me {
+                    self.log.persisted()
+                } else {
+                    self.progress.get(v).map_or(0, |p| p.matched)
+                }
+            })
+            .collect();
+        if matched.is_empty() {
+            return;
+        }
         let n = quorum::committed_index(matched);
         // §5.4.2: never commit an entry of an earlier term by counting replicas (Figure 8) —
         // unless the unsafe rule `commit_by_counting` asks for exactly that bug.
@@ -1779,6 +1973,16 @@ impl RaftNode {
                 from,
                 to: self.log.committed(),
             });
+            // Thesis §4.2.2: a leader removed from the configuration steps down once the
+            // configuration without it commits (until then it manages the cluster, uncounted).
+            let conf_index = self.confs.current_index();
+            if self.role == Role::Leader && !self.is_voter() && conf_index <= self.log.committed() {
+                self.become_follower(
+                    self.term,
+                    None,
+                    StepDownReason::RemovedFromConfiguration { index: conf_index },
+                );
+            }
         }
     }
 
@@ -1786,13 +1990,88 @@ impl RaftNode {
     // Helpers
     // ------------------------------------------------------------------------------------------
 
+    /// Every other member, voters and learners: whom a leader replicates to.
     fn peers(&self) -> Vec<NodeId> {
-        self.config
+        let me = self.config.id;
+        self.confs
+            .current()
+            .members()
+            .into_iter()
+            .filter(|v| *v != me)
+            .collect()
+    }
+
+    /// Every other voter: whom a candidate asks for votes.
+    fn voter_peers(&self) -> Vec<NodeId> {
+        let me = self.config.id;
+        self.confs
+            .current()
             .voters
             .iter()
             .copied()
-            .filter(|v| *v != self.config.id)
+            .filter(|v| *v != me)
             .collect()
+    }
+
+    /// The voters of the configuration in force.
+    fn voters(&self) -> Vec<NodeId> {
+        self.confs.current().voter_list()
+    }
+
+    /// The configuration of [`Config::voters`]: in force until a configuration entry or a
+    /// snapshot says otherwise.
+    fn initial_conf(&self) -> Configuration {
+        Configuration::with_voters(self.config.voters.iter().copied())
+    }
+
+    /// A snapshot's configuration as stored: `None` when it is the initial one (so snapshots of
+    /// a cluster that never changed look as they always did to storage).
+    fn normalize_conf(&self, conf: Configuration) -> Option<Configuration> {
+        (conf != self.initial_conf()).then_some(conf)
+    }
+
+    /// Whether this server votes in the configuration in force.
+    fn is_voter(&self) -> bool {
+        self.confs.current().is_voter(self.config.id)
+    }
+
+    /// A configuration entry reached the log (from the leader): it is in force at once.
+    fn record_config_entry(&mut self, from: NodeId, e: &Entry) {
+        if e.index <= self.confs.current_index()
+            || e.index <= self.log.snapshot_index()
+            || self.log.term(e.index) != Some(e.term)
+        {
+            return;
+        }
+        match Configuration::decode(&e.data) {
+            Ok(conf) => {
+                self.confs.push(e.index, conf.clone());
+                self.events.push(TraceEvent::ConfigurationChanged {
+                    conf,
+                    index: e.index,
+                    reverted: false,
+                });
+            }
+            Err(err) => self.events.push(TraceEvent::ProtocolViolation {
+                from,
+                what: format!("configuration entry {}: {err}", e.index),
+            }),
+        }
+    }
+
+    /// The leader's progress map follows the configuration: new members get a fresh entry,
+    /// removed ones are dropped.
+    fn sync_progress(&mut self) {
+        let next = self.log.last_index() + 1;
+        let peers = self.peers();
+        self.progress.retain(|id, _| peers.contains(id));
+        for p in peers {
+            self.progress
+                .entry(p)
+                .or_insert_with(|| Progress::new(next));
+        }
+        self.recent_active
+            .retain(|id| self.progress.contains_key(id));
     }
 
     fn send(&mut self, to: NodeId, rpc: Rpc) {

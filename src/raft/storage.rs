@@ -190,6 +190,7 @@ mod tests {
         Snapshot {
             meta: crate::raft::SnapshotMeta { index, term },
             data: bytes::Bytes::from(format!("state at {index}")),
+            conf: None,
         }
     }
 

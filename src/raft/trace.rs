@@ -3,6 +3,7 @@
 //! Each [`Ready`](super::Ready) carries the events that happened since the last one. They are
 //! explanations, not inputs: dropping them changes nothing in the protocol.
 
+use super::membership::{ConfChange, Configuration};
 use super::types::{Index, NodeId, Role, Term};
 
 /// Something a core did, with the reason.
@@ -270,6 +271,23 @@ pub enum TraceEvent {
         /// What was wrong.
         what: String,
     },
+    /// The leader appended a membership change (thesis §4.1): it is in force at once.
+    ConfChangeProposed {
+        /// The change.
+        change: ConfChange,
+        /// The configuration entry's index.
+        index: Index,
+    },
+    /// The configuration in force changed: a configuration entry was appended, truncated away
+    /// (`reverted`: the previous configuration is back), or came with a snapshot.
+    ConfigurationChanged {
+        /// The configuration now in force.
+        conf: Configuration,
+        /// The index of the entry that set it (0: the snapshot's or the initial one).
+        index: Index,
+        /// Whether it is back because a newer configuration entry was truncated.
+        reverted: bool,
+    },
 }
 
 /// Why a vote was refused.
@@ -399,6 +417,11 @@ pub enum StepDownReason {
         /// A majority.
         needed: usize,
     },
+    /// A configuration without this leader committed: it is no longer a member (thesis §4.2.2).
+    RemovedFromConfiguration {
+        /// The configuration entry's index.
+        index: Index,
+    },
 }
 
 /// Why a leadership transfer was given up.
@@ -432,6 +455,9 @@ impl std::fmt::Display for StepDownReason {
             }
             StepDownReason::LeaderDiscovered { leader } => {
                 write!(f, "heard from leader {leader}")
+            }
+            StepDownReason::RemovedFromConfiguration { index } => {
+                write!(f, "removed by the configuration committed at {index}")
             }
             StepDownReason::QuorumLost { heard_from, needed } => write!(
                 f,
@@ -603,6 +629,23 @@ impl std::fmt::Display for TraceEvent {
             TraceEvent::CommitAdvanced { from, to } => write!(f, "commit {from} -> {to}"),
             TraceEvent::ProtocolViolation { from, what } => {
                 write!(f, "PROTOCOL VIOLATION by {from}: {what}")
+            }
+            TraceEvent::ConfChangeProposed { change, index } => {
+                write!(f, "proposed membership change at {index}: {change}")
+            }
+            TraceEvent::ConfigurationChanged {
+                conf,
+                index,
+                reverted,
+            } => {
+                if *reverted {
+                    write!(
+                        f,
+                        "configuration entry truncated: back to {conf} (from {index})"
+                    )
+                } else {
+                    write!(f, "configuration now {conf} (from {index})")
+                }
             }
         }
     }

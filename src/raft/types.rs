@@ -21,6 +21,10 @@ pub enum EntryKind {
     /// The empty entry a new leader appends at the start of its term (§8), so that it can commit
     /// entries of earlier terms by committing one of its own.
     Noop,
+    /// A membership change (thesis §4.1): `data` holds the whole new configuration
+    /// ([`Configuration::encode`](super::membership::Configuration::encode)). A server uses it as
+    /// soon as it is in its log; the state machine applies nothing for it.
+    Config,
 }
 
 /// One log entry: "command for state machine, and term when entry was received by leader".
@@ -57,6 +61,16 @@ impl Entry {
         }
     }
 
+    /// A configuration entry carrying `conf`.
+    pub fn config(index: Index, term: Term, conf: &super::membership::Configuration) -> Self {
+        Entry {
+            index,
+            term,
+            kind: EntryKind::Config,
+            data: conf.encode(),
+        }
+    }
+
     /// Bytes this entry occupies in a message, roughly: used to bound batches.
     pub fn approx_size(&self) -> usize {
         self.data.len() + 24
@@ -81,6 +95,11 @@ pub struct Snapshot {
     pub meta: SnapshotMeta,
     /// The state machine's bytes. Shared, not copied, between core, storage and messages.
     pub data: Bytes,
+    /// The cluster configuration in force at `meta.index` (the snapshot replaces the log prefix,
+    /// configuration entries included). `None`: the initial configuration of
+    /// [`Config::voters`](super::Config::voters), for a snapshot from storage that does not keep
+    /// one.
+    pub conf: Option<super::membership::Configuration>,
 }
 
 /// "Persistent state on all servers (updated on stable storage before responding to RPCs)".

@@ -9,6 +9,9 @@
 //! | State Machine Safety   | every index is applied with one entry only, and only once committed|
 //! | Linearizable reads     | a read's index (ReadIndex, thesis §6.4) is at least every index    |
 //! |                        | committed anywhere before the read was asked                       |
+//! | Membership (§4.1)      | committed configurations differ by at most one voter from the one  |
+//! |                        | before them (and each core checks the same of its own log); the    |
+//! |                        | checks above hold whatever configuration elected or committed      |
 //!
 //! Each log is summarised by a chain of prefix hashes, `chain[i] = H(chain[i-1], term_i, data_i)`:
 //! two logs agree up to `i` exactly when their chains agree at `i`, which makes each check O(1)
@@ -16,7 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::raft::{Entry, EntryKind, Index, NodeId, Term};
+use crate::raft::{Configuration, Entry, EntryKind, Index, NodeId, Term};
 
 /// Prefix-hash chain of one node's stored log.
 #[derive(Clone, Debug, Default)]
@@ -41,6 +44,7 @@ pub fn content_hash(e: &Entry) -> u64 {
     let kind = match e.kind {
         EntryKind::Normal => 1,
         EntryKind::Noop => 2,
+        EntryKind::Config => 3,
     };
     mix(h ^ kind)
 }
@@ -112,6 +116,8 @@ pub struct Checker {
     applied: Vec<Option<(Term, u64)>>,
     /// Reads asked and not yet answered: ctx → the highest index committed anywhere when asked.
     reads: HashMap<u64, Index>,
+    /// Committed configurations by index (index 0: the initial one), as servers apply them.
+    confs: BTreeMap<Index, Configuration>,
 }
 
 impl Checker {
@@ -251,8 +257,41 @@ impl Checker {
         Ok(())
     }
 
+    /// Sets the cluster's initial configuration (index 0).
+    pub fn set_initial_conf(&mut self, conf: Configuration) {
+        self.confs.insert(0, conf);
+    }
+
+    /// Membership (thesis §4.1): a committed configuration differs from the committed one before
+    /// it by at most one voter, and from the one after it too.
+    fn on_config(&mut self, node: NodeId, entry: &Entry) -> Result<(), String> {
+        let conf = Configuration::decode(&entry.data).map_err(|e| {
+            format!(
+                "node {node} applied configuration entry {}: {e}",
+                entry.index
+            )
+        })?;
+        let near = [
+            self.confs.range(..entry.index).next_back(),
+            self.confs.range(entry.index + 1..).next(),
+        ];
+        for (i, c) in near.into_iter().flatten() {
+            if c.voter_distance(&conf) > 1 {
+                return Err(format!(
+                    "Membership: committed configuration {conf} at {} differs from committed                      configuration {c} at {i} by more than one voter",
+                    entry.index
+                ));
+            }
+        }
+        self.confs.insert(entry.index, conf);
+        Ok(())
+    }
+
     /// State Machine Safety: `node` applied `entry`.
     pub fn on_apply(&mut self, node: NodeId, entry: &Entry) -> Result<(), String> {
+        if entry.kind == EntryKind::Config {
+            self.on_config(node, entry)?;
+        }
         let i = entry.index as usize;
         match self.committed.get(i.wrapping_sub(1)).copied().flatten() {
             Some(c) if c.term == entry.term => {}

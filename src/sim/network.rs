@@ -100,6 +100,11 @@ impl Network {
         }
     }
 
+    /// Adds a node, connected to the healed group.
+    pub fn add_node(&mut self, node: NodeId) {
+        self.group.entry(node).or_insert(0);
+    }
+
     /// The current fault model.
     pub fn config(&self) -> &NetConfig {
         &self.config

@@ -132,6 +132,7 @@ pub(crate) fn decode(bytes: &[u8], named: SnapshotMeta) -> Result<Snapshot, Stri
     Ok(Snapshot {
         meta,
         data: Bytes::copy_from_slice(body.get(HEADER_BYTES..).unwrap_or_default()),
+        conf: None,
     })
 }
 
@@ -303,6 +304,7 @@ mod tests {
         Snapshot {
             meta: SnapshotMeta { index, term },
             data: Bytes::from_static(data),
+            conf: None,
         }
     }
 

@@ -10,6 +10,7 @@ fn snap(index: Index, term: Term) -> Snapshot {
     Snapshot {
         meta: SnapshotMeta { index, term },
         data: bytes::Bytes::from(format!("the state machine through {index} (term {term})")),
+        conf: None,
     }
 }
 
