@@ -294,6 +294,7 @@ impl Cluster {
                         client_timeout: config.preset.client_timeout(),
                         snapshot: config.snapshot_policy(),
                         rules: config.rules,
+                        metrics: Default::default(),
                     },
                 )
             })
@@ -407,6 +408,12 @@ impl ClusterHandle {
     /// The address of a node's services.
     pub fn addr(&self, id: NodeId) -> Option<SocketAddr> {
         self.inner.node_configs.get(&id).and_then(NodeConfig::addr)
+    }
+
+    /// A node's bench counters (persist batches, AppendEntries sent) since the cluster started;
+    /// they survive kill and restart.
+    pub fn metrics(&self, id: NodeId) -> Option<crate::node::metrics::MetricsSnapshot> {
+        Some(self.inner.node_configs.get(&id)?.metrics.snapshot())
     }
 
     /// The cluster's preset.

@@ -14,6 +14,7 @@
 pub mod driver;
 pub mod event;
 pub mod kv_service;
+pub mod metrics;
 pub mod rules;
 pub mod transport;
 
@@ -56,6 +57,9 @@ pub struct NodeConfig {
     /// applied state at once instead of confirming a read index with the leader, so a follower
     /// (or a deposed leader) can return a stale value.
     pub rules: Rules,
+    /// Counters the driver bumps (persist batches, AppendEntries sent), for `raftlab bench`.
+    /// Shared by the node's successive incarnations: they survive kill and restart.
+    pub metrics: Arc<metrics::NodeMetrics>,
 }
 
 /// When a node takes a snapshot on its own (it also takes one on command).
@@ -301,7 +305,8 @@ pub async fn start(
 
     let (inbox_tx, inbox_rx) = mpsc::channel(INBOX_CAPACITY);
     let driver = driver::Driver::new(core, storage, outbox, events.clone(), config.snapshot)
-        .map_err(NodeError::Snapshot)?;
+        .map_err(NodeError::Snapshot)?
+        .with_metrics(config.metrics.clone());
     let view_rx = driver.view();
     let driver = tokio::spawn(driver.run(inbox_rx));
 

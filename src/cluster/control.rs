@@ -104,6 +104,7 @@ fn node_status(n: &super::NodeState) -> pb::NodeStatus {
         first_index: s.first_index,
         receiving_snapshot_index: s.receiving_snapshot.map_or(0, |(index, _)| index),
         receiving_snapshot_bytes: s.receiving_snapshot.map_or(0, |(_, bytes)| bytes),
+        metrics: None,
     }
 }
 
@@ -126,7 +127,20 @@ impl Control for ControlService {
     ) -> Result<Response<pb::StatusReply>, Status> {
         let st = self.cluster.status();
         Ok(Response::new(pb::StatusReply {
-            nodes: st.nodes.iter().map(node_status).collect(),
+            nodes: st
+                .nodes
+                .iter()
+                .map(|n| pb::NodeStatus {
+                    metrics: self.cluster.metrics(n.id).map(|m| pb::NodeMetrics {
+                        persists: m.persists,
+                        leader_appends: m.leader_appends,
+                        leader_entries: m.leader_entries,
+                        append_entries_sent: m.append_entries_sent,
+                        entries_sent: m.entries_sent,
+                    }),
+                    ..node_status(n)
+                })
+                .collect(),
             paused: st.paused,
             speed: st.speed,
             preset: st.preset.as_str().to_string(),

@@ -74,6 +74,8 @@ pub struct Driver {
     /// Command bytes applied since the last snapshot.
     bytes_since_snapshot: u64,
     reads: Reads,
+    /// Bench counters (see [`super::metrics`]).
+    metrics: std::sync::Arc<super::metrics::NodeMetrics>,
 }
 
 impl Driver {
@@ -107,7 +109,14 @@ impl Driver {
             policy,
             bytes_since_snapshot: 0,
             reads: Reads::default(),
+            metrics: Default::default(),
         })
+    }
+
+    /// Bumps `metrics` (shared with the cluster) instead of private counters.
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<super::metrics::NodeMetrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// A reader of the node's published view.
@@ -230,9 +239,13 @@ impl Driver {
                     .map_err(|_| "storage lock poisoned".to_string())?;
                 let result = blocking(|| storage.persist(hard_state.as_ref(), &entries));
                 result.map_err(|e| e.to_string())?;
+                // metrics hook (bench): one persist batch.
+                let leader = self.core.role() == crate::raft::Role::Leader;
+                self.metrics.persisted(entries.len(), leader);
             }
             // 2. Send.
             for msg in messages {
+                self.metrics.sent(&msg); // metrics hook (bench)
                 // The network is gone only when the cluster shuts down.
                 let _ = self.outbox.send(msg);
             }
