@@ -358,37 +358,66 @@ pub struct ServeArgs {
 /// Flags of `raftlab bench`.
 #[derive(Debug, Args, Clone)]
 pub struct BenchArgs {
-    /// Number of nodes, 1 to 9.
+    /// Number of nodes of the in-process cluster, 1 to 9.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=9))]
     pub nodes: u64,
-    /// Concurrent clients, 1 to 4096.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    /// Concurrent closed-loop clients, 1 to 4096 (each keeps one request outstanding; they
+    /// share a few HTTP/2 connections per node).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub clients: u64,
-    /// How long to measure, after one second of warm-up (e.g. 10s, 500ms). Default: 10s, or
-    /// no limit with --writes.
+    /// How long to measure, after the warm-up (e.g. 10s, 500ms). Default: 10s, or no limit
+    /// with --writes. With --sweep: for each client count.
     #[arg(long, value_parser = bench::parse_duration)]
     pub duration: Option<std::time::Duration>,
+    /// Warm-up before each measurement (e.g. 1s, 200ms; 0 for none): operations that start
+    /// during it are not counted.
+    #[arg(long, default_value = "1s", value_parser = bench::parse_warmup)]
+    pub warmup: std::time::Duration,
+    /// Run each of these client counts in turn on the same cluster (e.g. 1,4,16,64,256,1024),
+    /// each with its warm-up, and print a table.
+    #[arg(long, value_name = "CLIENTS,...", value_parser = bench::parse_sweep,
+          conflicts_with_all = ["clients", "writes"])]
+    pub sweep: Option<bench::Sweep>,
+    /// Fraction of operations that are reads (Get, linearizable: ReadIndex) of keys the client
+    /// wrote before, 0.0 to 1.0.
+    #[arg(long, default_value_t = 0.0, value_parser = bench::parse_ratio)]
+    pub read_ratio: f64,
+    /// Drive a running `raftlab serve` instead of starting a cluster: the Kv addresses of its
+    /// nodes, comma-separated (as `serve` prints them under "nodes"), so that the load generator
+    /// runs in its own process.
+    #[arg(long, value_name = "ADDR,...", value_delimiter = ',', value_parser = bench::parse_addr,
+          conflicts_with_all = ["nodes", "preset", "seed", "storage", "data_dir", "fsync",
+                                "snapshot_every", "snapshot_bytes"])]
+    pub target: Vec<std::net::SocketAddr>,
+    /// With --target: the Control address `serve` prints, to read the nodes' counters (mean
+    /// batch size, AppendEntries/s). Without it those figures are "n/a".
+    #[arg(long, value_name = "ADDR", value_parser = bench::parse_addr, requires = "target")]
+    pub control: Option<std::net::SocketAddr>,
+    /// Print the results as JSON instead of text: one object per run (per client count with
+    /// --sweep), one per line.
+    #[arg(long)]
+    pub json: bool,
     /// Stop once this many writes were acknowledged (a soak run: e.g. --writes 1000000).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub writes: Option<u64>,
-    /// Print a line every 5 s while running: writes so far, resident memory, each node's log
-    /// length and snapshot, and disk use.
+    /// Print a line every 5 s while running (on stderr): writes so far and, in-process,
+    /// resident memory, each node's log length and snapshot, and disk use.
     #[arg(long)]
     pub progress: bool,
-    /// Record every write (invocation, completion, outcome) and save the history as JSON lines
-    /// (the same format as `raftlab chaos --history`; costs a little throughput).
+    /// Record every operation (invocation, completion, outcome) and save the history as JSON
+    /// lines (the same format as `raftlab chaos --history`; costs a little throughput).
     #[arg(long)]
     pub history: Option<std::path::PathBuf>,
-    /// Bytes per value.
+    /// Bytes per value, 0 to 1 MiB (a value is the write's sequence number, zero-padded).
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
     pub payload: u64,
-    /// Timing preset.
+    /// Timing preset of the in-process cluster.
     #[arg(long, value_enum, default_value_t = Preset::Fast)]
     pub preset: Preset,
-    /// Seed of the cores' RNGs.
+    /// Seed of the cores' RNGs and of the clients' choices.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Storage flags.
+    /// Storage flags (in-process cluster).
     #[command(flatten)]
     pub storage: StorageArgs,
 }

@@ -1,55 +1,48 @@
-//! `raftlab bench`: closed-loop clients writing to a real in-process cluster over gRPC, with
-//! throughput and latency percentiles printed at the end.
+//! `raftlab bench`: closed-loop clients driving a real cluster through its Kv gRPC service,
+//! with throughput, latency percentiles and the leader's batching figures at the end.
 //!
-//! Each client has its own session (client id, sequence number) and keeps exactly one write
-//! outstanding: it sends a `Put` to the node it believes leads, follows the leader hint of a
-//! refusal, and retries the same sequence number after an error (exactly-once keeps the count
-//! honest). Only acknowledged writes are counted.
+//! ```text
+//!   bench ─ run(): start a cluster (or --target: `raftlab serve` in another process)
+//!     │            find the leader, then for each client count (--sweep, or --clients):
+//!     ├─ load.rs    N closed-loop clients over a few HTTP/2 connections per node
+//!     ├─ source.rs  the nodes' counters, read before and after the measured window
+//!     │             (in-process: ClusterHandle::metrics; --control: Control.Status)
+//!     └─ report.rs  text, a sweep table, or JSON (one object per run)
+//! ```
+//!
+//! Each client has its own session and keeps exactly one operation outstanding (see
+//! [`load`]): its latency is from the first attempt to the acknowledgement. Only acknowledged
+//! writes and answered reads count. Every run ends with a check: each client reads its keys
+//! back, and a key without its last acknowledged value is reported as a lost write; a read that
+//! did not return the client's own last write is a stale read. Either makes the exit code 1.
+//!
+//! Mean batch size is entries per leader append batch (one persist, and one AppendEntries round
+//! to each follower); AppendEntries/s counts the messages the leader sent, heartbeats included.
+//! Both come from the nodes' counters ([`crate::node::metrics`]): with `--target` they are read
+//! from the Control service given with `--control` (the address `serve` prints), and without it
+//! they are "n/a".
 //!
 //! A soak run (`--writes 1000000 --progress`) also reports what the run costs over time: the
 //! process's resident memory (current and peak, from `/proc/self/status`: the nodes share one
 //! process), each node's in-memory log length and snapshot index, and the bytes each node keeps
 //! on disk — so one can see them stay flat while the write count grows.
 
+pub mod load;
+pub mod report;
+pub mod source;
+
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
-use tonic::transport::Channel;
-
 use super::BenchArgs;
-use crate::check::{History, KvOp, KvOutput, Outcome};
-use crate::cluster::{Cluster, ClusterConfig, ClusterHandle};
-use crate::node::{kv_service::LEADER_ID, transport};
-use crate::pb::{self, kv_client::KvClient};
-use crate::raft::NodeId;
-
-/// What one run measured.
-#[derive(Debug, Clone)]
-pub struct BenchReport {
-    /// Writes acknowledged.
-    pub writes: u64,
-    /// Errors seen (each followed by a retry).
-    pub errors: u64,
-    /// Measured time.
-    pub elapsed: Duration,
-    /// Latency of acknowledged writes, in microseconds.
-    pub latency_us: Histogram<u64>,
-}
-
-impl BenchReport {
-    /// Acknowledged writes per second.
-    pub fn throughput(&self) -> f64 {
-        self.writes as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-}
-
-fn new_histogram() -> Histogram<u64> {
-    // 1 µs to 60 s at 3 significant figures: constant, valid bounds.
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
-}
+use crate::check::History;
+use crate::cluster::{Cluster, ClusterConfig, ClusterHandle, StorageConfig};
+use load::{ClientSpec, LoadResult, Targets, Window};
+use report::{BenchReport, Percentiles};
+use source::MetricsSource;
 
 /// Parses "10s", "500ms", "2m" or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -73,189 +66,178 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-fn kv_client(cluster: &ClusterHandle, id: NodeId) -> Option<KvClient<Channel>> {
-    Some(KvClient::new(transport::channel(cluster.addr(id)?)))
-}
-
-/// When a run stops: a shared flag, and optionally a total of acknowledged writes.
-#[derive(Clone)]
-struct Stop {
-    flag: Arc<AtomicBool>,
-    acked: Arc<AtomicU64>,
-    limit: Option<u64>,
-}
-
-impl Stop {
-    fn stopped(&self) -> bool {
-        self.flag.load(Ordering::Relaxed)
+/// Parses a warm-up: a duration, or 0 for none.
+pub fn parse_warmup(s: &str) -> Result<Duration, String> {
+    if s.trim().trim_end_matches(['s', 'm']).trim() == "0" {
+        return Ok(Duration::ZERO);
     }
+    parse_duration(s)
+}
 
-    /// Counts one acknowledged write; returns whether it may be counted (within the limit).
-    fn ack(&self) -> bool {
-        let n = self.acked.fetch_add(1, Ordering::Relaxed) + 1;
-        match self.limit {
-            Some(limit) if n >= limit => {
-                self.flag.store(true, Ordering::Relaxed);
-                n <= limit
+/// Most clients one run may have.
+pub const MAX_CLIENTS: u64 = 4096;
+
+/// The client counts of `--sweep`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sweep(pub Vec<u64>);
+
+/// Parses `--sweep 1,4,16,64`: client counts from 1 to [`MAX_CLIENTS`], comma-separated.
+pub fn parse_sweep(s: &str) -> Result<Sweep, String> {
+    let counts = s
+        .split(',')
+        .map(|part| {
+            let part = part.trim();
+            let n: u64 = part.parse().map_err(|_| {
+                format!("{part:?} is not a client count (e.g. --sweep 1,4,16,64)")
+            })?;
+            if (1..=MAX_CLIENTS).contains(&n) {
+                Ok(n)
+            } else {
+                Err(format!("client count {n} is out of range 1..={MAX_CLIENTS}"))
             }
-            _ => true,
-        }
+        })
+        .collect::<Result<Vec<u64>, String>>()?;
+    Ok(Sweep(counts))
+}
+
+/// Parses `--read-ratio`: a fraction from 0 to 1.
+pub fn parse_ratio(s: &str) -> Result<f64, String> {
+    let r: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number (e.g. 0.3)"))?;
+    if (0.0..=1.0).contains(&r) {
+        Ok(r)
+    } else {
+        Err(format!("{r} is out of range 0.0..=1.0"))
     }
 }
 
-async fn client_loop(
-    cluster: ClusterHandle,
-    client_id: u64,
-    payload: String,
-    stop: Stop,
-    measure_from: Instant,
-    history: Option<History>,
-) -> (u64, u64, Histogram<u64>) {
-    let ids = cluster.ids();
-    let mut hist = new_histogram();
-    let (mut writes, mut errors) = (0u64, 0u64);
-    let mut target = ids[(client_id as usize) % ids.len()];
-    let mut clients: std::collections::BTreeMap<NodeId, KvClient<Channel>> = ids
-        .iter()
-        .filter_map(|id| Some((*id, kv_client(&cluster, *id)?)))
-        .collect();
-    let mut seq = 1u64;
-    while !stop.stopped() {
-        let Some(kv) = clients.get_mut(&target) else {
-            break;
-        };
-        let key = format!("bench-{client_id}");
-        let pending = history.as_ref().map(|h| {
-            h.invoke(
-                client_id,
-                KvOp::Put {
-                    key: key.clone(),
-                    value: payload.clone(),
-                },
-            )
-        });
-        let mut req = tonic::Request::new(pb::PutRequest {
-            key,
-            value: payload.clone(),
-            client_id,
-            seq,
-        });
-        req.set_timeout(Duration::from_secs(5));
-        let started = Instant::now();
-        let reply = kv.put(req).await;
-        if let Some(pending) = pending {
-            pending.complete(match &reply {
-                Ok(r) => {
-                    let r = r.get_ref();
-                    Outcome::Ok(KvOutput::Put {
-                        previous: r.had_previous.then(|| r.previous.clone()),
-                    })
-                }
-                Err(status) => crate::chaos::outcome_of(status),
-            });
-        }
-        match reply {
-            Ok(_) => {
-                seq += 1;
-                if started >= measure_from && stop.ack() {
-                    writes += 1;
-                    let _ = hist.record(started.elapsed().as_micros().max(1) as u64);
-                }
-            }
-            Err(status) => {
-                errors += 1;
-                let hint = status
-                    .metadata()
-                    .get(LEADER_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<NodeId>().ok());
-                target = match hint {
-                    Some(l) if l != target => l,
-                    _ => ids[(ids.iter().position(|i| *i == target).unwrap_or(0) + 1) % ids.len()],
-                };
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
-    }
-    (writes, errors, hist)
+/// Parses one `--target` address (host:port, as `raftlab serve` prints them).
+pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    s.trim().parse().map_err(|_| {
+        format!("{s:?} is not an address: expected ip:port, e.g. 127.0.0.1:50051 (the Kv addresses `raftlab serve` prints)")
+    })
 }
 
-/// How long and how much to run.
-#[derive(Clone, Copy, Debug)]
-pub struct RunLimits {
-    /// Warm-up before measuring.
-    pub warmup: Duration,
-    /// Measuring time (None: until `writes`).
-    pub duration: Option<Duration>,
-    /// Stop after this many acknowledged writes.
-    pub writes: Option<u64>,
-    /// Print a progress line every 5 s.
-    pub progress: bool,
+/// A session id base for this run, different in every process, so that a run against a
+/// long-lived `serve` never reuses an earlier run's sessions.
+fn client_id_base() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mixed = nanos ^ (u64::from(std::process::id()) << 24);
+    // Room above for 2^16 clients per process; never 0 (0 means "no session").
+    ((mixed % (1 << 46)) << 16) | 1
 }
 
-/// Runs the benchmark against `cluster` and returns what it measured.
-pub async fn measure(
-    cluster: &ClusterHandle,
+/// What the nodes and clients are, for the report.
+struct Setup {
+    mode: &'static str,
+    nodes: u64,
+    storage: Option<String>,
+    preset: Option<String>,
+}
+
+/// One measured run with `clients` clients: warm-up, window, counters, check.
+#[allow(clippy::too_many_arguments)]
+async fn measure(
+    targets: &Targets,
+    metrics: &mut MetricsSource,
+    args: &BenchArgs,
+    setup: &Setup,
     clients: u64,
-    limits: RunLimits,
-    payload: usize,
-    data_dir: Option<std::path::PathBuf>,
+    next_client: &mut u64,
     history: Option<History>,
-) -> BenchReport {
-    let stop = Stop {
-        flag: Arc::new(AtomicBool::new(false)),
-        acked: Arc::new(AtomicU64::new(0)),
-        limit: limits.writes,
+    progress: Option<(&ClusterHandle, Option<&std::path::Path>)>,
+) -> (BenchReport, LoadResult) {
+    let duration = match (args.duration, args.writes) {
+        (Some(d), _) => Some(d),
+        (None, Some(_)) => None,
+        (None, None) => Some(Duration::from_secs(10)),
     };
-    let warmup = limits.warmup;
     let start = Instant::now();
-    let measure_from = start + warmup;
-    let payload = "x".repeat(payload);
-    let tasks: Vec<_> = (1..=clients)
-        .map(|c| {
-            tokio::spawn(client_loop(
-                cluster.clone(),
-                1_000 + c,
-                payload.clone(),
-                stop.clone(),
-                measure_from,
-                history.clone(),
-            ))
+    let from = start + args.warmup;
+    let window = Window {
+        from,
+        until: duration.map(|d| from + d),
+        stop: Arc::new(AtomicBool::new(false)),
+        acked: Arc::new(AtomicU64::new(0)),
+        limit: args.writes,
+    };
+    let specs = (0..clients)
+        .map(|index| {
+            *next_client += 1;
+            ClientSpec {
+                client_id: *next_client,
+                index,
+                payload: args.payload as usize,
+                read_ratio: args.read_ratio,
+                seed: args.seed,
+            }
         })
         .collect();
-    let deadline = limits.duration.map(|d| measure_from + d);
-    let mut next_progress = measure_from + Duration::from_secs(5);
-    while !stop.stopped() && deadline.is_none_or(|d| Instant::now() < d) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        if limits.progress && Instant::now() >= next_progress {
+    let set = load::spawn_clients(targets, specs, &window, history);
+    tokio::time::sleep_until(from.into()).await;
+    let before = metrics.snapshot().await;
+    let mut next_progress = from + Duration::from_secs(5);
+    while !window.stop.load(Ordering::Relaxed)
+        && window.until.is_none_or(|u| Instant::now() < u)
+    {
+        let now = Instant::now();
+        let nap = Duration::from_millis(20)
+            .min(window.until.map_or(Duration::MAX, |u| u.saturating_duration_since(now)));
+        tokio::time::sleep(nap).await;
+        if args.progress && Instant::now() >= next_progress {
             next_progress += Duration::from_secs(5);
-            println!(
+            let acked = window.acked.load(Ordering::Relaxed);
+            eprintln!(
                 "{}",
-                progress_line(
-                    cluster,
-                    stop.acked.load(Ordering::Relaxed),
-                    measure_from,
-                    data_dir.as_deref()
-                )
+                match progress {
+                    Some((cluster, dir)) => progress_line(cluster, acked, from, dir),
+                    None => format!(
+                        "[{:6.0} s] writes {acked:>9}",
+                        from.elapsed().as_secs_f64()
+                    ),
+                }
             );
         }
     }
-    stop.flag.store(true, Ordering::Relaxed);
-    let elapsed = Instant::now().saturating_duration_since(measure_from);
+    let end = Instant::now();
+    let after = metrics.snapshot().await;
+    window.stop.store(true, Ordering::Relaxed);
+    let seconds = end.saturating_duration_since(from).as_secs_f64().max(1e-9);
+    let result = load::join_clients(set).await;
     let mut report = BenchReport {
-        writes: 0,
-        errors: 0,
-        elapsed,
-        latency_us: new_histogram(),
+        mode: setup.mode.to_string(),
+        nodes: setup.nodes,
+        clients,
+        connections_per_node: Targets::connections_for(clients),
+        payload: args.payload,
+        read_ratio: args.read_ratio,
+        storage: setup.storage.clone(),
+        preset: setup.preset.clone(),
+        seconds,
+        writes: result.writes,
+        reads: result.reads,
+        writes_per_sec: result.writes as f64 / seconds,
+        reads_per_sec: result.reads as f64 / seconds,
+        write_latency_ms: Percentiles::of(&result.write_us),
+        read_latency_ms: Percentiles::of(&result.read_us),
+        errors: result.errors,
+        redirects: result.redirects,
+        stale_reads: result.stale_reads,
+        keys_verified: result.keys_verified,
+        lost_writes: result.lost_writes,
+        unverified: result.unverified,
+        mean_batch: None,
+        append_entries_per_sec: None,
+        entries_per_append_entries: None,
+        persists_per_sec: None,
+        load_average: report::load_average(),
     };
-    for t in tasks {
-        if let Ok((w, e, h)) = t.await {
-            report.writes += w;
-            report.errors += e;
-            let _ = report.latency_us.add(&h);
-        }
-    }
-    report
+    report.set_metrics(before.zip(after).map(|(b, a)| a.since(&b)));
+    (report, result)
 }
 
 /// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`), where there is one.
@@ -314,8 +296,26 @@ fn progress_line(
     line
 }
 
+/// Starts the in-process cluster and waits for a leader.
+async fn start_cluster(args: &BenchArgs, storage: StorageConfig) -> Result<Cluster, String> {
+    let mut config = ClusterConfig::new(args.nodes as usize, args.preset);
+    config.seed = args.seed;
+    config.storage = storage;
+    config.snapshot = args.storage.snapshot_policy();
+    let cluster = Cluster::start(config).await.map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cluster.status().leader().is_none() {
+        if Instant::now() > deadline {
+            cluster.shutdown().await;
+            return Err("no leader elected within 30 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(cluster)
+}
+
 /// `raftlab bench`.
-pub async fn run(args: BenchArgs, storage: crate::cluster::StorageConfig) -> ExitCode {
+pub async fn run(args: BenchArgs, storage: StorageConfig) -> ExitCode {
     if let Some(path) = &args.history {
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
         if parent.is_some_and(|p| !p.is_dir()) {
@@ -326,95 +326,159 @@ pub async fn run(args: BenchArgs, storage: crate::cluster::StorageConfig) -> Exi
             return ExitCode::from(2);
         }
     }
-    let mut config = ClusterConfig::new(args.nodes as usize, args.preset);
-    config.seed = args.seed;
-    let storage_text = storage.describe();
     let data_dir = match &storage {
-        crate::cluster::StorageConfig::Disk { dir, .. } => Some(dir.clone()),
-        crate::cluster::StorageConfig::Memory => None,
+        StorageConfig::Disk { dir, .. } => Some(dir.clone()),
+        StorageConfig::Memory => None,
     };
-    config.storage = storage;
-    config.snapshot = args.storage.snapshot_policy();
-    let cluster = match Cluster::start(config).await {
-        Ok(c) => c,
+    let storage_text = storage.describe();
+    let (cluster, addrs, mut metrics, setup) = if args.target.is_empty() {
+        let cluster = match start_cluster(&args, storage).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("raftlab bench: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let addrs: Vec<SocketAddr> = cluster
+            .ids()
+            .into_iter()
+            .filter_map(|id| cluster.addr(id))
+            .collect();
+        let metrics = MetricsSource::Cluster(cluster.handle());
+        let setup = Setup {
+            mode: "in-process",
+            nodes: args.nodes,
+            storage: Some(storage_text),
+            preset: Some(args.preset.to_string()),
+        };
+        (Some(cluster), addrs, metrics, setup)
+    } else {
+        let metrics = match args.control {
+            Some(addr) => match MetricsSource::control(addr, Duration::from_secs(3)).await {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("raftlab bench: {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            None => MetricsSource::None,
+        };
+        let setup = Setup {
+            mode: "target",
+            nodes: args.target.len() as u64,
+            storage: None,
+            preset: None,
+        };
+        (None, args.target.clone(), metrics, setup)
+    };
+    let code = drive(&args, cluster.as_ref(), addrs, &mut metrics, &setup, data_dir).await;
+    if let Some(cluster) = cluster {
+        cluster.shutdown().await;
+    }
+    code
+}
+
+/// Everything after the cluster is there: find the leader, run each point, print, check.
+async fn drive(
+    args: &BenchArgs,
+    cluster: Option<&Cluster>,
+    addrs: Vec<SocketAddr>,
+    metrics: &mut MetricsSource,
+    setup: &Setup,
+    data_dir: Option<std::path::PathBuf>,
+) -> ExitCode {
+    let targets = match Targets::new(addrs) {
+        Ok(t) => t,
         Err(e) => {
             eprintln!("raftlab bench: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(2);
         }
     };
-    // Wait for a leader before the clock starts.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while cluster.status().leader().is_none() {
-        if Instant::now() > deadline {
-            eprintln!("raftlab bench: no leader elected within 30 s");
-            cluster.shutdown().await;
-            return ExitCode::FAILURE;
+    if let Err(e) = targets.check_reachable(Duration::from_secs(3)).await {
+        eprintln!("raftlab bench: {e}");
+        if !args.target.is_empty() {
+            eprintln!("  (--target takes the Kv addresses of the nodes, as `raftlab serve` prints them under \"nodes\")");
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        return ExitCode::FAILURE;
     }
-    let limits = RunLimits {
-        warmup: Duration::from_secs(1),
-        duration: match (args.duration, args.writes) {
-            (Some(d), _) => Some(d),
-            (None, Some(_)) => None,
-            (None, None) => Some(Duration::from_secs(10)),
-        },
-        writes: args.writes,
-        progress: args.progress,
+    let leader_wait = if cluster.is_some() { 30 } else { 10 };
+    if let Err(e) = targets
+        .find_leader(Duration::from_secs(leader_wait))
+        .await
+    {
+        eprintln!("raftlab bench: {e}");
+        return ExitCode::FAILURE;
+    }
+    if !args.json && !args.target.is_empty() && !metrics.available() {
+        eprintln!(
+            "raftlab bench: no --control address: batch size and AppendEntries/s are not available"
+        );
+    }
+    let points = match &args.sweep {
+        Some(Sweep(counts)) => counts.clone(),
+        None => vec![args.clients],
     };
     let history = args.history.as_ref().map(|_| History::new());
-    let report = measure(
-        &cluster.handle(),
-        args.clients,
-        limits,
-        args.payload as usize,
-        data_dir.clone(),
-        history.clone(),
-    )
-    .await;
-    let final_state = (args.writes.is_some() || args.progress).then(|| {
-        progress_line(
-            &cluster.handle(),
-            report.writes,
-            Instant::now() - report.elapsed,
-            data_dir.as_deref(),
-        )
-    });
-    cluster.shutdown().await;
-    let h = &report.latency_us;
-    let ms = |us: u64| us as f64 / 1000.0;
-    println!(
-        "raftlab bench: {} nodes, preset {}, {} clients, {}-byte values, storage {storage_text}, \
-         in-process cluster over gRPC on loopback",
-        args.nodes, args.preset, args.clients, args.payload
-    );
-    println!(
-        "writes: {} in {:.1} s = {:.0} writes/s; errors retried: {}",
-        report.writes,
-        report.elapsed.as_secs_f64(),
-        report.throughput(),
-        report.errors
-    );
-    println!(
-        "latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-        ms(h.value_at_quantile(0.5)),
-        ms(h.value_at_quantile(0.9)),
-        ms(h.value_at_quantile(0.99)),
-        ms(h.max())
-    );
-    if let Some(line) = final_state {
-        println!("at the end: {line}");
-        if let Some(peak) = proc_status_kib("VmHWM:") {
-            println!(
-                "peak resident memory of the process ({} nodes and the load generator): {:.1} MiB",
-                args.nodes,
-                peak as f64 / 1024.0
+    let mut next_client = client_id_base();
+    let mut reports = Vec::new();
+    for (i, clients) in points.iter().enumerate() {
+        if args.sweep.is_some() && !args.json {
+            eprintln!(
+                "raftlab bench: point {}/{}: {clients} clients...",
+                i + 1,
+                points.len()
             );
+        }
+        let progress = cluster.map(|c| (&**c, data_dir.as_deref()));
+        let (report, _) = measure(
+            &targets,
+            metrics,
+            args,
+            setup,
+            *clients,
+            &mut next_client,
+            history.clone(),
+            progress,
+        )
+        .await;
+        if args.json {
+            match serde_json::to_string(&report) {
+                Ok(line) => println!("{line}"),
+                Err(e) => eprintln!("raftlab bench: {e}"),
+            }
+        } else if args.sweep.is_none() {
+            print!("{}", report.text());
+        }
+        reports.push(report);
+    }
+    if args.sweep.is_some() && !args.json {
+        if let Some(first) = reports.first() {
+            // The setup line of the first point says what every row ran on.
+            if let Some(line) = first.text().lines().next() {
+                println!("{}", line.replacen(&format!("{} clients", first.clients), "sweep", 1));
+            }
+        }
+        print!("{}", report::table(&reports));
+    }
+    if let (Some(cluster), false) = (cluster, args.json) {
+        if args.writes.is_some() || args.progress {
+            let writes = reports.iter().map(|r| r.writes).sum();
+            println!(
+                "at the end: {}",
+                progress_line(cluster, writes, Instant::now(), data_dir.as_deref())
+            );
+            if let Some(peak) = proc_status_kib("VmHWM:") {
+                println!(
+                    "peak resident memory of the process ({} nodes and the load generator): {:.1} MiB",
+                    setup.nodes,
+                    peak as f64 / 1024.0
+                );
+            }
         }
     }
     if let (Some(path), Some(history)) = (&args.history, &history) {
         match history.write_jsonl(path) {
-            Ok(()) => println!(
+            Ok(()) => eprintln!(
                 "history: {} operations in {}",
                 history.len(),
                 path.display()
@@ -425,8 +489,20 @@ pub async fn run(args: BenchArgs, storage: crate::cluster::StorageConfig) -> Exi
             }
         }
     }
-    if report.writes == 0 {
-        eprintln!("raftlab bench: no write was acknowledged");
+    let violations: u64 = reports.iter().map(BenchReport::violations).sum();
+    if violations > 0 {
+        eprintln!(
+            "raftlab bench: FAILED: {} lost acknowledged writes, {} stale reads",
+            reports.iter().map(|r| r.lost_writes).sum::<u64>(),
+            reports.iter().map(|r| r.stale_reads).sum::<u64>()
+        );
+        return ExitCode::FAILURE;
+    }
+    if let Some(r) = reports.iter().find(|r| r.writes == 0) {
+        eprintln!(
+            "raftlab bench: no write was acknowledged with {} clients",
+            r.clients
+        );
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
@@ -442,9 +518,51 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("10h").is_err());
         assert!(parse_duration("-1s").is_err());
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("s").is_err());
+        assert!(parse_duration("").is_err());
+        assert_eq!(parse_warmup("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_warmup("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_warmup("500ms"), Ok(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn sweeps_are_client_counts_in_range() {
+        assert_eq!(
+            parse_sweep("1,4,16,64,256,1024"),
+            Ok(Sweep(vec![1, 4, 16, 64, 256, 1024]))
+        );
+        assert_eq!(parse_sweep(" 8 , 2 "), Ok(Sweep(vec![8, 2])));
+        assert_eq!(parse_sweep("32"), Ok(Sweep(vec![32])));
+        for bad in ["", "1,,4", "0", "1,x", "-4", "4097", "1.5", "1;4"] {
+            assert!(parse_sweep(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(parse_sweep("5000").unwrap_err().contains("1..=4096"));
+    }
+
+    #[test]
+    fn read_ratios_and_addresses_are_checked() {
+        assert_eq!(parse_ratio("0.3"), Ok(0.3));
+        assert_eq!(parse_ratio("1"), Ok(1.0));
+        assert!(parse_ratio("1.1").is_err());
+        assert!(parse_ratio("-0.1").is_err());
+        assert!(parse_ratio("NaN").is_err());
+        assert!(parse_ratio("half").is_err());
+        assert_eq!(
+            parse_addr("127.0.0.1:7000"),
+            Ok(SocketAddr::from(([127, 0, 0, 1], 7000)))
+        );
+        assert!(parse_addr("localhost").is_err());
+        assert!(parse_addr("127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn session_bases_are_never_zero_and_leave_room_for_clients() {
+        let base = client_id_base();
+        assert_eq!(base & 0xFFFF, 1);
+        assert!(base.checked_add(MAX_CLIENTS * 16).is_some());
     }
 }

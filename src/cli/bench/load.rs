@@ -1,0 +1,650 @@
+//! The load generator: closed-loop clients over a few shared HTTP/2 connections.
+//!
+//! ```text
+//!   client 1..N (tokio tasks, one op outstanding each)
+//!        │  Put / Get with "raftlab-forwarded: 1" (a follower answers with a leader hint)
+//!        ▼
+//!   Pool: per node, up to 8 lazily connected tonic Channels; client c uses channel c / 128
+//!        │  (≤128 clients: one HTTP/2 connection per node; 1024 clients: 8 per node)
+//!        ▼
+//!   Kv service of each node (in-process cluster, or `raftlab serve` with --target)
+//! ```
+//!
+//! **Connections.** A real client process multiplexes its requests over a few HTTP/2
+//! connections, not one TCP connection per request stream; one connection per client would
+//! measure the kernel's socket handling rather than raftlab. So each node gets a small pool of
+//! tonic `Channel`s, each shared by up to [`CLIENTS_PER_CONNECTION`] clients as concurrent
+//! HTTP/2 streams (128 stays under hyper's default limit of 200 concurrent streams per
+//! connection, so no client waits for a stream slot), at most [`MAX_CONNECTIONS_PER_NODE`] per
+//! node. Channels connect on first use, so unused ones cost nothing.
+//!
+//! **Routing.** Every request carries the `raftlab-forwarded` marker, so a follower does not
+//! forward it to the leader behind the client's back but refuses it with the leader's address;
+//! the client then goes there directly, and tells the other clients (a shared hint). Each op
+//! is timed from its first attempt to its acknowledgement, retries and redirects included.
+//!
+//! **Operations.** Each client has a session (a fresh client id per run, sequence numbers from
+//! 1) and writes its own [`KEYS_PER_CLIENT`] keys in turn; a write whose outcome is unknown is
+//! retried with the same sequence number (exactly-once). With a read ratio, that fraction of
+//! operations are `Get`s of one of the client's keys already written: since nobody else writes
+//! them and the client has nothing else outstanding, a linearizable read must return the last
+//! value it wrote, so any other answer is counted as a stale read. Values carry the write's
+//! sequence number, so that check means something. After the run each client reads its keys
+//! back: a key that holds neither the last acknowledged value nor the value of a write still
+//! in doubt is a lost write.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::check::{History, KvOp, KvOutput, Outcome};
+use crate::node::kv_service::{FORWARDED, LEADER_ADDR};
+use crate::pb::{self, kv_client::KvClient};
+
+/// Clients that share one HTTP/2 connection to a node.
+pub const CLIENTS_PER_CONNECTION: u64 = 128;
+/// Most connections the generator opens to one node.
+pub const MAX_CONNECTIONS_PER_NODE: u64 = 8;
+/// Keys each client writes in turn (and reads back).
+pub const KEYS_PER_CLIENT: u64 = 8;
+/// Deadline of one request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause after an error that gave no usable leader hint (an election is under way).
+const ERROR_BACKOFF: Duration = Duration::from_millis(5);
+
+/// A histogram of latencies in microseconds (1 µs to 60 s, 3 significant figures).
+pub fn new_histogram() -> Histogram<u64> {
+    // Constant, valid bounds.
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+}
+
+/// The nodes' Kv addresses, a pool of channels to each, and the shared leader hint.
+#[derive(Clone)]
+pub struct Targets {
+    addrs: Arc<Vec<SocketAddr>>,
+    /// `pools[node][connection]`.
+    pools: Arc<Vec<Vec<Channel>>>,
+    /// Index of the node clients believe leads.
+    leader: Arc<AtomicUsize>,
+}
+
+fn endpoint(addr: SocketAddr) -> Result<Endpoint, String> {
+    Endpoint::from_shared(format!("http://{addr}"))
+        .map(|e| {
+            e.connect_timeout(Duration::from_secs(2))
+                .tcp_nodelay(true)
+        })
+        .map_err(|e| format!("{addr}: {e}"))
+}
+
+impl Targets {
+    /// Lazily connected channels to `addrs` (at least one).
+    pub fn new(addrs: Vec<SocketAddr>) -> Result<Targets, String> {
+        if addrs.is_empty() {
+            return Err("no node address to send requests to".into());
+        }
+        let pools = addrs
+            .iter()
+            .map(|a| {
+                let e = endpoint(*a)?;
+                Ok((0..MAX_CONNECTIONS_PER_NODE)
+                    .map(|_| e.clone().connect_lazy())
+                    .collect())
+            })
+            .collect::<Result<Vec<Vec<Channel>>, String>>()?;
+        Ok(Targets {
+            addrs: Arc::new(addrs),
+            pools: Arc::new(pools),
+            leader: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// The addresses.
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// HTTP/2 connections per node that `clients` clients use.
+    pub fn connections_for(clients: u64) -> u64 {
+        clients
+            .div_ceil(CLIENTS_PER_CONNECTION)
+            .clamp(1, MAX_CONNECTIONS_PER_NODE)
+    }
+
+    fn client(&self, node: usize, client_index: u64) -> KvClient<Channel> {
+        let pool = &self.pools[node];
+        let conn = (client_index / CLIENTS_PER_CONNECTION) as usize % pool.len();
+        KvClient::new(pool[conn].clone())
+    }
+
+    fn index_of(&self, addr: &str) -> Option<usize> {
+        let addr: SocketAddr = addr.parse().ok()?;
+        self.addrs.iter().position(|a| *a == addr)
+    }
+
+    /// Connects once to every node within `timeout`: an address nobody listens on is an error
+    /// now rather than a run of failed requests.
+    pub async fn check_reachable(&self, timeout: Duration) -> Result<(), String> {
+        for (i, addr) in self.addrs.iter().enumerate() {
+            let e = endpoint(*addr)?;
+            match tokio::time::timeout(timeout, e.connect()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => {
+                    let why = std::error::Error::source(&err)
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| err.to_string());
+                    return Err(format!("cannot connect to {addr} (target {}): {why}", i + 1));
+                }
+                Err(_) => {
+                    return Err(format!(
+                        "cannot connect to {addr} (target {}): no answer within {} ms",
+                        i + 1,
+                        timeout.as_millis()
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks the nodes who leads until one answers, within `timeout`: sets the shared hint and
+    /// returns the leader's address.
+    pub async fn find_leader(&self, timeout: Duration) -> Result<SocketAddr, String> {
+        let deadline = Instant::now() + timeout;
+        let mut last_error = String::from("no answer");
+        loop {
+            for i in 0..self.addrs.len() {
+                let mut req = tonic::Request::new(pb::GetRequest {
+                    key: "bench-probe".into(),
+                });
+                req.metadata_mut()
+                    .insert(FORWARDED, MetadataValue::from_static("1"));
+                req.set_timeout(Duration::from_secs(1));
+                match self.client(i, 0).get(req).await {
+                    Ok(_) => {
+                        self.leader.store(i, Ordering::Relaxed);
+                        return Ok(self.addrs[i]);
+                    }
+                    Err(status) => {
+                        if let Some(l) = leader_addr(&status).and_then(|a| self.index_of(&a)) {
+                            if l != i {
+                                self.leader.store(l, Ordering::Relaxed);
+                                continue;
+                            }
+                        }
+                        last_error = format!("{}: {}", self.addrs[i], status.message());
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "no node answered as leader within {} s (last: {last_error})",
+                    timeout.as_secs()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn leader_addr(status: &tonic::Status) -> Option<String> {
+    Some(
+        status
+            .metadata()
+            .get(LEADER_ADDR)?
+            .to_str()
+            .ok()?
+            .to_string(),
+    )
+}
+
+/// When a run measures and when it stops.
+#[derive(Clone)]
+pub struct Window {
+    /// Operations that start before this are warm-up, not measured.
+    pub from: Instant,
+    /// Operations that complete after this are not measured (`None`: until `stop`).
+    pub until: Option<Instant>,
+    /// Set to end the run.
+    pub stop: Arc<AtomicBool>,
+    /// Acknowledged writes measured so far (all clients).
+    pub acked: Arc<AtomicU64>,
+    /// Stop once `acked` reaches this.
+    pub limit: Option<u64>,
+}
+
+impl Window {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Whether an op that ran from `started` to `done` is measured; counts a measured write
+    /// toward the limit.
+    fn measured(&self, started: Instant, done: Instant, write: bool) -> bool {
+        if started < self.from || self.until.is_some_and(|u| done > u) {
+            return false;
+        }
+        if !write {
+            return true;
+        }
+        let n = self.acked.fetch_add(1, Ordering::Relaxed) + 1;
+        match self.limit {
+            Some(limit) if n >= limit => {
+                self.stop.store(true, Ordering::Relaxed);
+                n <= limit
+            }
+            _ => true,
+        }
+    }
+}
+
+/// What one client's run is about.
+#[derive(Clone)]
+pub struct ClientSpec {
+    /// Session id (unique per run, so a run against a long-lived `serve` starts fresh).
+    pub client_id: u64,
+    /// Index of the client in the run (picks its connection).
+    pub index: u64,
+    /// Bytes per value.
+    pub payload: usize,
+    /// Fraction of operations that are reads.
+    pub read_ratio: f64,
+    /// Seed of its choices (read or write, which key).
+    pub seed: u64,
+}
+
+/// What the clients measured, summed.
+#[derive(Debug, Clone)]
+pub struct LoadResult {
+    /// Writes acknowledged in the window.
+    pub writes: u64,
+    /// Reads answered in the window.
+    pub reads: u64,
+    /// Failed attempts (each retried), redirects not included.
+    pub errors: u64,
+    /// Refusals by a follower naming the leader: the client went there.
+    pub redirects: u64,
+    /// Reads that did not return the client's own last write.
+    pub stale_reads: u64,
+    /// Keys read back after the run.
+    pub keys_verified: u64,
+    /// Keys that held neither the last acknowledged value nor one in doubt.
+    pub lost_writes: u64,
+    /// Keys that could not be read back (no answer in time).
+    pub unverified: u64,
+    /// Write latency (µs).
+    pub write_us: Histogram<u64>,
+    /// Read latency (µs).
+    pub read_us: Histogram<u64>,
+}
+
+impl Default for LoadResult {
+    fn default() -> Self {
+        LoadResult {
+            writes: 0,
+            reads: 0,
+            errors: 0,
+            redirects: 0,
+            stale_reads: 0,
+            keys_verified: 0,
+            lost_writes: 0,
+            unverified: 0,
+            write_us: new_histogram(),
+            read_us: new_histogram(),
+        }
+    }
+}
+
+impl LoadResult {
+    fn add(&mut self, other: &LoadResult) {
+        self.writes += other.writes;
+        self.reads += other.reads;
+        self.errors += other.errors;
+        self.redirects += other.redirects;
+        self.stale_reads += other.stale_reads;
+        self.keys_verified += other.keys_verified;
+        self.lost_writes += other.lost_writes;
+        self.unverified += other.unverified;
+        let _ = self.write_us.add(&other.write_us);
+        let _ = self.read_us.add(&other.read_us);
+    }
+}
+
+/// splitmix64: a tiny, seeded, good-enough generator for the clients' choices.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The value of a client's write number `seq`: its decimal digits, zero-padded to `payload`
+/// bytes (the last `payload` digits when the number is longer).
+pub fn value_of(seq: u64, payload: usize) -> String {
+    let digits = format!("{seq:0>payload$}");
+    digits[digits.len() - payload.min(digits.len())..].to_string()
+}
+
+/// One client's state: its session and what it knows it wrote.
+struct Client {
+    spec: ClientSpec,
+    targets: Targets,
+    kvs: Vec<KvClient<Channel>>,
+    rng: Rng,
+    seq: u64,
+    /// Per key: the last acknowledged value, and a value whose write is in doubt.
+    written: Vec<(Option<String>, Option<String>)>,
+    history: Option<History>,
+    result: LoadResult,
+}
+
+/// How an attempt went, once the routing is dealt with.
+enum Attempt<T> {
+    Done(T),
+    Retry,
+}
+
+impl Client {
+    fn key(&self, k: usize) -> String {
+        format!("bench-{}-{k}", self.spec.client_id)
+    }
+
+    fn request<T>(&self, body: T) -> tonic::Request<T> {
+        let mut req = tonic::Request::new(body);
+        req.metadata_mut()
+            .insert(FORWARDED, MetadataValue::from_static("1"));
+        req.set_timeout(REQUEST_TIMEOUT);
+        req
+    }
+
+    /// Deals with a failed attempt at node `node`: follows a leader hint, or backs off and
+    /// tries the next node. Counts a redirect or an error.
+    async fn failed(&mut self, node: usize, status: &tonic::Status) {
+        let hint = leader_addr(status).and_then(|a| self.targets.index_of(&a));
+        match hint {
+            Some(l) if l != node => {
+                self.result.redirects += 1;
+                self.targets.leader.store(l, Ordering::Relaxed);
+            }
+            _ => {
+                self.result.errors += 1;
+                // Someone else may have found the leader meanwhile; if not, try the next node.
+                let shared = self.targets.leader.load(Ordering::Relaxed);
+                if shared == node {
+                    let next = (node + 1) % self.targets.addrs.len();
+                    let _ = self.targets.leader.compare_exchange(
+                        node,
+                        next,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
+                }
+                tokio::time::sleep(ERROR_BACKOFF).await;
+            }
+        }
+    }
+
+    async fn put_once(&mut self, key: &str, value: &str) -> Attempt<()> {
+        let node = self.targets.leader.load(Ordering::Relaxed);
+        let req = self.request(pb::PutRequest {
+            key: key.to_string(),
+            value: value.to_string(),
+            client_id: self.spec.client_id,
+            seq: self.seq,
+        });
+        let pending = self.history.as_ref().map(|h| {
+            h.invoke(
+                self.spec.client_id,
+                KvOp::Put {
+                    key: key.to_string(),
+                    value: value.to_string(),
+                },
+            )
+        });
+        let reply = self.kvs[node].put(req).await;
+        if let Some(pending) = pending {
+            pending.complete(match &reply {
+                Ok(r) => {
+                    let r = r.get_ref();
+                    Outcome::Ok(KvOutput::Put {
+                        previous: r.had_previous.then(|| r.previous.clone()),
+                    })
+                }
+                Err(status) => crate::chaos::outcome_of(status),
+            });
+        }
+        match reply {
+            Ok(_) => Attempt::Done(()),
+            Err(status) => {
+                self.failed(node, &status).await;
+                Attempt::Retry
+            }
+        }
+    }
+
+    async fn get_once(&mut self, key: &str) -> Attempt<Option<String>> {
+        let node = self.targets.leader.load(Ordering::Relaxed);
+        let req = self.request(pb::GetRequest {
+            key: key.to_string(),
+        });
+        let pending = self.history.as_ref().map(|h| {
+            h.invoke(
+                self.spec.client_id,
+                KvOp::Get {
+                    key: key.to_string(),
+                },
+            )
+        });
+        let reply = self.kvs[node].get(req).await;
+        if let Some(pending) = pending {
+            pending.complete(match &reply {
+                Ok(r) => {
+                    let r = r.get_ref();
+                    Outcome::Ok(KvOutput::Get {
+                        value: r.found.then(|| r.value.clone()),
+                    })
+                }
+                Err(status) => crate::chaos::outcome_of(status),
+            });
+        }
+        match reply {
+            Ok(r) => {
+                let r = r.into_inner();
+                Attempt::Done(r.found.then_some(r.value))
+            }
+            Err(status) => {
+                self.failed(node, &status).await;
+                Attempt::Retry
+            }
+        }
+    }
+
+    /// One write, retried with the same sequence number until acknowledged or the run stops.
+    async fn write(&mut self, window: &Window) {
+        let k = (self.seq % KEYS_PER_CLIENT) as usize;
+        let key = self.key(k);
+        let value = value_of(self.seq, self.spec.payload);
+        let started = Instant::now();
+        loop {
+            match self.put_once(&key, &value).await {
+                Attempt::Done(()) => break,
+                Attempt::Retry if window.stopped() => {
+                    // Unanswered: it may still be applied.
+                    self.written[k].1 = Some(value);
+                    return;
+                }
+                Attempt::Retry => {}
+            }
+        }
+        let done = Instant::now();
+        self.written[k] = (Some(value), None);
+        self.seq += 1;
+        if window.measured(started, done, true) {
+            self.result.writes += 1;
+            let _ = self.result.write_us.record(micros(done - started));
+        }
+    }
+
+    /// One read of a key this client wrote.
+    async fn read(&mut self, window: &Window) {
+        let known: Vec<usize> = (0..self.written.len())
+            .filter(|k| self.written[*k].0.is_some())
+            .collect();
+        let k = known[(self.rng.next() % known.len() as u64) as usize];
+        let key = self.key(k);
+        let started = Instant::now();
+        let got = loop {
+            match self.get_once(&key).await {
+                Attempt::Done(v) => break v,
+                Attempt::Retry if window.stopped() => return,
+                Attempt::Retry => {}
+            }
+        };
+        let done = Instant::now();
+        if got != self.written[k].0 {
+            self.result.stale_reads += 1;
+        }
+        if window.measured(started, done, false) {
+            self.result.reads += 1;
+            let _ = self.result.read_us.record(micros(done - started));
+        }
+    }
+
+    /// Reads every key back once the run is over (retrying until `deadline`).
+    async fn verify(&mut self, deadline: Instant) {
+        for k in 0..self.written.len() {
+            let (acked, doubt) = self.written[k].clone();
+            if acked.is_none() && doubt.is_none() {
+                continue;
+            }
+            let key = self.key(k);
+            let got = loop {
+                match self.get_once(&key).await {
+                    Attempt::Done(v) => break Some(v),
+                    Attempt::Retry if Instant::now() >= deadline => break None,
+                    Attempt::Retry => {}
+                }
+            };
+            match got {
+                None => self.result.unverified += 1,
+                Some(v) => {
+                    self.result.keys_verified += 1;
+                    let ok = (v.is_some() && v == doubt) || v == acked;
+                    if !ok {
+                        self.result.lost_writes += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    (d.as_micros() as u64).max(1)
+}
+
+async fn client_loop(
+    spec: ClientSpec,
+    targets: Targets,
+    window: Window,
+    history: Option<History>,
+) -> LoadResult {
+    let kvs = (0..targets.addrs.len())
+        .map(|n| targets.client(n, spec.index))
+        .collect();
+    let mut c = Client {
+        rng: Rng(spec.seed ^ spec.client_id.wrapping_mul(0x2545_F491_4F6C_DD1D)),
+        spec,
+        targets,
+        kvs,
+        seq: 1,
+        written: vec![(None, None); KEYS_PER_CLIENT as usize],
+        history,
+        result: LoadResult::default(),
+    };
+    while !window.stopped() {
+        let can_read = c.written.iter().any(|(acked, _)| acked.is_some());
+        if can_read && c.spec.read_ratio > 0.0 && c.rng.unit() < c.spec.read_ratio {
+            c.read(&window).await;
+        } else {
+            c.write(&window).await;
+        }
+    }
+    c.verify(Instant::now() + Duration::from_secs(20)).await;
+    c.result
+}
+
+/// Runs `specs` clients until the window's stop flag is set (by the caller, or by the write
+/// limit); returns their results summed. The caller owns the timing.
+pub fn spawn_clients(
+    targets: &Targets,
+    specs: Vec<ClientSpec>,
+    window: &Window,
+    history: Option<History>,
+) -> tokio::task::JoinSet<LoadResult> {
+    let mut set = tokio::task::JoinSet::new();
+    for spec in specs {
+        set.spawn(client_loop(
+            spec,
+            targets.clone(),
+            window.clone(),
+            history.clone(),
+        ));
+    }
+    set
+}
+
+/// Waits for every client and sums their results.
+pub async fn join_clients(mut set: tokio::task::JoinSet<LoadResult>) -> LoadResult {
+    let mut total = LoadResult::default();
+    while let Some(r) = set.join_next().await {
+        if let Ok(r) = r {
+            total.add(&r);
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_have_the_payload_length_and_carry_the_sequence_number() {
+        assert_eq!(value_of(42, 6), "000042");
+        assert_eq!(value_of(123_456, 4), "3456");
+        assert_eq!(value_of(7, 0), "");
+        assert_eq!(value_of(7, 16).len(), 16);
+    }
+
+    #[test]
+    fn connections_grow_with_clients_up_to_the_cap() {
+        assert_eq!(Targets::connections_for(1), 1);
+        assert_eq!(Targets::connections_for(128), 1);
+        assert_eq!(Targets::connections_for(129), 2);
+        assert_eq!(Targets::connections_for(1024), 8);
+        assert_eq!(Targets::connections_for(4096), 8);
+    }
+
+    #[test]
+    fn the_rng_is_uniform_enough_for_a_read_ratio() {
+        let mut rng = Rng(7);
+        let reads = (0..10_000).filter(|_| rng.unit() < 0.3).count();
+        assert!((2_700..3_300).contains(&reads), "{reads}");
+    }
+}
