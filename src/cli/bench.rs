@@ -87,13 +87,15 @@ pub fn parse_sweep(s: &str) -> Result<Sweep, String> {
         .split(',')
         .map(|part| {
             let part = part.trim();
-            let n: u64 = part.parse().map_err(|_| {
-                format!("{part:?} is not a client count (e.g. --sweep 1,4,16,64)")
-            })?;
+            let n: u64 = part
+                .parse()
+                .map_err(|_| format!("{part:?} is not a client count (e.g. --sweep 1,4,16,64)"))?;
             if (1..=MAX_CLIENTS).contains(&n) {
                 Ok(n)
             } else {
-                Err(format!("client count {n} is out of range 1..={MAX_CLIENTS}"))
+                Err(format!(
+                    "client count {n} is out of range 1..={MAX_CLIENTS}"
+                ))
             }
         })
         .collect::<Result<Vec<u64>, String>>()?;
@@ -181,12 +183,13 @@ async fn measure(
     tokio::time::sleep_until(from.into()).await;
     let before = metrics.snapshot().await;
     let mut next_progress = from + Duration::from_secs(5);
-    while !window.stop.load(Ordering::Relaxed)
-        && window.until.is_none_or(|u| Instant::now() < u)
-    {
+    while !window.stop.load(Ordering::Relaxed) && window.until.is_none_or(|u| Instant::now() < u) {
         let now = Instant::now();
-        let nap = Duration::from_millis(20)
-            .min(window.until.map_or(Duration::MAX, |u| u.saturating_duration_since(now)));
+        let nap = Duration::from_millis(20).min(
+            window
+                .until
+                .map_or(Duration::MAX, |u| u.saturating_duration_since(now)),
+        );
         tokio::time::sleep(nap).await;
         if args.progress && Instant::now() >= next_progress {
             next_progress += Duration::from_secs(5);
@@ -195,10 +198,7 @@ async fn measure(
                 "{}",
                 match progress {
                     Some((cluster, dir)) => progress_line(cluster, acked, from, dir),
-                    None => format!(
-                        "[{:6.0} s] writes {acked:>9}",
-                        from.elapsed().as_secs_f64()
-                    ),
+                    None => format!("[{:6.0} s] writes {acked:>9}", from.elapsed().as_secs_f64()),
                 }
             );
         }
@@ -371,7 +371,15 @@ pub async fn run(args: BenchArgs, storage: StorageConfig) -> ExitCode {
         };
         (None, args.target.clone(), metrics, setup)
     };
-    let code = drive(&args, cluster.as_ref(), addrs, &mut metrics, &setup, data_dir).await;
+    let code = drive(
+        &args,
+        cluster.as_ref(),
+        addrs,
+        &mut metrics,
+        &setup,
+        data_dir,
+    )
+    .await;
     if let Some(cluster) = cluster {
         cluster.shutdown().await;
     }
@@ -402,10 +410,7 @@ async fn drive(
         return ExitCode::FAILURE;
     }
     let leader_wait = if cluster.is_some() { 30 } else { 10 };
-    if let Err(e) = targets
-        .find_leader(Duration::from_secs(leader_wait))
-        .await
-    {
+    if let Err(e) = targets.find_leader(Duration::from_secs(leader_wait)).await {
         eprintln!("raftlab bench: {e}");
         return ExitCode::FAILURE;
     }
@@ -453,10 +458,7 @@ async fn drive(
     }
     if args.sweep.is_some() && !args.json {
         if let Some(first) = reports.first() {
-            // The setup line of the first point says what every row ran on.
-            if let Some(line) = first.text().lines().next() {
-                println!("{}", line.replacen(&format!("{} clients", first.clients), "sweep", 1));
-            }
+            println!("{}", first.sweep_header());
         }
         print!("{}", report::table(&reports));
     }

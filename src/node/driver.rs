@@ -246,7 +246,7 @@ impl Driver {
             // 2. Send.
             for msg in messages {
                 self.metrics.sent(&msg); // metrics hook (bench)
-                // The network is gone only when the cluster shuts down.
+                                         // The network is gone only when the cluster shuts down.
                 let _ = self.outbox.send(msg);
             }
             // 3. Apply, and answer whoever waits on each entry: from the snapshot first.

@@ -75,10 +75,7 @@ pub struct Targets {
 
 fn endpoint(addr: SocketAddr) -> Result<Endpoint, String> {
     Endpoint::from_shared(format!("http://{addr}"))
-        .map(|e| {
-            e.connect_timeout(Duration::from_secs(2))
-                .tcp_nodelay(true)
-        })
+        .map(|e| e.connect_timeout(Duration::from_secs(2)).tcp_nodelay(true))
         .map_err(|e| format!("{addr}: {e}"))
 }
 
@@ -135,10 +132,11 @@ impl Targets {
             match tokio::time::timeout(timeout, e.connect()).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(err)) => {
-                    let why = std::error::Error::source(&err)
-                        .map(|s| s.to_string())
-                        .unwrap_or_else(|| err.to_string());
-                    return Err(format!("cannot connect to {addr} (target {}): {why}", i + 1));
+                    let why = error_chain(&err);
+                    return Err(format!(
+                        "cannot connect to {addr} (target {}): {why}",
+                        i + 1
+                    ));
                 }
                 Err(_) => {
                     return Err(format!(
@@ -190,6 +188,20 @@ impl Targets {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// An error and its sources, joined: "tcp connect error: Connection refused (os error 111)".
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text += &format!(": {s_text}");
+        }
+        source = s.source();
+    }
+    text
 }
 
 fn leader_addr(status: &tonic::Status) -> Option<String> {

@@ -122,10 +122,9 @@ impl BenchReport {
         self.stale_reads + self.lost_writes
     }
 
-    /// The text report of one run.
-    pub fn text(&self) -> String {
-        let mut s = String::new();
-        let setup = match self.mode.as_str() {
+    /// What ran where, in words.
+    fn setup(&self) -> String {
+        match self.mode.as_str() {
             "in-process" => format!(
                 "{} nodes, preset {}, storage {}, in-process cluster over gRPC on loopback",
                 self.nodes,
@@ -133,12 +132,32 @@ impl BenchReport {
                 self.storage.as_deref().unwrap_or("?")
             ),
             _ => format!("{} target nodes (another process)", self.nodes),
-        };
+        }
+    }
+
+    /// The first line of a sweep's table: what every row ran on.
+    pub fn sweep_header(&self) -> String {
+        format!(
+            "raftlab bench sweep: {}-byte values, read ratio {:.2}, {:.1} s per point; {}",
+            self.payload,
+            self.read_ratio,
+            self.seconds,
+            self.setup()
+        )
+    }
+
+    /// The text report of one run.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
         let _ = writeln!(
             s,
             "raftlab bench: {} clients over {} HTTP/2 connection(s) per node, {}-byte values, \
-             read ratio {:.2}; {setup}",
-            self.clients, self.connections_per_node, self.payload, self.read_ratio
+             read ratio {:.2}; {}",
+            self.clients,
+            self.connections_per_node,
+            self.payload,
+            self.read_ratio,
+            self.setup()
         );
         let _ = writeln!(
             s,
@@ -200,7 +219,7 @@ fn opt(v: Option<f64>, decimals: usize) -> String {
 pub fn table(reports: &[BenchReport]) -> String {
     let reads = reports.iter().any(|r| r.read_ratio > 0.0);
     let mut head = vec![
-        "clients", "writes/s", "p50 ms", "p90 ms", "p99 ms", "p999 ms",
+        "clients", "conns", "writes/s", "p50 ms", "p90 ms", "p99 ms", "p999 ms",
     ];
     if reads {
         head.extend(["reads/s", "rd p50", "rd p99"]);
@@ -210,11 +229,11 @@ pub fn table(reports: &[BenchReport]) -> String {
         .iter()
         .map(|r| {
             let w = r.write_latency_ms;
-            let pct = |f: fn(&Percentiles) -> f64, p: Option<Percentiles>| {
-                opt(p.as_ref().map(f), 2)
-            };
+            let pct =
+                |f: fn(&Percentiles) -> f64, p: Option<Percentiles>| opt(p.as_ref().map(f), 2);
             let mut row = vec![
                 r.clients.to_string(),
+                r.connections_per_node.to_string(),
                 format!("{:.0}", r.writes_per_sec),
                 pct(|p| p.p50, w),
                 pct(|p| p.p90, w),
@@ -334,7 +353,10 @@ mod tests {
         assert!(text.contains("1000 writes/s"), "{text}");
         assert!(text.contains("mean batch 20.0 entries"), "{text}");
         assert!(text.contains("AppendEntries 200/s"), "{text}");
-        assert!(!text.contains("reads:"), "no read line without reads: {text}");
+        assert!(
+            !text.contains("reads:"),
+            "no read line without reads: {text}"
+        );
         let text = report(4, false).text();
         assert!(
             text.contains("mean batch n/a entries per append; AppendEntries n/a/s"),
@@ -360,8 +382,7 @@ mod tests {
             let back: BenchReport = serde_json::from_str(&json).expect("parses");
             assert_eq!(back, r);
         }
-        let v: serde_json::Value =
-            serde_json::to_value(report(16, false)).expect("serializes");
+        let v: serde_json::Value = serde_json::to_value(report(16, false)).expect("serializes");
         assert!(v["mean_batch"].is_null());
         assert_eq!(v["writes"], 2_000);
         assert_eq!(v["write_latency_ms"]["p50"], 0.3);

@@ -29,10 +29,10 @@ impl MetricsSource {
         let channel = match tokio::time::timeout(timeout, endpoint.connect()).await {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => {
-                let why = std::error::Error::source(&e)
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|| e.to_string());
-                return Err(format!("cannot connect to the Control service at {addr}: {why}"));
+                let why = super::load::error_chain(&e);
+                return Err(format!(
+                    "cannot connect to the Control service at {addr}: {why}"
+                ));
             }
             Err(_) => {
                 return Err(format!(
