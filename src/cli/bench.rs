@@ -465,9 +465,13 @@ async fn drive(
     if let (Some(cluster), false) = (cluster, args.json) {
         if args.writes.is_some() || args.progress {
             let writes = reports.iter().map(|r| r.writes).sum();
+            let seconds: f64 = reports.iter().map(|r| r.seconds).sum();
+            let since = Instant::now()
+                .checked_sub(Duration::from_secs_f64(seconds))
+                .unwrap_or_else(Instant::now);
             println!(
                 "at the end: {}",
-                progress_line(cluster, writes, Instant::now(), data_dir.as_deref())
+                progress_line(cluster, writes, since, data_dir.as_deref())
             );
             if let Some(peak) = proc_status_kib("VmHWM:") {
                 println!(
@@ -500,9 +504,10 @@ async fn drive(
         );
         return ExitCode::FAILURE;
     }
-    if let Some(r) = reports.iter().find(|r| r.writes == 0) {
+    // (With --read-ratio 1 a client writes once, maybe during the warm-up, then only reads.)
+    if let Some(r) = reports.iter().find(|r| r.writes + r.reads == 0) {
         eprintln!(
-            "raftlab bench: no write was acknowledged with {} clients",
+            "raftlab bench: no operation was acknowledged with {} clients",
             r.clients
         );
         return ExitCode::FAILURE;
