@@ -16,10 +16,10 @@
 //! tonic `Channel`s, each shared by up to [`CLIENTS_PER_CONNECTION`] clients as concurrent
 //! HTTP/2 streams, at most [`MAX_CONNECTIONS_PER_NODE`] per node: up to 128 clients share one
 //! connection (what a client library's single channel does), and beyond that the load spreads
-//! over more, so that at 1024 clients one connection's task and socket are not the bottleneck,
-//! and up to 1024 clients the count stays under hyper's own default stream limit (200; tonic servers lift it) per
-//! connection in case a server keeps it. Channels connect on first use, so unused ones cost
-//! nothing.
+//! over more, so that at 1024 clients one connection's task and socket are not the bottleneck.
+//! Up to 1024 clients, streams per connection also stay under hyper's own default limit (200;
+//! tonic servers lift it), in case a server keeps it. Channels connect on first use, so unused
+//! ones cost nothing.
 //!
 //! **Routing.** Every request carries the `raftlab-forwarded` marker, so a follower does not
 //! forward it to the leader behind the client's back but refuses it with the leader's address;
