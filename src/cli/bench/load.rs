@@ -27,8 +27,8 @@
 //! is timed from its first attempt to its acknowledgement, retries and redirects included.
 //!
 //! **Operations.** Each client has a session (a fresh client id per run, sequence numbers
-//! starting at 1) and writes its own [`KEYS_PER_CLIENT`] keys in turn; a write whose outcome is unknown is
-//! retried with the same sequence number (exactly-once). With a read ratio, that fraction of
+//! starting at 1) and writes its own [`KEYS_PER_CLIENT`] keys in turn; a write whose outcome
+//! is unknown is retried with the same sequence number (exactly-once). With a read ratio, that fraction of
 //! operations are `Get`s of one of the client's keys already written: since nobody else writes
 //! them and the client has nothing else outstanding, a linearizable read must return the last
 //! value it wrote, so any other answer is counted as a stale read. Values carry the write's
