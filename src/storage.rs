@@ -21,11 +21,11 @@
 //! └────────────────┴────────────────┴───────────────────────────────────┘
 //!   of the payload   of the payload   1 ..= 64 MiB
 //!
-//! a snapshot file, snap-<index, 20 digits>-<term, 20 digits>.snap:
-//! ┌──────────────────┬───────────────┬──────────────┬─────────────────────┬──────┬────────────────┐
-//! │ magic "RLSNAP01" │ index: u64 LE │ term: u64 LE │ data length: u64 LE │ data │ crc32c: u32 LE │
-//! └──────────────────┴───────────────┴──────────────┴─────────────────────┴──────┴────────────────┘
-//!                                                            the CRC covers every byte before it
+//! a snapshot file, snap-<index, 20 digits>-<term, 20 digits>.snap (see `snapshot` for format 1):
+//! ┌──────────────────┬───────────────┬──────────────┬─────────────────────┬─────────────────────┐
+//! │ magic "RLSNAP02" │ index: u64 LE │ term: u64 LE │ data length: u64 LE │ conf length: u64 LE │ …
+//! └──────────────────┴───────────────┴──────────────┴─────────────────────┴─────────────────────┘
+//!   … │ configuration │ data │ crc32c: u32 LE │    the CRC covers every byte before it
 //! ```
 //!
 //! - A segment is named after the index of its first entry (20 digits, so names sort as

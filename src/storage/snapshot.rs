@@ -1,14 +1,23 @@
 //! Snapshot files: one file per snapshot in `<dir>/snapshots/`, named after what it covers.
 //!
-//! `snap-<index, 20 digits>-<term, 20 digits>.snap` (so names sort by index), holding:
+//! `snap-<index, 20 digits>-<term, 20 digits>.snap` (so names sort by index), holding (format 2):
 //!
 //! ```text
-//! ┌──────────────────┬──────────────┬─────────────┬────────────────────┬────────┬────────────────┐
-//! │ magic "RLSNAP01" │ index: u64 LE│ term: u64 LE│ data length: u64 LE│ data   │ crc32c: u32 LE │
-//! └──────────────────┴──────────────┴─────────────┴────────────────────┴────────┴────────────────┘
-//!   byte 0             8              16            24                   32       32 + length
-//!                                                          the CRC covers every byte before it
+//! ┌──────────────────┬──────────────┬─────────────┬────────────────────┬────────────────────┐
+//! │ magic "RLSNAP02" │ index: u64 LE│ term: u64 LE│ data length: u64 LE│ conf length: u64 LE│ …
+//! └──────────────────┴──────────────┴─────────────┴────────────────────┴────────────────────┘
+//!   byte 0             8              16            24                   32
+//!   ┌───────────────┬──────┬────────────────┐
+//! … │ configuration │ data │ crc32c: u32 LE │   the CRC covers every byte before it
+//!   └───────────────┴──────┴────────────────┘
+//!   40              40 + conf length
 //! ```
+//!
+//! The configuration is the cluster's membership at the snapshot's index, in the binary form of
+//! [`Configuration::encode`] (a snapshot replaces the log prefix, configuration entries
+//! included); length 0 means none was recorded. Format 1 (`RLSNAP01`: no conf length, no
+//! configuration, the data at byte 32), written before membership could change at runtime, is
+//! still read, as a snapshot without a configuration.
 //!
 //! A file is written whole to `<name>.tmp`, synced, renamed to its name and the directory synced:
 //! a crash leaves the file complete or absent, and at most a `.tmp` behind (never read, deleted
@@ -23,14 +32,18 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use super::{io_error, sync_dir};
-use crate::raft::{Snapshot, SnapshotMeta, StorageError};
+use crate::raft::{Configuration, Snapshot, SnapshotMeta, StorageError};
 
 /// Name of the snapshot directory inside a node directory.
 pub(crate) const DIR_NAME: &str = "snapshots";
-/// The first bytes of every snapshot file (format version 1).
-pub(crate) const MAGIC: &[u8; 8] = b"RLSNAP01";
-/// Bytes before the data: magic, index, term, data length.
-const HEADER_BYTES: usize = 32;
+/// The first bytes of every snapshot file this version writes (format 2).
+pub(crate) const MAGIC: &[u8; 8] = b"RLSNAP02";
+/// The first bytes of a format 1 file (read, never written).
+const MAGIC_V1: &[u8; 8] = b"RLSNAP01";
+/// Bytes before the configuration: magic, index, term, data length, conf length.
+const HEADER_BYTES: usize = 40;
+/// Bytes before the data in format 1: magic, index, term, data length.
+const HEADER_BYTES_V1: usize = 32;
 /// Bytes after the data: the CRC.
 const CRC_BYTES: usize = 4;
 /// Suffix of a file being written.
@@ -67,11 +80,15 @@ pub(crate) fn parse_file_name(name: &str) -> Option<Result<SnapshotMeta, ()>> {
 /// The bytes of a snapshot file.
 pub(crate) fn encode(snapshot: &Snapshot) -> Vec<u8> {
     let data = &snapshot.data;
-    let mut buf = Vec::with_capacity(HEADER_BYTES + data.len() + CRC_BYTES);
+    let conf = snapshot.conf.as_ref().map(Configuration::encode);
+    let conf = conf.as_deref().unwrap_or_default();
+    let mut buf = Vec::with_capacity(HEADER_BYTES + conf.len() + data.len() + CRC_BYTES);
     buf.extend_from_slice(MAGIC);
     buf.extend_from_slice(&snapshot.meta.index.to_le_bytes());
     buf.extend_from_slice(&snapshot.meta.term.to_le_bytes());
     buf.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    buf.extend_from_slice(&(conf.len() as u64).to_le_bytes());
+    buf.extend_from_slice(conf);
     buf.extend_from_slice(data);
     let crc = crc32c::crc32c(&buf);
     buf.extend_from_slice(&crc.to_le_bytes());
@@ -90,22 +107,25 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
 /// Checks the bytes of the file named after `named` and returns the snapshot, or what is wrong
 /// with it (with the byte offset), for a warning.
 pub(crate) fn decode(bytes: &[u8], named: SnapshotMeta) -> Result<Snapshot, String> {
-    if bytes.len() < HEADER_BYTES + CRC_BYTES {
+    let v1 = bytes.get(..MAGIC.len()) == Some(MAGIC_V1.as_slice());
+    let header = if v1 { HEADER_BYTES_V1 } else { HEADER_BYTES };
+    if bytes.len() < header + CRC_BYTES {
         return Err(format!(
             "truncated: {} bytes, less than the {} of an empty snapshot, at byte 0",
             bytes.len(),
-            HEADER_BYTES + CRC_BYTES
+            header + CRC_BYTES
         ));
     }
-    if bytes.get(..MAGIC.len()) != Some(MAGIC.as_slice()) {
+    if !v1 && bytes.get(..MAGIC.len()) != Some(MAGIC.as_slice()) {
         return Err("bad magic at byte 0".into());
     }
     let len = u64_at(bytes, 24);
-    let have = (bytes.len() - HEADER_BYTES - CRC_BYTES) as u64;
-    if len != have {
+    let conf_len = if v1 { 0 } else { u64_at(bytes, 32) };
+    let have = (bytes.len() - header - CRC_BYTES) as u64;
+    if len.checked_add(conf_len) != Some(have) {
         return Err(format!(
-            "data length {len} at byte 24, but the file holds {have} bytes of data: truncated or \
-             extended"
+            "data length {len} at byte 24 and configuration length {conf_len} at byte 32, but \
+             the file holds {have} bytes after its header: truncated or extended"
         ));
     }
     let crc_at = bytes.len() - CRC_BYTES;
@@ -129,10 +149,17 @@ pub(crate) fn decode(bytes: &[u8], named: SnapshotMeta) -> Result<Snapshot, Stri
             meta.index, meta.term, named.index, named.term
         ));
     }
+    let data_at = header + conf_len as usize;
+    let conf = if conf_len == 0 {
+        None
+    } else {
+        let raw = body.get(header..data_at).unwrap_or_default();
+        Some(Configuration::decode(raw).map_err(|e| format!("at byte {header}: {e}"))?)
+    };
     Ok(Snapshot {
         meta,
-        data: Bytes::copy_from_slice(body.get(HEADER_BYTES..).unwrap_or_default()),
-        conf: None,
+        data: Bytes::copy_from_slice(body.get(data_at..).unwrap_or_default()),
+        conf,
     })
 }
 
@@ -333,15 +360,15 @@ mod tests {
         let s = snap(12, 3, b"the state machine");
         let bytes = encode(&s);
         assert_eq!(&bytes[..8], MAGIC);
-        assert_eq!(bytes.len(), 32 + 17 + 4);
+        assert_eq!(bytes.len(), 40 + 17 + 4);
         assert_eq!(decode(&bytes, s.meta), Ok(s.clone()));
         let empty = snap(1, 1, b"");
         assert_eq!(decode(&encode(&empty), empty.meta), Ok(empty));
 
         let mut flipped = bytes.clone();
-        flipped[40] ^= 1;
+        flipped[48] ^= 1;
         let why = decode(&flipped, s.meta).expect_err("flipped");
-        assert!(why.contains("bad CRC at byte 49"), "{why}");
+        assert!(why.contains("bad CRC at byte 57"), "{why}");
         let why = decode(&bytes[..bytes.len() - 1], s.meta).expect_err("cut");
         assert!(why.contains("data length 17 at byte 24"), "{why}");
         let why = decode(&bytes[..20], s.meta).expect_err("short");
@@ -357,6 +384,33 @@ mod tests {
             damaged[bit / 8] ^= 1 << (bit % 8);
             assert!(decode(&damaged, s.meta).is_err(), "bit {bit}");
         }
+    }
+
+    #[test]
+    fn the_configuration_is_kept_and_format_1_is_still_read() {
+        let mut conf = Configuration::with_voters([1, 2, 3]);
+        conf.learners.insert(5);
+        let s = Snapshot {
+            conf: Some(conf),
+            ..snap(40, 2, b"kv")
+        };
+        let bytes = encode(&s);
+        assert_eq!(decode(&bytes, s.meta), Ok(s.clone()));
+        for bit in 0..bytes.len() * 8 {
+            let mut damaged = bytes.clone();
+            damaged[bit / 8] ^= 1 << (bit % 8);
+            assert!(decode(&damaged, s.meta).is_err(), "bit {bit}");
+        }
+        // A format 1 file, as the previous version wrote it: no configuration.
+        let mut v1 = Vec::new();
+        v1.extend_from_slice(b"RLSNAP01");
+        v1.extend_from_slice(&40u64.to_le_bytes());
+        v1.extend_from_slice(&2u64.to_le_bytes());
+        v1.extend_from_slice(&2u64.to_le_bytes());
+        v1.extend_from_slice(b"kv");
+        let crc = crc32c::crc32c(&v1);
+        v1.extend_from_slice(&crc.to_le_bytes());
+        assert_eq!(decode(&v1, s.meta), Ok(snap(40, 2, b"kv")));
     }
 
     #[test]
