@@ -31,11 +31,11 @@ pub use network::{InFlightInfo, LinkPolicy, Network};
 pub use preset::Preset;
 
 use crate::node::{
-    self, EventBus, EventKind, Input, NodeConfig, NodeError, NodeView, RunningNode, SharedStorage,
-    SnapshotPolicy,
+    self, AddressBook, EventBus, EventKind, Input, NodeConfig, NodeError, NodeView, RunningNode,
+    SharedStorage, SnapshotPolicy,
 };
 pub use crate::node::{Rules, UnsafeRule};
-use crate::raft::{MemStorage, Message, NodeId, Status};
+use crate::raft::{ConfChange, Index, MemStorage, Message, NodeId, Status};
 
 /// Most nodes a cluster may have.
 pub const MAX_NODES: usize = 9;
@@ -154,6 +154,8 @@ pub enum ClusterError {
     Refused(NodeId, String),
     /// The operation needs a leader and no running node leads.
     NoLeader,
+    /// Every node id (1 to [`MAX_NODES`]) is taken.
+    Full,
 }
 
 impl std::fmt::Display for ClusterError {
@@ -167,6 +169,7 @@ impl std::fmt::Display for ClusterError {
             ClusterError::Io(e) => write!(f, "{e}"),
             ClusterError::Refused(id, why) => write!(f, "node {id}: {why}"),
             ClusterError::NoLeader => write!(f, "no node leads right now"),
+            ClusterError::Full => write!(f, "the cluster already has {MAX_NODES} nodes"),
         }
     }
 }
@@ -229,7 +232,11 @@ struct Slot {
 
 struct Inner {
     config: ClusterConfig,
-    node_configs: BTreeMap<NodeId, NodeConfig>,
+    /// Every node the supervisor runs or keeps down; grows and shrinks with membership changes.
+    node_configs: Mutex<BTreeMap<NodeId, NodeConfig>>,
+    addresses: AddressBook,
+    /// Held while a node is being added or forgotten, so that two additions never pick one id.
+    membership: tokio::sync::Mutex<()>,
     storages: Mutex<BTreeMap<NodeId, SharedStorage>>,
     slots: tokio::sync::Mutex<BTreeMap<NodeId, Slot>>,
     inboxes: Mutex<BTreeMap<NodeId, mpsc::Sender<Input>>>,
@@ -250,7 +257,7 @@ pub struct Cluster {
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cluster")
-            .field("nodes", &self.handle.inner.config.nodes)
+            .field("nodes", &self.handle.ids())
             .finish()
     }
 }
@@ -264,7 +271,7 @@ impl Cluster {
         let ids: Vec<NodeId> = (1..=config.nodes as NodeId).collect();
         // Bind every port first: each node must know every address before any starts.
         let mut listeners = BTreeMap::new();
-        let mut addresses = BTreeMap::new();
+        let addresses = AddressBook::default();
         for id in &ids {
             let l = tokio::net::TcpListener::bind(SocketAddr::new(config.host, 0))
                 .await
@@ -335,7 +342,9 @@ impl Cluster {
         }
         let inner = Arc::new(Inner {
             config,
-            node_configs,
+            node_configs: Mutex::new(node_configs.clone()),
+            addresses,
+            membership: tokio::sync::Mutex::new(()),
             storages: Mutex::new(storages.clone()),
             slots: tokio::sync::Mutex::new(slots),
             inboxes: Mutex::new(inboxes),
@@ -400,20 +409,27 @@ impl std::fmt::Debug for ClusterHandle {
 }
 
 impl ClusterHandle {
-    /// Ids of all nodes.
+    /// Ids of all nodes (up or down), in order. Changes when nodes are added or removed.
     pub fn ids(&self) -> Vec<NodeId> {
-        self.inner.node_configs.keys().copied().collect()
+        self.configs().keys().copied().collect()
     }
 
     /// The address of a node's services.
     pub fn addr(&self, id: NodeId) -> Option<SocketAddr> {
-        self.inner.node_configs.get(&id).and_then(NodeConfig::addr)
+        self.inner.addresses.get(id)
+    }
+
+    fn configs(&self) -> std::sync::MutexGuard<'_, BTreeMap<NodeId, NodeConfig>> {
+        self.inner
+            .node_configs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// A node's bench counters (persist batches, AppendEntries sent) since the cluster started;
     /// they survive kill and restart.
     pub fn metrics(&self, id: NodeId) -> Option<crate::node::metrics::MetricsSnapshot> {
-        Some(self.inner.node_configs.get(&id)?.metrics.snapshot())
+        Some(self.configs().get(&id)?.metrics.snapshot())
     }
 
     /// The cluster's preset.
@@ -447,7 +463,7 @@ impl ClusterHandle {
     }
 
     fn check(&self, id: NodeId) -> Result<(), ClusterError> {
-        if self.inner.node_configs.contains_key(&id) {
+        if self.configs().contains_key(&id) {
             Ok(())
         } else {
             Err(ClusterError::UnknownNode(id))
@@ -456,11 +472,10 @@ impl ClusterHandle {
 
     /// A snapshot of every node and of the clock and network settings.
     pub fn status(&self) -> ClusterStatus {
+        let configs = self.configs().clone();
         let views = self.inner.views.lock().unwrap_or_else(|p| p.into_inner());
         let up = self.inner.up.lock().unwrap_or_else(|p| p.into_inner());
-        let nodes = self
-            .inner
-            .node_configs
+        let nodes = configs
             .iter()
             .filter_map(|(id, cfg)| {
                 let view = views.get(id)?.borrow().clone();
@@ -559,8 +574,13 @@ impl ClusterHandle {
                 s
             }
         };
+        let config = self
+            .configs()
+            .get(&id)
+            .cloned()
+            .ok_or(ClusterError::UnknownNode(id))?;
         let running = node::start(
-            self.inner.node_configs[&id].clone(),
+            config,
             storage,
             None,
             self.inner.outbox.clone(),
@@ -751,6 +771,208 @@ impl ClusterHandle {
             .map_err(|e| ClusterError::Refused(leader, e.to_string()))?;
         self.fault(format!("node {leader} transfers leadership to node {to}"));
         Ok(leader)
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Membership
+    // ------------------------------------------------------------------------------------------
+
+    /// Proposes a membership change at the leader; returns the leader and the index of the
+    /// configuration entry.
+    async fn change_config(&self, change: ConfChange) -> Result<(NodeId, Index), ClusterError> {
+        let leader = self.status().leader().ok_or(ClusterError::NoLeader)?;
+        let (tx, rx) = oneshot::channel();
+        self.send(leader, Input::ChangeConfig { change, reply: tx })
+            .await?;
+        let index = rx
+            .await
+            .map_err(|_| ClusterError::AlreadyDown(leader))?
+            .map_err(|e| ClusterError::Refused(leader, e.to_string()))?;
+        Ok((leader, index))
+    }
+
+    /// Starts a new node on a new port and asks the leader to add it as a learner: it receives
+    /// the log (or a snapshot) but neither votes nor counts toward a majority until promoted
+    /// with [`ClusterHandle::promote`]. The new node takes the lowest free id and starts with an
+    /// empty log and no configuration: it learns both from the leader. Returns its id and the
+    /// index of the configuration entry (in force at once, final once committed).
+    pub async fn add_node(&self) -> Result<(NodeId, Index), ClusterError> {
+        let _serial = self.inner.membership.lock().await;
+        self.status().leader().ok_or(ClusterError::NoLeader)?;
+        let id = {
+            let configs = self.configs();
+            (1..=MAX_NODES as NodeId)
+                .find(|id| !configs.contains_key(id))
+                .ok_or(ClusterError::Full)?
+        };
+        let listener = tokio::net::TcpListener::bind(SocketAddr::new(self.inner.config.host, 0))
+            .await
+            .map_err(ClusterError::Io)?;
+        let addr = listener.local_addr().map_err(ClusterError::Io)?;
+        // A removed node's files must not come back under its reused id.
+        if let StorageConfig::Disk { dir, .. } = &self.inner.config.storage {
+            let old = dir.join(format!("node-{id}"));
+            if old.exists() {
+                std::fs::remove_dir_all(&old).map_err(ClusterError::Io)?;
+            }
+        }
+        let storage = self
+            .inner
+            .config
+            .storage
+            .open(id)
+            .map_err(|e| ClusterError::Node(id, NodeError::Storage(e)))?;
+        let preset = self.inner.config.preset;
+        let config = NodeConfig {
+            // No voters: a joining server knows no configuration until the leader's log or
+            // snapshot gives it one, so it never campaigns on its own.
+            raft: preset.raft_config(id, Vec::new(), self.inner.config.seed),
+            addresses: self.inner.addresses.clone(),
+            client_timeout: preset.client_timeout(),
+            snapshot: self.inner.config.snapshot_policy(),
+            rules: self.inner.config.rules,
+            metrics: Default::default(),
+        };
+        self.inner.addresses.insert(id, addr);
+        self.inner.network.add_node(id);
+        let running = match node::start(
+            config.clone(),
+            storage.clone(),
+            Some(listener),
+            self.inner.outbox.clone(),
+            self.inner.events.clone(),
+        )
+        .await
+        {
+            Ok(running) => running,
+            Err(e) => {
+                self.inner.addresses.remove(id);
+                self.inner.network.remove_node(id);
+                return Err(ClusterError::Node(id, e));
+            }
+        };
+        self.lock(&self.inner.storages).insert(id, storage);
+        self.lock(&self.inner.inboxes)
+            .insert(id, running.inbox.clone());
+        self.lock(&self.inner.views)
+            .insert(id, running.view.clone());
+        self.lock(&self.inner.up).insert(id, true);
+        self.configs().insert(id, config);
+        self.inner.slots.lock().await.insert(
+            id,
+            Slot {
+                view: running.view.clone(),
+                running: Some(running),
+            },
+        );
+        match self.change_config(ConfChange::AddLearner(id)).await {
+            Ok((leader, index)) => {
+                self.fault(format!(
+                    "add node {id} at {addr}: node {leader} adds it as a learner (entry {index})"
+                ));
+                Ok((id, index))
+            }
+            Err(e) => {
+                // Nobody knows the new node yet: take it away again.
+                self.forget(id).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Asks the leader to make learner `id` a voter. Refused while its log is far behind the
+    /// leader's (let it catch up first). Returns the index of the configuration entry.
+    pub async fn promote(&self, id: NodeId) -> Result<Index, ClusterError> {
+        self.check(id)?;
+        let _serial = self.inner.membership.lock().await;
+        let (leader, index) = self.change_config(ConfChange::PromoteLearner(id)).await?;
+        self.fault(format!(
+            "node {leader} promotes learner {id} to voter (entry {index})"
+        ));
+        Ok(index)
+    }
+
+    /// Asks the leader to remove node `id` (a voter, a learner, or the leader itself, which
+    /// steps down once the change commits). Returns the index of the configuration entry, or
+    /// `None` when the leader's configuration no longer had the node (it is forgotten at once).
+    /// Once another server has committed a configuration without `id`, the node is stopped and
+    /// forgotten: its id leaves [`ClusterHandle::ids`] and may be reused by [`Self::add_node`].
+    pub async fn remove_node(&self, id: NodeId) -> Result<Option<Index>, ClusterError> {
+        self.check(id)?;
+        let _serial = self.inner.membership.lock().await;
+        let status = self.status();
+        let leader = status.leader().ok_or(ClusterError::NoLeader)?;
+        let member = status
+            .nodes
+            .iter()
+            .find(|n| n.id == leader)
+            .is_some_and(|n| n.status.voters.contains(&id) || n.status.learners.contains(&id));
+        if !member {
+            self.forget(id).await;
+            self.fault(format!("node {id} is no member: forgotten"));
+            return Ok(None);
+        }
+        let (leader, index) = self.change_config(ConfChange::RemoveServer(id)).await?;
+        self.fault(format!(
+            "node {leader} removes node {id} (entry {index}); it leaves once that commits"
+        ));
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            // Polls until the removal is committed somewhere other than on `id` itself.
+            loop {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let Some(inner) = weak.upgrade() else { return };
+                let handle = ClusterHandle { inner };
+                if !handle.configs().contains_key(&id) {
+                    return;
+                }
+                let committed = handle.status().nodes.iter().any(|n| {
+                    n.id != id
+                        && n.up
+                        && n.status.commit >= index
+                        && !n.status.conf_pending
+                        && !n.status.voters.contains(&id)
+                        && !n.status.learners.contains(&id)
+                });
+                if committed {
+                    let _serial = handle.inner.membership.lock().await;
+                    handle.forget(id).await;
+                    handle.fault(format!("node {id} left the cluster and was stopped"));
+                    return;
+                }
+            }
+        });
+        Ok(Some(index))
+    }
+
+    /// Stops node `id` if it runs and drops everything the supervisor and the network know of
+    /// it. Its storage goes too.
+    async fn forget(&self, id: NodeId) {
+        let running = self
+            .inner
+            .slots
+            .lock()
+            .await
+            .remove(&id)
+            .and_then(|s| s.running);
+        self.lock(&self.inner.inboxes).remove(&id);
+        if let Some(running) = running {
+            running.stop().await;
+            self.inner
+                .events
+                .emit(id, EventKind::NodeDown("removed".into()));
+        }
+        self.configs().remove(&id);
+        self.lock(&self.inner.views).remove(&id);
+        self.lock(&self.inner.up).remove(&id);
+        self.lock(&self.inner.storages).remove(&id);
+        self.inner.addresses.remove(id);
+        self.inner.network.remove_node(id);
+        self.inner.clock.forget(id);
+    }
+
+    fn lock<'a, T>(&self, m: &'a Mutex<T>) -> std::sync::MutexGuard<'a, T> {
+        m.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Makes a node snapshot its state machine now and compact its log up to its applied index.

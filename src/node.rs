@@ -11,6 +11,7 @@
 //! The driver never blocks on the network or on readers: it sends into an unbounded outbox that
 //! the cluster's network drains, and publishes its status on a `watch` channel.
 
+pub mod address_book;
 pub mod driver;
 pub mod event;
 pub mod kv_service;
@@ -18,7 +19,6 @@ pub mod metrics;
 pub mod rules;
 pub mod transport;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,6 +27,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+pub use address_book::AddressBook;
 pub use event::{Event, EventBus, EventKind};
 pub use rules::{Rules, UnsafeRule};
 
@@ -47,7 +48,8 @@ pub struct NodeConfig {
     /// `rules` to it.
     pub raft: raft::Config,
     /// Address of every member, this node included: its Raft and Kv services listen there.
-    pub addresses: BTreeMap<NodeId, SocketAddr>,
+    /// Shared with the cluster, which adds and removes nodes.
+    pub addresses: AddressBook,
     /// How long a client request may wait to be applied before its outcome is reported unknown.
     pub client_timeout: Duration,
     /// When the node snapshots its state machine and compacts its log.
@@ -87,7 +89,7 @@ impl NodeConfig {
 
     /// This node's listening address.
     pub fn addr(&self) -> Option<SocketAddr> {
-        self.addresses.get(&self.raft.id).copied()
+        self.addresses.get(self.raft.id)
     }
 }
 
@@ -109,6 +111,14 @@ pub enum Input {
         to: NodeId,
         /// Whether the transfer started.
         reply: oneshot::Sender<Result<(), raft::TransferError>>,
+    },
+    /// Propose a membership change (leader only): answered with the index of the configuration
+    /// entry, which takes effect at once and is final once committed.
+    ChangeConfig {
+        /// The change.
+        change: raft::ConfChange,
+        /// The entry's index, or why the leader refused.
+        reply: oneshot::Sender<Result<Index, raft::ConfChangeError>>,
     },
     /// Time out now (start an election).
     Campaign,

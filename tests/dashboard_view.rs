@@ -146,6 +146,11 @@ fn status(id: NodeId, s: &Spec) -> Status {
         election_elapsed: (id as u32 * 5) % 17,
         election_timeout: 17 + (id as u32 % 3),
         progress: Vec::new(),
+        pre_candidate: false,
+        transfer_target: None,
+        voters: Vec::new(),
+        learners: Vec::new(),
+        conf_pending: false,
     }
 }
 
@@ -188,6 +193,7 @@ fn make_view(specs: &[Spec]) -> ClusterView {
     for (i, s) in specs.iter().enumerate() {
         let id = i as NodeId + 1;
         let mut st = status(id, s);
+        st.voters = (1..=specs.len() as NodeId).collect();
         if s.role == Role::Leader {
             st.progress = specs
                 .iter()
@@ -2626,7 +2632,7 @@ fn a_click_on_a_node_selects_it() {
         let n = view.status.nodes.len();
         let mut state = app_with(view, Vec::new());
         draw(&state, w, h);
-        let cells = ring::node_cells(state.ring_area.get(), n);
+        let cells = ring::node_cells(state.ring_area.get(), &state.ids);
         assert_eq!(cells.len(), n);
         for (id, x, y) in cells {
             // Click the first cell of the node's label too, not just its centre.
@@ -2643,7 +2649,7 @@ fn a_click_on_a_node_selects_it() {
 fn a_click_elsewhere_or_not_a_left_press_selects_nothing() {
     let mut state = app_with(elected(), Vec::new());
     draw(&state, 140, 45);
-    let (_, x, y) = ring::node_cells(state.ring_area.get(), 5)[3];
+    let (_, x, y) = ring::node_cells(state.ring_area.get(), &state.ids)[3];
     state.selected = 1;
     // Far from any node: the table, the ring's centre.
     state.on_mouse(click(120, 5));

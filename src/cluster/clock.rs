@@ -100,6 +100,13 @@ impl Clock {
         rate
     }
 
+    /// Forgets a node that left the cluster: its drift and its tick credit.
+    pub fn forget(&self, node: NodeId) {
+        let mut s = self.state();
+        s.rates.remove(&node);
+        s.credit.remove(&node);
+    }
+
     /// Clears every drift.
     pub fn reset_rates(&self) {
         self.state().rates.clear();

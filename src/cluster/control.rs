@@ -32,7 +32,7 @@ fn status_of(e: ClusterError) -> Status {
             Status::failed_precondition(e.to_string())
         }
         ClusterError::Node(..) | ClusterError::Io(_) => Status::internal(e.to_string()),
-        ClusterError::Refused(..) | ClusterError::NoLeader => {
+        ClusterError::Refused(..) | ClusterError::NoLeader | ClusterError::Full => {
             Status::failed_precondition(e.to_string())
         }
     }
@@ -105,6 +105,11 @@ fn node_status(n: &super::NodeState) -> pb::NodeStatus {
         receiving_snapshot_index: s.receiving_snapshot.map_or(0, |(index, _)| index),
         receiving_snapshot_bytes: s.receiving_snapshot.map_or(0, |(_, bytes)| bytes),
         metrics: None,
+        pre_candidate: s.pre_candidate,
+        transfer_target: s.transfer_target.unwrap_or(0),
+        voters: s.voters.clone(),
+        learners: s.learners.clone(),
+        conf_pending: s.conf_pending,
     }
 }
 
@@ -270,6 +275,42 @@ impl Control for ControlService {
         Ok(Response::new(pb::TransferReply { leader }))
     }
 
+    async fn add_node(&self, _: Request<pb::Empty>) -> Result<Response<pb::AddNodeReply>, Status> {
+        let (id, index) = self.cluster.add_node().await.map_err(status_of)?;
+        let address = self
+            .cluster
+            .addr(id)
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        Ok(Response::new(pb::AddNodeReply { id, address, index }))
+    }
+
+    async fn promote(
+        &self,
+        r: Request<pb::NodeRequest>,
+    ) -> Result<Response<pb::MembershipReply>, Status> {
+        let index = self
+            .cluster
+            .promote(r.get_ref().id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::MembershipReply { index }))
+    }
+
+    async fn remove_node(
+        &self,
+        r: Request<pb::NodeRequest>,
+    ) -> Result<Response<pb::MembershipReply>, Status> {
+        let index = self
+            .cluster
+            .remove_node(r.get_ref().id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(pb::MembershipReply {
+            index: index.unwrap_or(0),
+        }))
+    }
+
     async fn snapshot(
         &self,
         r: Request<pb::NodeRequest>,
@@ -403,6 +444,11 @@ mod tests {
             election_elapsed: 0,
             election_timeout: 10,
             progress: Vec::new(),
+            pre_candidate: false,
+            transfer_target: None,
+            voters: Vec::new(),
+            learners: Vec::new(),
+            conf_pending: false,
         }
     }
 

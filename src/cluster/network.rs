@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 
-use crate::node::{transport, EventBus, EventKind};
+use crate::node::{transport, AddressBook, EventBus, EventKind};
 use crate::pb;
 use crate::raft::{Message, MessageKind, NodeId, Rng, Term};
 
@@ -128,7 +128,7 @@ pub struct Network {
     state: Mutex<State>,
     wake: Notify,
     events: EventBus,
-    addresses: BTreeMap<NodeId, SocketAddr>,
+    addresses: AddressBook,
     links: Mutex<HashMap<(NodeId, NodeId), LinkSender>>,
 }
 
@@ -144,16 +144,16 @@ impl std::fmt::Debug for Network {
 }
 
 impl Network {
-    /// A healed network between the nodes at `addresses`, with a base one-way delay and jitter
-    /// on every link.
+    /// A healed network between the nodes in `addresses`, with a base one-way delay and jitter
+    /// on every link. Nodes added to the book later join with [`Network::add_node`].
     pub fn new(
-        addresses: BTreeMap<NodeId, SocketAddr>,
+        addresses: AddressBook,
         base_delay: Duration,
         base_jitter: Duration,
         seed: u64,
         events: EventBus,
     ) -> Self {
-        let group = addresses.keys().map(|id| (*id, 0)).collect();
+        let group = addresses.all().keys().map(|id| (*id, 0)).collect();
         Network {
             state: Mutex::new(State {
                 base_delay,
@@ -301,7 +301,7 @@ impl Network {
     /// Hands a message to the task of its link, which makes the gRPC call.
     fn dispatch(&self, id: u64, msg: Message) {
         let key = (msg.from, msg.to);
-        let Some(addr) = self.addresses.get(&msg.to).copied() else {
+        let Some(addr) = self.addresses.get(msg.to) else {
             self.dropped(id, msg.from, msg.to, msg.kind(), "unknown receiver");
             return;
         };
@@ -315,6 +315,53 @@ impl Network {
             drop(links);
             self.dropped(id, msg.from, msg.to, msg.kind(), "link closed");
         }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Membership
+    // ------------------------------------------------------------------------------------------
+
+    /// A node joins the network (its address is already in the book). It joins the largest
+    /// partition group, so that a node added during a partition can reach most of the cluster.
+    pub fn add_node(&self, node: NodeId) {
+        let mut s = self.state();
+        let mut sizes: BTreeMap<u64, usize> = BTreeMap::new();
+        for g in s.group.values() {
+            *sizes.entry(*g).or_default() += 1;
+        }
+        let largest = sizes
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map_or(0, |(g, _)| *g);
+        s.group.insert(node, largest);
+    }
+
+    /// A node leaves the network for good: the messages in flight to and from it are dropped,
+    /// its link policies are forgotten and its links closed, so that nothing it sent can reach
+    /// a node added later under the same id.
+    pub fn remove_node(&self, node: NodeId) {
+        let dropped: Vec<(u64, Message)> = {
+            let mut s = self.state();
+            s.group.remove(&node);
+            s.slow.remove(&node);
+            s.links.retain(|(from, to), _| *from != node && *to != node);
+            let ids: Vec<u64> = s
+                .held
+                .iter()
+                .filter(|(_, h)| h.msg.from == node || h.msg.to == node)
+                .map(|(id, _)| *id)
+                .collect();
+            ids.into_iter()
+                .filter_map(|id| s.take(id).map(|h| (id, h.msg)))
+                .collect()
+        };
+        for (id, msg) in dropped {
+            self.dropped(id, msg.from, msg.to, msg.kind(), "node removed");
+        }
+        self.links
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(from, to), _| *from != node && *to != node);
     }
 
     // ------------------------------------------------------------------------------------------

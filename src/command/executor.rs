@@ -279,6 +279,32 @@ pub async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
                 )
             })
             .map_err(|e| e.to_string()),
+        PromptCommand::AddNode => c
+            .add_node()
+            .await
+            .map(|(id, index)| {
+                let addr = c.addr(id).map_or(String::new(), |a| format!(" on {a}"));
+                format!(
+                    "node {id} started{addr}; the leader adds it as a learner (entry {index}): \
+                     it catches up, then `promote {id}` makes it a voter"
+                )
+            })
+            .map_err(|e| e.to_string()),
+        PromptCommand::Promote(id) => c
+            .promote(id)
+            .await
+            .map(|index| format!("the leader makes node {id} a voter (entry {index})"))
+            .map_err(|e| e.to_string()),
+        PromptCommand::RemoveNode(id) => c
+            .remove_node(id)
+            .await
+            .map(|index| match index {
+                Some(index) => format!(
+                    "the leader removes node {id} (entry {index}); it stops once that commits"
+                ),
+                None => format!("node {id} was no member: stopped and forgotten"),
+            })
+            .map_err(|e| e.to_string()),
         PromptCommand::Rules => Ok(format!("rules: {}", c.rules().describe())),
         PromptCommand::Partition(groups) => c
             .partition(&groups)

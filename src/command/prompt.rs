@@ -11,6 +11,7 @@
 //! write                    a random write, like the `w` key
 //! kill N   restart N   isolate N   campaign N (or timeout N)   snapshot N (or compact N)
 //! transfer N               hand leadership to node N (the leader brings it up to date first)
+//! add-node   promote N   remove-node N     membership: a learner on a new port, voter, gone
 //! rules                    the cluster's rule switches (PreVote, CheckQuorum, reads, UNSAFE)
 //! partition 1,2 3,4,5      heal
 //! slow N 300ms             (slow N 0 clears)
@@ -89,6 +90,12 @@ pub enum PromptCommand {
     Snapshot(NodeId),
     /// `transfer N`: asks the leader to hand leadership over to node N.
     Transfer(NodeId),
+    /// `add-node`: starts a node on a new port; the leader adds it as a learner.
+    AddNode,
+    /// `promote N`: the leader makes learner N a voter.
+    Promote(NodeId),
+    /// `remove-node N`: the leader removes node N, which stops once the change commits.
+    RemoveNode(NodeId),
     /// `rules`: shows the cluster's rule switches.
     Rules,
     /// `partition 1,2 3,4,5`: nodes in different groups cannot talk; unlisted nodes are each
@@ -217,15 +224,27 @@ pub const COMMANDS: &[CommandHelp] = &[
     },
     CommandHelp {
         usage: "campaign NODE",
-        summary: "fire a node's election timer now (also: timeout)",
+        summary: "election timer fires now (also: timeout)",
     },
     CommandHelp {
         usage: "snapshot NODE",
-        summary: "snapshot a node's state machine now, compacting its log (also: compact)",
+        summary: "snapshot now and compact (also: compact)",
     },
     CommandHelp {
         usage: "transfer NODE",
         summary: "hand leadership to a node",
+    },
+    CommandHelp {
+        usage: "add-node",
+        summary: "start a node; the leader adds a learner",
+    },
+    CommandHelp {
+        usage: "promote NODE",
+        summary: "make a learner a voter",
+    },
+    CommandHelp {
+        usage: "remove-node NODE",
+        summary: "remove a node from the configuration",
     },
     CommandHelp {
         usage: "rules",
@@ -245,7 +264,7 @@ pub const COMMANDS: &[CommandHelp] = &[
     },
     CommandHelp {
         usage: "link FROM TO cut|up|delay D|jitter D|drop P...",
-        summary: "change the link FROM -> TO (e.g. link 1 2 delay 200ms drop 0.3)",
+        summary: "change the link FROM -> TO",
     },
     CommandHelp {
         usage: "clock NODE RATE",
@@ -322,6 +341,9 @@ enum Kind {
     Campaign,
     Snapshot,
     Transfer,
+    AddNode,
+    Promote,
+    RemoveNode,
     Rules,
     Partition,
     Heal,
@@ -343,7 +365,7 @@ enum Kind {
 
 impl Kind {
     #[cfg(test)]
-    const ALL: [Kind; 30] = [
+    const ALL: [Kind; 33] = [
         Kind::Put,
         Kind::Get,
         Kind::Del,
@@ -357,6 +379,9 @@ impl Kind {
         Kind::Campaign,
         Kind::Snapshot,
         Kind::Transfer,
+        Kind::AddNode,
+        Kind::Promote,
+        Kind::RemoveNode,
         Kind::Rules,
         Kind::Partition,
         Kind::Heal,
@@ -392,6 +417,9 @@ impl Kind {
             "campaign" | "timeout" => Kind::Campaign,
             "snapshot" | "compact" => Kind::Snapshot,
             "transfer" => Kind::Transfer,
+            "add-node" => Kind::AddNode,
+            "promote" => Kind::Promote,
+            "remove-node" => Kind::RemoveNode,
             "rules" => Kind::Rules,
             "partition" => Kind::Partition,
             "heal" => Kind::Heal,
@@ -429,6 +457,9 @@ impl Kind {
             Kind::Campaign => "campaign",
             Kind::Snapshot => "snapshot",
             Kind::Transfer => "transfer",
+            Kind::AddNode => "add-node",
+            Kind::Promote => "promote",
+            Kind::RemoveNode => "remove-node",
             Kind::Rules => "rules",
             Kind::Partition => "partition",
             Kind::Heal => "heal",
@@ -592,6 +623,9 @@ pub fn parse(line: &str, nodes: usize) -> Result<PromptCommand, String> {
         Kind::Campaign => PromptCommand::Campaign(cx.one_node()?),
         Kind::Snapshot => PromptCommand::Snapshot(cx.one_node()?),
         Kind::Transfer => PromptCommand::Transfer(cx.one_node()?),
+        Kind::AddNode => cx.none(PromptCommand::AddNode)?,
+        Kind::Promote => PromptCommand::Promote(cx.one_node()?),
+        Kind::RemoveNode => PromptCommand::RemoveNode(cx.one_node()?),
         Kind::Rules => cx.none(PromptCommand::Rules)?,
         Kind::Partition => cx.partition()?,
         Kind::Heal => cx.none(PromptCommand::Heal)?,
@@ -1110,6 +1144,9 @@ impl fmt::Display for PromptCommand {
             PromptCommand::Campaign(n) => write!(f, "campaign {n}"),
             PromptCommand::Snapshot(n) => write!(f, "snapshot {n}"),
             PromptCommand::Transfer(n) => write!(f, "transfer {n}"),
+            PromptCommand::AddNode => f.write_str("add-node"),
+            PromptCommand::Promote(n) => write!(f, "promote {n}"),
+            PromptCommand::RemoveNode(n) => write!(f, "remove-node {n}"),
             PromptCommand::Rules => f.write_str("rules"),
             PromptCommand::Partition(groups) => {
                 f.write_str("partition")?;
@@ -1220,7 +1257,9 @@ fn candidates(before: &[Token], word: &str, nodes: usize) -> Vec<String> {
             | Kind::Isolate
             | Kind::Campaign
             | Kind::Snapshot
-            | Kind::Transfer,
+            | Kind::Transfer
+            | Kind::Promote
+            | Kind::RemoveNode,
             0,
         ) => node_ids(&none, word, ""),
         (Kind::Slow | Kind::Clock | Kind::Link, 0) => node_ids(&none, word, " "),
@@ -1479,6 +1518,9 @@ mod tests {
             ("campaign 3", C::Campaign(3)),
             ("timeout 3", C::Campaign(3)),
             ("transfer 2", C::Transfer(2)),
+            ("add-node", C::AddNode),
+            ("promote 4", C::Promote(4)),
+            ("remove-node 2", C::RemoveNode(2)),
             ("rules", C::Rules),
             ("snapshot 2", C::Snapshot(2)),
             ("compact 5", C::Snapshot(5)),

@@ -190,6 +190,9 @@ impl Driver {
             Input::Transfer { to, reply } => {
                 let _ = reply.send(self.core.transfer_leader(to));
             }
+            Input::ChangeConfig { change, reply } => {
+                let _ = reply.send(self.core.propose_config_change(change));
+            }
             Input::Snapshot(reply) => {
                 let _ = reply.send(self.take_snapshot());
             }

@@ -9,7 +9,7 @@
 //! no leader known it answers UNAVAILABLE with whatever hint it has. When the outcome cannot be
 //! known — the deadline passed, or the node stopped — the answer is an error, never a success.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,8 +20,8 @@ use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 use super::{
-    transport, Applied, ClientError, ClientRequest, EventBus, EventKind, Input, NodeView,
-    ReadRequest,
+    transport, AddressBook, Applied, ClientError, ClientRequest, EventBus, EventKind, Input,
+    NodeView, ReadRequest,
 };
 use crate::pb::{self, kv_command::Op, kv_server::Kv};
 use crate::raft::NodeId;
@@ -40,10 +40,12 @@ pub struct KvService {
     id: NodeId,
     inbox: mpsc::Sender<Input>,
     view: watch::Receiver<NodeView>,
-    addresses: BTreeMap<NodeId, SocketAddr>,
+    addresses: AddressBook,
     timeout: Duration,
     events: EventBus,
-    peers: Arc<Mutex<HashMap<NodeId, Channel>>>,
+    /// A channel per peer, with the address it was made for (a node added later under a
+    /// reused id listens elsewhere).
+    peers: Arc<Mutex<HashMap<NodeId, (SocketAddr, Channel)>>>,
     /// UNSAFE: answer gets from local state (see `NodeConfig::unsafe_local_reads`).
     local_reads: bool,
 }
@@ -60,7 +62,7 @@ impl KvService {
         id: NodeId,
         inbox: mpsc::Sender<Input>,
         view: watch::Receiver<NodeView>,
-        addresses: BTreeMap<NodeId, SocketAddr>,
+        addresses: AddressBook,
         timeout: Duration,
         events: EventBus,
     ) -> Self {
@@ -138,14 +140,15 @@ impl KvService {
     }
 
     fn peer(&self, id: NodeId) -> Option<Channel> {
-        let addr = *self.addresses.get(&id)?;
+        let addr = self.addresses.get(id)?;
         let mut peers = self.peers.lock().ok()?;
-        Some(
-            peers
-                .entry(id)
-                .or_insert_with(|| transport::channel(addr))
-                .clone(),
-        )
+        let entry = peers
+            .entry(id)
+            .or_insert_with(|| (addr, transport::channel(addr)));
+        if entry.0 != addr {
+            *entry = (addr, transport::channel(addr));
+        }
+        Some(entry.1.clone())
     }
 
     fn unavailable(&self, message: String, hint: Option<NodeId>) -> Status {
@@ -154,7 +157,7 @@ impl KvService {
             if let Ok(v) = MetadataValue::try_from(l.to_string()) {
                 status.metadata_mut().insert(LEADER_ID, v);
             }
-            if let Some(addr) = self.addresses.get(&l) {
+            if let Some(addr) = self.addresses.get(l) {
                 if let Ok(v) = MetadataValue::try_from(addr.to_string()) {
                     status.metadata_mut().insert(LEADER_ADDR, v);
                 }

@@ -936,6 +936,11 @@ impl RaftNode {
                     }),
                 })
                 .collect(),
+            pre_candidate: self.pre_candidate,
+            transfer_target: self.transfer_target(),
+            voters: self.confs.current().voters.iter().copied().collect(),
+            learners: self.confs.current().learners.iter().copied().collect(),
+            conf_pending: self.confs.current_index() > self.log.committed(),
         }
     }
 

@@ -42,6 +42,22 @@ pub struct Status {
     pub election_timeout: u32,
     /// The leader's view of each follower (empty unless leader).
     pub progress: Vec<PeerProgress>,
+    /// A follower running a pre-vote round (thesis §9.6): it asks whether it could win before
+    /// raising its term.
+    #[serde(default)]
+    pub pre_candidate: bool,
+    /// Leader only: the server it is handing leadership to (proposals pause meanwhile).
+    #[serde(default)]
+    pub transfer_target: Option<NodeId>,
+    /// The configuration in force on this server: its voters, in id order.
+    #[serde(default)]
+    pub voters: Vec<NodeId>,
+    /// ... and its learners (non-voting members), in id order.
+    #[serde(default)]
+    pub learners: Vec<NodeId>,
+    /// Whether that configuration's entry is not yet committed.
+    #[serde(default)]
+    pub conf_pending: bool,
 }
 
 /// A leader's matchIndex / nextIndex for one follower.

@@ -277,6 +277,9 @@ pub struct AppState {
     pub selected: NodeId,
     /// Number of nodes.
     pub nodes: usize,
+    /// Their ids, in order: `1..=nodes` at first, then whatever the cluster's membership changes
+    /// made of them (a removed node leaves a gap; an added one takes the lowest free id).
+    pub ids: Vec<NodeId>,
     /// What has the keyboard.
     pub focus: Focus,
     /// The prompt.
@@ -333,6 +336,7 @@ impl AppState {
             view: None,
             selected: 1,
             nodes,
+            ids: (1..=nodes as NodeId).collect(),
             focus: Focus::Main,
             prompt: PromptState {
                 input: String::new(),
@@ -394,6 +398,15 @@ impl AppState {
             self.status_line =
                 "cluster up. Select a node with 1-9, k kills it, w writes, ? lists every key."
                     .into();
+        }
+        let ids: Vec<NodeId> = view.status.nodes.iter().map(|n| n.id).collect();
+        if !ids.is_empty() && ids != self.ids {
+            self.nodes = ids.len();
+            if !ids.contains(&self.selected) {
+                self.selected = ids[0];
+            }
+            self.ids = ids;
+            self.dirty = true;
         }
         self.view = Some(view);
         if changed || moving {
@@ -487,6 +500,24 @@ impl AppState {
         }
     }
 
+    /// The highest node id: the bound that keys and the prompt accept (the cluster refuses an
+    /// id in a gap left by a removed node, with a clear error).
+    pub fn max_id(&self) -> usize {
+        self.ids
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(self.nodes as NodeId) as usize
+    }
+
+    /// Where node `id` sits on the ring: its place among the ids, from 1.
+    pub fn ring_slot(&self, id: NodeId) -> NodeId {
+        self.ids
+            .iter()
+            .position(|i| *i == id)
+            .map_or(id, |p| p as NodeId + 1)
+    }
+
     /// The selected node's status, if known.
     pub fn selected_status(&self) -> Option<&crate::cluster::NodeState> {
         self.view
@@ -544,7 +575,7 @@ impl AppState {
                 }
                 vec![Effect::AdvanceScenario]
             }
-            Focus::Main => match action_for(&key, self.nodes) {
+            Focus::Main => match action_for(&key, self.max_id()) {
                 Some(action) => self.update(action),
                 None => Vec::new(),
             },
@@ -568,13 +599,13 @@ impl AppState {
                     return Vec::new();
                 }
                 self.prompt.history.push(&line);
-                match prompt::parse(&line, self.nodes) {
+                match prompt::parse(&line, self.max_id()) {
                     Ok(cmd) => return self.update(Action::Command(cmd)),
                     Err(e) => self.status_line = format!("error: {e}"),
                 }
             }
             KeyCode::Tab => {
-                let options = prompt::complete(&self.prompt.input, self.nodes);
+                let options = prompt::complete(&self.prompt.input, self.max_id());
                 if options.len() == 1 {
                     self.prompt.input = options[0].clone();
                     self.prompt.completions.clear();
@@ -617,7 +648,7 @@ impl AppState {
             return Vec::new();
         }
         let area = self.ring_area.get();
-        let positions = super::view::ring::node_cells(area, self.nodes);
+        let positions = super::view::ring::node_cells(area, &self.ids);
         let hit = positions.iter().min_by_key(|(_, x, y)| {
             let dx = i32::from(*x) - i32::from(ev.column);
             let dy = (i32::from(*y) - i32::from(ev.row)) * 2;
@@ -662,21 +693,24 @@ impl AppState {
                 Vec::new()
             }
             Action::Select(n) => {
-                if (1..=self.nodes as NodeId).contains(&n) {
+                if self.ids.contains(&n) {
                     self.selected = n;
                 }
                 Vec::new()
             }
-            Action::SelectNext => {
-                self.selected = self.selected % self.nodes as NodeId + 1;
-                Vec::new()
-            }
-            Action::SelectPrev => {
-                self.selected = if self.selected <= 1 {
-                    self.nodes as NodeId
+            Action::SelectNext | Action::SelectPrev => {
+                let len = self.ids.len().max(1);
+                let at = self
+                    .ids
+                    .iter()
+                    .position(|i| *i == self.selected)
+                    .unwrap_or(0);
+                let next = if action == Action::SelectNext {
+                    (at + 1) % len
                 } else {
-                    self.selected - 1
+                    (at + len - 1) % len
                 };
+                self.selected = self.ids.get(next).copied().unwrap_or(1);
                 Vec::new()
             }
             Action::ToggleDetail => {

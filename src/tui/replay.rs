@@ -330,7 +330,7 @@ impl AppState {
     /// Handles a key on the main screen of a replay.
     pub(super) fn on_replay_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let Some(action) = replay_action_for(&key) else {
-            return match action_for(&key, self.nodes) {
+            return match action_for(&key, self.max_id()) {
                 Some(action) => self.update(action),
                 None => Vec::new(),
             };

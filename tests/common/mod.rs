@@ -1,5 +1,8 @@
-//! What the tests that run `raftlab serve` as a separate process share: starting it, reading
-//! its JSON line, killing it on drop, and lazy gRPC channels to the addresses it prints.
+//! What the integration tests share: starting `raftlab serve` as a separate process (reading its
+//! JSON line, killing it on drop, lazy gRPC channels to the addresses it prints), and helpers
+//! for clusters run in the test's own process (`in_process`).
+
+pub mod in_process;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -1,5 +1,6 @@
-//! The header line: cluster size, leader, highest term, commit index, preset and speed, running
-//! or paused, where help is — and, in red, the unsafe rules when any is on.
+//! The header line: cluster size, leader, highest term, commit index, the configuration when it
+//! has learners or is changing, preset and speed, running or paused, where help is — and, in
+//! red, the unsafe rules when any is on.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
@@ -57,6 +58,34 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     } else {
         String::new()
     };
+    // The configuration, when it is worth a look: learners, a change not yet committed, or
+    // voters other than the nodes on screen. The leader's view, else the most advanced node's.
+    let conf_of = leader
+        .and_then(|l| st.nodes.iter().find(|n| n.id == l))
+        .or_else(|| st.nodes.iter().max_by_key(|n| n.status.commit))
+        .map(|n| &n.status);
+    let config = conf_of
+        .filter(|s| !s.voters.is_empty())
+        .filter(|s| {
+            let ids: Vec<_> = st.nodes.iter().map(|n| n.id).collect();
+            !s.learners.is_empty() || s.conf_pending || s.voters != ids
+        })
+        .map_or(String::new(), |s| {
+            let list = |ids: &[u64]| {
+                ids.iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let mut text = format!(" │ voters {}", list(&s.voters));
+            if !s.learners.is_empty() {
+                text.push_str(&format!(" learners {}", list(&s.learners)));
+            }
+            if s.conf_pending {
+                text.push_str(" (uncommitted)");
+            }
+            text
+        });
     // Segments with the order in which they give way on a narrow terminal (0 never does).
     let leader_style = style::role_style(state.theme, leader.map(|_| crate::raft::Role::Leader));
     let segments: Vec<(u8, Vec<Span>)> = vec![
@@ -77,6 +106,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         (3, vec![Span::raw(format!(" │ commit {commit}"))]),
         (0, vec![Span::raw(" │"), run]),
         (0, vec![Span::styled(partition, style::alert(state.theme))]),
+        (3, vec![Span::raw(config)]),
         (
             1,
             vec![Span::raw(format!(

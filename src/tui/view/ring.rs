@@ -27,16 +27,19 @@ pub fn position(id: NodeId, n: usize) -> (f64, f64) {
 }
 
 /// The terminal cell (column, row) at the centre of each node's label, for mouse clicks.
-pub fn node_cells(area: Rect, n: usize) -> Vec<(NodeId, u16, u16)> {
+pub fn node_cells(area: Rect, ids: &[NodeId]) -> Vec<(NodeId, u16, u16)> {
+    let n = ids.len();
     let inner = Rect {
         x: area.x + 1,
         y: area.y + 1,
         width: area.width.saturating_sub(2),
         height: area.height.saturating_sub(2),
     };
-    (1..=n as NodeId)
-        .map(|id| {
-            let (x, y) = position(id, n);
+    ids.iter()
+        .enumerate()
+        .map(|(slot, id)| {
+            let id = *id;
+            let (x, y) = position(slot as NodeId + 1, n);
             let col = inner.x + ((x / 100.0) * f64::from(inner.width.saturating_sub(1))) as u16;
             let row = inner.y
                 + (((100.0 - y) / 100.0) * f64::from(inner.height.saturating_sub(1))) as u16;
@@ -62,7 +65,9 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         frame.render_widget(block, area);
         return;
     };
-    let n = state.nodes;
+    let n = state.ids.len();
+    // Nodes sit on the ring in id order, evenly spaced whatever their ids.
+    let position = |id: NodeId, n: usize| position(state.ring_slot(id), n);
     let theme = state.theme;
     let now = view.at;
     let link_color = match theme {
@@ -76,8 +81,8 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         .y_bounds([0.0, 100.0])
         .paint(|ctx| {
             // Links: a line when both directions are up, a cut mark otherwise.
-            for a in 1..=n as NodeId {
-                for b in (a + 1)..=n as NodeId {
+            for (i, &a) in state.ids.iter().enumerate() {
+                for &b in &state.ids[i + 1..] {
                     let (x1, y1) = position(a, n);
                     let (x2, y2) = position(b, n);
                     let cut = view.status.cut_links.contains(&(a, b))
@@ -153,14 +158,15 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
                     y,
                     Line::from(Span::styled(label, label_style)),
                 );
-                let below = match role {
-                    Some(Role::Leader) => "♥ leads".to_string(),
-                    Some(_) => timer_bar(
+                let below = match (role, style::role_detail(&node.status)) {
+                    (Some(_), Some(detail)) => detail,
+                    (Some(Role::Leader), None) => "♥ leads".to_string(),
+                    (Some(_), None) => timer_bar(
                         node.status.election_elapsed,
                         node.status.election_timeout,
                         6,
                     ),
-                    None => "down".to_string(),
+                    (None, _) => "down".to_string(),
                 };
                 // One row is 100 / (rows - 1) canvas units; go a little more to land on the next.
                 let unit_y = 100.0 / f64::from(area.height.saturating_sub(3).max(1)) * 1.1;

@@ -16,6 +16,22 @@ pub fn role_symbol(role: Option<Role>) -> (&'static str, &'static str) {
     }
 }
 
+/// What a node is beyond its role, in a word, when that matters: a follower running a pre-vote
+/// round, a learner (it never votes nor counts), a leader handing over to another node. A node
+/// whose configuration is unknown (nothing recorded) is none of these.
+pub fn role_detail(status: &crate::raft::Status) -> Option<String> {
+    if let Some(to) = status.transfer_target {
+        return Some(format!("transfer→{to}"));
+    }
+    if status.pre_candidate {
+        return Some("pre-vote".to_string());
+    }
+    if status.learners.contains(&status.id) {
+        return Some("learner".to_string());
+    }
+    None
+}
+
 /// Style of a node's role.
 pub fn role_style(theme: Theme, role: Option<Role>) -> Style {
     if theme == Theme::Mono {

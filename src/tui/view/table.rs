@@ -114,6 +114,10 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             Cell::from(repl),
         ];
         if wide {
+            let name = match style::role_detail(s).filter(|_| role.is_some()) {
+                Some(detail) if !detail.starts_with("transfer") => detail,
+                _ => name.to_string(),
+            };
             cells.insert(2, Cell::from(Span::styled(name, rs)));
             // The persisted last index beside the in-memory one.
             cells.insert(6, Cell::from(s.persisted_index.to_string()));
