@@ -270,3 +270,57 @@ async fn until_accepted_err(c: &ClusterHandle, id: NodeId) -> String {
     })
     .await
 }
+
+/// A node added at runtime, then compacted into a snapshot (which covers the configuration
+/// entries that made it a member), restarts from disk knowing the configuration: its snapshot
+/// file keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_added_node_restarts_from_its_snapshot_knowing_the_configuration() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ClusterConfig::new(3, Preset::Fast);
+    config.storage = raftlab::cluster::StorageConfig::Disk {
+        dir: dir.path().to_path_buf(),
+        fsync: raftlab::storage::FsyncPolicy::Never,
+    };
+    let cluster = Cluster::start(config).await.expect("cluster starts");
+    let c = cluster.handle();
+    wait_leader(&c).await;
+    let (id, _) = until_accepted("add a node", || c.add_node()).await;
+    wait_configuration(&c, &[1, 2, 3], &[id]).await;
+    until_accepted(&format!("promote {id}"), || c.promote(id)).await;
+    wait_configuration(&c, &[1, 2, 3, id], &[]).await;
+    // The snapshot must cover the promotion, so that no configuration entry is left in the log
+    // to recover it from: wait for the node to apply everything committed so far.
+    let commit = c
+        .status()
+        .nodes
+        .iter()
+        .map(|n| n.status.commit)
+        .max()
+        .unwrap_or(0);
+    eventually(&format!("node {id} applies {commit}"), || async {
+        c.status()
+            .nodes
+            .iter()
+            .any(|n| n.id == id && n.status.applied >= commit)
+            .then_some(())
+    })
+    .await;
+    let meta = until_accepted(&format!("snapshot {id}"), || c.snapshot(id)).await;
+    assert!(meta.index >= commit, "{meta:?} covers {commit}");
+    c.kill(id).await.expect("kill");
+    c.restart(id).await.expect("restart");
+    eventually(
+        &format!("node {id} knows it votes after its restart"),
+        || async {
+            c.status()
+                .nodes
+                .iter()
+                .find(|n| n.id == id && n.up)
+                .filter(|n| n.status.snapshot_index > 0 && n.status.voters == vec![1, 2, 3, id])
+                .map(|_| ())
+        },
+    )
+    .await;
+    cluster.shutdown().await;
+}
