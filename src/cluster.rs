@@ -12,6 +12,11 @@
 //!
 //! Storage outlives a node's process: killing a node stops its task and its server; restarting
 //! it recovers from the same storage, on the same id and address.
+//!
+//! Membership changes at runtime: [`ClusterHandle::add_node`] starts a node on a new port and
+//! has the leader add it as a learner, [`ClusterHandle::promote`] makes it a voter, and
+//! [`ClusterHandle::remove_node`] has the leader remove a node, which is stopped and forgotten
+//! (its id freed) once another node has committed the change.
 
 pub mod clock;
 pub mod control;

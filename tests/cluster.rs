@@ -4,57 +4,22 @@
 //! These run on loaded 2-core machines: every wait polls a condition against a generous
 //! deadline, never a bare sleep.
 
+#[allow(dead_code)]
+mod common;
+
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::time::Duration;
 
+use common::in_process::{agreed_leader_among as agreed_leader, eventually};
 use raftlab::cluster::{Cluster, ClusterConfig, ClusterHandle, LinkPolicy, Preset};
 use raftlab::pb::{self, kv_client::KvClient};
 use raftlab::raft::{NodeId, Role};
-use tokio::time::Instant;
 use tonic::transport::Channel;
-
-/// Long enough for several elections on a busy machine.
-const DEADLINE: Duration = Duration::from_secs(30);
 
 async fn start(n: usize) -> Cluster {
     let mut config = ClusterConfig::new(n, Preset::Fast);
     config.seed = 42;
     Cluster::start(config).await.expect("cluster starts")
-}
-
-/// Polls `cond` every 20 ms until it returns Some, or panics with `what` after DEADLINE.
-async fn eventually<T, F, Fut>(what: &str, mut cond: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        if let Some(v) = cond().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A leader that every running node among `among` follows in the leader's term.
-fn agreed_leader(c: &ClusterHandle, among: &[NodeId]) -> Option<NodeId> {
-    let st = c.status();
-    let nodes: Vec<_> = st
-        .nodes
-        .iter()
-        .filter(|n| n.up && among.contains(&n.id))
-        .collect();
-    let leader = nodes
-        .iter()
-        .filter(|n| n.status.role == Role::Leader)
-        .max_by_key(|n| n.status.term)?;
-    let all_follow = nodes
-        .iter()
-        .all(|n| n.status.term == leader.status.term && n.status.leader_id == Some(leader.id));
-    all_follow.then_some(leader.id)
 }
 
 async fn wait_leader(c: &ClusterHandle, among: &[NodeId]) -> NodeId {

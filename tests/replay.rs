@@ -13,8 +13,10 @@
 //! The cluster test runs on loaded 2-core machines: every wait polls a condition against a
 //! generous deadline, never a bare sleep.
 
+#[allow(dead_code)]
+mod common;
+
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,8 +25,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
-use tokio::time::Instant;
 
+use common::in_process::{agreed_leader, eventually};
 use raftlab::chaos::outcome_of;
 use raftlab::check::{History, KvOp, KvOutput, Outcome};
 use raftlab::cluster::{
@@ -42,38 +44,6 @@ use raftlab::tui::view;
 // ----------------------------------------------------------------------------------------------
 // 1. A real cluster, recorded
 // ----------------------------------------------------------------------------------------------
-
-/// Long enough for several elections on a busy machine.
-const DEADLINE: Duration = Duration::from_secs(30);
-
-/// Polls `cond` every 20 ms until it returns Some, or panics with `what` after DEADLINE.
-async fn eventually<T, F, Fut>(what: &str, mut cond: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        if let Some(v) = cond().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A leader that every running node follows in its term.
-fn agreed_leader(c: &ClusterHandle) -> Option<NodeId> {
-    let st = c.status();
-    let up: Vec<_> = st.nodes.iter().filter(|n| n.up).collect();
-    let leader = up
-        .iter()
-        .filter(|n| n.status.role == Role::Leader)
-        .max_by_key(|n| n.status.term)?;
-    up.iter()
-        .all(|n| n.status.term == leader.status.term && n.status.leader_id == Some(leader.id))
-        .then_some(leader.id)
-}
 
 /// Puts `key=value` through the leader's Kv service with a session, recording each attempt in
 /// `history`; retries (same session and sequence number) until one succeeds.

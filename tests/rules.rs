@@ -5,9 +5,13 @@
 //! These run on loaded 2-core machines: every wait polls a condition against a generous
 //! deadline, never a bare sleep.
 
-use std::future::Future;
+#[allow(dead_code)]
+mod common;
+
 use std::time::Duration;
 
+use common::in_process::{agreed_leader, eventually, wait_leader};
+use common::DEADLINE;
 use raftlab::cluster::{Cluster, ClusterConfig, ClusterHandle, Preset, Rules, UnsafeRule};
 use raftlab::node::EventKind;
 use raftlab::pb::{self, kv_client::KvClient};
@@ -15,51 +19,11 @@ use raftlab::raft::{NodeId, ReadMode, Role, TraceEvent};
 use tokio::time::Instant;
 use tonic::transport::Channel;
 
-/// Long enough for several elections on a busy machine.
-const DEADLINE: Duration = Duration::from_secs(30);
-
 async fn start(n: usize, rules: Rules) -> Cluster {
     let mut config = ClusterConfig::new(n, Preset::Fast);
     config.seed = 9;
     config.rules = rules;
     Cluster::start(config).await.expect("cluster starts")
-}
-
-/// Polls `cond` every 20 ms until it returns Some, or panics with `what` after DEADLINE.
-async fn eventually<T, F, Fut>(what: &str, mut cond: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        if let Some(v) = cond().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A leader that every running node follows in the leader's term.
-fn agreed_leader(c: &ClusterHandle) -> Option<NodeId> {
-    let st = c.status();
-    let nodes: Vec<_> = st.nodes.iter().filter(|n| n.up).collect();
-    let leader = nodes
-        .iter()
-        .filter(|n| n.status.role == Role::Leader)
-        .max_by_key(|n| n.status.term)?;
-    let all_follow = nodes
-        .iter()
-        .all(|n| n.status.term == leader.status.term && n.status.leader_id == Some(leader.id));
-    all_follow.then_some(leader.id)
-}
-
-async fn wait_leader(c: &ClusterHandle) -> NodeId {
-    eventually("a leader all running nodes follow", || async {
-        agreed_leader(c)
-    })
-    .await
 }
 
 fn client(c: &ClusterHandle, id: NodeId) -> KvClient<Channel> {

@@ -31,8 +31,17 @@ where
 
 /// A leader that every running node follows in the leader's term.
 pub fn agreed_leader(c: &ClusterHandle) -> Option<NodeId> {
+    agreed_leader_among(c, &c.ids())
+}
+
+/// A leader that every running node among `among` follows in the leader's term.
+pub fn agreed_leader_among(c: &ClusterHandle, among: &[NodeId]) -> Option<NodeId> {
     let st = c.status();
-    let nodes: Vec<_> = st.nodes.iter().filter(|n| n.up).collect();
+    let nodes: Vec<_> = st
+        .nodes
+        .iter()
+        .filter(|n| n.up && among.contains(&n.id))
+        .collect();
     let leader = nodes
         .iter()
         .filter(|n| n.status.role == Role::Leader)
