@@ -35,9 +35,14 @@ use crate::raft::{self, Index, Message, NodeId, RaftNode, Storage, Term};
 /// Storage shared between a node's successive incarnations (it survives kill and restart).
 pub type SharedStorage = Arc<Mutex<Box<dyn Storage + Send>>>;
 
-/// Largest gRPC message a node accepts or sends: far above the largest AppendEntries batch the
-/// core builds (`max_bytes_per_append`), so replication can never stall on a size limit.
+/// Largest gRPC message a node accepts or sends on its `Raft` service: far above the largest
+/// frame of AppendEntries the network sends (see [`transport`], which asserts it at compile
+/// time), so replication can never stall on a size limit.
 pub const MAX_GRPC_MESSAGE: usize = 64 << 20;
+
+/// Largest client request the `Kv` service accepts (tonic's default, made explicit): it bounds
+/// the size of one log entry, and so of the one entry an AppendEntries always carries.
+pub const MAX_CLIENT_COMMAND: usize = 4 << 20;
 
 /// How one node is set up.
 #[derive(Clone, Debug)]
@@ -216,6 +221,8 @@ pub enum NodeError {
     NoAddress(NodeId),
     /// Its stored snapshot could not be restored into the state machine.
     Snapshot(String),
+    /// Its core would build messages bigger than the peer transport carries.
+    TooBig,
 }
 
 impl std::fmt::Display for NodeError {
@@ -226,6 +233,10 @@ impl std::fmt::Display for NodeError {
             NodeError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
             NodeError::NoAddress(id) => write!(f, "node {id} has no address"),
             NodeError::Snapshot(e) => write!(f, "cannot restore the stored snapshot: {e}"),
+            NodeError::TooBig => write!(
+                f,
+                "max_bytes_per_append or snapshot_chunk_bytes is too big for the peer transport"
+            ),
         }
     }
 }
@@ -291,6 +302,9 @@ pub async fn start(
     };
     let mut raft_config = config.raft.clone();
     config.rules.apply(&mut raft_config);
+    if !transport::fits_transport(&raft_config) {
+        return Err(NodeError::TooBig);
+    }
     let core = RaftNode::new(raft_config, initial).map_err(NodeError::Config)?;
     let listener = match listener {
         Some(l) => l,
@@ -327,7 +341,9 @@ pub async fn start(
                 .max_decoding_message_size(MAX_GRPC_MESSAGE)
                 .max_encoding_message_size(MAX_GRPC_MESSAGE),
         )
-        .add_service(pb::kv_server::KvServer::new(kv_service))
+        .add_service(
+            pb::kv_server::KvServer::new(kv_service).max_decoding_message_size(MAX_CLIENT_COMMAND),
+        )
         .add_optional_service(reflection);
     let server = tokio::spawn(async move {
         let shutdown = async {
