@@ -334,7 +334,10 @@ pub async fn start(
         .build_v1()
         .ok();
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // Our own listener, so tonic's `tcp_nodelay` (ignored by `serve_with_incoming`) must be set
+    // here: with Nagle's algorithm on, a small answer (an ack, a Kv reply) can wait for the
+    // peer's delayed ACK, tens of milliseconds.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let router = tonic::transport::Server::builder()
         .add_service(
             pb::raft_server::RaftServer::new(raft_service)
