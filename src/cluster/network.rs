@@ -149,6 +149,9 @@ pub struct Network {
     links: Mutex<HashMap<(NodeId, NodeId), LinkSender>>,
 }
 
+/// Messages the network takes from the nodes' outbox per turn of its loop.
+const OUTBOX_BATCH: usize = 256;
+
 /// The queue of one directed link's delivery task: (message id, message).
 type LinkSender = mpsc::UnboundedSender<(u64, Message)>;
 
@@ -199,6 +202,7 @@ impl Network {
 
     /// Runs the network until every node's outbox is closed (the cluster shut down).
     pub async fn run(self: Arc<Self>, mut outbox: mpsc::UnboundedReceiver<Message>) {
+        let mut batch = Vec::with_capacity(OUTBOX_BATCH);
         loop {
             let next_due = {
                 let s = self.state();
@@ -218,10 +222,16 @@ impl Network {
                 }
             };
             tokio::select! {
-                msg = outbox.recv() => match msg {
-                    Some(msg) => self.accept(msg),
-                    None => return,
-                },
+                // Everything the nodes sent since the last turn, in one wake-up: a leader's
+                // AppendEntries to all its followers arrive together.
+                n = outbox.recv_many(&mut batch, OUTBOX_BATCH) => {
+                    if n == 0 {
+                        return;
+                    }
+                    for msg in batch.drain(..) {
+                        self.accept(msg);
+                    }
+                }
                 _ = self.wake.notified() => {}
                 _ = sleep => self.release_due(),
             }
