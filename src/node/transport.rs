@@ -233,7 +233,7 @@ pub struct PeerStream {
 }
 
 /// How long opening a stream may take (connect, and the peer's answer to the call).
-const OPEN_TIMEOUT: Duration = Duration::from_secs(2);
+const OPEN_TIMEOUT: Duration = Duration::from_secs(4);
 
 impl PeerStream {
     /// Opens a stream on `client` with `messages` as its first frame (numbered 1).
@@ -281,13 +281,18 @@ impl PeerStream {
     }
 }
 
+/// How long a connection attempt may take. A peer that is down refuses at once on loopback;
+/// only a full listen backlog (a burst of hundreds of clients connecting together) delays a
+/// connection, by the kernel's 1 s SYN retransmission, which this leaves room for.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// A lazily connected gRPC channel to `addr`: it connects on first use and reconnects by itself
 /// after the peer restarts.
 pub fn channel(addr: SocketAddr) -> Channel {
     // A SocketAddr always makes a valid URI.
     match Endpoint::from_shared(format!("http://{addr}")) {
         Ok(endpoint) => endpoint
-            .connect_timeout(Duration::from_secs(1))
+            .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
             .connect_lazy(),
         Err(e) => unreachable!("socket address {addr} is not a URI: {e}"),
