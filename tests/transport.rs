@@ -321,3 +321,24 @@ async fn the_link_reopens_its_stream_after_the_receiver_restarts() {
         assert_eq!(rx.next_term().await, m);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unary_deliver_still_works_beside_the_stream() {
+    let mut rx = serve(2, "127.0.0.1:0".parse().expect("addr"), 16).await;
+    let mut client = transport::raft_client(rx.addr);
+    timeout(DEADLINE, client.deliver(pb_numbered(1, 2, 5)))
+        .await
+        .expect("answer in time")
+        .expect("delivered");
+    assert_eq!(rx.next_term().await, 5);
+    let malformed = pb::RaftMessage {
+        from: 1,
+        to: 2,
+        rpc: None,
+    };
+    let status = timeout(DEADLINE, client.deliver(malformed))
+        .await
+        .expect("answer in time")
+        .expect_err("refused");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+}
