@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!   ticks (cluster clock) ─┐
-//!   Raft.Deliver (peers) ──┼─► inbox ─► driver: step core ─► Ready: persist ─► outbox (network)
+//!   Raft.Stream (peers) ───┼─► inbox ─► driver: step core ─► Ready: persist ─► outbox (network)
 //!   Kv requests ───────────┤                                       apply ─► answer clients
 //!   control (campaign...) ─┘                                       publish status (watch)
 //! ```
