@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!   ticks (cluster clock) ─┐
-//!   Raft.Deliver (peers) ──┼─► inbox ─► driver: step core ─► Ready: persist ─► outbox (network)
+//!   Raft.Stream (peers) ───┼─► inbox ─► driver: step core ─► Ready: persist ─► outbox (network)
 //!   Kv requests ───────────┤                                       apply ─► answer clients
 //!   control (campaign...) ─┘                                       publish status (watch)
 //! ```
@@ -37,9 +37,14 @@ use crate::raft::{self, Index, Message, NodeId, RaftNode, Storage, Term};
 /// Storage shared between a node's successive incarnations (it survives kill and restart).
 pub type SharedStorage = Arc<Mutex<Box<dyn Storage + Send>>>;
 
-/// Largest gRPC message a node accepts or sends: far above the largest AppendEntries batch the
-/// core builds (`max_bytes_per_append`), so replication can never stall on a size limit.
+/// Largest gRPC message a node accepts or sends on its `Raft` service: far above the largest
+/// frame of AppendEntries the network sends (see [`transport`], which asserts it at compile
+/// time), so replication can never stall on a size limit.
 pub const MAX_GRPC_MESSAGE: usize = 64 << 20;
+
+/// Largest client request the `Kv` service accepts (tonic's default, made explicit): it bounds
+/// the size of one log entry, and so of the one entry an AppendEntries always carries.
+pub const MAX_CLIENT_COMMAND: usize = 4 << 20;
 
 /// How one node is set up.
 #[derive(Clone, Debug)]
@@ -230,6 +235,8 @@ pub enum NodeError {
     NoAddress(NodeId),
     /// Its stored snapshot could not be restored into the state machine.
     Snapshot(String),
+    /// Its core would build messages bigger than the peer transport carries.
+    TooBig,
 }
 
 impl std::fmt::Display for NodeError {
@@ -240,6 +247,10 @@ impl std::fmt::Display for NodeError {
             NodeError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
             NodeError::NoAddress(id) => write!(f, "node {id} has no address"),
             NodeError::Snapshot(e) => write!(f, "cannot restore the stored snapshot: {e}"),
+            NodeError::TooBig => write!(
+                f,
+                "max_bytes_per_append or snapshot_chunk_bytes is too big for the peer transport"
+            ),
         }
     }
 }
@@ -305,6 +316,9 @@ pub async fn start(
     };
     let mut raft_config = config.raft.clone();
     config.rules.apply(&mut raft_config);
+    if !transport::fits_transport(&raft_config) {
+        return Err(NodeError::TooBig);
+    }
     let core = RaftNode::new(raft_config, initial).map_err(NodeError::Config)?;
     let listener = match listener {
         Some(l) => l,
@@ -335,14 +349,19 @@ pub async fn start(
         .build_v1()
         .ok();
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // Our own listener, so tonic's `tcp_nodelay` (ignored by `serve_with_incoming`) must be set
+    // here: with Nagle's algorithm on, a small answer (an ack, a Kv reply) can wait for the
+    // peer's delayed ACK, tens of milliseconds.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let router = tonic::transport::Server::builder()
         .add_service(
             pb::raft_server::RaftServer::new(raft_service)
                 .max_decoding_message_size(MAX_GRPC_MESSAGE)
                 .max_encoding_message_size(MAX_GRPC_MESSAGE),
         )
-        .add_service(pb::kv_server::KvServer::new(kv_service))
+        .add_service(
+            pb::kv_server::KvServer::new(kv_service).max_decoding_message_size(MAX_CLIENT_COMMAND),
+        )
         .add_optional_service(reflection);
     let server = tokio::spawn(async move {
         let shutdown = async {

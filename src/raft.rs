@@ -35,7 +35,10 @@ pub mod storage;
 pub mod trace;
 pub mod types;
 
-pub use config::{Config, ConfigError, ReadMode, UnsafeRules};
+pub use config::{
+    Config, ConfigError, ReadMode, UnsafeRules, DEFAULT_MAX_BYTES_PER_APPEND,
+    DEFAULT_MAX_ENTRIES_PER_APPEND, DEFAULT_MAX_INFLIGHT_APPENDS, DEFAULT_SNAPSHOT_CHUNK_BYTES,
+};
 pub use log::RaftLog;
 pub use membership::{ConfChange, ConfChangeError, ConfDecodeError, Configuration, Membership};
 pub use message::*;

@@ -1,19 +1,36 @@
 //! The fault-injecting network: every message a node sends passes here before it reaches the
-//! gRPC call to its receiver.
+//! gRPC stream to its receiver.
 //!
 //! ```text
 //!  node outbox ─► accept: partition/cut? drop? ─► in flight (id, sent, due) ─► due & not paused
-//!                                                   │  ▲ drop / duplicate /         │
-//!                                                   ▼  │ deliver by id               ▼
-//!                                              Control.InFlight            per-link task: Raft.Deliver
+//!                    │ no delay, not paused         │  ▲ drop / duplicate /         │
+//!                    └──────────────────────────────┼──┼── deliver by id ───────────┤
+//!                                                   ▼  │                            ▼
+//!                                              Control.InFlight     per-link task: Raft.Stream
 //! ```
 //!
 //! Each directed link has a policy (cut, extra delay with jitter, drop probability); a partition
 //! puts nodes in groups that cannot talk; a slow node adds delay to all its links. Messages held on
 //! a link are *in flight* and visible with their send and due times. Pausing holds them all.
-//! Delivery on one link keeps send order (one task per link, like a TCP stream).
+//! A message with no delay to wait for (and time running) goes straight to its link.
+//!
+//! The network decides each message's fate first; only then does the message reach the task of
+//! its link, which keeps send order (like a TCP stream) and carries it on one long-lived
+//! `Raft.Stream` per directed link (see [`transport`]): the messages queued on the link when
+//! the stream has room leave together as one frame. What the events mean:
+//!
+//! - `MessageDelivered`: the receiver acknowledged the frame, and the message is in the
+//!   receiver node's inbox (as it was with one `Raft.Deliver` call per message).
+//! - `MessageDropped` "receiver's inbox full": the receiver's inbox refused it.
+//! - `MessageDropped` "receiver down": the stream could not be opened, or broke before the frame
+//!   was acknowledged. A message in such a frame may in fact have reached the receiver just
+//!   before the break: the sender cannot tell, and Raft tolerates both outcomes.
+//! - `MessageDropped` "refused: ...": the receiver ended the stream over a malformed frame.
+//!
+//! After a break the next message on the link opens a new stream (the channel reconnects by
+//! itself once the receiver is back).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -132,6 +149,9 @@ pub struct Network {
     links: Mutex<HashMap<(NodeId, NodeId), LinkSender>>,
 }
 
+/// Messages the network takes from the nodes' outbox per turn of its loop.
+const OUTBOX_BATCH: usize = 256;
+
 /// The queue of one directed link's delivery task: (message id, message).
 type LinkSender = mpsc::UnboundedSender<(u64, Message)>;
 
@@ -182,6 +202,7 @@ impl Network {
 
     /// Runs the network until every node's outbox is closed (the cluster shut down).
     pub async fn run(self: Arc<Self>, mut outbox: mpsc::UnboundedReceiver<Message>) {
+        let mut batch = Vec::with_capacity(OUTBOX_BATCH);
         loop {
             let next_due = {
                 let s = self.state();
@@ -201,10 +222,16 @@ impl Network {
                 }
             };
             tokio::select! {
-                msg = outbox.recv() => match msg {
-                    Some(msg) => self.accept(msg),
-                    None => return,
-                },
+                // Everything the nodes sent since the last turn, in one wake-up: a leader's
+                // AppendEntries to all its followers arrive together.
+                n = outbox.recv_many(&mut batch, OUTBOX_BATCH) => {
+                    if n == 0 {
+                        return;
+                    }
+                    for msg in batch.drain(..) {
+                        self.accept(msg);
+                    }
+                }
                 _ = self.wake.notified() => {}
                 _ = sleep => self.release_due(),
             }
@@ -547,33 +574,159 @@ impl Network {
     }
 }
 
-/// Delivers the messages of one directed link in order with the receiver's `Raft.Deliver`.
+/// What the link remembers of a message it sent, to report its fate.
+struct Sent {
+    id: u64,
+    from: NodeId,
+    to: NodeId,
+    kind: MessageKind,
+}
+
+/// Delivers the messages of one directed link in order over one long-lived `Raft.Stream` to
+/// the receiver (see [`transport`]): whatever is queued on the link when the stream has room
+/// leaves as one frame; each frame's acknowledgement reports its messages delivered (or refused
+/// by a full inbox). When the stream breaks, its unacknowledged messages are reported dropped and
+/// the next message opens a new stream.
 async fn link_task(
     addr: SocketAddr,
     mut rx: mpsc::UnboundedReceiver<(u64, Message)>,
     events: EventBus,
 ) {
     let mut client = transport::raft_client(addr);
-    while let Some((id, msg)) = rx.recv().await {
-        let (from, to, kind) = (msg.from, msg.to, msg.kind());
-        match client.deliver(pb::RaftMessage::from(msg)).await {
-            Ok(_) => events.emit(to, EventKind::MessageDelivered { id, from, to, kind }),
-            Err(status) => {
-                let why = match status.code() {
-                    tonic::Code::Unavailable => "receiver down".to_string(),
-                    _ => format!("refused: {}", status.message()),
-                };
-                events.emit(
-                    from,
-                    EventKind::MessageDropped {
-                        id,
-                        from,
-                        to,
-                        kind,
-                        why,
+    let mut stream: Option<transport::PeerStream> = None;
+    // Frames sent and not yet acknowledged, oldest first: (frame number, its messages).
+    let mut unacked: VecDeque<(u64, Vec<Sent>)> = VecDeque::new();
+    loop {
+        tokio::select! {
+            biased;
+            ack = async {
+                match stream.as_mut() {
+                    Some(s) => s.ack().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let broken = match ack {
+                    Ok(Some(ack)) => match unacked.pop_front() {
+                        Some((seq, sent)) if seq == ack.seq => {
+                            acknowledged(&events, sent, &ack.refused);
+                            None
+                        }
+                        other => {
+                            unacked.extend(other);
+                            Some(format!("refused: acknowledgement of unknown frame {}", ack.seq))
+                        }
                     },
-                );
+                    Ok(None) => Some("receiver down".to_string()),
+                    Err(status) => Some(why(&status)),
+                };
+                if let Some(why) = broken {
+                    stream = None;
+                    for (_, sent) in unacked.drain(..) {
+                        lost(&events, sent, &why);
+                    }
+                }
+            }
+            first = rx.recv(), if unacked.len() < transport::STREAM_WINDOW => {
+                let Some(first) = first else { return };
+                let (messages, sent) = frame(first, &mut rx);
+                let result = match stream.as_mut() {
+                    Some(s) => s.send(messages),
+                    None => match transport::PeerStream::open(&mut client, messages).await {
+                        Ok(s) => {
+                            stream = Some(s);
+                            Ok(1)
+                        }
+                        Err(status) => Err(status),
+                    },
+                };
+                match result {
+                    Ok(seq) => unacked.push_back((seq, sent)),
+                    Err(status) => {
+                        let why = why(&status);
+                        stream = None;
+                        for (_, sent) in unacked.drain(..) {
+                            lost(&events, sent, &why);
+                        }
+                        lost(&events, sent, &why);
+                    }
+                }
             }
         }
+    }
+}
+
+/// Takes `first` and whatever else is queued on the link now, up to a frame's limits.
+fn frame(
+    first: (u64, Message),
+    rx: &mut mpsc::UnboundedReceiver<(u64, Message)>,
+) -> (Vec<pb::RaftMessage>, Vec<Sent>) {
+    let mut messages = Vec::new();
+    let mut sent = Vec::new();
+    let mut bytes = 0;
+    let mut next = Some(first);
+    while let Some((id, msg)) = next {
+        sent.push(Sent {
+            id,
+            from: msg.from,
+            to: msg.to,
+            kind: msg.kind(),
+        });
+        let m = pb::RaftMessage::from(msg);
+        bytes += prost::Message::encoded_len(&m);
+        messages.push(m);
+        if bytes >= transport::FRAME_BYTES || messages.len() >= transport::FRAME_MESSAGES {
+            break;
+        }
+        next = rx.try_recv().ok();
+    }
+    (messages, sent)
+}
+
+/// Reports the messages of an acknowledged frame: delivered, except those the inbox refused.
+fn acknowledged(events: &EventBus, sent: Vec<Sent>, refused: &[u32]) {
+    for (i, s) in sent.into_iter().enumerate() {
+        let Sent { id, from, to, kind } = s;
+        if refused.contains(&(i as u32)) {
+            let why = "receiver's inbox full".to_string();
+            events.emit(
+                from,
+                EventKind::MessageDropped {
+                    id,
+                    from,
+                    to,
+                    kind,
+                    why,
+                },
+            );
+        } else {
+            events.emit(to, EventKind::MessageDelivered { id, from, to, kind });
+        }
+    }
+}
+
+/// Reports messages lost with their stream.
+fn lost(events: &EventBus, sent: Vec<Sent>, why: &str) {
+    for Sent { id, from, to, kind } in sent {
+        let why = why.to_string();
+        events.emit(
+            from,
+            EventKind::MessageDropped {
+                id,
+                from,
+                to,
+                kind,
+                why,
+            },
+        );
+    }
+}
+
+/// Why a stream failed, in the words of the dashboard.
+fn why(status: &tonic::Status) -> String {
+    match status.code() {
+        tonic::Code::Unavailable | tonic::Code::Cancelled | tonic::Code::Unknown => {
+            "receiver down".to_string()
+        }
+        _ => format!("refused: {}", status.message()),
     }
 }

@@ -240,7 +240,8 @@ impl Driver {
                     .storage
                     .lock()
                     .map_err(|_| "storage lock poisoned".to_string())?;
-                let result = blocking(|| storage.persist(hard_state.as_ref(), &entries));
+                let may_block = storage.may_block();
+                let result = blocking(may_block, || storage.persist(hard_state.as_ref(), &entries));
                 result.map_err(|e| e.to_string())?;
                 // metrics hook (bench): one persist batch.
                 let leader = self.core.role() == crate::raft::Role::Leader;
@@ -392,7 +393,8 @@ impl Driver {
             .storage
             .lock()
             .map_err(|_| "storage lock poisoned".to_string())?;
-        blocking(|| storage.save_snapshot(snapshot)).map_err(|e| e.to_string())
+        let may_block = storage.may_block();
+        blocking(may_block, || storage.save_snapshot(snapshot)).map_err(|e| e.to_string())
     }
 
     fn publish(&self) {
@@ -404,10 +406,12 @@ impl Driver {
 }
 
 /// Runs a disk write that may block (fsync) so that, on a multi-threaded runtime, other tasks
-/// move on meanwhile.
-fn blocking<T>(write: impl FnOnce() -> T) -> T {
-    let multi_thread = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+/// move on meanwhile. A write that cannot block (storage in memory) just runs: handing the
+/// worker thread over for it would cost two thread switches per turn of the loop.
+fn blocking<T>(may_block: bool, write: impl FnOnce() -> T) -> T {
+    let multi_thread = may_block
+        && tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
     if multi_thread {
         tokio::task::block_in_place(write)
     } else {

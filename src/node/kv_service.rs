@@ -24,7 +24,7 @@ use super::{
     NodeView, ReadRequest,
 };
 use crate::pb::{self, kv_command::Op, kv_server::Kv};
-use crate::raft::NodeId;
+use crate::raft::{NodeId, Role};
 use crate::state_machine::kv::{decode_result, encode_command};
 
 /// Metadata key marking a request a follower forwarded to its leader.
@@ -135,6 +135,15 @@ impl KvService {
         }
     }
 
+    /// The leader, when this node follows one it knows (from its latest published view).
+    fn known_leader(&self) -> Option<NodeId> {
+        let view = self.view.borrow();
+        match view.status.leader_id {
+            Some(l) if l != self.id && view.status.role != Role::Leader => Some(l),
+            _ => None,
+        }
+    }
+
     fn leader_hint(&self) -> Option<NodeId> {
         self.view.borrow().status.leader_id
     }
@@ -185,7 +194,16 @@ impl KvService {
         let started = Instant::now();
         let forwarded = request.metadata().contains_key(FORWARDED);
         let payload = request.get_ref().clone();
-        let outcome = match self.submit(client.0, client.1, op).await {
+        // A follower that knows its leader forwards at once: asking its own core first would
+        // only cost a turn of its loop to hear the same "not the leader" (the view is at most one
+        // turn behind the core, and a stale hint ends in a refusal the client retries).
+        let submitted = match self.known_leader() {
+            Some(leader) if !forwarded => Err(Submit::Refused(ClientError::NotLeader {
+                leader_hint: Some(leader),
+            })),
+            _ => self.submit(client.0, client.1, op).await,
+        };
+        let outcome = match submitted {
             Ok(applied) => match decode_result(&applied.result) {
                 Ok(result) if result.error.is_empty() => finish(
                     pb::KvHeader {

@@ -109,6 +109,16 @@ pub struct Config {
     pub unsafe_rules: UnsafeRules,
 }
 
+/// Default of [`Config::max_entries_per_append`].
+pub const DEFAULT_MAX_ENTRIES_PER_APPEND: usize = 64;
+/// Default of [`Config::max_bytes_per_append`]. The peer transport's size limits are checked
+/// against it at compile time (`node::transport`).
+pub const DEFAULT_MAX_BYTES_PER_APPEND: usize = 1 << 20;
+/// Default of [`Config::max_inflight_appends`].
+pub const DEFAULT_MAX_INFLIGHT_APPENDS: usize = 8;
+/// Default of [`Config::snapshot_chunk_bytes`].
+pub const DEFAULT_SNAPSHOT_CHUNK_BYTES: usize = 64 << 10;
+
 impl Config {
     /// A configuration with the defaults of etcd-io/raft's shape: heartbeat every tick,
     /// elections after 10 to 20 ticks.
@@ -119,10 +129,10 @@ impl Config {
             election_timeout_min: 10,
             election_timeout_max: 20,
             heartbeat_interval: 1,
-            max_entries_per_append: 64,
-            max_bytes_per_append: 1 << 20,
-            max_inflight_appends: 8,
-            snapshot_chunk_bytes: 64 << 10,
+            max_entries_per_append: DEFAULT_MAX_ENTRIES_PER_APPEND,
+            max_bytes_per_append: DEFAULT_MAX_BYTES_PER_APPEND,
+            max_inflight_appends: DEFAULT_MAX_INFLIGHT_APPENDS,
+            snapshot_chunk_bytes: DEFAULT_SNAPSHOT_CHUNK_BYTES,
             seed: 0,
             pre_vote: true,
             check_quorum: true,

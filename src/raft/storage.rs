@@ -60,6 +60,12 @@ pub trait Storage {
 
     /// Index of the newest stored snapshot (0 without one).
     fn snapshot_index(&self) -> Index;
+
+    /// Whether `persist` and `save_snapshot` may block the thread (disk writes, fsync), so that an
+    /// async caller should run them where blocking is allowed. Storage in memory never blocks.
+    fn may_block(&self) -> bool {
+        true
+    }
 }
 
 /// Storage in memory: "durable" for as long as the process lives, which is what the simulator's
@@ -98,6 +104,10 @@ impl MemStorage {
 }
 
 impl Storage for MemStorage {
+    fn may_block(&self) -> bool {
+        false
+    }
+
     fn initial_state(&self) -> Result<InitialState, StorageError> {
         Ok(InitialState {
             hard_state: self.hard_state,
