@@ -77,10 +77,10 @@ async fn writer(c: ClusterHandle, client: u64, stop: Arc<AtomicBool>, tally: Arc
             }
         }
         if acked {
-            tally.acked.lock().unwrap().insert(key, value);
+            tally.acked.lock().expect("tally lock").insert(key, value);
             tally.count.fetch_add(1, Ordering::Relaxed);
         } else {
-            tally.failed.lock().unwrap().push(key);
+            tally.failed.lock().expect("tally lock").push(key);
         }
     }
 }
@@ -197,9 +197,9 @@ async fn grow_to_five_and_shrink_to_three_while_writing() {
     for w in writers {
         w.await.expect("writer");
     }
-    let failed = tally.failed.lock().unwrap().clone();
+    let failed = tally.failed.lock().expect("tally lock").clone();
     assert!(failed.is_empty(), "writes never acknowledged: {failed:?}");
-    let acked = tally.acked.lock().unwrap().clone();
+    let acked = tally.acked.lock().expect("tally lock").clone();
     assert!(acked.len() >= 100, "only {} writes", acked.len());
 
     // Every acknowledged write is on every remaining node once they have applied everything.

@@ -271,7 +271,7 @@ async fn the_link_reopens_its_stream_after_the_receiver_restarts() {
     let bus = EventBus::new(4096);
     let mut events = bus.subscribe();
     let network = Arc::new(Network::new(
-        addresses,
+        raftlab::node::AddressBook::new(addresses),
         Duration::ZERO,
         Duration::ZERO,
         7,
