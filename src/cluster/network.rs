@@ -685,20 +685,10 @@ fn frame(
 /// Reports the messages of an acknowledged frame: delivered, except those the inbox refused.
 fn acknowledged(events: &EventBus, sent: Vec<Sent>, refused: &[u32]) {
     for (i, s) in sent.into_iter().enumerate() {
-        let Sent { id, from, to, kind } = s;
         if refused.contains(&(i as u32)) {
-            let why = "receiver's inbox full".to_string();
-            events.emit(
-                from,
-                EventKind::MessageDropped {
-                    id,
-                    from,
-                    to,
-                    kind,
-                    why,
-                },
-            );
+            dropped(events, s, "receiver's inbox full");
         } else {
+            let Sent { id, from, to, kind } = s;
             events.emit(to, EventKind::MessageDelivered { id, from, to, kind });
         }
     }
@@ -706,19 +696,25 @@ fn acknowledged(events: &EventBus, sent: Vec<Sent>, refused: &[u32]) {
 
 /// Reports messages lost with their stream.
 fn lost(events: &EventBus, sent: Vec<Sent>, why: &str) {
-    for Sent { id, from, to, kind } in sent {
-        let why = why.to_string();
-        events.emit(
-            from,
-            EventKind::MessageDropped {
-                id,
-                from,
-                to,
-                kind,
-                why,
-            },
-        );
+    for s in sent {
+        dropped(events, s, why);
     }
+}
+
+/// Reports one message that did not reach the receiver's inbox, and why.
+fn dropped(events: &EventBus, s: Sent, why: &str) {
+    let Sent { id, from, to, kind } = s;
+    let why = why.to_string();
+    events.emit(
+        from,
+        EventKind::MessageDropped {
+            id,
+            from,
+            to,
+            kind,
+            why,
+        },
+    );
 }
 
 /// Why a stream failed, in the words of the dashboard.
