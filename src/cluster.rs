@@ -4,7 +4,7 @@
 //! ```text
 //!            ┌──────────── Cluster ─────────────────────────────────────────┐
 //!  Control ─►│ kill / restart · partition / heal / links / slow · clock      │
-//!            │   clock task ──Tick──► node 1 … node N ──outbox──► Network ───┼─► Raft.Deliver
+//!            │   clock task ──Tick──► node 1 … node N ──outbox──► Network ───┼─► Raft.Stream
 //!            │                        (driver + gRPC)          (in flight)   │
 //!            │   EventBus ◄── trace events, messages, faults, client results │
 //!            └───────────────────────────────────────────────────────────────┘
@@ -36,11 +36,11 @@ pub use network::{InFlightInfo, LinkPolicy, Network};
 pub use preset::Preset;
 
 use crate::node::{
-    self, AddressBook, EventBus, EventKind, Input, NodeConfig, NodeError, NodeView, RunningNode,
-    SharedStorage, SnapshotPolicy,
+    self, AddressBook, EventBus, EventKind, Input, NodeConfig, NodeError, NodeView, Outbox,
+    RunningNode, SharedStorage, SnapshotPolicy,
 };
 pub use crate::node::{Rules, UnsafeRule};
-use crate::raft::{ConfChange, Index, MemStorage, Message, NodeId, Status};
+use crate::raft::{ConfChange, Index, MemStorage, NodeId, Status};
 
 /// Most nodes a cluster may have.
 pub const MAX_NODES: usize = 9;
@@ -250,7 +250,7 @@ struct Inner {
     network: Arc<Network>,
     clock: Arc<Clock>,
     events: EventBus,
-    outbox: mpsc::UnboundedSender<Message>,
+    outbox: Outbox,
 }
 
 /// A running cluster. It dereferences to a [`ClusterHandle`] with every operation.
@@ -294,7 +294,7 @@ impl Cluster {
             events.clone(),
         ));
         let clock = Arc::new(Clock::new(config.preset.tick()));
-        let (outbox_tx, outbox_rx) = mpsc::unbounded_channel();
+        let outbox_tx = network.outbox();
         let node_configs: BTreeMap<NodeId, NodeConfig> = ids
             .iter()
             .map(|id| {
@@ -361,7 +361,7 @@ impl Cluster {
             outbox: outbox_tx,
         });
         let tasks = vec![
-            tokio::spawn(network.run(outbox_rx)),
+            tokio::spawn(network.run()),
             tokio::spawn(clock_task(inner.clone())),
         ];
         Ok(Cluster {

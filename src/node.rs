@@ -8,14 +8,16 @@
 //!   control (campaign...) ─┘                                       publish status (watch)
 //! ```
 //!
-//! The driver never blocks on the network or on readers: it sends into an unbounded outbox that
-//! the cluster's network drains, and publishes its status on a `watch` channel.
+//! The driver never blocks on the network or on readers: its [`Outbox`] hands each message to the
+//! cluster's network, which decides its fate and queues it on its link without waiting, and it
+//! publishes its status on a `watch` channel.
 
 pub mod address_book;
 pub mod driver;
 pub mod event;
 pub mod kv_service;
 pub mod metrics;
+pub mod outbox;
 pub mod rules;
 pub mod transport;
 
@@ -29,6 +31,7 @@ use tokio::task::JoinHandle;
 
 pub use address_book::AddressBook;
 pub use event::{Event, EventBus, EventKind};
+pub use outbox::Outbox;
 pub use rules::{Rules, UnsafeRule};
 
 use crate::pb;
@@ -303,7 +306,7 @@ pub async fn start(
     config: NodeConfig,
     storage: SharedStorage,
     listener: Option<tokio::net::TcpListener>,
-    outbox: mpsc::UnboundedSender<Message>,
+    outbox: Outbox,
     events: EventBus,
 ) -> Result<RunningNode, NodeError> {
     let id = config.id();

@@ -2,7 +2,7 @@
 //! gRPC stream to its receiver.
 //!
 //! ```text
-//!  node outbox ─► accept: partition/cut? drop? ─► in flight (id, sent, due) ─► due & not paused
+//!  node outbox ─► send: partition/cut? drop? ─► in flight (id, sent, due) ─► due & not paused
 //!                    │ no delay, not paused         │  ▲ drop / duplicate /         │
 //!                    └──────────────────────────────┼──┼── deliver by id ───────────┤
 //!                                                   ▼  │                            ▼
@@ -19,8 +19,9 @@
 //! `Raft.Stream` per directed link (see [`transport`]): the messages queued on the link when
 //! the stream has room leave together as one frame. What the events mean:
 //!
-//! - `MessageDelivered`: the receiver acknowledged the frame, and the message is in the
-//!   receiver node's inbox (as it was with one `Raft.Deliver` call per message).
+//! - `MessageDelivered`: the receiver acknowledged the frame (acknowledgements are cumulative
+//!   and come at most [`transport::ACK_DELAY`] late), and the message is in the receiver node's
+//!   inbox (as it was with one `Raft.Deliver` call per message).
 //! - `MessageDropped` "receiver's inbox full": the receiver's inbox refused it.
 //! - `MessageDropped` "receiver down": the stream could not be opened, or broke before the frame
 //!   was acknowledged. A message in such a frame may in fact have reached the receiver just
@@ -37,7 +38,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 
-use crate::node::{transport, AddressBook, EventBus, EventKind};
+use crate::node::{transport, AddressBook, EventBus, EventKind, Outbox};
 use crate::pb;
 use crate::raft::{Message, MessageKind, NodeId, Rng, Term};
 
@@ -149,9 +150,6 @@ pub struct Network {
     links: Mutex<HashMap<(NodeId, NodeId), LinkSender>>,
 }
 
-/// Messages the network takes from the nodes' outbox per turn of its loop.
-const OUTBOX_BATCH: usize = 256;
-
 /// The queue of one directed link's delivery task: (message id, message).
 type LinkSender = mpsc::UnboundedSender<(u64, Message)>;
 
@@ -200,9 +198,16 @@ impl Network {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs the network until every node's outbox is closed (the cluster shut down).
-    pub async fn run(self: Arc<Self>, mut outbox: mpsc::UnboundedReceiver<Message>) {
-        let mut batch = Vec::with_capacity(OUTBOX_BATCH);
+    /// The outbox of the nodes of this network: each message is decided and, if due now, put on
+    /// its link in the sender's own turn.
+    pub fn outbox(self: &Arc<Self>) -> Outbox {
+        let network = self.clone();
+        Outbox::new(move |msg| network.send(msg))
+    }
+
+    /// Releases held messages when they fall due, until the task is aborted (the cluster shut
+    /// down). Messages that need no wait never pass through here.
+    pub async fn run(self: Arc<Self>) {
         loop {
             let next_due = {
                 let s = self.state();
@@ -212,6 +217,8 @@ impl Network {
                     s.due.first().map(|(due, _)| *due)
                 }
             };
+            // A message held after the look above leaves a permit (`notify_one`), so this wakes.
+            let held = self.wake.notified();
             let sleep = async {
                 match next_due {
                     Some(due) => {
@@ -222,24 +229,15 @@ impl Network {
                 }
             };
             tokio::select! {
-                // Everything the nodes sent since the last turn, in one wake-up: a leader's
-                // AppendEntries to all its followers arrive together.
-                n = outbox.recv_many(&mut batch, OUTBOX_BATCH) => {
-                    if n == 0 {
-                        return;
-                    }
-                    for msg in batch.drain(..) {
-                        self.accept(msg);
-                    }
-                }
-                _ = self.wake.notified() => {}
+                _ = held => {}
                 _ = sleep => self.release_due(),
             }
         }
     }
 
-    /// Takes a message from its sender and decides its fate.
-    fn accept(&self, msg: Message) {
+    /// Takes a message from its sender and decides its fate: lost, held in flight until due, or
+    /// (no delay, time running) straight onto its link.
+    pub fn send(&self, msg: Message) {
         let now = self.events.elapsed();
         let (from, to, kind, term) = (msg.from, msg.to, msg.kind(), msg.term());
         let mut s = self.state();
@@ -262,7 +260,14 @@ impl Network {
             s.next_id += 1;
             (s.next_id, Some(msg))
         } else {
-            (s.hold(msg, now, delay), None)
+            let earliest = s.due.first().map(|(due, _)| *due);
+            let id = s.hold(msg, now, delay);
+            // The release task sleeps until the earliest due message: wake it if this one is due
+            // sooner.
+            if earliest.is_none_or(|e| now + delay < e) {
+                self.wake.notify_one();
+            }
+            (id, None)
         };
         drop(s);
         self.events.emit(
@@ -584,8 +589,8 @@ struct Sent {
 
 /// Delivers the messages of one directed link in order over one long-lived `Raft.Stream` to
 /// the receiver (see [`transport`]): whatever is queued on the link when the stream has room
-/// leaves as one frame; each frame's acknowledgement reports its messages delivered (or refused
-/// by a full inbox). When the stream breaks, its unacknowledged messages are reported dropped and
+/// leaves as one frame; an acknowledgement reports the messages of the frames it covers delivered
+/// (or refused by a full inbox). When the stream breaks, its unacknowledged messages are reported dropped and
 /// the next message opens a new stream.
 async fn link_task(
     addr: SocketAddr,
@@ -606,13 +611,12 @@ async fn link_task(
                 }
             } => {
                 let broken = match ack {
-                    Ok(Some(ack)) => match unacked.pop_front() {
-                        Some((seq, sent)) if seq == ack.seq => {
+                    Ok(Some(ack)) => match covered(&mut unacked, ack.seq) {
+                        Some(sent) => {
                             acknowledged(&events, sent, &ack.refused);
                             None
                         }
-                        other => {
-                            unacked.extend(other);
+                        None => {
                             Some(format!("refused: acknowledgement of unknown frame {}", ack.seq))
                         }
                     },
@@ -682,7 +686,14 @@ fn frame(
     (messages, sent)
 }
 
-/// Reports the messages of an acknowledged frame: delivered, except those the inbox refused.
+/// Takes the frames an acknowledgement of frame `seq` covers (every unacknowledged one up to
+/// `seq`), their messages in order; `None`, taking nothing, if `seq` is not unacknowledged.
+fn covered(unacked: &mut VecDeque<(u64, Vec<Sent>)>, seq: u64) -> Option<Vec<Sent>> {
+    let n = unacked.iter().position(|(s, _)| *s == seq)? + 1;
+    Some(unacked.drain(..n).flat_map(|(_, sent)| sent).collect())
+}
+
+/// Reports the messages of acknowledged frames: delivered, except those the inbox refused.
 fn acknowledged(events: &EventBus, sent: Vec<Sent>, refused: &[u32]) {
     for (i, s) in sent.into_iter().enumerate() {
         if refused.contains(&(i as u32)) {
@@ -724,5 +735,46 @@ fn why(status: &tonic::Status) -> String {
             "receiver down".to_string()
         }
         _ => format!("refused: {}", status.message()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(seq: u64, ids: &[u64]) -> (u64, Vec<Sent>) {
+        let sent = ids
+            .iter()
+            .map(|id| Sent {
+                id: *id,
+                from: 1,
+                to: 2,
+                kind: MessageKind::AppendEntries,
+            })
+            .collect();
+        (seq, sent)
+    }
+
+    fn ids(sent: &[Sent]) -> Vec<u64> {
+        sent.iter().map(|s| s.id).collect()
+    }
+
+    #[test]
+    fn an_ack_covers_every_unacknowledged_frame_up_to_its_seq() {
+        let mut unacked: VecDeque<_> = [frame(3, &[1, 2]), frame(4, &[3]), frame(5, &[4, 5])]
+            .into_iter()
+            .collect();
+        assert!(
+            covered(&mut unacked, 2).is_none(),
+            "frame 2 was acknowledged before"
+        );
+        assert!(covered(&mut unacked, 6).is_none(), "frame 6 was never sent");
+        assert_eq!(unacked.len(), 3, "an unknown ack takes nothing");
+        let sent = covered(&mut unacked, 4).expect("frames 3 and 4");
+        assert_eq!(ids(&sent), vec![1, 2, 3], "their messages, in order");
+        assert_eq!(unacked.len(), 1);
+        let sent = covered(&mut unacked, 5).expect("frame 5");
+        assert_eq!(ids(&sent), vec![4, 5]);
+        assert!(unacked.is_empty());
     }
 }

@@ -34,8 +34,8 @@ use super::{
     SnapshotPolicy,
 };
 use crate::raft::{
-    EntryKind, Index, Message, RaftNode, ReadIndexError, ReadState, Ready, Snapshot, SnapshotMeta,
-    Term, TraceEvent,
+    EntryKind, Index, RaftNode, ReadIndexError, ReadState, Ready, Snapshot, SnapshotMeta, Term,
+    TraceEvent,
 };
 use crate::state_machine::kv::KvStore;
 use crate::state_machine::StateMachine;
@@ -66,7 +66,7 @@ pub struct Driver {
     core: RaftNode,
     storage: SharedStorage,
     kv: KvStore,
-    outbox: mpsc::UnboundedSender<Message>,
+    outbox: super::Outbox,
     events: EventBus,
     pending: BTreeMap<Index, Pending>,
     view: watch::Sender<NodeView>,
@@ -84,7 +84,7 @@ impl Driver {
     pub fn new(
         core: RaftNode,
         storage: SharedStorage,
-        outbox: mpsc::UnboundedSender<Message>,
+        outbox: super::Outbox,
         events: EventBus,
         policy: SnapshotPolicy,
     ) -> Result<Self, String> {
@@ -250,8 +250,7 @@ impl Driver {
             // 2. Send.
             for msg in messages {
                 self.metrics.sent(&msg); // metrics hook (bench)
-                                         // The network is gone only when the cluster shuts down.
-                let _ = self.outbox.send(msg);
+                self.outbox.send(msg);
             }
             // 3. Apply, and answer whoever waits on each entry: from the snapshot first.
             if let Some(snapshot) = snapshot {

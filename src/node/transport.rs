@@ -6,7 +6,7 @@
 //! ```text
 //!  sender's link task ══ Raft.Stream (one long-lived HTTP/2 stream per directed link) ══╗
 //!    RaftBatch{seq, [msg, msg, ...]} ─────────────────────────────────────────────────► ║ stream task:
-//!    ◄──────────────────────────────────────────────── StreamAck{seq, refused}          ║  decode, check,
+//!    ◄──────────────────────────────────────────────── StreamAck{seq, refused}  (cumul.) ║  decode, check,
 //!                                                                                        ║  inbox.try_send
 //!  tools, tests ─── Raft.Deliver (one unary call per message) ─────────────────────────► ║  each message
 //! ```
@@ -14,9 +14,12 @@
 //! The cluster's network sends every message through [`PeerStream`]: the messages of one directed
 //! link that are ready together travel as one [`pb::RaftBatch`] frame, in send order, without
 //! waiting for the previous frame's answer (up to [`STREAM_WINDOW`] frames unacknowledged). The
-//! receiver acknowledges each frame once its messages are in its node's inbox, naming those it
+//! receiver acknowledges frames once their messages are in its node's inbox, naming those it
 //! had to refuse because the inbox was full (they are lost, as on a real network). So a message
 //! counts as *delivered* exactly as with `Deliver`: when it reached the receiver's inbox.
+//! Acknowledgements are cumulative, like TCP's: one covers every frame since the one before, and
+//! the receiver sends one after [`ACK_EVERY`] frames or [`ACK_DELAY`], whichever comes first (at
+//! once when it refused a message), so a frame's delivery is reported at most `ACK_DELAY` late.
 //!
 //! A malformed message in a frame, or one addressed to another node, ends the stream with
 //! `INVALID_ARGUMENT` naming the problem (none of that frame's messages is delivered); bytes that
@@ -51,6 +54,13 @@ pub const FRAME_MESSAGES: usize = 4096;
 /// Frames a sender may have on a stream without their acknowledgement. Messages that find the
 /// window full wait on the link, and leave together in the next frame.
 pub const STREAM_WINDOW: usize = 32;
+/// A receiver acknowledges at the latest once this many frames are unacknowledged, well inside
+/// the window, so a busy sender never waits for an acknowledgement.
+pub const ACK_EVERY: usize = STREAM_WINDOW / 4;
+/// ... and at the latest this long after the oldest frame it has not acknowledged. Each
+/// acknowledgement is a socket write and a wake-up on both sides: with one per frame, a lightly
+/// loaded cluster spent about as much on acknowledgements as on the messages themselves.
+pub const ACK_DELAY: Duration = Duration::from_millis(2);
 /// Framing that protobuf adds around a message's payload, rounded far up: field tags and
 /// lengths, the ids, terms and indexes of a message, and per entry its index, term and kind.
 const MESSAGE_OVERHEAD: usize = 64 << 10;
@@ -146,14 +156,53 @@ impl pb::raft_server::Raft for RaftService {
     }
 }
 
+/// The acknowledgement a receiver is gathering: the frames it put into the inbox since the last
+/// acknowledgement it sent.
+#[derive(Debug, Default)]
+struct PendingAck {
+    /// The newest frame covered.
+    seq: u64,
+    /// Frames covered.
+    frames: usize,
+    /// Messages in those frames.
+    messages: u32,
+    /// Refused messages, by position across the covered frames in order.
+    refused: Vec<u32>,
+}
+
+impl PendingAck {
+    /// Adds an accepted frame of `messages` messages, of which those at `refused` were refused.
+    fn add(&mut self, seq: u64, messages: u32, refused: &[u32]) {
+        self.refused
+            .extend(refused.iter().map(|position| self.messages + position));
+        self.messages += messages;
+        self.seq = seq;
+        self.frames += 1;
+    }
+
+    /// The acknowledgement of every frame added since the last call, if any.
+    fn take(&mut self) -> Option<pb::StreamAck> {
+        if self.frames == 0 {
+            return None;
+        }
+        let PendingAck { seq, refused, .. } = std::mem::take(self);
+        Some(pb::StreamAck { seq, refused })
+    }
+}
+
 /// Feeds the frames of one inbound stream into the inbox until the sender closes it, the node
-/// stops, or a frame is refused.
+/// stops, or a frame is refused. Acknowledgements are cumulative: one covers every frame since
+/// the previous one, and goes out after [`ACK_EVERY`] frames, [`ACK_DELAY`] after the oldest
+/// frame it covers, when a message was refused, or before the stream ends.
 async fn serve_stream(
     service: RaftService,
     mut inbound: Streaming<pb::RaftBatch>,
     acks: mpsc::Sender<Result<pb::StreamAck, Status>>,
 ) {
     let mut expected = 1;
+    let mut pending = PendingAck::default();
+    let flush = tokio::time::sleep(ACK_DELAY);
+    tokio::pin!(flush);
     loop {
         let frame = tokio::select! {
             frame = inbound.message() => frame,
@@ -161,10 +210,24 @@ async fn serve_stream(
             _ = service.inbox.closed() => Err(Status::unavailable("node stopped")),
             // The sender went away.
             _ = acks.closed() => return,
+            _ = &mut flush, if pending.frames > 0 => {
+                if let Some(ack) = pending.take() {
+                    if acks.send(Ok(ack)).await.is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
         };
         let outcome = match frame {
             Ok(Some(batch)) => service.accept(batch, &mut expected),
-            Ok(None) => return,
+            Ok(None) => {
+                // The sender is done: it still learns the fate of its last frames.
+                if let Some(ack) = pending.take() {
+                    let _ = acks.send(Ok(ack)).await;
+                }
+                return;
+            }
             Err(status) => Err(Status::new(
                 match status.code() {
                     // The decoder's word for bytes that are not a RaftBatch.
@@ -174,17 +237,48 @@ async fn serve_stream(
                 format!("malformed stream: {}", status.message()),
             )),
         };
-        let last = outcome.is_err();
-        if acks.send(outcome).await.is_err() || last {
-            return;
+        match outcome {
+            Ok(accepted) => {
+                let first = pending.frames == 0;
+                pending.add(accepted.seq, accepted.messages, &accepted.refused);
+                if pending.frames >= ACK_EVERY || !accepted.refused.is_empty() {
+                    if let Some(ack) = pending.take() {
+                        if acks.send(Ok(ack)).await.is_err() {
+                            return;
+                        }
+                    }
+                } else if first {
+                    flush
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + ACK_DELAY);
+                }
+            }
+            Err(status) => {
+                // The frames before the bad one did reach the inbox.
+                if let Some(ack) = pending.take() {
+                    if acks.send(Ok(ack)).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = acks.send(Err(status)).await;
+                return;
+            }
         }
     }
+}
+
+/// A frame the receiver put into its node's inbox.
+struct Accepted {
+    seq: u64,
+    messages: u32,
+    /// Positions in the frame of the messages the full inbox refused.
+    refused: Vec<u32>,
 }
 
 impl RaftService {
     /// Puts the messages of one frame into the inbox: all of them checked first, so a frame is
     /// refused whole or not at all.
-    fn accept(&self, batch: pb::RaftBatch, expected: &mut u64) -> Result<pb::StreamAck, Status> {
+    fn accept(&self, batch: pb::RaftBatch, expected: &mut u64) -> Result<Accepted, Status> {
         if batch.seq != *expected {
             return Err(Status::invalid_argument(format!(
                 "frame {} out of order: expected frame {expected}",
@@ -207,6 +301,7 @@ impl RaftService {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut refused = Vec::new();
+        let count = messages.len() as u32;
         for (i, msg) in messages.into_iter().enumerate() {
             match self.inbox.try_send(Input::Peer(msg)) {
                 Ok(()) => {}
@@ -216,8 +311,9 @@ impl RaftService {
                 }
             }
         }
-        Ok(pb::StreamAck {
+        Ok(Accepted {
             seq: batch.seq,
+            messages: count,
             refused,
         })
     }
@@ -275,7 +371,9 @@ impl PeerStream {
         Ok(seq)
     }
 
-    /// The next acknowledgement; `None` when the receiver ended the stream normally.
+    /// The next acknowledgement: it covers every frame up to its `seq` not covered before, and
+    /// `refused` counts positions across those frames in order. `None` when the receiver ended
+    /// the stream normally.
     pub async fn ack(&mut self) -> Result<Option<pb::StreamAck>, Status> {
         self.acks.message().await
     }
@@ -309,6 +407,32 @@ pub fn raft_client(addr: SocketAddr) -> pb::raft_client::RaftClient<Channel> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cumulative_ack_counts_refused_positions_across_its_frames() {
+        let mut pending = PendingAck::default();
+        assert_eq!(pending.take(), None, "nothing to acknowledge");
+        pending.add(4, 3, &[]);
+        pending.add(5, 2, &[1]);
+        pending.add(6, 4, &[0, 3]);
+        assert_eq!(
+            pending.take(),
+            Some(pb::StreamAck {
+                seq: 6,
+                refused: vec![4, 5, 8],
+            })
+        );
+        assert_eq!(pending.take(), None, "taken once");
+        pending.add(7, 1, &[0]);
+        assert_eq!(
+            pending.take(),
+            Some(pb::StreamAck {
+                seq: 7,
+                refused: vec![0],
+            }),
+            "positions start again after each ack"
+        );
+    }
 
     #[test]
     fn the_default_configuration_fits_the_transport() {
