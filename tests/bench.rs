@@ -116,6 +116,12 @@ fn a_sweep_prints_one_report_per_client_count_in_order() {
     ]);
     let clients: Vec<u64> = points.iter().map(|r| r.clients).collect();
     assert_eq!(clients, vec![1, 3]);
+    let connections: Vec<u64> = points.iter().map(|r| r.connections_per_node).collect();
+    assert_eq!(
+        connections,
+        vec![1, 3],
+        "one connection per client below four"
+    );
     for r in &points {
         assert_sound(r);
         assert_counted(r);
@@ -183,6 +189,26 @@ fn an_unreachable_target_is_a_clear_error_not_a_hang() {
 }
 
 #[test]
+fn connections_can_be_chosen_and_never_outnumber_the_clients() {
+    let points = reports(&[
+        "--sweep",
+        "1,6",
+        "--connections",
+        "2",
+        "--duration",
+        "300ms",
+        "--warmup",
+        "100ms",
+        "--json",
+    ]);
+    let connections: Vec<u64> = points.iter().map(|r| r.connections_per_node).collect();
+    assert_eq!(connections, vec![1, 2]);
+    for r in &points {
+        assert_sound(r);
+    }
+}
+
+#[test]
 fn bad_flags_are_refused_with_the_reason() {
     for (args, why) in [
         (&["--sweep", "1,x"][..], "not a client count"),
@@ -192,6 +218,7 @@ fn bad_flags_are_refused_with_the_reason() {
         (&["--control", "127.0.0.1:1"][..], "--target"),
         (&["--duration", "10h"][..], "unknown unit"),
         (&["--clients", "0"][..], "0"),
+        (&["--connections", "9"][..], "not in 1..=8"),
         (
             &["--sweep", "4", "--clients", "8"][..],
             "cannot be used with",

@@ -141,6 +141,14 @@ struct Setup {
     preset: Option<String>,
 }
 
+/// HTTP/2 connections per node for a run of `clients` clients: `--connections`, or the default
+/// for that many clients; never more than there are clients.
+fn connections(args: &BenchArgs, clients: u64) -> u64 {
+    args.connections
+        .unwrap_or_else(|| Targets::connections_for(clients))
+        .min(clients)
+}
+
 /// One measured run with `clients` clients: warm-up, window, counters, check.
 #[allow(clippy::too_many_arguments)]
 async fn measure(
@@ -167,12 +175,14 @@ async fn measure(
         acked: Arc::new(AtomicU64::new(0)),
         limit: args.writes,
     };
+    let connections = connections(args, clients);
     let specs = (0..clients)
         .map(|index| {
             *next_client += 1;
             ClientSpec {
                 client_id: *next_client,
                 index,
+                connections,
                 payload: args.payload as usize,
                 read_ratio: args.read_ratio,
                 seed: args.seed,
@@ -212,7 +222,7 @@ async fn measure(
         mode: setup.mode.to_string(),
         nodes: setup.nodes,
         clients,
-        connections_per_node: Targets::connections_for(clients),
+        connections_per_node: connections,
         payload: args.payload,
         read_ratio: args.read_ratio,
         storage: setup.storage.clone(),

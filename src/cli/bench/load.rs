@@ -4,8 +4,9 @@
 //!   client 1..N (tokio tasks, one op outstanding each)
 //!        │  Put / Get with "raftlab-forwarded: 1" (a follower answers with a leader hint)
 //!        ▼
-//!   Pool: per node, up to 8 lazily connected tonic Channels; client c uses channel c / 128
-//!        │  (≤128 clients: one HTTP/2 connection per node; 1024 clients: 8 per node)
+//!   Pool: per node, up to 8 lazily connected tonic Channels; client c uses channel c mod n
+//!        │  (n = 4 HTTP/2 connections per node up to 512 clients, fewer if fewer clients;
+//!        │   then one per 128 clients, at most 8; or --connections)
 //!        ▼
 //!   Kv service of each node (in-process cluster, or `raftlab serve` with --target)
 //! ```
@@ -13,13 +14,14 @@
 //! **Connections.** A real client process multiplexes its requests over a few HTTP/2
 //! connections, not one TCP connection per request stream; one connection per client would
 //! measure the kernel's socket handling rather than raftlab. So each node gets a small pool of
-//! tonic `Channel`s, each shared by up to [`CLIENTS_PER_CONNECTION`] clients as concurrent
-//! HTTP/2 streams, at most [`MAX_CONNECTIONS_PER_NODE`] per node: up to 128 clients share one
-//! connection (what a client library's single channel does), and beyond that the load spreads
-//! over more, so that at 1024 clients one connection's task and socket are not the bottleneck.
-//! Up to 1024 clients, streams per connection also stay under hyper's own default limit (200;
-//! tonic servers lift it), in case a server keeps it. Channels connect on first use, so unused
-//! ones cost nothing.
+//! tonic `Channel`s that the clients take in turn as concurrent HTTP/2 streams:
+//! [`BASE_CONNECTIONS`] of them (or one per client, if fewer), and beyond 512 clients one per
+//! [`CLIENTS_PER_CONNECTION`], at most [`MAX_CONNECTIONS_PER_NODE`]. Each HTTP/2 connection is
+//! driven by one task on each side, behind one lock: with every client on one connection, the
+//! two cores took turns on it, and measured at 16, 64 and 256 clients a second connection gave
+//! 25–30% more writes/s and a fourth a little more (README, Performance). Up to 1024 clients,
+//! streams per connection also stay under hyper's own default limit (200; tonic servers lift
+//! it), in case a server keeps it. Channels connect on first use, so unused ones cost nothing.
 //!
 //! **Routing.** Every request carries the `raftlab-forwarded` marker, so a follower does not
 //! forward it to the leader behind the client's back but refuses it with the leader's address;
@@ -49,7 +51,10 @@ use crate::check::{History, KvOp, KvOutput, Outcome};
 use crate::node::kv_service::{FORWARDED, LEADER_ADDR};
 use crate::pb::{self, kv_client::KvClient};
 
-/// Clients that share one HTTP/2 connection to a node.
+/// HTTP/2 connections to each node when there are at least as many clients.
+pub const BASE_CONNECTIONS: u64 = 4;
+/// Beyond `BASE_CONNECTIONS * CLIENTS_PER_CONNECTION` clients, one more connection per this
+/// many clients.
 pub const CLIENTS_PER_CONNECTION: u64 = 128;
 /// Most connections the generator opens to one node.
 pub const MAX_CONNECTIONS_PER_NODE: u64 = 8;
@@ -112,13 +117,16 @@ impl Targets {
     /// HTTP/2 connections per node that `clients` clients use.
     pub fn connections_for(clients: u64) -> u64 {
         clients
-            .div_ceil(CLIENTS_PER_CONNECTION)
+            .min(BASE_CONNECTIONS)
+            .max(clients.div_ceil(CLIENTS_PER_CONNECTION))
             .clamp(1, MAX_CONNECTIONS_PER_NODE)
     }
 
-    fn client(&self, node: usize, client_index: u64) -> KvClient<Channel> {
+    /// The client of node `node` for client `client_index` of a run whose clients share
+    /// `connections` connections per node: they take turns, so each carries the same load.
+    fn client(&self, node: usize, client_index: u64, connections: u64) -> KvClient<Channel> {
         let pool = &self.pools[node];
-        let conn = (client_index / CLIENTS_PER_CONNECTION) as usize % pool.len();
+        let conn = (client_index % connections.max(1)) as usize % pool.len();
         KvClient::new(pool[conn].clone())
     }
 
@@ -166,7 +174,7 @@ impl Targets {
                 req.metadata_mut()
                     .insert(FORWARDED, MetadataValue::from_static("1"));
                 req.set_timeout(Duration::from_secs(1));
-                match self.client(i, 0).get(req).await {
+                match self.client(i, 0, 1).get(req).await {
                     Ok(_) => {
                         self.leader.store(i, Ordering::Relaxed);
                         return Ok(self.addrs[i]);
@@ -265,6 +273,8 @@ pub struct ClientSpec {
     pub client_id: u64,
     /// Index of the client in the run (picks its connection).
     pub index: u64,
+    /// Connections per node the run's clients share.
+    pub connections: u64,
     /// Bytes per value.
     pub payload: usize,
     /// Fraction of operations that are reads.
@@ -580,7 +590,7 @@ async fn client_loop(
     history: Option<History>,
 ) -> LoadResult {
     let kvs = (0..targets.addrs.len())
-        .map(|n| targets.client(n, spec.index))
+        .map(|n| targets.client(n, spec.index, spec.connections))
         .collect();
     let mut c = Client {
         rng: Rng(spec.seed ^ spec.client_id.wrapping_mul(0x2545_F491_4F6C_DD1D)),
@@ -650,8 +660,11 @@ mod tests {
     #[test]
     fn connections_grow_with_clients_up_to_the_cap() {
         assert_eq!(Targets::connections_for(1), 1);
-        assert_eq!(Targets::connections_for(128), 1);
-        assert_eq!(Targets::connections_for(129), 2);
+        assert_eq!(Targets::connections_for(2), 2);
+        assert_eq!(Targets::connections_for(4), 4);
+        assert_eq!(Targets::connections_for(256), 4);
+        assert_eq!(Targets::connections_for(512), 4);
+        assert_eq!(Targets::connections_for(513), 5);
         assert_eq!(Targets::connections_for(1024), 8);
         assert_eq!(Targets::connections_for(4096), 8);
     }
