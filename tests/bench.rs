@@ -61,6 +61,10 @@ fn assert_sound(r: &BenchReport) {
     assert_eq!(r.unverified, 0, "keys not read back: {r:?}");
     assert!(r.keys_verified > 0, "nothing read back: {r:?}");
     assert!(r.write_latency_ms.is_some(), "{r:?}");
+    assert!(
+        r.cpu_us_per_op.is_some(),
+        "CPU per operation measured: {r:?}"
+    );
 }
 
 /// The leader's counters moved: batches were appended and AppendEntries sent.
@@ -84,6 +88,8 @@ fn in_process_bench_writes_then_reads_loses_nothing_and_counts_batches() {
     assert_sound(w);
     assert_counted(w);
     assert_eq!(w.reads, 0);
+    // A second of a cluster and four clients at work is many 10 ms ticks of CPU.
+    assert!(w.cpu_us_per_op.is_some_and(|c| c > 0.0), "{w:?}");
     // The history of every write is linearizable.
     let check = Command::new(env!("CARGO_BIN_EXE_raftlab"))
         .args(["check", history, "--budget", "60s"])

@@ -191,6 +191,7 @@ async fn measure(
         .collect();
     let set = load::spawn_clients(targets, specs, &window, history);
     tokio::time::sleep_until(from.into()).await;
+    let cpu_before = report::process_cpu();
     let before = metrics.snapshot().await;
     let mut next_progress = from + Duration::from_secs(5);
     while !window.stop.load(Ordering::Relaxed) && window.until.is_none_or(|u| Instant::now() < u) {
@@ -214,6 +215,7 @@ async fn measure(
         }
     }
     let end = Instant::now();
+    let cpu_after = report::process_cpu();
     let after = metrics.snapshot().await;
     window.stop.store(true, Ordering::Relaxed);
     let seconds = end.saturating_duration_since(from).as_secs_f64().max(1e-9);
@@ -245,6 +247,10 @@ async fn measure(
         entries_per_append_entries: None,
         persists_per_sec: None,
         load_average: report::load_average(),
+        cpu_us_per_op: cpu_before.zip(cpu_after).and_then(|(b, a)| {
+            let ops = result.writes + result.reads;
+            (ops > 0).then(|| a.saturating_sub(b).as_secs_f64() * 1e6 / ops as f64)
+        }),
     };
     report.set_metrics(before.zip(after).map(|(b, a)| a.since(&b)));
     (report, result)

@@ -102,6 +102,11 @@ pub struct BenchReport {
     pub persists_per_sec: Option<f64>,
     /// The 1-minute load average of the machine at the end (other work skews the figures).
     pub load_average: Option<f64>,
+    /// CPU time this process spent per operation in the window, in µs: in-process the cluster
+    /// and the clients together, with `--target` the load generator alone (whose share of the
+    /// machine the cluster does not get).
+    #[serde(default)]
+    pub cpu_us_per_op: Option<f64>,
 }
 
 impl BenchReport {
@@ -204,6 +209,16 @@ impl BenchReport {
             }
         );
         let _ = writeln!(s, "load average (1 min): {}", opt(self.load_average, 2));
+        let _ = writeln!(
+            s,
+            "CPU per operation in this process ({}): {} µs",
+            if self.mode == "target" {
+                "the load generator"
+            } else {
+                "cluster and clients"
+            },
+            opt(self.cpu_us_per_op, 1)
+        );
         s
     }
 }
@@ -224,7 +239,7 @@ pub fn table(reports: &[BenchReport]) -> String {
     if reads {
         head.extend(["reads/s", "rd p50", "rd p99"]);
     }
-    head.extend(["errors", "batch", "AE/s", "lost", "load"]);
+    head.extend(["errors", "batch", "AE/s", "lost", "load", "cpu us/op"]);
     let rows: Vec<Vec<String>> = reports
         .iter()
         .map(|r| {
@@ -253,6 +268,7 @@ pub fn table(reports: &[BenchReport]) -> String {
                 opt(r.append_entries_per_sec, 0),
                 r.lost_writes.to_string(),
                 opt(r.load_average, 2),
+                opt(r.cpu_us_per_op, 1),
             ]);
             row
         })
@@ -283,6 +299,18 @@ pub fn table(reports: &[BenchReport]) -> String {
     s
 }
 
+/// CPU time (user and system) this process has used so far, on Linux.
+pub fn process_cpu() -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let after = stat.get(stat.rfind(')')? + 1..)?;
+    let mut fields = after.split_whitespace().skip(11); // field 14 is utime, 15 stime
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    // In clock ticks of USER_HZ, which is 100 on Linux whatever the kernel's own HZ.
+    Some(std::time::Duration::from_millis((utime + stime) * 10))
+}
+
 /// The 1-minute load average, on Linux.
 pub fn load_average() -> Option<f64> {
     std::fs::read_to_string("/proc/loadavg")
@@ -296,6 +324,23 @@ pub fn load_average() -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn process_cpu_counts_this_process_s_work() {
+        let start = process_cpu().expect("/proc/self/stat on Linux");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut x = 0u64;
+        // Work until the counter moves (a tick is 10 ms of CPU).
+        while process_cpu().expect("readable") <= start {
+            for i in 0..100_000u64 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(i);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "CPU time never grew ({x})"
+            );
+        }
+    }
 
     fn report(clients: u64, metrics: bool) -> BenchReport {
         let mut h = crate::cli::bench::load::new_histogram();
@@ -329,6 +374,7 @@ mod tests {
             entries_per_append_entries: None,
             persists_per_sec: None,
             load_average: Some(1.5),
+            cpu_us_per_op: Some(42.0),
         };
         if metrics {
             r.set_metrics(Some(MetricsSnapshot {
