@@ -5,6 +5,7 @@
 //!   bench ─ run(): start a cluster (or --target: `raftlab serve` in another process)
 //!     │            find the leader, then for each client count (--sweep, or --clients):
 //!     ├─ load.rs    N closed-loop clients over a few HTTP/2 connections per node
+//!     │   └─ conn.rs  one such connection: hyper's HTTP/2 client, opened on first use
 //!     ├─ source.rs  the nodes' counters, read before and after the measured window
 //!     │             (in-process: ClusterHandle::metrics; --control: Control.Status)
 //!     └─ report.rs  text, a sweep table, or JSON (one object per run)
@@ -27,6 +28,7 @@
 //! process), each node's in-memory log length and snapshot index, and the bytes each node keeps
 //! on disk — so one can see them stay flat while the write count grows.
 
+pub mod conn;
 pub mod load;
 pub mod report;
 pub mod source;

@@ -4,7 +4,7 @@
 //!   client 1..N (tokio tasks, one op outstanding each)
 //!        │  Put / Get with "raftlab-forwarded: 1" (a follower answers with a leader hint)
 //!        ▼
-//!   Pool: per node, up to 8 lazily connected tonic Channels; client c uses channel c mod n
+//!   Pool: per node, up to 8 HTTP/2 connections (conn.rs); client c uses connection c mod n
 //!        │  (n = 4 HTTP/2 connections per node up to 512 clients, fewer if fewer clients;
 //!        │   then one per 128 clients, at most 8; or --connections)
 //!        ▼
@@ -14,14 +14,14 @@
 //! **Connections.** A real client process multiplexes its requests over a few HTTP/2
 //! connections, not one TCP connection per request stream; one connection per client would
 //! measure the kernel's socket handling rather than raftlab. So each node gets a small pool of
-//! tonic `Channel`s that the clients take in turn as concurrent HTTP/2 streams:
+//! connections ([`Conn`]) that the clients take in turn as concurrent HTTP/2 streams:
 //! [`BASE_CONNECTIONS`] of them (or one per client, if fewer), and beyond 512 clients one per
 //! [`CLIENTS_PER_CONNECTION`], at most [`MAX_CONNECTIONS_PER_NODE`]. Each HTTP/2 connection is
 //! driven by one task on each side, behind one lock: with every client on one connection, the
 //! two cores took turns on it, and measured at 16, 64 and 256 clients a second connection gave
 //! 25–30% more writes/s and a fourth a little more (README, Performance). Up to 1024 clients,
 //! streams per connection also stay under hyper's own default limit (200; tonic servers lift
-//! it), in case a server keeps it. Channels connect on first use, so unused ones cost nothing.
+//! it), in case a server keeps it. Connections open on first use, so unused ones cost nothing.
 //!
 //! **Routing.** Every request carries the `raftlab-forwarded` marker, so a follower does not
 //! forward it to the leader behind the client's back but refuses it with the leader's address;
@@ -45,11 +45,13 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 
 use crate::check::{History, KvOp, KvOutput, Outcome};
 use crate::node::kv_service::{FORWARDED, LEADER_ADDR};
 use crate::pb::{self, kv_client::KvClient};
+
+use super::conn::{Conn, H2};
 
 /// HTTP/2 connections to each node when there are at least as many clients.
 pub const BASE_CONNECTIONS: u64 = 4;
@@ -76,7 +78,7 @@ pub fn new_histogram() -> Histogram<u64> {
 pub struct Targets {
     addrs: Arc<Vec<SocketAddr>>,
     /// `pools[node][connection]`.
-    pools: Arc<Vec<Vec<Channel>>>,
+    pools: Arc<Vec<Vec<Conn>>>,
     /// Index of the node clients believe leads.
     leader: Arc<AtomicUsize>,
 }
@@ -96,12 +98,11 @@ impl Targets {
         let pools = addrs
             .iter()
             .map(|a| {
-                let e = endpoint(*a)?;
-                Ok((0..MAX_CONNECTIONS_PER_NODE)
-                    .map(|_| e.clone().connect_lazy())
-                    .collect())
+                (0..MAX_CONNECTIONS_PER_NODE)
+                    .map(|_| Conn::new(*a))
+                    .collect()
             })
-            .collect::<Result<Vec<Vec<Channel>>, String>>()?;
+            .collect();
         Ok(Targets {
             addrs: Arc::new(addrs),
             pools: Arc::new(pools),
@@ -122,12 +123,11 @@ impl Targets {
             .clamp(1, MAX_CONNECTIONS_PER_NODE)
     }
 
-    /// The client of node `node` for client `client_index` of a run whose clients share
+    /// The connection to node `node` of client `client_index` of a run whose clients share
     /// `connections` connections per node: they take turns, so each carries the same load.
-    fn client(&self, node: usize, client_index: u64, connections: u64) -> KvClient<Channel> {
+    fn conn(&self, node: usize, client_index: u64, connections: u64) -> Conn {
         let pool = &self.pools[node];
-        let conn = (client_index % connections.max(1)) as usize % pool.len();
-        KvClient::new(pool[conn].clone())
+        pool[(client_index % connections.max(1)) as usize % pool.len()].clone()
     }
 
     fn index_of(&self, addr: &str) -> Option<usize> {
@@ -174,7 +174,11 @@ impl Targets {
                 req.metadata_mut()
                     .insert(FORWARDED, MetadataValue::from_static("1"));
                 req.set_timeout(Duration::from_secs(1));
-                match self.client(i, 0, 1).get(req).await {
+                let reply = match self.conn(i, 0, 1).kv().await {
+                    Ok(mut kv) => kv.get(req).await,
+                    Err(status) => Err(status),
+                };
+                match reply {
                     Ok(_) => {
                         self.leader.store(i, Ordering::Relaxed);
                         return Ok(self.addrs[i]);
@@ -369,7 +373,9 @@ pub fn value_of(seq: u64, payload: usize) -> String {
 struct Client {
     spec: ClientSpec,
     targets: Targets,
-    kvs: Vec<KvClient<Channel>>,
+    /// Its connection to each node, and the Kv client on it while the last call went well.
+    conns: Vec<Conn>,
+    kvs: Vec<Option<KvClient<H2>>>,
     rng: Rng,
     seq: u64,
     /// Per key: the last acknowledged value, and a value whose write is in doubt.
@@ -424,8 +430,26 @@ impl Client {
         }
     }
 
+    /// The Kv client for node `node`, opening its connection if it is not open. A failure
+    /// here sent nothing: it counts as a failed attempt, not as an operation.
+    async fn kv(&mut self, node: usize) -> Result<KvClient<H2>, ()> {
+        if let Some(kv) = self.kvs[node].take() {
+            return Ok(kv);
+        }
+        match self.conns[node].kv().await {
+            Ok(kv) => Ok(kv),
+            Err(status) => {
+                self.failed(node, &status).await;
+                Err(())
+            }
+        }
+    }
+
     async fn put_once(&mut self, key: &str, value: &str) -> Attempt<()> {
         let node = self.targets.leader.load(Ordering::Relaxed);
+        let Ok(mut kv) = self.kv(node).await else {
+            return Attempt::Retry;
+        };
         let req = self.request(pb::PutRequest {
             key: key.to_string(),
             value: value.to_string(),
@@ -441,7 +465,12 @@ impl Client {
                 },
             )
         });
-        let reply = self.kvs[node].put(req).await;
+        let reply = kv.put(req).await;
+        if reply.is_ok() {
+            // Kept while calls go well; after a failure the next call asks the connection,
+            // which reopens it if it broke.
+            self.kvs[node] = Some(kv);
+        }
         if let Some(pending) = pending {
             pending.complete(match &reply {
                 Ok(r) => {
@@ -464,6 +493,9 @@ impl Client {
 
     async fn get_once(&mut self, key: &str) -> Attempt<Option<String>> {
         let node = self.targets.leader.load(Ordering::Relaxed);
+        let Ok(mut kv) = self.kv(node).await else {
+            return Attempt::Retry;
+        };
         let req = self.request(pb::GetRequest {
             key: key.to_string(),
         });
@@ -475,7 +507,10 @@ impl Client {
                 },
             )
         });
-        let reply = self.kvs[node].get(req).await;
+        let reply = kv.get(req).await;
+        if reply.is_ok() {
+            self.kvs[node] = Some(kv);
+        }
         if let Some(pending) = pending {
             pending.complete(match &reply {
                 Ok(r) => {
@@ -589,14 +624,15 @@ async fn client_loop(
     window: Window,
     history: Option<History>,
 ) -> LoadResult {
-    let kvs = (0..targets.addrs.len())
-        .map(|n| targets.client(n, spec.index, spec.connections))
+    let conns: Vec<Conn> = (0..targets.addrs.len())
+        .map(|n| targets.conn(n, spec.index, spec.connections))
         .collect();
     let mut c = Client {
         rng: Rng(spec.seed ^ spec.client_id.wrapping_mul(0x2545_F491_4F6C_DD1D)),
         spec,
         targets,
-        kvs,
+        kvs: vec![None; conns.len()],
+        conns,
         seq: 1,
         written: vec![(None, None); KEYS_PER_CLIENT as usize],
         history,
