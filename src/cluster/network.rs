@@ -589,9 +589,9 @@ struct Sent {
 
 /// Delivers the messages of one directed link in order over one long-lived `Raft.Stream` to
 /// the receiver (see [`transport`]): whatever is queued on the link when the stream has room
-/// leaves as one frame; an acknowledgement reports the messages of the frames it covers delivered
-/// (or refused by a full inbox). When the stream breaks, its unacknowledged messages are reported dropped and
-/// the next message opens a new stream.
+/// leaves as one frame; an acknowledgement reports the messages of the frames it covers
+/// delivered (or refused by a full inbox). When the stream breaks, its unacknowledged messages
+/// are reported dropped and the next message opens a new stream.
 async fn link_task(
     addr: SocketAddr,
     mut rx: mpsc::UnboundedReceiver<(u64, Message)>,
