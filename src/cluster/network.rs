@@ -318,16 +318,7 @@ impl Network {
     }
 
     fn dropped(&self, id: u64, from: NodeId, to: NodeId, kind: MessageKind, why: &str) {
-        self.events.emit(
-            from,
-            EventKind::MessageDropped {
-                id,
-                from,
-                to,
-                kind,
-                why: why.to_string(),
-            },
-        );
+        dropped(&self.events, Sent { id, from, to, kind }, why);
     }
 
     /// Hands a message to the task of its link, which makes the gRPC call.
