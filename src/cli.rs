@@ -353,6 +353,10 @@ pub struct ServeArgs {
     /// Storage flags.
     #[command(flatten)]
     pub storage: StorageArgs,
+    /// Worker threads of the async runtime that runs the nodes, 1 to 256 (default: half the
+    /// machine's cores, at least one: the clients that drive the cluster need the rest).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: Option<u64>,
 }
 
 /// Flags of `raftlab bench`.
@@ -424,6 +428,11 @@ pub struct BenchArgs {
     /// Storage flags (in-process cluster).
     #[command(flatten)]
     pub storage: StorageArgs,
+    /// Worker threads of the async runtime, 1 to 256 (default: with --target half the
+    /// machine's cores, at least one, as `serve` takes the other half; in-process, where the
+    /// cluster and the clients share the runtime, every core).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: Option<u64>,
 }
 
 /// Flags of `raftlab chaos`.
@@ -549,7 +558,7 @@ pub fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            run_async(crate::tui::run(ui_config(&args, storage)))
+            run_async(None, crate::tui::run(ui_config(&args, storage)))
         }
         Command::Sim(args) => run_sim(&args),
         Command::Check(args) => run_check(&args),
@@ -558,21 +567,27 @@ pub fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            run_async(serve::run(args, storage))
+            let threads = args.threads.map_or_else(half_the_cores, |n| n as usize);
+            run_async(Some(threads), serve::run(args, storage))
         }
         Command::Bench(args) => {
             let (storage, _tmp) = match storage_or_exit(&args.storage, StorageKind::Memory) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            run_async(bench::run(args, storage))
+            let threads = match args.threads {
+                Some(n) => Some(n as usize),
+                None if !args.target.is_empty() => Some(half_the_cores()),
+                None => None,
+            };
+            run_async(threads, bench::run(args, storage))
         }
         Command::Chaos(args) => {
             let (storage, _tmp) = match storage_or_exit(&args.storage, StorageKind::Memory) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            run_async(chaos::run(args, storage))
+            run_async(None, chaos::run(args, storage))
         }
         Command::Scenario(args) => scenario::main(args),
         Command::Replay(args) => replay::main(args),
@@ -616,12 +631,25 @@ fn storage_or_exit(
     })
 }
 
-/// Runs an async subcommand on a multi-threaded tokio runtime.
-pub(crate) fn run_async(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+/// Half the machine's cores, at least one: the default runtime size of `serve` and of
+/// `bench --target`, which usually share a machine. On two cores that is one worker, which
+/// measured faster at every client count than two (a worker that wakes its idle sibling for
+/// each task pays a futex wake and a context switch; see README, Performance).
+pub(crate) fn half_the_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
+
+/// Runs an async subcommand on a multi-threaded tokio runtime of `workers` worker threads
+/// (`None`: one per core, or `TOKIO_WORKER_THREADS`).
+pub(crate) fn run_async(
+    workers: Option<usize>,
+    f: impl std::future::Future<Output = ExitCode>,
+) -> ExitCode {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers {
+        builder.worker_threads(n);
+    }
+    match builder.enable_all().build() {
         Ok(rt) => rt.block_on(f),
         Err(e) => {
             eprintln!("raftlab: cannot start the async runtime: {e}");

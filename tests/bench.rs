@@ -85,6 +85,9 @@ fn in_process_bench_writes_then_reads_loses_nothing_and_counts_batches() {
     assert_eq!(writes.len(), 1);
     let w = &writes[0];
     assert_eq!((w.mode.as_str(), w.clients, w.nodes), ("in-process", 4, 3));
+    // In-process the cluster and the clients share one runtime of every core.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(w.threads as usize, cores, "{w:?}");
     assert_sound(w);
     assert_counted(w);
     assert_eq!(w.reads, 0);
@@ -162,6 +165,9 @@ fn bench_drives_a_serve_process_and_reads_its_counters_through_control() {
     );
     let r = &with[0];
     assert_eq!((r.mode.as_str(), r.nodes), ("target", 3));
+    // Beside `serve`, the load generator takes half the cores by default.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(r.threads as usize, (cores / 2).max(1), "{r:?}");
     assert_sound(r);
     assert_counted(r);
     assert!(r.reads > 0, "{r:?}");
@@ -215,6 +221,23 @@ fn connections_can_be_chosen_and_never_outnumber_the_clients() {
 }
 
 #[test]
+fn threads_chooses_the_runtime_size() {
+    let r = &reports(&[
+        "--clients",
+        "2",
+        "--threads",
+        "3",
+        "--duration",
+        "300ms",
+        "--warmup",
+        "100ms",
+        "--json",
+    ])[0];
+    assert_eq!(r.threads, 3, "{r:?}");
+    assert_sound(r);
+}
+
+#[test]
 fn bad_flags_are_refused_with_the_reason() {
     for (args, why) in [
         (&["--sweep", "1,x"][..], "not a client count"),
@@ -225,6 +248,7 @@ fn bad_flags_are_refused_with_the_reason() {
         (&["--duration", "10h"][..], "unknown unit"),
         (&["--clients", "0"][..], "0"),
         (&["--connections", "9"][..], "not in 1..=8"),
+        (&["--threads", "0"][..], "not in 1..=256"),
         (
             &["--sweep", "4", "--clients", "8"][..],
             "cannot be used with",

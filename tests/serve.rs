@@ -14,6 +14,9 @@ async fn serve_answers_kv_and_control_and_exits_cleanly_on_sigterm() {
     let (mut server, info) = start_serve(&["--nodes", "3", "--preset", "fast"]);
     assert_eq!(info.nodes.len(), 3);
     assert_eq!(info.preset, "fast");
+    // By default the nodes run on half the cores (at least one worker).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(info.threads, (cores / 2).max(1));
 
     // A write and a read through any node, retried until a leader exists.
     let deadline = Instant::now() + DEADLINE;
@@ -109,4 +112,19 @@ fn bad_flags_are_refused_with_a_clear_error() {
         .output()
         .expect("run");
     assert!(!out.status.success());
+    for threads in ["0", "257", "two"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_raftlab"))
+            .args(["serve", "--threads", threads])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "--threads {threads}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--threads"), "{err}");
+    }
+}
+
+#[test]
+fn threads_chooses_the_runtime_size() {
+    let (_server, info) = start_serve(&["--nodes", "1", "--preset", "fast", "--threads", "3"]);
+    assert_eq!(info.threads, 3);
 }

@@ -227,6 +227,7 @@ async fn measure(
         nodes: setup.nodes,
         clients,
         connections_per_node: connections,
+        threads: tokio::runtime::Handle::current().metrics().num_workers() as u64,
         payload: args.payload,
         read_ratio: args.read_ratio,
         storage: setup.storage.clone(),

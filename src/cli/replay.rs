@@ -38,10 +38,8 @@ pub fn main(args: ReplayArgs) -> ExitCode {
         || args.file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    super::run_async(crate::tui::replay::run(
-        recording,
-        source,
-        args.speed,
-        super::theme(args.theme),
-    ))
+    super::run_async(
+        None,
+        crate::tui::replay::run(recording, source, args.speed, super::theme(args.theme)),
+    )
 }

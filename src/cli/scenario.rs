@@ -33,14 +33,17 @@ pub fn main(args: ScenarioArgs) -> ExitCode {
         scenario.seed = seed;
     }
     if args.headless {
-        super::run_async(headless(scenario, args))
+        super::run_async(None, headless(scenario, args))
     } else {
-        super::run_async(crate::tui::run_scenario(
-            scenario,
-            args.guided,
-            args.record.clone(),
-            super::theme(args.theme),
-        ))
+        super::run_async(
+            None,
+            crate::tui::run_scenario(
+                scenario,
+                args.guided,
+                args.record.clone(),
+                super::theme(args.theme),
+            ),
+        )
     }
 }
 

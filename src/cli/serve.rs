@@ -15,6 +15,9 @@ pub struct ServeInfo {
     pub preset: String,
     /// Each node: id and the address of its Kv (and Raft) service.
     pub nodes: Vec<ServeNode>,
+    /// Worker threads of the runtime that runs the nodes (`--threads`).
+    #[serde(default)]
+    pub threads: usize,
 }
 
 /// One node in [`ServeInfo`].
@@ -121,12 +124,18 @@ pub async fn run(args: ServeArgs, storage: crate::cluster::StorageConfig) -> Exi
                 })
             })
             .collect(),
+        threads: tokio::runtime::Handle::current().metrics().num_workers(),
     };
     match serde_json::to_string(&info) {
         Ok(line) => println!("{line}"),
         Err(e) => eprintln!("raftlab serve: {e}"),
     }
-    tracing::info!(control = %control_addr, "cluster of {} nodes up", args.nodes);
+    tracing::info!(
+        control = %control_addr,
+        "cluster of {} nodes up on {} worker thread(s)",
+        args.nodes,
+        info.threads
+    );
 
     let why = wait_for_signal().await;
     tracing::info!("{why}: shutting down");

@@ -58,6 +58,9 @@ pub struct BenchReport {
     pub clients: u64,
     /// HTTP/2 connections per node the clients shared.
     pub connections_per_node: u64,
+    /// Worker threads of the bench's runtime (in-process: shared with the cluster).
+    #[serde(default)]
+    pub threads: u64,
     /// Bytes per value.
     pub payload: u64,
     /// Fraction of operations that were reads.
@@ -143,10 +146,12 @@ impl BenchReport {
     /// The first line of a sweep's table: what every row ran on.
     pub fn sweep_header(&self) -> String {
         format!(
-            "raftlab bench sweep: {}-byte values, read ratio {:.2}, {:.1} s per point; {}",
+            "raftlab bench sweep: {}-byte values, read ratio {:.2}, {:.1} s per point, {} worker \
+             thread(s); {}",
             self.payload,
             self.read_ratio,
             self.seconds,
+            self.threads,
             self.setup()
         )
     }
@@ -157,11 +162,12 @@ impl BenchReport {
         let _ = writeln!(
             s,
             "raftlab bench: {} clients over {} HTTP/2 connection(s) per node, {}-byte values, \
-             read ratio {:.2}; {}",
+             read ratio {:.2}, {} worker thread(s); {}",
             self.clients,
             self.connections_per_node,
             self.payload,
             self.read_ratio,
+            self.threads,
             self.setup()
         );
         let _ = writeln!(
@@ -352,6 +358,7 @@ mod tests {
             nodes: 3,
             clients,
             connections_per_node: 1,
+            threads: 2,
             payload: 16,
             read_ratio: 0.0,
             storage: Some("memory".into()),
