@@ -365,8 +365,14 @@ impl Rng {
 /// The value of a client's write number `seq`: its decimal digits, zero-padded to `payload`
 /// bytes (the last `payload` digits when the number is longer).
 pub fn value_of(seq: u64, payload: usize) -> String {
-    let digits = format!("{seq:0>payload$}");
-    digits[digits.len() - payload.min(digits.len())..].to_string()
+    // Not `format!("{seq:0>payload$}")`: a width above u16::MAX panics (payloads go to 1 MiB).
+    let digits = seq.to_string();
+    if digits.len() >= payload {
+        return digits[digits.len() - payload..].to_string();
+    }
+    let mut value = "0".repeat(payload - digits.len());
+    value.push_str(&digits);
+    value
 }
 
 /// One client's state: its session and what it knows it wrote.
@@ -691,6 +697,10 @@ mod tests {
         assert_eq!(value_of(123_456, 4), "3456");
         assert_eq!(value_of(7, 0), "");
         assert_eq!(value_of(7, 16).len(), 16);
+        // Beyond a format width's u16 range, up to the largest payload the flag allows.
+        let big = value_of(123, 1 << 20);
+        assert_eq!(big.len(), 1 << 20);
+        assert!(big.ends_with("0123") && big.bytes().filter(|b| *b != b'0').count() == 3);
     }
 
     #[test]
