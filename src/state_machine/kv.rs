@@ -64,9 +64,10 @@
 //! order or repeated, client 0 or seq 0 in a session, a stored result that does not decode, and an
 //! applied index above the index it is restored at.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
+use imbl::OrdMap;
 use prost::Message as _;
 
 use super::{SnapshotError, StateMachine};
@@ -88,10 +89,16 @@ struct Session {
 ///
 /// Two stores are equal when they hold the same data, the same sessions and the same applied
 /// index.
+///
+/// Cloning a store takes constant time: both tables are persistent B-trees ([`imbl::OrdMap`])
+/// that share their nodes until one side changes, and a change then copies only the path to the
+/// changed leaf. So a node can snapshot a clone on another thread while it goes on applying.
+/// Values sit behind an `Arc`, so that copying a leaf copies pointers, not (large) values; an
+/// append copies a value only if a clone still shares it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KvStore {
-    data: BTreeMap<String, String>,
-    sessions: BTreeMap<u64, Session>,
+    data: OrdMap<String, Arc<String>>,
+    sessions: OrdMap<u64, Session>,
     applied: Index,
 }
 
@@ -103,7 +110,7 @@ impl KvStore {
 
     /// The value of `key`, if present.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.data.get(key).map(String::as_str)
+        self.data.get(key).map(|v| v.as_str())
     }
 
     /// Every key and its value, in key order.
@@ -174,10 +181,10 @@ impl KvStore {
     fn run(&mut self, op: Op) -> pb::KvResult {
         match op {
             Op::Put(req) => {
-                let previous = self.data.insert(req.key, req.value);
+                let previous = self.data.insert(req.key, Arc::new(req.value));
                 pb::KvResult {
                     found: previous.is_some(),
-                    value: previous.unwrap_or_default(),
+                    value: previous.map(Arc::unwrap_or_clone).unwrap_or_default(),
                     ..Default::default()
                 }
             }
@@ -185,7 +192,7 @@ impl KvStore {
                 let value = self.data.get(&req.key);
                 pb::KvResult {
                     found: value.is_some(),
-                    value: value.cloned().unwrap_or_default(),
+                    value: value.map(|v| v.to_string()).unwrap_or_default(),
                     ..Default::default()
                 }
             }
@@ -194,7 +201,7 @@ impl KvStore {
                 ..Default::default()
             },
             Op::Append(req) => {
-                let value = self.data.entry(req.key).or_default();
+                let value = Arc::make_mut(self.data.entry(req.key).or_default());
                 value.push_str(&req.value);
                 pb::KvResult {
                     value: value.clone(),
@@ -206,15 +213,15 @@ impl KvStore {
                 let swapped = if req.expect_absent {
                     current.is_none()
                 } else {
-                    current.as_deref() == Some(req.expected.as_str())
+                    current.as_deref() == Some(&req.expected)
                 };
                 let found = current.is_some();
                 if swapped {
-                    self.data.insert(req.key, req.new_value);
+                    self.data.insert(req.key, Arc::new(req.new_value));
                 }
                 pb::KvResult {
                     found,
-                    value: current.unwrap_or_default(),
+                    value: current.map(Arc::unwrap_or_clone).unwrap_or_default(),
                     swapped,
                     ..Default::default()
                 }
@@ -332,12 +339,14 @@ fn decode_snapshot(data: &[u8]) -> Result<KvStore, SnapshotError> {
         }
         if store
             .data
-            .last_key_value()
+            .get_max()
             .is_some_and(|(last, _)| last.as_str() >= key)
         {
             return Err(r.error_at(at, "key out of order or repeated"));
         }
-        store.data.insert(key.to_owned(), value.to_owned());
+        store
+            .data
+            .insert(key.to_owned(), Arc::new(value.to_owned()));
     }
 
     let sessions = r.count("session count", 3 * U64)?;
@@ -351,8 +360,8 @@ fn decode_snapshot(data: &[u8]) -> Result<KvStore, SnapshotError> {
         }
         if store
             .sessions
-            .last_key_value()
-            .is_some_and(|(&last, _)| last >= client)
+            .get_max()
+            .is_some_and(|(last, _)| *last >= client)
         {
             return Err(r.error_at(at, "client out of order or repeated"));
         }
@@ -894,6 +903,31 @@ mod tests {
         assert_eq!(restored.snapshot(), snap);
     }
 
+    /// The driver serializes a clone on another thread while the original goes on applying:
+    /// the clone's snapshot must be the state at the moment of cloning, whatever happens to the
+    /// original after it (and the original must not see the clone either).
+    #[test]
+    fn a_clone_snapshots_the_moment_it_was_taken() {
+        let mut h = populated();
+        // Enough keys that the maps have several levels of nodes to share.
+        for i in 0..5_000 {
+            h.ok(put(&format!("bulk-{i:05}"), "v"));
+        }
+        let at_clone = h.store.snapshot();
+        let clone = h.store.clone();
+        h.ok(put("bulk-02500", "changed"));
+        h.ok(delete("bulk-00000"));
+        h.ok(append("é", "+"));
+        h.session(9, 1, put("late", "x"));
+        let serialized = std::thread::spawn(move || clone.snapshot())
+            .join()
+            .expect("serializing thread");
+        assert_eq!(serialized, at_clone);
+        assert_ne!(h.store.snapshot(), at_clone);
+        assert_eq!(h.store.get("bulk-02500"), Some("changed"));
+        assert_eq!(h.store.get("bulk-00000"), None);
+    }
+
     #[test]
     fn empty_store_round_trip() {
         let snap = KvStore::new().snapshot();
@@ -1237,7 +1271,7 @@ mod tests {
         #[test]
         fn retries_apply_once(writes in prop::collection::vec((1..4u64, op_strategy(), any::<bool>()), 0..48)) {
             let (mut once, mut retried) = (Harness::default(), Harness::default());
-            let mut seqs = BTreeMap::new();
+            let mut seqs = std::collections::BTreeMap::new();
             for (client, op, retry) in writes {
                 let seq = seqs.entry(client).or_insert(0u64);
                 *seq += 1;
