@@ -369,8 +369,9 @@ pub struct BenchArgs {
     /// share a few HTTP/2 connections per node).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub clients: u64,
-    /// HTTP/2 connections per node the clients share in turn, 1 to 8 (default: 4, or one per
-    /// client if fewer; beyond 512 clients one per 128 clients).
+    /// HTTP/2 connections per node the clients share in turn, 1 to 8 (default: one on a single
+    /// worker thread; otherwise 4, or one per client if fewer, and beyond 512 clients one per
+    /// 128 clients).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=8))]
     pub connections: Option<u64>,
     /// How long to measure, after the warm-up (e.g. 10s, 500ms). Default: 10s, or no limit

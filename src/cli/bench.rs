@@ -144,10 +144,11 @@ struct Setup {
 }
 
 /// HTTP/2 connections per node for a run of `clients` clients: `--connections`, or the default
-/// for that many clients; never more than there are clients.
+/// for that many clients on this runtime's worker threads; never more than there are clients.
 fn connections(args: &BenchArgs, clients: u64) -> u64 {
+    let threads = tokio::runtime::Handle::current().metrics().num_workers();
     args.connections
-        .unwrap_or_else(|| Targets::connections_for(clients))
+        .unwrap_or_else(|| Targets::connections_for(clients, threads))
         .min(clients)
 }
 

@@ -17,11 +17,16 @@
 //! connections ([`Conn`]) that the clients take in turn as concurrent HTTP/2 streams:
 //! [`BASE_CONNECTIONS`] of them (or one per client, if fewer), and beyond 512 clients one per
 //! [`CLIENTS_PER_CONNECTION`], at most [`MAX_CONNECTIONS_PER_NODE`]. Each HTTP/2 connection is
-//! driven by one task on each side, behind one lock: with every client on one connection, the
-//! two cores took turns on it, and measured at 16, 64 and 256 clients a second connection gave
-//! 25–30% more writes/s and a fourth a little more (README, Performance). Up to 1024 clients,
-//! streams per connection also stay under hyper's own default limit (200; tonic servers lift
-//! it), in case a server keeps it. Connections open on first use, so unused ones cost nothing.
+//! driven by one task on each side, behind one lock: on two worker threads with every client on
+//! one connection, the two cores took turns on it, and measured at 16, 64 and 256 clients a
+//! second connection gave 25–30% more writes/s and a fourth a little more (README,
+//! Performance). On one worker thread (the default beside `serve` on two cores) a pool adds no
+//! parallelism, so each node gets one connection: against `serve` on one thread too, one
+//! connection was as fast or faster at 16 to 256 clients with less CPU per write, and at 1024
+//! clients gave more writes/s and an even tail, where eight split the server's attention
+//! unevenly (p99 60 ms against 114–127). Up to 1024 clients, streams per connection also stay
+//! under hyper's own default limit (200; tonic servers lift it), in case a server keeps it.
+//! Connections open on first use, so unused ones cost nothing.
 //!
 //! **Routing.** Every request carries the `raftlab-forwarded` marker, so a follower does not
 //! forward it to the leader behind the client's back but refuses it with the leader's address;
@@ -115,8 +120,11 @@ impl Targets {
         &self.addrs
     }
 
-    /// HTTP/2 connections per node that `clients` clients use.
-    pub fn connections_for(clients: u64) -> u64 {
+    /// HTTP/2 connections per node that `clients` clients use on `threads` worker threads.
+    pub fn connections_for(clients: u64, threads: usize) -> u64 {
+        if threads <= 1 {
+            return 1;
+        }
         clients
             .min(BASE_CONNECTIONS)
             .max(clients.div_ceil(CLIENTS_PER_CONNECTION))
@@ -705,14 +713,20 @@ mod tests {
 
     #[test]
     fn connections_grow_with_clients_up_to_the_cap() {
-        assert_eq!(Targets::connections_for(1), 1);
-        assert_eq!(Targets::connections_for(2), 2);
-        assert_eq!(Targets::connections_for(4), 4);
-        assert_eq!(Targets::connections_for(256), 4);
-        assert_eq!(Targets::connections_for(512), 4);
-        assert_eq!(Targets::connections_for(513), 5);
-        assert_eq!(Targets::connections_for(1024), 8);
-        assert_eq!(Targets::connections_for(4096), 8);
+        for threads in [2, 8] {
+            assert_eq!(Targets::connections_for(1, threads), 1);
+            assert_eq!(Targets::connections_for(2, threads), 2);
+            assert_eq!(Targets::connections_for(4, threads), 4);
+            assert_eq!(Targets::connections_for(256, threads), 4);
+            assert_eq!(Targets::connections_for(512, threads), 4);
+            assert_eq!(Targets::connections_for(513, threads), 5);
+            assert_eq!(Targets::connections_for(1024, threads), 8);
+            assert_eq!(Targets::connections_for(4096, threads), 8);
+        }
+        // On one worker thread a pool adds no parallelism: one connection per node.
+        for clients in [1, 16, 1024, 4096] {
+            assert_eq!(Targets::connections_for(clients, 1), 1);
+        }
     }
 
     #[test]
