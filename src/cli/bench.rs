@@ -144,9 +144,8 @@ struct Setup {
 }
 
 /// HTTP/2 connections per node for a run of `clients` clients: `--connections`, or the default
-/// for that many clients on this runtime's worker threads; never more than there are clients.
-fn connections(args: &BenchArgs, clients: u64) -> u64 {
-    let threads = tokio::runtime::Handle::current().metrics().num_workers();
+/// for that many clients on `threads` worker threads; never more than there are clients.
+fn connections(args: &BenchArgs, clients: u64, threads: usize) -> u64 {
     args.connections
         .unwrap_or_else(|| Targets::connections_for(clients, threads))
         .min(clients)
@@ -178,7 +177,8 @@ async fn measure(
         acked: Arc::new(AtomicU64::new(0)),
         limit: args.writes,
     };
-    let connections = connections(args, clients);
+    let threads = tokio::runtime::Handle::current().metrics().num_workers();
+    let connections = connections(args, clients, threads);
     let specs = (0..clients)
         .map(|index| {
             *next_client += 1;
@@ -228,7 +228,7 @@ async fn measure(
         nodes: setup.nodes,
         clients,
         connections_per_node: connections,
-        threads: tokio::runtime::Handle::current().metrics().num_workers() as u64,
+        threads: threads as u64,
         payload: args.payload,
         read_ratio: args.read_ratio,
         storage: setup.storage.clone(),
