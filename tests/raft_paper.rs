@@ -2249,3 +2249,35 @@ fn unsafe_commit_by_counting_commits_an_old_term_entry() {
         "entry 2, of term 2, committed by counting"
     );
 }
+
+/// §7: a runtime that writes a snapshot out on another thread learns first what `compact` will
+/// record (the term of the last included entry, the configuration), and compacts when the write
+/// is done; asking changes nothing.
+#[test]
+fn snapshot_at_describes_a_compaction_without_doing_it() {
+    let mut node = restored_with(config(1, 3, 0), 2, 3, &[1, 1, 2, 2]);
+    drain(&mut node);
+    assert_eq!(node.log().applied(), 3, "the committed prefix is applied");
+    assert_eq!(
+        node.snapshot_at(4, "state"),
+        Err(CompactError::NotApplied {
+            index: 4,
+            applied: 3
+        }),
+        "an entry not yet applied cannot be snapshotted"
+    );
+    let ahead = node.snapshot_at(3, "state").expect("applied");
+    assert_eq!(ahead.meta, SnapshotMeta { index: 3, term: 2 });
+    assert_eq!(
+        ahead.conf, None,
+        "the initial configuration is not recorded"
+    );
+    assert_eq!(node.log().snapshot_index(), 0, "asking compacts nothing");
+    assert_eq!(log_terms(&node), [1, 1, 2, 2]);
+    let done = node.compact(3, "state").expect("applied, not compacted");
+    assert_eq!(done, ahead, "compact records what snapshot_at described");
+    assert_eq!(
+        node.snapshot_at(3, "state"),
+        Err(CompactError::AlreadyCompacted { snapshot_index: 3 })
+    );
+}

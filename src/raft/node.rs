@@ -593,11 +593,12 @@ impl RaftNode {
         self.reads.pending_len()
     }
 
-    /// Compacts the log (§7): the state machine's `data`, captured after applying every entry up
-    /// to `index`, replaces the entries up to `index`. The runtime stores the returned snapshot
-    /// (it is also what this server sends a follower that needs the compacted entries).
-    pub fn compact(
-        &mut self,
+    /// The snapshot [`RaftNode::compact`] would record for `index` and `data`, without compacting:
+    /// its term and the configuration in force at `index` (both settled once `index` is applied).
+    /// A runtime that writes a large snapshot out on another thread asks for it first, and
+    /// compacts when the write is done.
+    pub fn snapshot_at(
+        &self,
         index: Index,
         data: impl Into<Bytes>,
     ) -> Result<Snapshot, CompactError> {
@@ -611,17 +612,27 @@ impl RaftNode {
             Some(term) if index <= applied => term,
             _ => return Err(CompactError::NotApplied { index, applied }),
         };
-        self.log.compact(index, term);
-        let conf = self.confs.at(index).clone();
-        self.confs.compact(index);
-        let snapshot = Snapshot {
+        Ok(Snapshot {
             meta: SnapshotMeta { index, term },
             data: data.into(),
-            conf: self.normalize_conf(conf),
-        };
+            conf: self.normalize_conf(self.confs.at(index).clone()),
+        })
+    }
+
+    /// Compacts the log (§7): the state machine's `data`, captured after applying every entry up
+    /// to `index`, replaces the entries up to `index`. The runtime stores the returned snapshot
+    /// (it is also what this server sends a follower that needs the compacted entries).
+    pub fn compact(
+        &mut self,
+        index: Index,
+        data: impl Into<Bytes>,
+    ) -> Result<Snapshot, CompactError> {
+        let snapshot = self.snapshot_at(index, data)?;
+        self.log.compact(index, snapshot.meta.term);
+        self.confs.compact(index);
         self.events.push(TraceEvent::SnapshotTaken {
             index,
-            term,
+            term: snapshot.meta.term,
             bytes: snapshot.data.len() as u64,
         });
         self.snapshot = Some(snapshot.clone());
