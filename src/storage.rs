@@ -13,6 +13,7 @@
 //! └── snapshots/
 //!     ├── snap-00000000000000000035-00000000000000000002.snap   the previous snapshot
 //!     ├── snap-00000000000000000050-00000000000000000003.snap   the snapshot in use
+//!     ├── snap-…-….snap.staged-7.tmp   (being written ahead by a stager; see below)
 //!     └── snap-…-….snap.tmp            (only after a crash mid-write; deleted on open)
 //!
 //! a segment, record after record:
@@ -64,7 +65,15 @@
 //!    are never returned. Otherwise (a leader's snapshot replacing a conflicting or too short
 //!    log) every segment is deleted and the log goes on at the snapshot index + 1, in a segment
 //!    created by the next append;
-//! 3. then deletes every snapshot file but the new one and the previous one (and any `.tmp`).
+//! 3. then deletes every snapshot file but the new one and the previous one (and any `.tmp`
+//!    but the staged ones).
+//!
+//! Step 1 is the one that takes time, with a large state machine. A [`SnapshotStager`] does it
+//! on another thread, while the storage goes on with appends: it writes and syncs the file under
+//! a name of its own (`.staged-<n>.tmp`, which step 3 leaves alone), and
+//! [`DiskStorage::save_staged_snapshot`] then renames it into place and carries on with step 2,
+//! exactly as `save_snapshot` would. A staged file dropped without being installed (a newer
+//! snapshot came first) is deleted; one left by a crash is deleted on open, as any `.tmp`.
 //!
 //! Segments are deleted one at a time, the directory synced after each, oldest first, so that a
 //! crash leaves a log that is a suffix of the old one. When the whole log is discarded, a segment
@@ -229,11 +238,41 @@ impl DiskStorage {
         self.dir.join(snapshot::DIR_NAME)
     }
 
-    /// [`Storage::save_snapshot`], stopping with an error where `crash` says (tests simulate a
-    /// crash there by reopening the directory).
+    /// Something that writes this storage's snapshot files on another thread, for
+    /// [`DiskStorage::save_staged_snapshot`].
+    pub fn snapshot_stager(&self) -> SnapshotStager {
+        SnapshotStager {
+            dir: self.snapshot_dir(),
+            fsync: self.fsync(),
+        }
+    }
+
+    /// [`Storage::save_snapshot`], with the snapshot's file already written by
+    /// [`SnapshotStager::stage`] (from `snapshot` itself: the file is not read back). Refused,
+    /// changing nothing, if it was staged for another snapshot or another storage.
+    pub fn save_staged_snapshot(
+        &mut self,
+        snapshot: &Snapshot,
+        staged: StagedSnapshot,
+    ) -> Result<(), StorageError> {
+        if staged.meta != snapshot.meta || staged.dir != self.snapshot_dir() {
+            return Err(StorageError(format!(
+                "the file staged for {} in {} is not for {} in {}",
+                snapshot::describe(staged.meta),
+                staged.dir.display(),
+                snapshot::describe(snapshot.meta),
+                self.snapshot_dir().display()
+            )));
+        }
+        self.save_snapshot_until(snapshot, Some(staged), None)
+    }
+
+    /// [`Storage::save_snapshot`] (with the file written ahead, if `staged`), stopping with an
+    /// error where `crash` says (tests simulate a crash there by reopening the directory).
     fn save_snapshot_until(
         &mut self,
         s: &Snapshot,
+        staged: Option<StagedSnapshot>,
         crash: Option<CrashPoint>,
     ) -> Result<(), StorageError> {
         let crashed = || StorageError("simulated crash".into());
@@ -248,7 +287,10 @@ impl DiskStorage {
         let dir = self.snapshot_dir();
 
         // 1. The snapshot file, durably, before anything it replaces is deleted.
-        let tmp = snapshot::write_tmp(&dir, s, fsync)?;
+        let tmp = match staged {
+            Some(staged) => staged.into_file(),
+            None => snapshot::write_tmp(&dir, s, fsync)?,
+        };
         if crash == Some(CrashPoint::BeforeRename) {
             return Err(crashed());
         }
@@ -293,6 +335,61 @@ impl DiskStorage {
             .collect();
         snapshot::retain(&dir, &keep, fsync)?;
         Ok(())
+    }
+}
+
+/// Writes a [`DiskStorage`]'s snapshot files on another thread: see the
+/// [module documentation](self#snapshots-and-compaction).
+#[derive(Clone, Debug)]
+pub struct SnapshotStager {
+    /// The storage's snapshot directory.
+    dir: PathBuf,
+    fsync: bool,
+}
+
+impl SnapshotStager {
+    /// Writes `snapshot`'s file, synced as the storage would sync it, where only
+    /// [`DiskStorage::save_staged_snapshot`] puts it into use.
+    pub fn stage(&self, snapshot: &Snapshot) -> Result<StagedSnapshot, StorageError> {
+        let file = snapshot::write_staged(&self.dir, snapshot, self.fsync)?;
+        Ok(StagedSnapshot {
+            meta: snapshot.meta,
+            dir: self.dir.clone(),
+            file: Some(file),
+        })
+    }
+}
+
+/// A snapshot file written by a [`SnapshotStager`], not in use yet. Dropped without being
+/// installed, it deletes its file.
+#[derive(Debug)]
+pub struct StagedSnapshot {
+    meta: SnapshotMeta,
+    /// The snapshot directory it was written in.
+    dir: PathBuf,
+    /// The file; `None` once taken to be installed.
+    file: Option<PathBuf>,
+}
+
+impl StagedSnapshot {
+    /// The snapshot it holds.
+    pub fn meta(&self) -> SnapshotMeta {
+        self.meta
+    }
+
+    /// The file, which from now on is the caller's to install or delete.
+    fn into_file(mut self) -> PathBuf {
+        // Only this takes it, and it consumes the value: the file is always there.
+        self.file.take().unwrap_or_default()
+    }
+}
+
+impl Drop for StagedSnapshot {
+    fn drop(&mut self) {
+        if let Some(file) = self.file.take() {
+            // Best effort: a leftover is deleted on the next open.
+            let _ = std::fs::remove_file(file);
+        }
     }
 }
 
@@ -350,7 +447,7 @@ impl Storage for DiskStorage {
     }
 
     fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StorageError> {
-        self.save_snapshot_until(snapshot, None)
+        self.save_snapshot_until(snapshot, None, None)
     }
 
     fn last_index(&self) -> Index {
@@ -844,6 +941,17 @@ mod tests {
             })
     }
 
+    /// Saves `snapshot` as a node's task does: at an even index written ahead by a stager, at an
+    /// odd one by `save_snapshot` itself.
+    fn save(disk: &mut DiskStorage, snapshot: &Snapshot) -> Result<(), StorageError> {
+        if snapshot.meta.index.is_multiple_of(2) {
+            let staged = disk.snapshot_stager().stage(snapshot)?;
+            disk.save_staged_snapshot(snapshot, staged)
+        } else {
+            disk.save_snapshot(snapshot)
+        }
+    }
+
     /// The snapshot a step asks for, given the log in `mem`.
     fn step_snapshot(mem: &MemStorage, (index, own, term): (Index, bool, Term)) -> Snapshot {
         let stored = index
@@ -874,7 +982,7 @@ mod tests {
             for Step { hs, at, terms, snap, reopen } in steps {
                 if let Some(snap) = snap {
                     let snapshot = step_snapshot(&mem, snap);
-                    disk.save_snapshot(&snapshot).expect("disk snapshot");
+                    save(&mut disk, &snapshot).expect("disk snapshot");
                     mem.save_snapshot(&snapshot).expect("mem snapshot");
                 } else {
                     // Mostly valid appends; now and then one that leaves a gap or reaches into
@@ -926,6 +1034,7 @@ mod tests {
             last in (0..12u64, proptest::bool::weighted(0.5), 1..5u64),
             crash in 0..12usize,
             segment_bytes in 40..200u64,
+            staged in proptest::bool::ANY,
         ) {
             let tmp = tempfile::tempdir().expect("tempdir");
             let options = DiskOptions { fsync: FsyncPolicy::Never, segment_bytes };
@@ -956,7 +1065,8 @@ mod tests {
                 1 => CrashPoint::AfterRename,
                 k => CrashPoint::AfterDeletes(k - 2),
             };
-            let _ = disk.save_snapshot_until(&snapshot, Some(crash));
+            let staged = staged.then(|| disk.snapshot_stager().stage(&snapshot).expect("stage"));
+            let _ = disk.save_snapshot_until(&snapshot, staged, Some(crash));
             drop(disk);
             let reopened = open(tmp.path(), options);
             let got = reopened.initial_state().expect("reopen");

@@ -28,6 +28,7 @@
 use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
@@ -48,6 +49,12 @@ const HEADER_BYTES_V1: usize = 32;
 const CRC_BYTES: usize = 4;
 /// Suffix of a file being written.
 const TMP_SUFFIX: &str = ".tmp";
+/// What the name of a file written ahead by a stager adds before [`TMP_SUFFIX`]:
+/// `snap-…-….snap.staged-<n>.tmp`, with `n` unique in the process, so that two stagers never
+/// write the same file (a node killed mid-write and its restarted self included).
+const STAGED_INFIX: &str = ".staged-";
+/// The next `n` of a staged file's name.
+static NEXT_STAGED: AtomicU64 = AtomicU64::new(0);
 
 /// The file name of the snapshot covering up to `meta.index` (whose entry has `meta.term`).
 pub(crate) fn file_name(meta: SnapshotMeta) -> String {
@@ -222,6 +229,22 @@ pub(crate) fn write_tmp(
     fsync: bool,
 ) -> Result<PathBuf, StorageError> {
     let tmp = dir.join(format!("{}{TMP_SUFFIX}", file_name(snapshot.meta)));
+    write_file(tmp, snapshot, fsync)
+}
+
+/// [`write_tmp`] under a name of its own (see [`STAGED_INFIX`]), which a retention pass leaves
+/// alone: for a file written on another thread while its storage goes on.
+pub(crate) fn write_staged(
+    dir: &Path,
+    snapshot: &Snapshot,
+    fsync: bool,
+) -> Result<PathBuf, StorageError> {
+    let n = NEXT_STAGED.fetch_add(1, Ordering::Relaxed);
+    let name = format!("{}{STAGED_INFIX}{n}{TMP_SUFFIX}", file_name(snapshot.meta));
+    write_file(dir.join(name), snapshot, fsync)
+}
+
+fn write_file(tmp: PathBuf, snapshot: &Snapshot, fsync: bool) -> Result<PathBuf, StorageError> {
     let result = File::create(&tmp)
         .and_then(|mut file| {
             file.write_all(&encode(snapshot))?;
@@ -254,8 +277,8 @@ pub(crate) fn install(
     Ok(())
 }
 
-/// Deletes, in `dir`, every `.tmp` file and every snapshot file whose name is not in `keep`;
-/// returns the names deleted. With `fsync`, syncs the directory if anything was deleted.
+/// Deletes, in `dir`, every `.tmp` file (but the staged ones, which their stagers may still be
+/// writing) and every snapshot file whose name is not in `keep`; returns the names deleted. With `fsync`, syncs the directory if anything was deleted.
 pub(crate) fn retain(
     dir: &Path,
     keep: &[String],
@@ -268,7 +291,7 @@ pub(crate) fn retain(
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
-        let stray_tmp = name.ends_with(TMP_SUFFIX);
+        let stray_tmp = name.ends_with(TMP_SUFFIX) && !name.contains(STAGED_INFIX);
         let old = matches!(parse_file_name(&name), Some(Ok(_))) && !keep.contains(&name);
         if stray_tmp || old {
             doomed.push(name);
@@ -296,7 +319,8 @@ pub(crate) fn remove(dir: &Path, names: &[String], fsync: bool) -> Result<(), St
     Ok(())
 }
 
-/// Deletes every `.tmp` file of `dir` (what a crash during [`write_tmp`] leaves).
+/// Deletes every `.tmp` file of `dir`, staged ones included (what a crash during [`write_tmp`]
+/// or [`write_staged`] leaves).
 pub(crate) fn remove_tmp(dir: &Path, fsync: bool) -> Result<Vec<String>, StorageError> {
     let entries = fs::read_dir(dir).map_err(|e| io_error("cannot list", dir, e))?;
     let mut doomed = Vec::new();

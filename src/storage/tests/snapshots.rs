@@ -347,12 +347,83 @@ fn stray_and_malformed_files_in_the_snapshot_directory() {
 }
 
 #[test]
+fn a_staged_snapshot_is_installed_refused_or_dropped_and_never_left_behind() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut s = open(tmp.path(), DiskOptions::default());
+    s.persist(None, &entries(1, 9, 1)).expect("persist");
+    let stager = s.snapshot_stager();
+
+    // Dropped without being installed: its file goes.
+    let staged = stager.stage(&snap(3, 1)).expect("stage");
+    assert_eq!(staged.meta(), snap(3, 1).meta);
+    assert_eq!(snapshot_names(tmp.path()).len(), 1, "written ahead");
+    drop(staged);
+    assert!(snapshot_names(tmp.path()).is_empty());
+
+    // Staged for another snapshot: refused, and nothing changes.
+    let staged = stager.stage(&snap(4, 1)).expect("stage");
+    let err = s
+        .save_staged_snapshot(&snap(5, 1), staged)
+        .expect_err("mismatch");
+    assert!(
+        err.0.contains("index 4") && err.0.contains("index 5"),
+        "{err}"
+    );
+    assert_eq!(s.snapshot_index(), 0);
+    assert!(snapshot_names(tmp.path()).is_empty());
+
+    // A newer snapshot saved meanwhile leaves the staged file alone (its stager may still be
+    // writing it); installing the older one then changes nothing and deletes it.
+    let staged = stager.stage(&snap(4, 1)).expect("stage");
+    s.save_snapshot(&snap(6, 1)).expect("save");
+    assert_eq!(
+        snapshot_names(tmp.path()).len(),
+        2,
+        "the staged file survives"
+    );
+    s.save_staged_snapshot(&snap(4, 1), staged)
+        .expect("older: no-op");
+    assert_eq!(s.snapshot_index(), 6);
+    assert_eq!(snapshot_names(tmp.path()), [snap_name(6, 1)]);
+
+    // Installed: in use, and what a reopened storage recovers.
+    let staged = stager.stage(&snap(8, 1)).expect("stage");
+    s.save_staged_snapshot(&snap(8, 1), staged)
+        .expect("install");
+    assert_eq!(s.snapshot_index(), 8);
+    assert_eq!(
+        snapshot_names(tmp.path()),
+        [snap_name(6, 1), snap_name(8, 1)]
+    );
+    drop(s);
+    let reopened = open(tmp.path(), DiskOptions::default());
+    assert_eq!(recovered(&reopened), (Some(8), entries(9, 9, 1)));
+    assert!(reopened.warnings().is_empty(), "{:?}", reopened.warnings());
+
+    // A staged file that a crash left behind is deleted on open.
+    std::mem::forget(
+        reopened
+            .snapshot_stager()
+            .stage(&snap(9, 1))
+            .expect("stage"),
+    );
+    assert_eq!(snapshot_names(tmp.path()).len(), 3);
+    drop(reopened);
+    let reopened = open(tmp.path(), DiskOptions::default());
+    assert_eq!(recovered(&reopened), (Some(8), entries(9, 9, 1)));
+    assert_eq!(
+        snapshot_names(tmp.path()),
+        [snap_name(6, 1), snap_name(8, 1)]
+    );
+}
+
+#[test]
 fn a_crash_before_the_rename_leaves_the_old_snapshot_and_log() {
     let tmp = tempfile::tempdir().expect("tempdir");
     two_generations(tmp.path());
     let mut s = open(tmp.path(), small(100));
     let before = recovered(&s);
-    s.save_snapshot_until(&snap(20, 1), Some(CrashPoint::BeforeRename))
+    s.save_snapshot_until(&snap(20, 1), None, Some(CrashPoint::BeforeRename))
         .expect_err("crash");
     drop(s);
     assert!(snapshot_names(tmp.path()).contains(&format!("{}.tmp", snap_name(20, 1))));
@@ -376,7 +447,7 @@ fn a_crash_anywhere_while_keeping_the_suffix_recovers_the_new_snapshot() {
         let tmp = tempfile::tempdir().expect("tempdir");
         two_generations(tmp.path());
         let mut s = open(tmp.path(), small(100));
-        s.save_snapshot_until(&snap(20, 1), Some(crash))
+        s.save_snapshot_until(&snap(20, 1), None, Some(crash))
             .expect_err("crash");
         drop(s);
         let mut s = open(tmp.path(), small(100));
@@ -394,7 +465,7 @@ fn a_crash_anywhere_while_keeping_the_suffix_recovers_the_new_snapshot() {
     let tmp = tempfile::tempdir().expect("tempdir");
     two_generations(tmp.path());
     let mut s = open(tmp.path(), small(100));
-    s.save_snapshot_until(&snap(20, 1), Some(CrashPoint::AfterDeletes(1)))
+    s.save_snapshot_until(&snap(20, 1), None, Some(CrashPoint::AfterDeletes(1)))
         .expect_err("crash");
     drop(s);
     fs::write(tmp.path().join("snapshots").join(snap_name(20, 1)), b"x").expect("write");
@@ -421,7 +492,7 @@ fn crash_everywhere(
         let tmp = tempfile::tempdir().expect("tempdir");
         setup(tmp.path());
         let mut s = open(tmp.path(), options);
-        if s.save_snapshot_until(&new, Some(crash)).is_ok() {
+        if s.save_snapshot_until(&new, None, Some(crash)).is_ok() {
             break; // Past the last deletion.
         }
         drop(s);
@@ -523,7 +594,7 @@ fn a_stale_snapshot_that_lost_to_a_longer_log_is_deleted() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut s = open(tmp.path(), DiskOptions::default());
     s.persist(None, &entries(1, 10, 1)).expect("persist");
-    s.save_snapshot_until(&snap(4, 2), Some(CrashPoint::AfterRename))
+    s.save_snapshot_until(&snap(4, 2), None, Some(CrashPoint::AfterRename))
         .expect_err("crash");
     drop(s);
     let s = open(tmp.path(), DiskOptions::default());
