@@ -84,7 +84,7 @@ pub enum StorageConfig {
 impl StorageConfig {
     /// Opens (or creates) node `id`'s storage.
     pub fn open(&self, id: NodeId) -> Result<SharedStorage, crate::raft::StorageError> {
-        let storage: Box<dyn crate::raft::Storage + Send> = match self {
+        let storage: Box<dyn crate::node::NodeStorage> = match self {
             StorageConfig::Memory => Box::new(MemStorage::new()),
             StorageConfig::Disk { dir, fsync } => {
                 let disk = crate::storage::DiskStorage::open(

@@ -38,7 +38,44 @@ use crate::pb;
 use crate::raft::{self, Index, Message, NodeId, RaftNode, Storage, Term};
 
 /// Storage shared between a node's successive incarnations (it survives kill and restart).
-pub type SharedStorage = Arc<Mutex<Box<dyn Storage + Send>>>;
+pub type SharedStorage = Arc<Mutex<Box<dyn NodeStorage>>>;
+
+/// A node's storage: the core's [`Storage`], and a way to write a snapshot's file off the node's
+/// task, for storage where that write takes time.
+pub trait NodeStorage: Storage + Send {
+    /// Something that writes snapshot files on another thread, for
+    /// [`NodeStorage::save_staged_snapshot`]; `None` (the default) when saving a snapshot is
+    /// cheap, as in memory.
+    fn snapshot_stager(&self) -> Option<crate::storage::SnapshotStager> {
+        None
+    }
+
+    /// [`Storage::save_snapshot`], with the snapshot's file written ahead by the stager.
+    fn save_staged_snapshot(
+        &mut self,
+        snapshot: &raft::Snapshot,
+        staged: crate::storage::StagedSnapshot,
+    ) -> Result<(), raft::StorageError> {
+        drop(staged);
+        self.save_snapshot(snapshot)
+    }
+}
+
+impl NodeStorage for raft::MemStorage {}
+
+impl NodeStorage for crate::storage::DiskStorage {
+    fn snapshot_stager(&self) -> Option<crate::storage::SnapshotStager> {
+        Some(crate::storage::DiskStorage::snapshot_stager(self))
+    }
+
+    fn save_staged_snapshot(
+        &mut self,
+        snapshot: &raft::Snapshot,
+        staged: crate::storage::StagedSnapshot,
+    ) -> Result<(), raft::StorageError> {
+        crate::storage::DiskStorage::save_staged_snapshot(self, snapshot, staged)
+    }
+}
 
 /// Largest gRPC message a node accepts or sends on its `Raft` service: far above the largest
 /// frame of AppendEntries the network sends (see [`transport`], which asserts it at compile

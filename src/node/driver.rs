@@ -19,25 +19,30 @@
 //! ```
 //!
 //! Snapshots: after applying, the driver compacts the log when the [`SnapshotPolicy`] says so.
-//! Serializing a large store takes long, so it happens off the node's task: the driver clones
-//! the store (constant time: its maps are persistent) at the applied index and a blocking task
-//! serializes the clone while the node goes on; when the bytes are ready the driver hands them
-//! to the core (which drops the entries up to that index) and stores the snapshot, which removes
-//! the WAL segments it covers. A snapshot that a newer one overtook meanwhile (taken on command,
-//! or installed from the leader) is dropped. [`Input::Snapshot`] snapshots at once, on the task,
-//! as its caller waits for the result. A snapshot installed from the leader arrives in a Ready:
-//! it is stored first, and the state machine is restored from it before the entries that follow
-//! are applied.
+//! Serializing a large store and writing its file take long, so both happen off the node's
+//! task: the driver clones the store (constant time: its maps are persistent) at the applied
+//! index, asks the core what the snapshot there will record (its term and configuration), and a
+//! blocking task serializes the clone and, with disk storage, writes and syncs the file under a
+//! temporary name ([`NodeStorage::snapshot_stager`](super::NodeStorage::snapshot_stager)) while
+//! the node goes on. When that is done the driver hands the bytes to the core (which drops the
+//! entries up to that index) and has the storage put the file into use, which removes the WAL
+//! segments it covers. A snapshot that a newer one overtook meanwhile (taken on command, or
+//! installed from the leader) is dropped, its file with it. [`Input::Snapshot`] snapshots at
+//! once, on the task, as its caller waits for the result. A snapshot installed from the leader
+//! arrives in a Ready: it is stored first (on the task: it must be durable before the entries
+//! after it), and the state machine is restored from it before those entries are applied.
 //!
 //! ```text
-//!   applied ≥ policy ─► kv.clone() at index i ─► spawn_blocking(serialize) ─► … node goes on …
-//!                                                        │ bytes
-//!                                                        ▼
-//!                         i > snapshot index? ─ yes ─► core.compact(i, bytes) ─► store
-//!                                             └─ no ──► dropped (overtaken)
+//!   applied ≥ policy ─► kv.clone() at index i, core.snapshot_at(i) ─► spawn_blocking: serialize,
+//!                                                                     stage the file (disk)
+//!                                        … node goes on …                   │
+//!                                                                           ▼
+//!                i > snapshot index? ─ yes ─► core.compact(i, bytes) ─► storage installs the file
+//!                                    └─ no ──► dropped, staged file deleted (overtaken)
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -47,11 +52,12 @@ use super::{
     SnapshotPolicy,
 };
 use crate::raft::{
-    EntryKind, Index, RaftNode, ReadIndexError, ReadState, Ready, Snapshot, SnapshotMeta, Term,
-    TraceEvent,
+    EntryKind, Index, RaftNode, ReadIndexError, ReadState, Ready, Snapshot, SnapshotMeta,
+    StorageError, Term, TraceEvent,
 };
 use crate::state_machine::kv::KvStore;
 use crate::state_machine::StateMachine;
+use crate::storage::StagedSnapshot;
 
 /// Inputs taken per turn before the Ready is drained.
 const BATCH: usize = 512;
@@ -74,22 +80,30 @@ struct Reads {
     confirmed: Vec<(Index, ReadRequest)>,
 }
 
-/// A snapshot being serialized off the node's task.
+/// A snapshot being serialized (and staged) off the node's task.
 struct Serializing {
     /// The applied index the store was cloned at.
     index: Index,
     /// Time the task spent starting it (cloning the store, spawning the serialization).
-    started_in: std::time::Duration,
-    /// The bytes, and how long serializing them took.
-    task: tokio::task::JoinHandle<(Bytes, std::time::Duration)>,
+    started_in: Duration,
+    task: tokio::task::JoinHandle<Serialized>,
+}
+
+/// What the blocking task made of a snapshot.
+struct Serialized {
+    /// The snapshot, as the core will record it.
+    snapshot: Snapshot,
+    /// Its file, written ahead (storage that writes files only).
+    staged: Option<Result<StagedSnapshot, StorageError>>,
+    serialized_in: Duration,
+    staged_in: Duration,
 }
 
 /// What woke the driver.
 enum Wake {
     Input(Input),
-    /// The serialization of a snapshot ended (its bytes and how long it took, or the task's
-    /// panic).
-    Serialized(Result<(Bytes, std::time::Duration), tokio::task::JoinError>),
+    /// The serialization of a snapshot ended (or its task panicked).
+    Serialized(Result<Serialized, tokio::task::JoinError>),
     /// Every sender of the inbox is gone.
     Closed,
 }
@@ -167,12 +181,12 @@ impl Driver {
         loop {
             let wake = tokio::select! {
                 input = inbox.recv() => input.map_or(Wake::Closed, Wake::Input),
-                bytes = async {
+                done = async {
                     match self.serializing.as_mut() {
                         Some(s) => (&mut s.task).await,
                         None => std::future::pending().await,
                     }
-                } => Wake::Serialized(bytes),
+                } => Wake::Serialized(done),
             };
             let turn = match wake {
                 Wake::Closed => return,
@@ -186,7 +200,7 @@ impl Driver {
                     }
                     Ok(())
                 }
-                Wake::Serialized(bytes) => self.finish_snapshot(bytes),
+                Wake::Serialized(done) => self.finish_snapshot(done),
             };
             if let Err(e) = turn.and_then(|()| self.drain_ready()) {
                 tracing::error!(node = id, "stopping: {e}");
@@ -360,7 +374,7 @@ impl Driver {
             self.core.advance();
             self.serve_reads();
             if self.snapshot_due() {
-                self.start_snapshot();
+                self.start_snapshot()?;
             }
         }
         // A leader that lost its office keeps its waiters: their entries may still commit under
@@ -426,30 +440,52 @@ impl Driver {
                 || (self.policy.bytes > 0 && self.bytes_since_snapshot >= self.policy.bytes))
     }
 
-    /// Clones the state machine at the applied index and serializes the clone on a blocking
-    /// thread; [`Self::finish_snapshot`] takes the bytes.
-    fn start_snapshot(&mut self) {
-        let started = std::time::Instant::now();
+    /// Clones the state machine at the applied index and, on a blocking thread, serializes the
+    /// clone and stages its file; [`Self::finish_snapshot`] takes the result.
+    fn start_snapshot(&mut self) -> Result<(), String> {
+        let started = Instant::now();
         let index = self.core.log().applied();
+        // What the core will record at `index` (settled: the entry is applied).
+        let header = self
+            .core
+            .snapshot_at(index, Bytes::new())
+            .map_err(|e| e.to_string())?;
+        let stager = self
+            .storage
+            .lock()
+            .map_err(|_| "storage lock poisoned".to_string())?
+            .snapshot_stager();
         let store = self.kv.clone();
         self.bytes_since_snapshot = 0;
         let task = tokio::task::spawn_blocking(move || {
-            let serializing = std::time::Instant::now();
-            let bytes = store.snapshot();
-            (bytes, serializing.elapsed())
+            let serializing = Instant::now();
+            let snapshot = Snapshot {
+                data: store.snapshot(),
+                ..header
+            };
+            let serialized_in = serializing.elapsed();
+            let staging = Instant::now();
+            let staged = stager.map(|stager| stager.stage(&snapshot));
+            Serialized {
+                snapshot,
+                staged,
+                serialized_in,
+                staged_in: staging.elapsed(),
+            }
         });
         self.serializing = Some(Serializing {
             index,
             started_in: started.elapsed(),
             task,
         });
+        Ok(())
     }
 
-    /// Compacts the log with a snapshot serialized off the task, and stores it; unless a newer
-    /// snapshot overtook it meanwhile.
+    /// Compacts the log with a snapshot serialized off the task, and has the storage put it into
+    /// use; unless a newer snapshot overtook it meanwhile (its staged file is then deleted).
     fn finish_snapshot(
         &mut self,
-        done: Result<(Bytes, std::time::Duration), tokio::task::JoinError>,
+        done: Result<Serialized, tokio::task::JoinError>,
     ) -> Result<(), String> {
         let Some(Serializing {
             index, started_in, ..
@@ -457,8 +493,7 @@ impl Driver {
         else {
             return Ok(());
         };
-        let (bytes, serialized_in) =
-            done.map_err(|e| format!("serializing the snapshot at {index} failed: {e}"))?;
+        let done = done.map_err(|e| format!("serializing the snapshot at {index} failed: {e}"))?;
         if index <= self.core.log().snapshot_index() {
             tracing::debug!(
                 node = self.core.id(),
@@ -466,17 +501,36 @@ impl Driver {
             );
             return Ok(());
         }
-        let finishing = std::time::Instant::now();
-        let size = bytes.len();
-        let snapshot = self.core.compact(index, bytes).map_err(|e| e.to_string())?;
-        self.store_snapshot(&snapshot)?;
-        // How much of the snapshot's work its own task did, against the serialization it was
-        // spared (`RAFTLAB_LOG=raftlab::node::driver=debug` shows it).
+        let staged = done
+            .staged
+            .transpose()
+            .map_err(|e| format!("writing the snapshot at {index} failed: {e}"))?;
+        let finishing = Instant::now();
+        let size = done.snapshot.data.len();
+        let snapshot = self
+            .core
+            .compact(index, done.snapshot.data)
+            .map_err(|e| e.to_string())?;
+        let file = match staged {
+            Some(staged) => {
+                self.store_staged_snapshot(&snapshot, staged)?;
+                format!(
+                    ", its file written in {:.3} ms",
+                    done.staged_in.as_secs_f64() * 1e3
+                )
+            }
+            None => {
+                self.store_snapshot(&snapshot)?;
+                String::new()
+            }
+        };
+        // How much of the snapshot's work its own task did, against the work it was spared
+        // (`RAFTLAB_LOG=raftlab::node::driver=debug` shows it).
         tracing::debug!(
             node = self.core.id(),
-            "snapshot at {index}: {size} bytes serialized off the task in {:.3} ms; the task \
-             spent {:.3} ms (clone and spawn, compact and store)",
-            serialized_in.as_secs_f64() * 1e3,
+            "snapshot at {index}: {size} bytes serialized off the task in {:.3} ms{file}; the \
+             task spent {:.3} ms (clone and spawn, compact and store)",
+            done.serialized_in.as_secs_f64() * 1e3,
             (started_in + finishing.elapsed()).as_secs_f64() * 1e3
         );
         Ok(())
@@ -503,6 +557,20 @@ impl Driver {
             .map_err(|_| "storage lock poisoned".to_string())?;
         let may_block = storage.may_block();
         blocking(may_block, || storage.save_snapshot(snapshot)).map_err(|e| e.to_string())
+    }
+
+    fn store_staged_snapshot(
+        &self,
+        snapshot: &Snapshot,
+        staged: StagedSnapshot,
+    ) -> Result<(), String> {
+        let mut storage = self
+            .storage
+            .lock()
+            .map_err(|_| "storage lock poisoned".to_string())?;
+        let may_block = storage.may_block();
+        blocking(may_block, || storage.save_staged_snapshot(snapshot, staged))
+            .map_err(|e| e.to_string())
     }
 
     fn publish(&self) {
