@@ -75,6 +75,13 @@
 //! exactly as `save_snapshot` would. A staged file dropped without being installed (a newer
 //! snapshot came first) is deleted; one left by a crash is deleted on open, as any `.tmp`.
 //!
+//! The deletions of steps 2 and 3 take time too: a directory sync per file, several segments per
+//! snapshot. When the suffix is kept, the segments leave the log's index at once (their entries
+//! are never read again) and the [purger](purge) deletes their files, then the old snapshot
+//! files, on a thread of its own, in the same order and with the same syncs. Before it deletes
+//! segments itself (a discarded log), the storage waits for the purger; a deletion the purger
+//! could not do fails the next write. Dropping the storage finishes the purger's queue.
+//!
 //! Segments are deleted one at a time, the directory synced after each, oldest first, so that a
 //! crash leaves a log that is a suffix of the old one. When the whole log is discarded, a segment
 //! starting right after the new snapshot must never become the first one (that log would seem to
@@ -109,6 +116,7 @@
 //!   from: an error.
 
 mod hard_state;
+mod purge;
 mod recovery;
 mod snapshot;
 mod wal;
@@ -173,6 +181,8 @@ pub struct DiskStorage {
     snapshot: Option<SnapshotMeta>,
     /// What recovery had to work around.
     warnings: Vec<String>,
+    /// Deletes what snapshots made useless, off the caller's thread (started on first use).
+    purger: Option<purge::Purger>,
 }
 
 /// Where a simulated crash stops [`DiskStorage::save_snapshot_until`] (tests only).
@@ -215,6 +225,7 @@ impl DiskStorage {
             stored: (hard_state.term, hard_state.voted_for),
             snapshot: recovered.snapshot,
             warnings: recovered.warnings,
+            purger: None,
         })
     }
 
@@ -285,6 +296,14 @@ impl DiskStorage {
             meta.index <= self.wal.last_index() && self.wal.term_at(meta.index)? == Some(meta.term);
         let fsync = self.fsync();
         let dir = self.snapshot_dir();
+        // Keeping the suffix, the files the snapshot makes useless are deleted by the purger, in
+        // the order below; otherwise here, after whatever the purger still has to delete.
+        let purge = keeps_suffix && crash.is_none();
+        if !purge {
+            self.flush_purger()?;
+        } else if let Some(purger) = &self.purger {
+            purger.check()?;
+        }
 
         // 1. The snapshot file, durably, before anything it replaces is deleted.
         let tmp = match staged {
@@ -316,11 +335,16 @@ impl DiskStorage {
         } else {
             self.wal.discard_order(meta.index)
         };
+        let mut useless = Vec::new();
         for (done, end) in order.into_iter().enumerate() {
             if crash == Some(CrashPoint::AfterDeletes(done)) {
                 return Err(crashed());
             }
-            self.wal.delete_segment(end)?;
+            if purge {
+                useless.extend(self.wal.detach_front()?);
+            } else {
+                self.wal.delete_segment(end)?;
+            }
         }
         if !keeps_suffix {
             self.wal.restart_at(meta.index.saturating_add(1))?;
@@ -333,8 +357,37 @@ impl DiskStorage {
             .flatten()
             .map(snapshot::file_name)
             .collect();
-        snapshot::retain(&dir, &keep, fsync)?;
+        if purge {
+            let names = snapshot::not_kept(&dir, &keep)?;
+            useless.extend(names.iter().map(|name| dir.join(name)));
+            if !useless.is_empty() {
+                self.purger()?.delete(useless)?;
+            }
+        } else {
+            snapshot::retain(&dir, &keep, fsync)?;
+        }
         Ok(())
+    }
+
+    /// The purger, started on first use.
+    fn purger(&mut self) -> Result<&purge::Purger, StorageError> {
+        let purger = match self.purger.take() {
+            Some(purger) => purger,
+            None => purge::Purger::start(self.fsync())?,
+        };
+        Ok(self.purger.insert(purger))
+    }
+
+    /// Waits for the purger, for a test to look at the files.
+    #[cfg(test)]
+    fn settle(&self) {
+        self.flush_purger()
+            .expect("the purger deletes what it is given");
+    }
+
+    /// Waits until the purger has deleted what it was given (and fails if it could not).
+    fn flush_purger(&self) -> Result<(), StorageError> {
+        self.purger.as_ref().map_or(Ok(()), purge::Purger::flush)
     }
 }
 
@@ -422,6 +475,9 @@ impl Storage for DiskStorage {
         hard_state: Option<&HardState>,
         entries: &[Entry],
     ) -> Result<(), StorageError> {
+        if let Some(purger) = &self.purger {
+            purger.check()?;
+        }
         // Everything that can be refused is refused before anything is written.
         if let Some(first) = entries.first() {
             if first.index <= self.snapshot_index() {

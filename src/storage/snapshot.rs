@@ -278,12 +278,20 @@ pub(crate) fn install(
 }
 
 /// Deletes, in `dir`, every `.tmp` file (but the staged ones, which their stagers may still be
-/// writing) and every snapshot file whose name is not in `keep`; returns the names deleted. With `fsync`, syncs the directory if anything was deleted.
+/// writing) and every snapshot file whose name is not in `keep`; returns the names deleted.
+/// With `fsync`, syncs the directory if anything was deleted.
 pub(crate) fn retain(
     dir: &Path,
     keep: &[String],
     fsync: bool,
 ) -> Result<Vec<String>, StorageError> {
+    let doomed = not_kept(dir, keep)?;
+    remove(dir, &doomed, fsync)?;
+    Ok(doomed)
+}
+
+/// The files [`retain`] deletes, sorted by name.
+pub(crate) fn not_kept(dir: &Path, keep: &[String]) -> Result<Vec<String>, StorageError> {
     let entries = fs::read_dir(dir).map_err(|e| io_error("cannot list", dir, e))?;
     let mut doomed = Vec::new();
     for entry in entries {
@@ -298,7 +306,6 @@ pub(crate) fn retain(
         }
     }
     doomed.sort_unstable();
-    remove(dir, &doomed, fsync)?;
     Ok(doomed)
 }
 

@@ -465,6 +465,18 @@ impl Wal {
         Ok(())
     }
 
+    /// Takes the oldest segment out of the index and returns its file, for the caller to delete
+    /// later ([`super::purge`]): the entries it holds are never read again. The last segment (the
+    /// one appends go to) is never taken: `None` then.
+    pub(crate) fn detach_front(&mut self) -> Result<Option<PathBuf>, StorageError> {
+        self.check_usable()?;
+        if self.segments.len() < 2 {
+            return Ok(None);
+        }
+        let seg = self.segments.remove(0);
+        Ok(Some(segment_path(&self.dir, seg.first)))
+    }
+
     /// The order in which to delete every segment when the whole log is discarded for a snapshot
     /// at `index` that it does not lead to: oldest first, so that what a crash leaves is a
     /// suffix of the log (recovery sees a gap before it, or the conflicting entry at `index`),

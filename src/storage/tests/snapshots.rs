@@ -68,6 +68,7 @@ fn a_snapshot_and_the_entries_after_it_come_back_after_reopening() {
     };
     s.persist(Some(&hs), &entries(1, 10, 1)).expect("persist");
     s.save_snapshot(&snap(6, 1)).expect("snapshot");
+    s.settle();
     assert_eq!((s.snapshot_index(), s.last_index()), (6, 10));
     let check = |s: &DiskStorage| {
         let state = s.initial_state().expect("state");
@@ -101,6 +102,7 @@ fn persist_inside_the_snapshot_is_refused_and_changes_nothing() {
     let mut s = open(tmp.path(), DiskOptions::default());
     s.persist(None, &entries(1, 8, 1)).expect("persist");
     s.save_snapshot(&snap(5, 1)).expect("snapshot");
+    s.settle();
     let before = dir_files(tmp.path());
     let hs = HardState {
         term: 9,
@@ -116,7 +118,9 @@ fn persist_inside_the_snapshot_is_refused_and_changes_nothing() {
     assert!(s.persist(None, &entries(10, 10, 1)).is_err(), "a gap");
     // A snapshot at or below the stored one changes nothing either.
     s.save_snapshot(&snap(5, 1)).expect("same snapshot");
+    s.settle();
     s.save_snapshot(&snap(3, 1)).expect("older snapshot");
+    s.settle();
     s.save_snapshot(&snap(5, 7))
         .expect("same index, other term");
     assert_eq!(dir_files(tmp.path()), before);
@@ -140,11 +144,13 @@ fn compaction_keeps_one_generation_and_deletes_only_whole_segments() {
 
     // The first snapshot deletes nothing: the log still continues "no snapshot".
     s.save_snapshot(&snap(8, 1)).expect("snapshot 8");
+    s.settle();
     assert_eq!(segment_names(tmp.path()), all);
     assert_eq!(snapshot_names(tmp.path()), vec![snap_name(8, 1)]);
 
     // The second deletes the segments wholly at or below 8: 1..=3 and 4..=6, not 7..=9.
     s.save_snapshot(&snap(14, 1)).expect("snapshot 14");
+    s.settle();
     assert_eq!(segment_names(tmp.path()), [7, 10, 13, 16, 19].map(seg));
     assert_eq!(
         snapshot_names(tmp.path()),
@@ -153,6 +159,7 @@ fn compaction_keeps_one_generation_and_deletes_only_whole_segments() {
 
     // 12 is the end of a segment: 10..=12 goes with 7..=9; 13..=15 stays.
     s.save_snapshot(&snap(20, 1)).expect("snapshot 20");
+    s.settle();
     assert_eq!(segment_names(tmp.path()), [13, 16, 19].map(seg));
     assert_eq!(
         snapshot_names(tmp.path()),
@@ -163,6 +170,7 @@ fn compaction_keeps_one_generation_and_deletes_only_whole_segments() {
 
     // Up to the last entry: the last segment stays even when all of it is covered.
     s.save_snapshot(&snap(21, 1)).expect("snapshot 21");
+    s.settle();
     assert_eq!(segment_names(tmp.path()), [19].map(seg));
     assert_eq!((s.snapshot_index(), s.last_index()), (21, 21));
     s.persist(None, &entries(22, 23, 2)).expect("append");
@@ -179,8 +187,10 @@ fn a_snapshot_that_conflicts_with_the_log_replaces_all_of_it() {
     let mut s = open(tmp.path(), small(100));
     one_by_one(&mut s, 1, 10, 1);
     s.save_snapshot(&snap(2, 1)).expect("own snapshot");
+    s.settle();
     // A leader's snapshot whose entry 7 has another term than ours.
     s.save_snapshot(&snap(7, 2)).expect("leader's snapshot");
+    s.settle();
     assert!(segment_names(tmp.path()).is_empty());
     assert_eq!((s.snapshot_index(), s.last_index()), (7, 7));
     assert_eq!(recovered(&s), (Some(7), vec![]));
@@ -211,6 +221,7 @@ fn a_snapshot_beyond_the_log_replaces_all_of_it() {
     let mut s = open(tmp.path(), DiskOptions::default());
     s.persist(None, &entries(1, 5, 1)).expect("persist");
     s.save_snapshot(&snap(9, 3)).expect("snapshot");
+    s.settle();
     assert!(segment_names(tmp.path()).is_empty());
     assert_eq!((s.snapshot_index(), s.last_index()), (9, 9));
     s.persist(None, &entries(10, 12, 3))
@@ -228,7 +239,9 @@ fn two_generations(dir: &Path) {
     let mut s = open(dir, small(100));
     one_by_one(&mut s, 1, 20, 1);
     s.save_snapshot(&snap(8, 1)).expect("snapshot");
+    s.settle();
     s.save_snapshot(&snap(14, 1)).expect("snapshot");
+    s.settle();
     one_by_one(&mut s, 21, 24, 2);
     assert_eq!(segment_names(dir)[0], seg(7));
 }
@@ -270,6 +283,7 @@ fn a_corrupt_newest_snapshot_falls_back_to_the_older_one_and_loses_no_entry() {
         );
         // The node goes on; the next snapshot replaces the corrupt file.
         s.save_snapshot(&snap(22, 2)).expect("next snapshot");
+        s.settle();
         assert_eq!(
             snapshot_names(tmp.path()),
             vec![snap_name(8, 1), snap_name(22, 2)]
@@ -287,6 +301,7 @@ fn a_corrupt_only_snapshot_leaves_the_log_alone_when_it_starts_at_one() {
     let mut s = open(tmp.path(), small(100));
     one_by_one(&mut s, 1, 10, 1);
     s.save_snapshot(&snap(5, 1)).expect("snapshot");
+    s.settle();
     drop(s);
     let path = tmp.path().join("snapshots").join(snap_name(5, 1));
     let mut bytes = fs::read(&path).expect("read");
@@ -324,6 +339,7 @@ fn stray_and_malformed_files_in_the_snapshot_directory() {
     let mut s = open(tmp.path(), DiskOptions::default());
     s.persist(None, &entries(1, 4, 1)).expect("persist");
     s.save_snapshot(&snap(3, 1)).expect("snapshot");
+    s.settle();
     drop(s);
     let dir = tmp.path().join("snapshots");
     fs::write(dir.join(format!("{}.tmp", snap_name(4, 1))), b"half").expect("write");
@@ -376,6 +392,7 @@ fn a_staged_snapshot_is_installed_refused_or_dropped_and_never_left_behind() {
     // writing it); installing the older one then changes nothing and deletes it.
     let staged = stager.stage(&snap(4, 1)).expect("stage");
     s.save_snapshot(&snap(6, 1)).expect("save");
+    s.settle();
     assert_eq!(
         snapshot_names(tmp.path()).len(),
         2,
@@ -455,6 +472,7 @@ fn a_crash_anywhere_while_keeping_the_suffix_recovers_the_new_snapshot() {
         assert_eq!(recovered(&s), (Some(20), entries(21, 24, 2)), "{crash:?}");
         // The next snapshot finishes the job.
         s.save_snapshot(&snap(23, 2)).expect("snapshot");
+        s.settle();
         assert_eq!(segment_names(tmp.path()), [19, 22].map(seg));
         assert_eq!(
             snapshot_names(tmp.path()),
@@ -520,6 +538,7 @@ fn a_crash_anywhere_while_discarding_a_conflicting_log_recovers_old_or_new() {
         let mut s = open(dir, small(100));
         one_by_one(&mut s, 1, 21, 1);
         s.save_snapshot(&snap(5, 1)).expect("snapshot");
+        s.settle();
     }
     let old: Outcome = (Some(5), entries(6, 21, 1));
     let new: Outcome = (Some(12), vec![]);
@@ -554,6 +573,7 @@ fn a_crash_anywhere_while_discarding_a_log_that_ends_before_the_snapshot_recover
         let mut s = open(dir, small(100));
         one_by_one(&mut s, 1, 10, 1);
         s.save_snapshot(&snap(4, 1)).expect("snapshot");
+        s.settle();
     }
     let runs = crash_everywhere(setup, snap(15, 3), small(100));
     assert_eq!(runs.len(), 1 + 4);
@@ -621,6 +641,7 @@ fn an_empty_segment_left_after_a_discard_is_harmless() {
         let mut s = open(tmp.path(), DiskOptions::default());
         s.persist(None, &entries(1, 3, 1)).expect("persist");
         s.save_snapshot(&snap(6, 2)).expect("snapshot");
+        s.settle();
         drop(s);
         fs::write(tmp.path().join(seg(first)), b"").expect("write");
         let mut s = open(tmp.path(), DiskOptions::default());
