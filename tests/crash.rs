@@ -1,7 +1,8 @@
 //! Crash tests with a real process: `raftlab serve --data-dir D` under a write load from
 //! concurrent clients is killed with SIGKILL at a random moment and restarted on the same
 //! directory, round after round. Every write acknowledged before a kill must be readable after
-//! the restart, and the nodes' logs must agree.
+//! the restart, and the nodes' logs must agree. The nodes snapshot often, so kills also land in
+//! the middle of snapshots.
 //!
 //! `RAFTLAB_CRASH_ROUNDS=N` sets the number of rounds (CI runs a few; 100 locally).
 
@@ -30,6 +31,10 @@ fn start(dir: &std::path::Path, seed: u64) -> (Server, ServeInfo) {
         &dir,
         "--seed",
         &seed,
+        // Snapshots every few hundred writes, so that kills also land while a snapshot's file is
+        // being written ahead or the files it made useless are being deleted.
+        "--snapshot-every",
+        "150",
     ])
 }
 
@@ -179,8 +184,19 @@ async fn acknowledged_writes_survive_sigkill() {
     let all = snapshot(&acked);
     assert!(!all.is_empty(), "no write was ever acknowledged");
     check_all(&nodes, &all, "after the last kill").await;
+    // The kills did land among snapshots: every node restarted from one.
+    let status = ControlClient::new(channel(&info.control))
+        .status(pb::StatusRequest {})
+        .await
+        .expect("status")
+        .into_inner();
+    let snapshots: Vec<u64> = status.nodes.iter().map(|n| n.snapshot_index).collect();
+    assert!(
+        snapshots.len() == 3 && snapshots.iter().all(|&i| i > 0),
+        "every node should have recovered a snapshot: {snapshots:?}"
+    );
     eprintln!(
-        "{rounds} SIGKILL rounds, {} acknowledged writes, none lost",
+        "{rounds} SIGKILL rounds, {} acknowledged writes, none lost; snapshots at {snapshots:?}",
         all.len()
     );
     drop(server);
