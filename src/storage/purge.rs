@@ -141,7 +141,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deletes_in_order_and_flush_waits_for_it() {
+    fn deletes_what_it_is_given_and_flush_waits_for_it() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let paths: Vec<PathBuf> = (0..5).map(|i| tmp.path().join(format!("f{i}"))).collect();
         for p in &paths {
