@@ -641,6 +641,18 @@ impl Recorder {
         Recorder::start_with(cluster, path, header, history, RecordOptions::default())
     }
 
+    /// [`Recorder::start`] when a file is given (`--record FILE`), nothing otherwise; the header
+    /// is made only when it is needed.
+    pub fn start_if(
+        cluster: ClusterHandle,
+        path: Option<&Path>,
+        header: impl FnOnce() -> Header,
+        history: Option<History>,
+    ) -> io::Result<Option<Recorder>> {
+        path.map(|path| Recorder::start(cluster, path, header(), history))
+            .transpose()
+    }
+
     /// [`Recorder::start`] with other options.
     pub fn start_with(
         cluster: ClusterHandle,

@@ -175,28 +175,24 @@ async fn run_with(config: UiConfig, scenario: Option<ScenarioRun>) -> ExitCode {
 
     // Every client operation of the dashboard (the user's and the nemesis' workers).
     let history = crate::check::History::new();
-    let recorder = match &config.record {
-        None => None,
-        Some(path) => {
-            let title = match &scenario {
-                Some(run) => format!("scenario {}: {}", run.scenario.name, run.scenario.title),
-                None => crate::record::command_line(),
-            };
-            let header =
-                crate::record::Header::new(config.nodes, config.preset, config.seed, title);
-            match crate::record::Recorder::start(
-                cluster.handle(),
-                path,
-                header,
-                Some(history.clone()),
-            ) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    eprintln!("raftlab: cannot record: {e}");
-                    cluster.shutdown().await;
-                    return ExitCode::from(2);
-                }
-            }
+    let header = || {
+        let title = match &scenario {
+            Some(run) => format!("scenario {}: {}", run.scenario.name, run.scenario.title),
+            None => crate::record::command_line(),
+        };
+        crate::record::Header::new(config.nodes, config.preset, config.seed, title)
+    };
+    let recorder = match crate::record::Recorder::start_if(
+        cluster.handle(),
+        config.record.as_deref(),
+        header,
+        Some(history.clone()),
+    ) {
+        Ok(recorder) => recorder,
+        Err(e) => {
+            eprintln!("raftlab: cannot record: {e}");
+            cluster.shutdown().await;
+            return ExitCode::from(2);
         }
     };
 

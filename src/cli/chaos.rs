@@ -58,28 +58,25 @@ pub async fn run(args: super::ChaosArgs, storage: crate::cluster::StorageConfig)
         cancel: None,
     };
     let history = History::new();
-    let recorder = match &args.record {
-        None => None,
-        Some(path) => {
-            let header = crate::record::Header::new(
-                args.nodes as usize,
-                Preset::Fast,
-                args.seed,
-                crate::record::command_line(),
-            );
-            match crate::record::Recorder::start(
-                cluster.handle(),
-                path,
-                header,
-                Some(history.clone()),
-            ) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    eprintln!("raftlab chaos: cannot record: {e}");
-                    cluster.shutdown().await;
-                    return ExitCode::from(2);
-                }
-            }
+    let header = || {
+        crate::record::Header::new(
+            args.nodes as usize,
+            Preset::Fast,
+            args.seed,
+            crate::record::command_line(),
+        )
+    };
+    let recorder = match crate::record::Recorder::start_if(
+        cluster.handle(),
+        args.record.as_deref(),
+        header,
+        Some(history.clone()),
+    ) {
+        Ok(recorder) => recorder,
+        Err(e) => {
+            eprintln!("raftlab chaos: cannot record: {e}");
+            cluster.shutdown().await;
+            return ExitCode::from(2);
         }
     };
     let report = run_chaos_into(&cluster.handle(), &options, history).await;

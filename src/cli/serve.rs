@@ -74,23 +74,25 @@ pub async fn run(args: ServeArgs, storage: crate::cluster::StorageConfig) -> Exi
             return ExitCode::FAILURE;
         }
     };
-    let recorder = match &args.record {
-        None => None,
-        Some(path) => {
-            let header = crate::record::Header::new(
-                args.nodes as usize,
-                args.preset,
-                args.seed,
-                crate::record::command_line(),
-            );
-            match crate::record::Recorder::start(cluster.handle(), path, header, None) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    eprintln!("raftlab serve: cannot record: {e}");
-                    cluster.shutdown().await;
-                    return ExitCode::from(2);
-                }
-            }
+    let header = || {
+        crate::record::Header::new(
+            args.nodes as usize,
+            args.preset,
+            args.seed,
+            crate::record::command_line(),
+        )
+    };
+    let recorder = match crate::record::Recorder::start_if(
+        cluster.handle(),
+        args.record.as_deref(),
+        header,
+        None,
+    ) {
+        Ok(recorder) => recorder,
+        Err(e) => {
+            eprintln!("raftlab serve: cannot record: {e}");
+            cluster.shutdown().await;
+            return ExitCode::from(2);
         }
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
