@@ -30,11 +30,7 @@ async fn wait_leader(c: &ClusterHandle, among: &[NodeId]) -> NodeId {
 }
 
 fn client(c: &ClusterHandle, id: NodeId) -> KvClient<Channel> {
-    let addr = c.addr(id).expect("address");
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect_lazy();
-    KvClient::new(channel)
+    common::in_process::kv_client(c, id).expect("a running node's address")
 }
 
 /// Puts with a session, retrying (same client id and seq) on any node until it succeeds.

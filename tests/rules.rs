@@ -27,11 +27,7 @@ async fn start(n: usize, rules: Rules) -> Cluster {
 }
 
 fn client(c: &ClusterHandle, id: NodeId) -> KvClient<Channel> {
-    let addr = c.addr(id).expect("address");
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect_lazy();
-    KvClient::new(channel)
+    common::in_process::kv_client(c, id).expect("a running node's address")
 }
 
 /// Puts at node `at`, retrying until it succeeds.
