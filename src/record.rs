@@ -96,6 +96,11 @@ pub struct Header {
 }
 
 impl Header {
+    /// A header for a run starting now, titled with the command line that started it.
+    pub fn for_command_line(nodes: usize, preset: Preset, seed: u64) -> Header {
+        Header::new(nodes, preset, seed, command_line())
+    }
+
     /// A header for a run starting now.
     pub fn new(nodes: usize, preset: Preset, seed: u64, title: impl Into<String>) -> Header {
         let now = std::time::SystemTime::now()

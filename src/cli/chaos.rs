@@ -58,14 +58,8 @@ pub async fn run(args: super::ChaosArgs, storage: crate::cluster::StorageConfig)
         cancel: None,
     };
     let history = History::new();
-    let header = || {
-        crate::record::Header::new(
-            args.nodes as usize,
-            Preset::Fast,
-            args.seed,
-            crate::record::command_line(),
-        )
-    };
+    let header =
+        || crate::record::Header::for_command_line(args.nodes as usize, Preset::Fast, args.seed);
     let recorder = match crate::record::Recorder::start_if(
         cluster.handle(),
         args.record.as_deref(),

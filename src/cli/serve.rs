@@ -74,14 +74,8 @@ pub async fn run(args: ServeArgs, storage: crate::cluster::StorageConfig) -> Exi
             return ExitCode::FAILURE;
         }
     };
-    let header = || {
-        crate::record::Header::new(
-            args.nodes as usize,
-            args.preset,
-            args.seed,
-            crate::record::command_line(),
-        )
-    };
+    let header =
+        || crate::record::Header::for_command_line(args.nodes as usize, args.preset, args.seed);
     let recorder = match crate::record::Recorder::start_if(
         cluster.handle(),
         args.record.as_deref(),
