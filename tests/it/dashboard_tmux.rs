@@ -275,6 +275,7 @@ fn state_machine(screen: &str) -> Result<(&str, Vec<&str>), String> {
 
 #[test]
 fn dashboard_in_tmux_elects_writes_snapshots_fails_over_partitions_heals_and_quits_cleanly() {
+    let _real_time = crate::common::real_time();
     require_tmux();
     let pid = std::process::id();
     let mut tmux = Tmux {

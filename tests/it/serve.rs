@@ -1,16 +1,16 @@
 //! `raftlab serve` as a user runs it: a separate process, its JSON line, a Kv and a Control
 //! request from this process, and a clean exit on SIGTERM with every port released.
 
-mod common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{channel as endpoint, start_serve, DEADLINE};
+use crate::common::{channel as endpoint, start_serve, DEADLINE};
 use raftlab::pb::{self, control_client::ControlClient, kv_client::KvClient};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_answers_kv_and_control_and_exits_cleanly_on_sigterm() {
+    let _real_time = crate::common::real_time();
     let (mut server, info) = start_serve(&["--nodes", "3", "--preset", "fast"]);
     assert_eq!(info.nodes.len(), 3);
     assert_eq!(info.preset, "fast");
@@ -100,6 +100,7 @@ async fn serve_answers_kv_and_control_and_exits_cleanly_on_sigterm() {
 
 #[test]
 fn bad_flags_are_refused_with_a_clear_error() {
+    let _real_time = crate::common::real_time();
     let out = Command::new(env!("CARGO_BIN_EXE_raftlab"))
         .args(["serve", "--nodes", "12"])
         .output()
@@ -125,6 +126,7 @@ fn bad_flags_are_refused_with_a_clear_error() {
 
 #[test]
 fn threads_chooses_the_runtime_size() {
+    let _real_time = crate::common::real_time();
     let (_server, info) = start_serve(&["--nodes", "1", "--preset", "fast", "--threads", "3"]);
     assert_eq!(info.threads, 3);
 }

@@ -5,12 +5,11 @@
 //! deadline, never a bare sleep.
 
 #[allow(dead_code)]
-mod common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::in_process::{agreed_leader_among as agreed_leader, eventually};
+use crate::common::in_process::{agreed_leader_among as agreed_leader, eventually};
 use raftlab::cluster::{Cluster, ClusterConfig, ClusterHandle, LinkPolicy, Preset};
 use raftlab::pb::{self, kv_client::KvClient};
 use raftlab::raft::{NodeId, Role};
@@ -30,7 +29,7 @@ async fn wait_leader(c: &ClusterHandle, among: &[NodeId]) -> NodeId {
 }
 
 fn client(c: &ClusterHandle, id: NodeId) -> KvClient<Channel> {
-    common::in_process::kv_client(c, id).expect("a running node's address")
+    crate::common::in_process::kv_client(c, id).expect("a running node's address")
 }
 
 /// Puts with a session, retrying (same client id and seq) on any node until it succeeds.
@@ -82,6 +81,7 @@ async fn converged_kv(c: &ClusterHandle) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_nodes_elect_exactly_one_leader() {
+    let _real_time = crate::common::real_time();
     let c = start(5).await;
     let all = c.ids();
     let leader = wait_leader(&c, &all).await;
@@ -102,6 +102,7 @@ async fn five_nodes_elect_exactly_one_leader() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_apply_on_every_node() {
+    let _real_time = crate::common::real_time();
     let c = start(5).await;
     wait_leader(&c, &c.ids()).await;
     let mut tasks = Vec::new();
@@ -137,6 +138,7 @@ async fn concurrent_writes_apply_on_every_node() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_leader_is_replaced_and_writes_continue() {
+    let _real_time = crate::common::real_time();
     let c = start(5).await;
     let all = c.ids();
     let old = wait_leader(&c, &all).await;
@@ -162,6 +164,7 @@ async fn killed_leader_is_replaced_and_writes_continue() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn minority_leader_cannot_commit_and_steps_down_on_heal() {
+    let _real_time = crate::common::real_time();
     let c = start(5).await;
     let all = c.ids();
     let old = wait_leader(&c, &all).await;
@@ -208,6 +211,7 @@ async fn minority_leader_cannot_commit_and_steps_down_on_heal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retried_write_with_same_session_applies_once() {
+    let _real_time = crate::common::real_time();
     let c = start(3).await;
     let leader = wait_leader(&c, &c.ids()).await;
     let follower = *c.ids().iter().find(|n| **n != leader).expect("follower");
@@ -253,6 +257,7 @@ async fn retried_write_with_same_session_applies_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_link_and_drifted_clocks_keep_agreement() {
+    let _real_time = crate::common::real_time();
     let c = start(5).await;
     wait_leader(&c, &c.ids()).await;
     c.slow(2, Duration::from_millis(40)).expect("slow");
@@ -279,6 +284,7 @@ async fn slow_link_and_drifted_clocks_keep_agreement() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_clear_errors() {
+    let _real_time = crate::common::real_time();
     let c = start(3).await;
     let leader = wait_leader(&c, &c.ids()).await;
     let mut kv = client(&c, leader);
@@ -309,6 +315,7 @@ async fn bad_requests_get_clear_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarted_node_recovers_from_its_disk_then_catches_up() {
+    let _real_time = crate::common::real_time();
     let dir = std::env::temp_dir().join(format!("raftlab-cluster-disk-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut config = ClusterConfig::new(3, Preset::Fast);
@@ -353,6 +360,7 @@ async fn restarted_node_recovers_from_its_disk_then_catches_up() {
 /// contents; a write retried after the snapshot (same session and seq) is still applied once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarted_follower_catches_up_by_snapshot_and_sessions_survive_it() {
+    let _real_time = crate::common::real_time();
     use raftlab::node::{EventKind, SnapshotPolicy};
     use raftlab::raft::TraceEvent;
 

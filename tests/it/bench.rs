@@ -5,12 +5,11 @@
 //! "more than zero" and "nothing lost".
 
 #[allow(dead_code)] // `channel` is for the tests that speak gRPC themselves.
-mod common;
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{start_serve, DEADLINE};
+use crate::common::{start_serve, DEADLINE};
 use raftlab::cli::bench::report::BenchReport;
 
 /// Runs `raftlab bench ARGS` and waits at most `limit` for it (killing it then).
@@ -76,6 +75,7 @@ fn assert_counted(r: &BenchReport) {
 
 #[test]
 fn in_process_bench_writes_then_reads_loses_nothing_and_counts_batches() {
+    let _real_time = crate::common::real_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let history = dir.path().join("bench.jsonl");
     let history = history.to_str().expect("utf-8 path");
@@ -114,6 +114,7 @@ fn in_process_bench_writes_then_reads_loses_nothing_and_counts_batches() {
 
 #[test]
 fn a_sweep_prints_one_report_per_client_count_in_order() {
+    let _real_time = crate::common::real_time();
     let points = reports(&[
         "--sweep",
         "1,3",
@@ -144,6 +145,7 @@ fn a_sweep_prints_one_report_per_client_count_in_order() {
 
 #[test]
 fn bench_drives_a_serve_process_and_reads_its_counters_through_control() {
+    let _real_time = crate::common::real_time();
     let (_server, info) = start_serve(&["--nodes", "3", "--preset", "fast"]);
     let targets = info
         .nodes
@@ -193,6 +195,7 @@ fn bench_drives_a_serve_process_and_reads_its_counters_through_control() {
 
 #[test]
 fn an_unreachable_target_is_a_clear_error_not_a_hang() {
+    let _real_time = crate::common::real_time();
     // A port nobody listens on: bound, then released.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -210,6 +213,7 @@ fn an_unreachable_target_is_a_clear_error_not_a_hang() {
 
 #[test]
 fn connections_can_be_chosen_and_never_outnumber_the_clients() {
+    let _real_time = crate::common::real_time();
     let points = reports(&[
         "--sweep",
         "1,6",
@@ -230,6 +234,7 @@ fn connections_can_be_chosen_and_never_outnumber_the_clients() {
 
 #[test]
 fn threads_chooses_the_runtime_size() {
+    let _real_time = crate::common::real_time();
     let r = &reports(&[
         "--clients",
         "2",
@@ -247,6 +252,7 @@ fn threads_chooses_the_runtime_size() {
 
 #[test]
 fn bad_flags_are_refused_with_the_reason() {
+    let _real_time = crate::common::real_time();
     for (args, why) in [
         (&["--sweep", "1,x"][..], "not a client count"),
         (&["--sweep", "0"][..], "out of range"),

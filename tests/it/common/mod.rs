@@ -55,3 +55,29 @@ pub fn channel(addr: &str) -> Channel {
         .expect("uri")
         .connect_lazy()
 }
+
+/// Held by a test that runs real sockets, timers or processes: while one is alive, another
+/// test's [`real_time`] waits. A test that panics while holding it releases it all the same.
+pub struct RealTime(());
+
+static REAL_TIME: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+static REAL_TIME_FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+/// Waits until no other real-time test runs, then holds the turn until the guard is dropped.
+pub fn real_time() -> RealTime {
+    let mut busy = REAL_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    while *busy {
+        busy = REAL_TIME_FREED
+            .wait(busy)
+            .unwrap_or_else(|e| e.into_inner());
+    }
+    *busy = true;
+    RealTime(())
+}
+
+impl Drop for RealTime {
+    fn drop(&mut self) {
+        *REAL_TIME.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        REAL_TIME_FREED.notify_one();
+    }
+}

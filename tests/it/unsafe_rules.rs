@@ -110,6 +110,7 @@ async fn caught_with_and_passes_without(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_reads_give_stale_reads_that_the_checker_rejects() {
+    let _real_time = crate::common::real_time();
     let inv = Invocation {
         nodes: 5,
         nemeses: vec![Nemesis::Partition],
@@ -126,6 +127,7 @@ async fn local_reads_give_stale_reads_that_the_checker_rejects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn votes_without_the_log_check_elect_a_stale_leader_that_wedges_the_cluster() {
+    let _real_time = crate::common::real_time();
     let inv = Invocation {
         nodes: 5,
         nemeses: vec![Nemesis::Partition],

@@ -20,6 +20,7 @@ fn env_u64(name: &str) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_seeds_are_linearizable_under_every_nemesis() {
+    let _real_time = crate::common::real_time();
     let seeds: Vec<u64> = match env_u64("RAFTLAB_CHAOS_SEED") {
         Some(s) => vec![s],
         None => (0..env_u64("RAFTLAB_CHAOS_SEEDS").unwrap_or(3)).collect(),
@@ -139,6 +140,7 @@ async fn recorded_put(c: &ClusterHandle, h: &History, among: &[NodeId], key: &st
 /// a stale read, and the checker must say so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checker_rejects_stale_reads_from_local_state_in_a_partition() {
+    let _real_time = crate::common::real_time();
     let mut config = ClusterConfig::new(5, Preset::Fast);
     config.seed = 3;
     config.rules.enable(UnsafeRule::LocalReads);

@@ -90,6 +90,7 @@ fn pb_numbered(from: NodeId, to: NodeId, n: u64) -> pb::RaftMessage {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_delivers_frames_in_order_and_acknowledges_them_cumulatively() {
+    let _real_time = crate::common::real_time();
     let mut rx = serve(2, "127.0.0.1:0".parse().expect("addr"), 1024).await;
     let mut client = transport::raft_client(rx.addr);
     let mut n = 0;
@@ -139,6 +140,7 @@ async fn stream_delivers_frames_in_order_and_acknowledges_them_cumulatively() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_inbox_refuses_messages_by_position() {
+    let _real_time = crate::common::real_time();
     let mut rx = serve(2, "127.0.0.1:0".parse().expect("addr"), 2).await;
     let mut client = transport::raft_client(rx.addr);
     let frame = (1..=5).map(|n| pb_numbered(1, 2, n)).collect();
@@ -171,6 +173,7 @@ async fn refusal(first: Vec<pb::RaftMessage>) -> tonic::Status {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_message_ends_the_stream_with_invalid_argument() {
+    let _real_time = crate::common::real_time();
     let no_rpc = pb::RaftMessage {
         from: 1,
         to: 2,
@@ -188,6 +191,7 @@ async fn a_malformed_message_ends_the_stream_with_invalid_argument() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_for_another_node_ends_the_stream_with_invalid_argument() {
+    let _real_time = crate::common::real_time();
     let status = refusal(vec![pb_numbered(1, 3, 1)]).await;
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
     assert!(
@@ -199,6 +203,7 @@ async fn a_message_for_another_node_ends_the_stream_with_invalid_argument() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bytes_that_are_not_a_frame_end_the_stream_with_a_clear_error() {
+    let _real_time = crate::common::real_time();
     let mut rx = serve(2, "127.0.0.1:0".parse().expect("addr"), 16).await;
     // A HardState where a RaftBatch is expected: field 2 arrives as a varint, not as the
     // length-delimited RaftMessage the receiver expects.
@@ -278,6 +283,7 @@ async fn sent_id(events: &mut tokio::sync::broadcast::Receiver<raftlab::node::Ev
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_link_reopens_its_stream_after_the_receiver_restarts() {
+    let _real_time = crate::common::real_time();
     let rx = serve(2, "127.0.0.1:0".parse().expect("addr"), 1024).await;
     let addr = rx.addr;
     let addresses: BTreeMap<NodeId, SocketAddr> = [(1, addr), (2, addr)].into_iter().collect();
@@ -337,6 +343,7 @@ async fn the_link_reopens_its_stream_after_the_receiver_restarts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unary_deliver_still_works_beside_the_stream() {
+    let _real_time = crate::common::real_time();
     let mut rx = serve(2, "127.0.0.1:0".parse().expect("addr"), 16).await;
     let mut client = transport::raft_client(rx.addr);
     timeout(DEADLINE, client.deliver(pb_numbered(1, 2, 5)))

@@ -7,14 +7,13 @@
 //! On a loaded 2-core machine: every wait polls a condition against a generous deadline.
 
 #[allow(dead_code)]
-mod common;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::in_process::{eventually, kv_client, wait_leader};
-use common::DEADLINE;
+use crate::common::in_process::{eventually, kv_client, wait_leader};
+use crate::common::DEADLINE;
 use raftlab::cluster::{Cluster, ClusterConfig, ClusterError, ClusterHandle, Preset};
 use raftlab::node::kv_service::LEADER_ID;
 use raftlab::pb;
@@ -163,6 +162,7 @@ async fn remove(c: &ClusterHandle, tally: &Tally, id: NodeId, voters: &mut Vec<N
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grow_to_five_and_shrink_to_three_while_writing() {
+    let _real_time = crate::common::real_time();
     let mut config = ClusterConfig::new(3, Preset::Fast);
     config.seed = 11;
     let cluster = Cluster::start(config).await.expect("cluster starts");
@@ -237,6 +237,7 @@ fn wait_leader_now(c: &ClusterHandle) -> NodeId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn membership_mistakes_are_refused_and_change_nothing() {
+    let _real_time = crate::common::real_time();
     let cluster = Cluster::start(ClusterConfig::new(3, Preset::Fast))
         .await
         .expect("cluster starts");
@@ -276,6 +277,7 @@ async fn until_accepted_err(c: &ClusterHandle, id: NodeId) -> String {
 /// file keeps it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_added_node_restarts_from_its_snapshot_knowing_the_configuration() {
+    let _real_time = crate::common::real_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = ClusterConfig::new(3, Preset::Fast);
     config.storage = raftlab::cluster::StorageConfig::Disk {

@@ -53,46 +53,55 @@ fn passes(name: &str) {
 
 #[test]
 fn leader_election() {
+    let _real_time = crate::common::real_time();
     passes("leader-election");
 }
 
 #[test]
 fn leader_crash() {
+    let _real_time = crate::common::real_time();
     passes("leader-crash");
 }
 
 #[test]
 fn split_vote() {
+    let _real_time = crate::common::real_time();
     passes("split-vote");
 }
 
 #[test]
 fn stale_leader() {
+    let _real_time = crate::common::real_time();
     passes("stale-leader");
 }
 
 #[test]
 fn log_repair() {
+    let _real_time = crate::common::real_time();
     passes("log-repair");
 }
 
 #[test]
 fn figure_8() {
+    let _real_time = crate::common::real_time();
     passes("figure-8");
 }
 
 #[test]
 fn slow_follower() {
+    let _real_time = crate::common::real_time();
     passes("slow-follower");
 }
 
 #[test]
 fn exactly_once() {
+    let _real_time = crate::common::real_time();
     passes("exactly-once");
 }
 
 #[test]
 fn snapshots() {
+    let _real_time = crate::common::real_time();
     passes("snapshots");
 }
 
@@ -100,6 +109,7 @@ fn snapshots() {
 /// its file.
 #[test]
 fn every_scenario_file_is_built_in_and_tested() {
+    let _real_time = crate::common::real_time();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/scenarios");
     let mut files: Vec<String> = std::fs::read_dir(dir)
         .expect("assets/scenarios")
@@ -121,6 +131,7 @@ fn every_scenario_file_is_built_in_and_tested() {
 
 #[test]
 fn a_false_wait_times_out_and_says_what_it_saw() {
+    let _real_time = crate::common::real_time();
     let s = scenario::parse(
         "doomed",
         r#"
@@ -150,6 +161,7 @@ say = "never reached"
 
 #[test]
 fn a_false_assertion_fails_the_scenario() {
+    let _real_time = crate::common::real_time();
     let s = scenario::parse(
         "doomed",
         r#"
@@ -172,6 +184,7 @@ assert = "count leader == 2"
 
 #[test]
 fn a_failing_command_fails_the_scenario() {
+    let _real_time = crate::common::real_time();
     let s = scenario::parse(
         "doomed",
         "title = \"d\"\n[cluster]\npreset = \"fast\"\n[[step]]\ndo = [\"kill 2\", \"kill 2\"]\n",
@@ -184,6 +197,7 @@ fn a_failing_command_fails_the_scenario() {
 
 #[test]
 fn the_cli_exits_1_on_failure_and_2_on_a_bad_file() {
+    let _real_time = crate::common::real_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.toml");
     std::fs::write(

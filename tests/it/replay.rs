@@ -14,7 +14,6 @@
 //! generous deadline, never a bare sleep.
 
 #[allow(dead_code)]
-mod common;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -26,7 +25,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 
-use common::in_process::{agreed_leader, eventually};
+use crate::common::in_process::{agreed_leader, eventually};
 use raftlab::chaos::outcome_of;
 use raftlab::check::{History, KvOp, KvOutput, Outcome};
 use raftlab::cluster::{
@@ -106,6 +105,7 @@ async fn stable_status(c: &ClusterHandle) -> ClusterStatus {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_run_replays_to_the_node_states_the_live_run_ended_with() {
+    let _real_time = crate::common::real_time();
     let mut config = ClusterConfig::new(3, Preset::Fast);
     config.seed = 11;
     let cluster = Cluster::start(config).await.expect("cluster starts");
@@ -300,6 +300,7 @@ async fn a_recorded_run_replays_to_the_node_states_the_live_run_ended_with() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finish_writes_the_state_at_the_end_whatever_the_sampling() {
+    let _real_time = crate::common::real_time();
     // A frame an hour: the only frames are the first and the one `finish` captures.
     let cluster = Cluster::start(ClusterConfig::new(3, Preset::Fast))
         .await
@@ -364,6 +365,7 @@ async fn finish_writes_the_state_at_the_end_whatever_the_sampling() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorder_that_cannot_write_says_so() {
+    let _real_time = crate::common::real_time();
     let cluster = Cluster::start(ClusterConfig::new(1, Preset::Fast))
         .await
         .expect("cluster starts");
@@ -628,6 +630,7 @@ fn at(ms: u64) -> Duration {
 
 #[test]
 fn seeking_back_then_forward_draws_the_identical_screen() {
+    let _real_time = crate::common::real_time();
     for (w, h) in [(140, 45), (80, 24)] {
         let mut state = replay_state();
         let t1 = at(6_620);
@@ -681,6 +684,7 @@ fn seeking_back_then_forward_draws_the_identical_screen() {
 
 #[test]
 fn the_screen_at_a_moment_shows_that_moment() {
+    let _real_time = crate::common::real_time();
     let mut state = replay_state();
     state.seek(at(6_620));
     let text = screen_text(&draw(&state, 140, 45));
@@ -708,6 +712,7 @@ fn the_screen_at_a_moment_shows_that_moment() {
 
 #[test]
 fn play_and_pause_change_only_the_slider() {
+    let _real_time = crate::common::real_time();
     let mut state = replay_state();
     state.seek(at(4_000));
     let (w, h) = (140, 45);
@@ -744,6 +749,7 @@ fn play_and_pause_change_only_the_slider() {
 
 #[test]
 fn playback_moves_by_speed_and_stops_at_the_end() {
+    let _real_time = crate::common::real_time();
     let mut state = replay_state();
     state.seek(at(2_000));
     state.advance(Duration::from_millis(500));
@@ -771,6 +777,7 @@ fn playback_moves_by_speed_and_stops_at_the_end() {
 
 #[test]
 fn keys_that_act_on_a_cluster_are_read_only() {
+    let _real_time = crate::common::real_time();
     let mut state = replay_state();
     state.seek(at(4_000));
     for c in ['k', 'r', 'i', 'w', 'h', 't', 'C', 'S', 'x'] {
@@ -809,6 +816,7 @@ fn keys_that_act_on_a_cluster_are_read_only() {
 
 #[test]
 fn help_lists_the_replay_keys() {
+    let _real_time = crate::common::real_time();
     let mut state = replay_state();
     state.on_key(key(KeyCode::Char('?')));
     let text = screen_text(&draw(&state, 140, 45));
@@ -828,6 +836,7 @@ fn help_lists_the_replay_keys() {
 
 #[test]
 fn screen_replay_with_the_slider() {
+    let _real_time = crate::common::real_time();
     let mut state = replay_state();
     state.seek(at(6_620));
     for (w, h) in [(80, 24), (140, 45)] {

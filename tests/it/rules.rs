@@ -6,12 +6,11 @@
 //! deadline, never a bare sleep.
 
 #[allow(dead_code)]
-mod common;
 
 use std::time::Duration;
 
-use common::in_process::{agreed_leader, eventually, wait_leader};
-use common::DEADLINE;
+use crate::common::in_process::{agreed_leader, eventually, wait_leader};
+use crate::common::DEADLINE;
 use raftlab::cluster::{Cluster, ClusterConfig, ClusterHandle, Preset, Rules, UnsafeRule};
 use raftlab::node::EventKind;
 use raftlab::pb::{self, kv_client::KvClient};
@@ -27,7 +26,7 @@ async fn start(n: usize, rules: Rules) -> Cluster {
 }
 
 fn client(c: &ClusterHandle, id: NodeId) -> KvClient<Channel> {
-    common::in_process::kv_client(c, id).expect("a running node's address")
+    crate::common::in_process::kv_client(c, id).expect("a running node's address")
 }
 
 /// Puts at node `at`, retrying until it succeeds.
@@ -102,11 +101,13 @@ async fn reads_take_no_log_entry(rules: Rules) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gets_use_read_index_and_take_no_log_entry() {
+    let _real_time = crate::common::real_time();
     reads_take_no_log_entry(Rules::default()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lease_reads_answer_too_and_take_no_log_entry() {
+    let _real_time = crate::common::real_time();
     reads_take_no_log_entry(Rules {
         read_mode: ReadMode::Lease,
         ..Rules::default()
@@ -118,6 +119,7 @@ async fn lease_reads_answer_too_and_take_no_log_entry() {
 /// answers the value it still holds), while the majority has moved on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_isolated_old_leader_never_answers_a_stale_get() {
+    let _real_time = crate::common::real_time();
     let c = start(5, Rules::default()).await;
     let old = wait_leader(&c).await;
     put_at(&c, old, "x", "1").await;
@@ -152,6 +154,7 @@ async fn an_isolated_old_leader_never_answers_a_stale_get() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfer_makes_the_target_leader_and_writes_continue() {
+    let _real_time = crate::common::real_time();
     let c = start(3, Rules::default()).await;
     let leader = wait_leader(&c).await;
     put_at(&c, leader, "x", "1").await;
@@ -177,6 +180,7 @@ async fn transfer_makes_the_target_leader_and_writes_continue() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfer_to_a_killed_node_aborts_and_the_leader_keeps_leading() {
+    let _real_time = crate::common::real_time();
     let c = start(3, Rules::default()).await;
     let leader = wait_leader(&c).await;
     put_at(&c, leader, "x", "1").await;
@@ -261,6 +265,7 @@ async fn isolated_follower_term_rise(rules: Rules) -> u64 {
 /// term; without it, it does at every election timeout. Unsafe rules are announced.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pre_vote_switch_reaches_the_cores_and_unsafe_rules_are_marked() {
+    let _real_time = crate::common::real_time();
     assert_eq!(isolated_follower_term_rise(Rules::default()).await, 0);
     let mut rules = Rules {
         pre_vote: false,

@@ -6,12 +6,11 @@
 //!
 //! `RAFTLAB_CRASH_ROUNDS=N` sets the number of rounds (CI runs a few; 100 locally).
 
-mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{channel, start_serve, Server, DEADLINE};
+use crate::common::{channel, start_serve, Server, DEADLINE};
 use raftlab::cli::serve::ServeInfo;
 use raftlab::pb::{self, control_client::ControlClient, kv_client::KvClient};
 use raftlab::raft::Rng;
@@ -127,6 +126,7 @@ async fn check_all(nodes: &[String], acked: &[(String, String)], when: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_sigkill() {
+    let _real_time = crate::common::real_time();
     let rounds: u64 = std::env::var("RAFTLAB_CRASH_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
