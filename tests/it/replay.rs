@@ -13,8 +13,6 @@
 //! The cluster test runs on loaded 2-core machines: every wait polls a condition against a
 //! generous deadline, never a bare sleep.
 
-#[allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
