@@ -39,90 +39,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::BenchArgs;
+use super::args::{BenchArgs, StorageKind, Sweep};
 use crate::check::History;
 use crate::cluster::{Cluster, ClusterConfig, ClusterHandle, StorageConfig};
 use load::{ClientSpec, LoadResult, Targets, Window};
 use report::{BenchReport, Percentiles};
 use source::MetricsSource;
-
-/// Parses "10s", "500ms", "2m" or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
-        Some(i) => (&s[..i], &s[i..]),
-        None => (s, "s"),
-    };
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (try 10s, 500ms, 2m)"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        _ => return Err(format!("unknown unit {unit:?} in {s:?} (use ms, s or m)")),
-    };
-    if !(secs.is_finite() && secs > 0.0 && secs < 86_400.0) {
-        return Err(format!("{s:?} is out of range"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-/// Parses a warm-up: a duration, or 0 for none.
-pub fn parse_warmup(s: &str) -> Result<Duration, String> {
-    if s.trim().trim_end_matches(['s', 'm']).trim() == "0" {
-        return Ok(Duration::ZERO);
-    }
-    parse_duration(s)
-}
-
-/// Most clients one run may have.
-pub const MAX_CLIENTS: u64 = 4096;
-
-/// The client counts of `--sweep`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Sweep(pub Vec<u64>);
-
-/// Parses `--sweep 1,4,16,64`: client counts from 1 to [`MAX_CLIENTS`], comma-separated.
-pub fn parse_sweep(s: &str) -> Result<Sweep, String> {
-    let counts = s
-        .split(',')
-        .map(|part| {
-            let part = part.trim();
-            let n: u64 = part
-                .parse()
-                .map_err(|_| format!("{part:?} is not a client count (e.g. --sweep 1,4,16,64)"))?;
-            if (1..=MAX_CLIENTS).contains(&n) {
-                Ok(n)
-            } else {
-                Err(format!(
-                    "client count {n} is out of range 1..={MAX_CLIENTS}"
-                ))
-            }
-        })
-        .collect::<Result<Vec<u64>, String>>()?;
-    Ok(Sweep(counts))
-}
-
-/// Parses `--read-ratio`: a fraction from 0 to 1.
-pub fn parse_ratio(s: &str) -> Result<f64, String> {
-    let r: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number (e.g. 0.3)"))?;
-    if (0.0..=1.0).contains(&r) {
-        Ok(r)
-    } else {
-        Err(format!("{r} is out of range 0.0..=1.0"))
-    }
-}
-
-/// Parses one `--target` address (host:port, as `raftlab serve` prints them).
-pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
-    s.trim().parse().map_err(|_| {
-        format!("{s:?} is not an address: expected ip:port, e.g. 127.0.0.1:50051 (the Kv addresses `raftlab serve` prints)")
-    })
-}
 
 /// A session id base for this run, different in every process, so that a run against a
 /// long-lived `serve` never reuses an earlier run's sessions.
@@ -334,7 +256,20 @@ async fn start_cluster(args: &BenchArgs, storage: StorageConfig) -> Result<Clust
     Ok(cluster)
 }
 
-/// `raftlab bench`.
+/// Runs `raftlab bench`: resolves the storage flags and sizes the runtime (with --target half
+/// the cores, as `serve` takes the other half; in-process every core).
+pub fn main(args: BenchArgs) -> ExitCode {
+    super::with_storage(&args.storage.clone(), StorageKind::Memory, |storage| {
+        let threads = match args.threads {
+            Some(n) => Some(n as usize),
+            None if !args.target.is_empty() => Some(super::half_the_cores()),
+            None => None,
+        };
+        super::run_async(threads, run(args, storage))
+    })
+}
+
+/// `raftlab bench` on a runtime.
 pub async fn run(args: BenchArgs, storage: StorageConfig) -> ExitCode {
     if let Some(path) = &args.history {
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
@@ -538,53 +473,7 @@ async fn drive(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse_with_units_and_refuse_garbage() {
-        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("10h").is_err());
-        assert!(parse_duration("-1s").is_err());
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("s").is_err());
-        assert!(parse_duration("").is_err());
-        assert_eq!(parse_warmup("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_warmup("0s"), Ok(Duration::ZERO));
-        assert_eq!(parse_warmup("500ms"), Ok(Duration::from_millis(500)));
-    }
-
-    #[test]
-    fn sweeps_are_client_counts_in_range() {
-        assert_eq!(
-            parse_sweep("1,4,16,64,256,1024"),
-            Ok(Sweep(vec![1, 4, 16, 64, 256, 1024]))
-        );
-        assert_eq!(parse_sweep(" 8 , 2 "), Ok(Sweep(vec![8, 2])));
-        assert_eq!(parse_sweep("32"), Ok(Sweep(vec![32])));
-        for bad in ["", "1,,4", "0", "1,x", "-4", "4097", "1.5", "1;4"] {
-            assert!(parse_sweep(bad).is_err(), "{bad:?} accepted");
-        }
-        assert!(parse_sweep("5000").unwrap_err().contains("1..=4096"));
-    }
-
-    #[test]
-    fn read_ratios_and_addresses_are_checked() {
-        assert_eq!(parse_ratio("0.3"), Ok(0.3));
-        assert_eq!(parse_ratio("1"), Ok(1.0));
-        assert!(parse_ratio("1.1").is_err());
-        assert!(parse_ratio("-0.1").is_err());
-        assert!(parse_ratio("NaN").is_err());
-        assert!(parse_ratio("half").is_err());
-        assert_eq!(
-            parse_addr("127.0.0.1:7000"),
-            Ok(SocketAddr::from(([127, 0, 0, 1], 7000)))
-        );
-        assert!(parse_addr("localhost").is_err());
-        assert!(parse_addr("127.0.0.1").is_err());
-    }
+    use crate::cli::args::MAX_CLIENTS;
 
     #[test]
     fn session_bases_are_never_zero_and_leave_room_for_clients() {

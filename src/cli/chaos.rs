@@ -4,12 +4,20 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use super::args::{ChaosArgs, StorageKind};
 use crate::chaos::{parse_nemeses, run_chaos_into, summary, ChaosOptions};
 use crate::check::History;
 use crate::cluster::{Cluster, ClusterConfig, Preset};
 
-/// `raftlab chaos`.
-pub async fn run(args: super::ChaosArgs, storage: crate::cluster::StorageConfig) -> ExitCode {
+/// Runs `raftlab chaos`: resolves the storage flags and starts the runtime.
+pub fn main(args: ChaosArgs) -> ExitCode {
+    super::with_storage(&args.storage.clone(), StorageKind::Memory, |storage| {
+        super::run_async(None, run(args, storage))
+    })
+}
+
+/// `raftlab chaos` on a runtime.
+pub async fn run(args: ChaosArgs, storage: crate::cluster::StorageConfig) -> ExitCode {
     let nemeses = match parse_nemeses(&args.nemesis) {
         Ok(n) => n,
         Err(e) => {
@@ -23,11 +31,7 @@ pub async fn run(args: super::ChaosArgs, storage: crate::cluster::StorageConfig)
     config.storage = storage;
     config.snapshot = args.storage.snapshot_policy();
     config.rules = args.rules.rules();
-    if let Some(marker) = config.rules.unsafe_marker() {
-        eprintln!(
-            "raftlab chaos: WARNING: {marker} — these rules break Raft on purpose; expect violations"
-        );
-    }
+    super::warn_if_unsafe("chaos", &config.rules);
     let cluster = match Cluster::start(config).await {
         Ok(c) => c,
         Err(e) => {

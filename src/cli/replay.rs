@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use super::ReplayArgs;
+use super::args::{theme, ReplayArgs};
 use crate::record::Recording;
 
 /// Runs `raftlab replay`.
@@ -40,6 +40,6 @@ pub fn main(args: ReplayArgs) -> ExitCode {
     );
     super::run_async(
         None,
-        crate::tui::replay::run(recording, source, args.speed, super::theme(args.theme)),
+        crate::tui::replay::run(recording, source, args.speed, theme(args.theme)),
     )
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use tokio::sync::mpsc;
 
-use super::ScenarioArgs;
+use super::args::{theme, ScenarioArgs};
 use crate::check::History;
 use crate::cluster::Cluster;
 use crate::command::executor::Executor;
@@ -41,7 +41,7 @@ pub fn main(args: ScenarioArgs) -> ExitCode {
                 scenario,
                 args.guided,
                 args.record.clone(),
-                super::theme(args.theme),
+                theme(args.theme),
             ),
         )
     }

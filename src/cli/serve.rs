@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::ServeArgs;
+use super::args::{ServeArgs, StorageKind};
 use crate::cluster::{control::ControlService, Cluster, ClusterConfig};
 use crate::pb;
 
@@ -39,6 +39,17 @@ fn init_logging() {
         .try_init();
 }
 
+/// Runs `raftlab serve`: resolves the storage flags and starts the runtime (`--threads`, or
+/// half the cores: the clients that drive the cluster need the rest).
+pub fn main(args: ServeArgs) -> ExitCode {
+    super::with_storage(&args.storage.clone(), StorageKind::Memory, |storage| {
+        let threads = args
+            .threads
+            .map_or_else(super::half_the_cores, |n| n as usize);
+        super::run_async(Some(threads), run(args, storage))
+    })
+}
+
 /// Runs the cluster until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs, storage: crate::cluster::StorageConfig) -> ExitCode {
     init_logging();
@@ -48,11 +59,7 @@ pub async fn run(args: ServeArgs, storage: crate::cluster::StorageConfig) -> Exi
     config.storage = storage;
     config.snapshot = args.storage.snapshot_policy();
     config.rules = args.rules.rules();
-    if let Some(marker) = config.rules.unsafe_marker() {
-        eprintln!(
-            "raftlab serve: WARNING: {marker} — these rules break Raft on purpose; expect violations"
-        );
-    }
+    super::warn_if_unsafe("serve", &config.rules);
     let listener = match tokio::net::TcpListener::bind(args.control).await {
         Ok(l) => l,
         Err(e) => {

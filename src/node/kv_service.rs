@@ -10,6 +10,7 @@
 //! known — the deadline passed, or the node stopped — the answer is an error, never a success.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,7 +24,7 @@ use super::{
     transport, AddressBook, Applied, ClientError, ClientRequest, EventBus, EventKind, Input,
     NodeView, ReadRequest,
 };
-use crate::pb::{self, kv_command::Op, kv_server::Kv};
+use crate::pb::{self, kv_client::KvClient, kv_command::Op, kv_server::Kv};
 use crate::raft::{NodeId, Role};
 use crate::state_machine::kv::{decode_result, encode_command};
 
@@ -175,25 +176,23 @@ impl KvService {
         status
     }
 
-    /// Runs `op` here if this node leads, else forwards the original request to the leader.
-    /// Returns the header and the decoded result, or the reply the leader gave.
-    async fn execute<Req, Rep, F, Fut>(
+    /// The one path of every Kv request: checks it, runs it here if this node leads (or the
+    /// request was forwarded to it), else forwards it to the leader it knows; waits until it
+    /// is applied, maps a refusal or an unknown outcome to a status, and tells the event feed.
+    async fn handle<R: KvRequest>(
         &self,
-        request: Request<Req>,
-        describe: String,
-        client: (u64, u64),
-        op: Op,
-        forward: F,
-        finish: impl FnOnce(pb::KvHeader, pb::KvResult) -> Result<Rep, Status>,
-    ) -> Result<Response<Rep>, Status>
-    where
-        Req: Clone,
-        F: FnOnce(pb::kv_client::KvClient<Channel>, Request<Req>) -> Fut,
-        Fut: std::future::Future<Output = Result<Response<Rep>, Status>>,
-    {
+        request: Request<R>,
+    ) -> Result<Response<R::Reply>, Status> {
+        let r = request.get_ref();
+        check_key(r.key())?;
+        if let Some((client_id, seq)) = r.session() {
+            check_session(client_id, seq)?;
+        }
+        let describe = r.describe();
+        let (client_id, seq) = r.session().unwrap_or((0, 0));
+        let op = r.clone().op();
         let started = Instant::now();
         let forwarded = request.metadata().contains_key(FORWARDED);
-        let payload = request.get_ref().clone();
         // A follower that knows its leader forwards at once: asking its own core first would
         // only cost a turn of its loop to hear the same "not the leader" (the view is at most one
         // turn behind the core, and a stale hint ends in a refusal the client retries).
@@ -201,11 +200,11 @@ impl KvService {
             Some(leader) if !forwarded => Err(Submit::Refused(ClientError::NotLeader {
                 leader_hint: Some(leader),
             })),
-            _ => self.submit(client.0, client.1, op).await,
+            _ => self.submit(client_id, seq, op).await,
         };
         let outcome = match submitted {
             Ok(applied) => match decode_result(&applied.result) {
-                Ok(result) if result.error.is_empty() => finish(
+                Ok(result) if result.error.is_empty() => Ok(Response::new(R::reply(
                     pb::KvHeader {
                         node_id: self.id,
                         leader_id: self.id,
@@ -213,8 +212,7 @@ impl KvService {
                         term: applied.term,
                     },
                     result,
-                )
-                .map(Response::new),
+                ))),
                 Ok(result) => Err(Status::failed_precondition(result.error)),
                 Err(e) => Err(Status::internal(format!("undecodable result: {e}"))),
             },
@@ -222,12 +220,11 @@ impl KvService {
                 leader_hint: Some(leader),
             })) if !forwarded && leader != self.id => match self.peer(leader) {
                 Some(channel) => {
-                    let mut req = Request::new(payload);
+                    let mut req = Request::new(request.into_inner());
                     req.metadata_mut()
                         .insert(FORWARDED, MetadataValue::from_static("1"));
                     req.set_timeout(self.timeout);
-                    let client = pb::kv_client::KvClient::new(channel);
-                    forward(client, req).await
+                    R::forward(KvClient::new(channel), req).await
                 }
                 None => Err(self.unavailable(
                     format!("leader {leader} has no known address"),
@@ -296,131 +293,215 @@ fn check_session(client_id: u64, seq: u64) -> Result<(), Status> {
     }
 }
 
+/// What sets the five Kv requests apart; everything else is [`KvService::handle`]'s one path.
+trait KvRequest: Clone + Send + Sync + 'static {
+    /// The answer to it.
+    type Reply: Send + 'static;
+    /// The key it is about (never empty).
+    fn key(&self) -> &str;
+    /// The client's session (client id, sequence number); a read has none.
+    fn session(&self) -> Option<(u64, u64)>;
+    /// The operation as the event feed shows it (`put x 1`).
+    fn describe(&self) -> String;
+    /// The operation for the state machine (a get becomes a read, with no log entry).
+    fn op(self) -> Op;
+    /// The answer, from the state machine's result.
+    fn reply(header: pb::KvHeader, result: pb::KvResult) -> Self::Reply;
+    /// Sends it to the leader (a follower forwarding it).
+    fn forward(
+        client: KvClient<Channel>,
+        request: Request<Self>,
+    ) -> impl Future<Output = Result<Response<Self::Reply>, Status>> + Send;
+}
+
+impl KvRequest for pb::PutRequest {
+    type Reply = pb::PutReply;
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn session(&self) -> Option<(u64, u64)> {
+        Some((self.client_id, self.seq))
+    }
+    fn describe(&self) -> String {
+        format!("put {} {}", self.key, self.value)
+    }
+    fn op(self) -> Op {
+        Op::Put(self)
+    }
+    fn reply(header: pb::KvHeader, result: pb::KvResult) -> pb::PutReply {
+        pb::PutReply {
+            header: Some(header),
+            had_previous: result.found,
+            previous: result.value,
+        }
+    }
+    async fn forward(
+        mut client: KvClient<Channel>,
+        request: Request<Self>,
+    ) -> Result<Response<pb::PutReply>, Status> {
+        client.put(request).await
+    }
+}
+
+impl KvRequest for pb::GetRequest {
+    type Reply = pb::GetReply;
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn session(&self) -> Option<(u64, u64)> {
+        None
+    }
+    fn describe(&self) -> String {
+        format!("get {}", self.key)
+    }
+    fn op(self) -> Op {
+        Op::Get(self)
+    }
+    fn reply(header: pb::KvHeader, result: pb::KvResult) -> pb::GetReply {
+        pb::GetReply {
+            header: Some(header),
+            found: result.found,
+            value: result.value,
+        }
+    }
+    async fn forward(
+        mut client: KvClient<Channel>,
+        request: Request<Self>,
+    ) -> Result<Response<pb::GetReply>, Status> {
+        client.get(request).await
+    }
+}
+
+impl KvRequest for pb::DeleteRequest {
+    type Reply = pb::DeleteReply;
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn session(&self) -> Option<(u64, u64)> {
+        Some((self.client_id, self.seq))
+    }
+    fn describe(&self) -> String {
+        format!("del {}", self.key)
+    }
+    fn op(self) -> Op {
+        Op::Delete(self)
+    }
+    fn reply(header: pb::KvHeader, result: pb::KvResult) -> pb::DeleteReply {
+        pb::DeleteReply {
+            header: Some(header),
+            existed: result.found,
+        }
+    }
+    async fn forward(
+        mut client: KvClient<Channel>,
+        request: Request<Self>,
+    ) -> Result<Response<pb::DeleteReply>, Status> {
+        client.delete(request).await
+    }
+}
+
+impl KvRequest for pb::AppendRequest {
+    type Reply = pb::AppendReply;
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn session(&self) -> Option<(u64, u64)> {
+        Some((self.client_id, self.seq))
+    }
+    fn describe(&self) -> String {
+        format!("append {} {}", self.key, self.value)
+    }
+    fn op(self) -> Op {
+        Op::Append(self)
+    }
+    fn reply(header: pb::KvHeader, result: pb::KvResult) -> pb::AppendReply {
+        pb::AppendReply {
+            header: Some(header),
+            value: result.value,
+        }
+    }
+    async fn forward(
+        mut client: KvClient<Channel>,
+        request: Request<Self>,
+    ) -> Result<Response<pb::AppendReply>, Status> {
+        client.append(request).await
+    }
+}
+
+impl KvRequest for pb::CasRequest {
+    type Reply = pb::CasReply;
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn session(&self) -> Option<(u64, u64)> {
+        Some((self.client_id, self.seq))
+    }
+    fn describe(&self) -> String {
+        let expected = if self.expect_absent {
+            "<absent>"
+        } else {
+            &self.expected
+        };
+        format!("cas {} {expected} {}", self.key, self.new_value)
+    }
+    fn op(self) -> Op {
+        Op::Cas(self)
+    }
+    fn reply(header: pb::KvHeader, result: pb::KvResult) -> pb::CasReply {
+        pb::CasReply {
+            header: Some(header),
+            swapped: result.swapped,
+            found: result.found,
+            current: result.value,
+        }
+    }
+    async fn forward(
+        mut client: KvClient<Channel>,
+        request: Request<Self>,
+    ) -> Result<Response<pb::CasReply>, Status> {
+        client.cas(request).await
+    }
+}
+
 #[tonic::async_trait]
 impl Kv for KvService {
     async fn put(
         &self,
         request: Request<pb::PutRequest>,
     ) -> Result<Response<pb::PutReply>, Status> {
-        let r = request.get_ref().clone();
-        check_key(&r.key)?;
-        check_session(r.client_id, r.seq)?;
-        self.execute(
-            request,
-            format!("put {} {}", r.key, r.value),
-            (r.client_id, r.seq),
-            Op::Put(r.clone()),
-            |mut c, req| async move { c.put(req).await },
-            |header, res| {
-                Ok(pb::PutReply {
-                    header: Some(header),
-                    had_previous: res.found,
-                    previous: res.value,
-                })
-            },
-        )
-        .await
+        self.handle(request).await
     }
 
     async fn get(
         &self,
         request: Request<pb::GetRequest>,
     ) -> Result<Response<pb::GetReply>, Status> {
-        let r = request.get_ref().clone();
-        check_key(&r.key)?;
         if self.local_reads {
-            return self.local_get(&r.key).await;
+            let key = &request.get_ref().key;
+            check_key(key)?;
+            return self.local_get(key).await;
         }
-        self.execute(
-            request,
-            format!("get {}", r.key),
-            (0, 0),
-            Op::Get(r.clone()),
-            |mut c, req| async move { c.get(req).await },
-            |header, res| {
-                Ok(pb::GetReply {
-                    header: Some(header),
-                    found: res.found,
-                    value: res.value,
-                })
-            },
-        )
-        .await
+        self.handle(request).await
     }
 
     async fn delete(
         &self,
         request: Request<pb::DeleteRequest>,
     ) -> Result<Response<pb::DeleteReply>, Status> {
-        let r = request.get_ref().clone();
-        check_key(&r.key)?;
-        check_session(r.client_id, r.seq)?;
-        self.execute(
-            request,
-            format!("del {}", r.key),
-            (r.client_id, r.seq),
-            Op::Delete(r.clone()),
-            |mut c, req| async move { c.delete(req).await },
-            |header, res| {
-                Ok(pb::DeleteReply {
-                    header: Some(header),
-                    existed: res.found,
-                })
-            },
-        )
-        .await
+        self.handle(request).await
     }
 
     async fn append(
         &self,
         request: Request<pb::AppendRequest>,
     ) -> Result<Response<pb::AppendReply>, Status> {
-        let r = request.get_ref().clone();
-        check_key(&r.key)?;
-        check_session(r.client_id, r.seq)?;
-        self.execute(
-            request,
-            format!("append {} {}", r.key, r.value),
-            (r.client_id, r.seq),
-            Op::Append(r.clone()),
-            |mut c, req| async move { c.append(req).await },
-            |header, res| {
-                Ok(pb::AppendReply {
-                    header: Some(header),
-                    value: res.value,
-                })
-            },
-        )
-        .await
+        self.handle(request).await
     }
 
     async fn cas(
         &self,
         request: Request<pb::CasRequest>,
     ) -> Result<Response<pb::CasReply>, Status> {
-        let r = request.get_ref().clone();
-        check_key(&r.key)?;
-        check_session(r.client_id, r.seq)?;
-        let expected = if r.expect_absent {
-            "<absent>".to_string()
-        } else {
-            r.expected.clone()
-        };
-        self.execute(
-            request,
-            format!("cas {} {} {}", r.key, expected, r.new_value),
-            (r.client_id, r.seq),
-            Op::Cas(r.clone()),
-            |mut c, req| async move { c.cas(req).await },
-            |header, res| {
-                Ok(pb::CasReply {
-                    header: Some(header),
-                    swapped: res.swapped,
-                    found: res.found,
-                    current: res.value,
-                })
-            },
-        )
-        .await
+        self.handle(request).await
     }
 }

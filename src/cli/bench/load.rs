@@ -43,6 +43,7 @@
 //! back: a key that holds neither the last acknowledged value nor the value of a write still
 //! in doubt is a lost write.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -404,6 +405,15 @@ enum Attempt<T> {
     Retry,
 }
 
+impl<T> Attempt<T> {
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Attempt<U> {
+        match self {
+            Attempt::Done(t) => Attempt::Done(f(t)),
+            Attempt::Retry => Attempt::Retry,
+        }
+    }
+}
+
 impl Client {
     fn key(&self, k: usize) -> String {
         format!("bench-{}-{k}", self.spec.client_id)
@@ -459,27 +469,29 @@ impl Client {
         }
     }
 
-    async fn put_once(&mut self, key: &str, value: &str) -> Attempt<()> {
+    /// One attempt at the node clients believe leads: sends `body` with `call`, records it in
+    /// the history (`op`, and the reply's `output`) if there is one, and on a failure follows
+    /// the leader hint or backs off.
+    async fn attempt<Req, Rep, Fut>(
+        &mut self,
+        body: Req,
+        call: impl FnOnce(KvClient<H2>, tonic::Request<Req>) -> Fut,
+        op: impl FnOnce() -> KvOp,
+        output: impl FnOnce(&Rep) -> KvOutput,
+    ) -> Attempt<Rep>
+    where
+        Fut: Future<Output = (KvClient<H2>, Result<tonic::Response<Rep>, tonic::Status>)>,
+    {
         let node = self.targets.leader.load(Ordering::Relaxed);
-        let Ok(mut kv) = self.kv(node).await else {
+        let Ok(kv) = self.kv(node).await else {
             return Attempt::Retry;
         };
-        let req = self.request(pb::PutRequest {
-            key: key.to_string(),
-            value: value.to_string(),
-            client_id: self.spec.client_id,
-            seq: self.seq,
-        });
-        let pending = self.history.as_ref().map(|h| {
-            h.invoke(
-                self.spec.client_id,
-                KvOp::Put {
-                    key: key.to_string(),
-                    value: value.to_string(),
-                },
-            )
-        });
-        let reply = kv.put(req).await;
+        let req = self.request(body);
+        let pending = self
+            .history
+            .as_ref()
+            .map(|h| h.invoke(self.spec.client_id, op()));
+        let (kv, reply) = call(kv, req).await;
         if reply.is_ok() {
             // Kept while calls go well; after a failure the next call asks the connection,
             // which reopens it if it broke.
@@ -487,17 +499,12 @@ impl Client {
         }
         if let Some(pending) = pending {
             pending.complete(match &reply {
-                Ok(r) => {
-                    let r = r.get_ref();
-                    Outcome::Ok(KvOutput::Put {
-                        previous: r.had_previous.then(|| r.previous.clone()),
-                    })
-                }
+                Ok(r) => Outcome::Ok(output(r.get_ref())),
                 Err(status) => crate::chaos::outcome_of(status),
             });
         }
         match reply {
-            Ok(_) => Attempt::Done(()),
+            Ok(r) => Attempt::Done(r.into_inner()),
             Err(status) => {
                 self.failed(node, &status).await;
                 Attempt::Retry
@@ -505,47 +512,43 @@ impl Client {
         }
     }
 
-    async fn get_once(&mut self, key: &str) -> Attempt<Option<String>> {
-        let node = self.targets.leader.load(Ordering::Relaxed);
-        let Ok(mut kv) = self.kv(node).await else {
-            return Attempt::Retry;
-        };
-        let req = self.request(pb::GetRequest {
+    async fn put_once(&mut self, key: &str, value: &str) -> Attempt<()> {
+        let body = pb::PutRequest {
             key: key.to_string(),
-        });
-        let pending = self.history.as_ref().map(|h| {
-            h.invoke(
-                self.spec.client_id,
-                KvOp::Get {
-                    key: key.to_string(),
-                },
-            )
-        });
-        let reply = kv.get(req).await;
-        if reply.is_ok() {
-            self.kvs[node] = Some(kv);
-        }
-        if let Some(pending) = pending {
-            pending.complete(match &reply {
-                Ok(r) => {
-                    let r = r.get_ref();
-                    Outcome::Ok(KvOutput::Get {
-                        value: r.found.then(|| r.value.clone()),
-                    })
-                }
-                Err(status) => crate::chaos::outcome_of(status),
-            });
-        }
-        match reply {
-            Ok(r) => {
-                let r = r.into_inner();
-                Attempt::Done(r.found.then_some(r.value))
-            }
-            Err(status) => {
-                self.failed(node, &status).await;
-                Attempt::Retry
-            }
-        }
+            value: value.to_string(),
+            client_id: self.spec.client_id,
+            seq: self.seq,
+        };
+        let op = || KvOp::Put {
+            key: key.to_string(),
+            value: value.to_string(),
+        };
+        let output = |r: &pb::PutReply| KvOutput::Put {
+            previous: r.had_previous.then(|| r.previous.clone()),
+        };
+        let put = |mut kv: KvClient<H2>, req| async move {
+            let reply = kv.put(req).await;
+            (kv, reply)
+        };
+        self.attempt(body, put, op, output).await.map(|_| ())
+    }
+
+    async fn get_once(&mut self, key: &str) -> Attempt<Option<String>> {
+        let body = pb::GetRequest {
+            key: key.to_string(),
+        };
+        let op = || KvOp::Get {
+            key: key.to_string(),
+        };
+        let output = |r: &pb::GetReply| KvOutput::Get {
+            value: r.found.then(|| r.value.clone()),
+        };
+        let get = |mut kv: KvClient<H2>, req| async move {
+            let reply = kv.get(req).await;
+            (kv, reply)
+        };
+        let reply = self.attempt(body, get, op, output).await;
+        reply.map(|r| r.found.then_some(r.value))
     }
 
     /// One write, retried with the same sequence number until acknowledged or the run stops.
