@@ -6,7 +6,8 @@
 //!
 //! | module       | what it holds                                                   |
 //! |--------------|-----------------------------------------------------------------|
-//! | `types`      | ids, terms, indexes, [`Entry`], [`HardState`], [`Role`]          |
+//! | `ids`        | [`NodeId`], [`Term`], [`Index`]: the leaf every module stands on |
+//! | `types`      | [`Entry`], [`Snapshot`], [`HardState`], [`Role`]                 |
 //! | `message`    | the RPCs and their replies ([`Message`], [`Rpc`])                |
 //! | `log`        | [`RaftLog`]: entries with commit / apply / persist marks         |
 //! | `membership` | [`Configuration`], single-server [`ConfChange`]s and learners    |
@@ -21,6 +22,7 @@
 //! | `storage`    | the [`Storage`] trait and [`MemStorage`]                         |
 
 pub mod config;
+mod ids;
 pub mod log;
 pub mod membership;
 pub mod message;
