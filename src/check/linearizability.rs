@@ -142,7 +142,7 @@ pub struct ShrinkStats {
 
 /// A verdict with what it cost.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Report {
+pub struct CheckReport {
     /// The verdict.
     pub result: CheckResult,
     /// Per key, in the order they were searched (smallest first).
@@ -168,7 +168,7 @@ const RETRIES: usize = 3;
 /// keys are decided even when a large one is hard. Keys that gave up are searched again (from
 /// scratch) while the time left per key is more than they had. The first key found not
 /// linearizable stops the check; its window is shrunk with the rest of the budget.
-pub fn check_report(ops: &[Operation], budget: Duration) -> Report {
+pub fn check_report(ops: &[Operation], budget: Duration) -> CheckReport {
     let start = Instant::now();
     let deadline = start
         .checked_add(budget)
@@ -191,7 +191,7 @@ pub fn check_report(ops: &[Operation], budget: Duration) -> Report {
             verdict: KeyVerdict::Skipped,
         })
         .collect();
-    let report = |result, keys, shrink| Report {
+    let report = |result, keys, shrink| CheckReport {
         result,
         keys,
         shrink,
@@ -542,7 +542,7 @@ impl fmt::Display for CheckResult {
 }
 
 /// The verdict, then one line per key and one for shrinking.
-impl fmt::Display for Report {
+impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.result)?;
         for key in &self.keys {
