@@ -35,5 +35,5 @@ pub use history::{
     Outcome, Pending, ReadError,
 };
 pub use linearizability::{
-    check, check_report, CheckResult, KeyStats, KeyVerdict, Report, ShrinkStats,
+    check, check_report, CheckReport, CheckResult, KeyStats, KeyVerdict, ShrinkStats,
 };

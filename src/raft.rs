@@ -6,27 +6,29 @@
 //!
 //! | module       | what it holds                                                   |
 //! |--------------|-----------------------------------------------------------------|
-//! | `types`      | ids, terms, indexes, [`Entry`], [`HardState`], [`Role`]          |
+//! | `ids`        | [`NodeId`], [`Term`], [`Index`]: the leaf every module stands on |
+//! | `types`      | [`Entry`], [`Snapshot`], [`HardState`], [`Role`]                 |
 //! | `message`    | the RPCs and their replies ([`Message`], [`Rpc`])                |
 //! | `log`        | [`RaftLog`]: entries with commit / apply / persist marks         |
 //! | `membership` | [`Configuration`], single-server [`ConfChange`]s and learners    |
 //! | `progress`   | a leader's [`Progress`] per follower (nextIndex, matchIndex)     |
 //! | `quorum`     | majority arithmetic                                             |
 //! | `read_only`  | ReadIndex (thesis §6.4): [`ReadState`], confirmation rounds      |
-//! | `node`       | [`RaftNode`]: the rules of Figure 2, PreVote, CheckQuorum,       |
-//! |              | leader transfer                                                  |
+//! | `raft_node`  | [`RaftNode`]: the rules of Figure 2, PreVote, CheckQuorum,       |
+//! |              | leader transfer, ReadIndex, snapshots — one module a concern     |
 //! | `ready`      | [`Ready`]: persist → send → apply                                |
 //! | `trace`      | [`TraceEvent`]: what happened and why                            |
 //! | `status`     | [`Status`]: what a node believes, for dashboards                 |
 //! | `storage`    | the [`Storage`] trait and [`MemStorage`]                         |
 
 pub mod config;
+mod ids;
 pub mod log;
 pub mod membership;
 pub mod message;
-pub mod node;
 pub mod progress;
 pub mod quorum;
+pub mod raft_node;
 pub mod read_only;
 pub mod ready;
 pub mod rng;
@@ -42,8 +44,8 @@ pub use config::{
 pub use log::RaftLog;
 pub use membership::{ConfChange, ConfChangeError, ConfDecodeError, Configuration, Membership};
 pub use message::*;
-pub use node::{CompactError, ProposeError, RaftNode, StepError, TransferError};
 pub use progress::{Progress, ProgressState};
+pub use raft_node::{CompactError, ProposeError, RaftNode, StepError, TransferError};
 pub use read_only::{ReadIndexError, ReadState};
 pub use ready::Ready;
 pub use rng::Rng;

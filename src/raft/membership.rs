@@ -59,7 +59,7 @@ use std::collections::BTreeSet;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::types::{Index, NodeId};
+use super::ids::{Index, NodeId};
 
 /// A cluster configuration: who votes, who only learns.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]

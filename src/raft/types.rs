@@ -1,16 +1,13 @@
-//! The plain data of Raft: ids, terms, indexes, log entries and the persistent state of Figure 2.
+//! The plain data of Raft: log entries, snapshots, the persistent state of Figure 2 and roles,
+//! with the ids, terms and indexes of `ids` re-exported.
 //!
 //! These are the core's own types. The protobuf types of the wire stay outside the core and are
 //! converted in one place (`crate::pb::convert`).
 
 use bytes::Bytes;
 
-/// A server's id. Ids start at 1; 0 is never a node (it means "nobody" on the wire).
-pub type NodeId = u64;
-/// A term number (§5.1). Terms start at 0 on a fresh server and only grow.
-pub type Term = u64;
-/// A log index. The first entry of a log has index 1; index 0 is "before the log".
-pub type Index = u64;
+pub use super::ids::{Index, NodeId, Term};
+use super::membership::Configuration;
 
 /// What a log entry carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -22,7 +19,7 @@ pub enum EntryKind {
     /// entries of earlier terms by committing one of its own.
     Noop,
     /// A membership change (thesis §4.1): `data` holds the whole new configuration
-    /// ([`Configuration::encode`](super::membership::Configuration::encode)). A server uses it as
+    /// ([`Configuration::encode`]). A server uses it as
     /// soon as it is in its log; the state machine applies nothing for it.
     Config,
 }
@@ -62,7 +59,7 @@ impl Entry {
     }
 
     /// A configuration entry carrying `conf`.
-    pub fn config(index: Index, term: Term, conf: &super::membership::Configuration) -> Self {
+    pub fn config(index: Index, term: Term, conf: &Configuration) -> Self {
         Entry {
             index,
             term,
@@ -99,7 +96,7 @@ pub struct Snapshot {
     /// configuration entries included). `None`: the initial configuration of
     /// [`Config::voters`](super::Config::voters), for a snapshot from storage that does not keep
     /// one.
-    pub conf: Option<super::membership::Configuration>,
+    pub conf: Option<Configuration>,
 }
 
 /// "Persistent state on all servers (updated on stable storage before responding to RPCs)".
