@@ -371,3 +371,63 @@ fn slug(text: &str) -> String {
         .map(|c| if c == ' ' { '-' } else { c })
         .collect()
 }
+
+/// Paths of the repository that the docs name in prose or code (`src/raft/log.rs`,
+/// `tests/it/sim_lab.rs`, `assets/scenarios/`): each `(file, line, path)` found.
+fn named_paths(text: &str) -> Vec<(usize, String)> {
+    const ROOTS: [&str; 6] = ["src/", "tests/", "assets/", "benches/", "proto/", "fuzz/"];
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        for (start, _) in line.char_indices() {
+            let rest = &line[start..];
+            let boundary = line[..start]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '/' || c == '_' || c == '.'));
+            if !boundary || !ROOTS.iter().any(|r| rest.starts_with(r)) {
+                continue;
+            }
+            let path: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || matches!(c, '/' | '_' | '-' | '.'))
+                .collect();
+            let path = path.trim_end_matches('.').to_string();
+            // Patterns (`src/*.rs`) and bare roots are not paths.
+            if path.contains('*') || ROOTS.contains(&path.as_str()) {
+                continue;
+            }
+            found.push((n + 1, path));
+        }
+    }
+    found
+}
+
+#[test]
+fn every_source_path_the_docs_name_exists() {
+    let root = root();
+    let mut missing = Vec::new();
+    for file in checked_files(&root) {
+        if file == Path::new("CHANGELOG.md") {
+            continue; // history names files as they were
+        }
+        let text = std::fs::read_to_string(root.join(&file)).expect("read doc");
+        for (line, path) in named_paths(&text) {
+            if !root.join(&path).exists() {
+                missing.push(format!("{}:{line}: {path}", file.display()));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the docs name {} path(s) the repository does not have:\n  {}",
+        missing.len(),
+        missing.join("\n  ")
+    );
+}
+
+#[test]
+fn named_paths_are_found_in_prose_and_code() {
+    let found = named_paths("see `src/raft/log.rs`, tests/it/sim_lab.rs and src/*.rs; not my/src/x.rs.");
+    let paths: Vec<&str> = found.iter().map(|(_, p)| p.as_str()).collect();
+    assert_eq!(paths, ["src/raft/log.rs", "tests/it/sim_lab.rs"]);
+}
