@@ -4,8 +4,6 @@
 //! user gets for bad flags and an address nobody listens on. No wall-clock thresholds: only
 //! "more than zero" and "nothing lost".
 
-#[allow(dead_code)] // `channel` is for the tests that speak gRPC themselves.
-
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 

@@ -4,8 +4,6 @@
 //! These run on loaded 2-core machines: every wait polls a condition against a generous
 //! deadline, never a bare sleep.
 
-#[allow(dead_code)]
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 

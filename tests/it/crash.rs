@@ -6,7 +6,6 @@
 //!
 //! `RAFTLAB_CRASH_ROUNDS=N` sets the number of rounds (CI runs a few; 100 locally).
 
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

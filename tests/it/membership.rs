@@ -6,8 +6,6 @@
 //!
 //! On a loaded 2-core machine: every wait polls a condition against a generous deadline.
 
-#[allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -5,8 +5,6 @@
 //! These run on loaded 2-core machines: every wait polls a condition against a generous
 //! deadline, never a bare sleep.
 
-#[allow(dead_code)]
-
 use std::time::Duration;
 
 use crate::common::in_process::{agreed_leader, eventually, wait_leader};

@@ -1,7 +1,6 @@
 //! `raftlab serve` as a user runs it: a separate process, its JSON line, a Kv and a Control
 //! request from this process, and a clean exit on SIGTERM with every port released.
 
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
