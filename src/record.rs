@@ -35,9 +35,9 @@
 //!   History (1 s poll) ─┘                                                   result_at(t), ...
 //! ```
 //!
-//! The recorder reads the cluster through the dashboard's snapshot (`tui::snapshot::capture`)
-//! and writes the feed in the dashboard's form (`tui::app::FeedLine`), so a replay draws
-//! exactly what a live dashboard drew.
+//! The recorder reads the cluster through the capture the dashboard draws from
+//! (`observe::cluster_view::capture`) and writes the feed in the form the dashboard shows it
+//! (`observe::feed::FeedLine`), so a replay draws exactly what a live dashboard drew.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -52,9 +52,10 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::check::{History, OpStatus, Operation};
 use crate::cluster::{ClusterHandle, ClusterStatus, InFlightInfo, NodeState, Preset};
 use crate::node::{Event, EventBus, EventKind};
+use crate::observe::cluster_view::{capture, ClusterView, LogWant, LogWindow};
+use crate::observe::feed::{category, Category, DropMark, FeedLine, FEED_CAPACITY};
+use crate::observe::format;
 use crate::raft::{Index, NodeId, Term};
-use crate::tui::app::{category, Category, DropMark, FeedLine, FEED_CAPACITY};
-use crate::tui::snapshot::{capture, ClusterView, LogWant, LogWindow};
 
 /// The version of the format this build writes and reads.
 pub const FORMAT: u32 = 1;
@@ -577,8 +578,8 @@ impl RecordSummary {
         format!(
             "recording: {} ({}, {} lines, {:.1} s); replay it with `raftlab replay {}`",
             self.path.display(),
-            crate::tui::view::style::bytes(self.bytes),
-            crate::tui::view::style::thousands(self.lines),
+            format::bytes(self.bytes),
+            format::thousands(self.lines),
             self.duration.as_secs_f64(),
             self.path.display()
         )
