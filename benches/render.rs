@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use raftlab::cluster::{ClusterStatus, InFlightInfo, NodeState, Preset};
 use raftlab::node::{Event, EventKind};
+use raftlab::observe::cluster_view::{ClusterView, LogWindow};
 use raftlab::raft::{MessageKind, NodeId, Role, Status, TraceEvent};
 use raftlab::tui::app::{AppState, Theme};
-use raftlab::tui::snapshot::{ClusterView, LogWindow};
 use raftlab::tui::view::view;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;

@@ -1,15 +1,18 @@
 //! raftlab: a Raft lab in one terminal.
 //!
-//! Layers, each importing only from those below it:
+//! Layers, top to bottom. A module imports only from the modules below it: `tests/it/layers.rs`
+//! reads this table and fails on an import that points up, and on a module of `src/` that has no
+//! row here.
 //!
 //! ```text
 //! cli            the `raftlab` command line: dashboard, serve, bench, chaos, sim
 //! tui            the dashboard (ratatui): views, keys, narration, replay
-//! record         recordings of a run (--record FILE) and their reader for `replay`; it stores
-//!                the dashboard's own snapshot and feed forms (tui::snapshot, tui::app)
+//! record         recordings of a run (--record FILE): format, writer, and the reader `replay` uses
 //! scenario       scripted scenarios (TOML): actions, waits, assertions, narration
 //! command        the prompt's command language and the executor that carries it out
 //! chaos          client workers and a nemesis against a live cluster, judged by `check`
+//! observe        what a run looks like from outside: the cluster view and its poller, the event
+//!                feed's lines and categories, number and size formatting
 //! cluster        the supervisor: nodes, fault-injecting network, clock, Control service
 //! node           one node's runtime: driver loop, Raft and Kv gRPC services, event bus
 //! storage        durable WAL, hard state and snapshot files
@@ -27,6 +30,7 @@ pub mod cli;
 pub mod cluster;
 pub mod command;
 pub mod node;
+pub mod observe;
 pub mod pb;
 pub mod raft;
 pub mod record;

@@ -26,7 +26,6 @@ pub use crate::command::prompt;
 pub mod jobs;
 pub mod narration;
 pub mod replay;
-pub mod snapshot;
 pub mod view;
 
 use std::io::IsTerminal;
@@ -39,6 +38,8 @@ use tokio::time::Instant;
 use tokio_stream::StreamExt;
 
 use crate::cluster::{Cluster, ClusterConfig, Preset};
+use crate::observe::cluster_view;
+use crate::observe::feed::Category;
 use app::{AppState, Theme};
 
 /// Shortest time between two frames (about 30 per second).
@@ -259,7 +260,7 @@ async fn event_loop(
     };
     let (want_tx, want_rx) = watch::channel(state.log_want());
     let (views_tx, mut views_rx) = mpsc::channel(2);
-    let poller = tokio::spawn(snapshot::poll(
+    let poller = tokio::spawn(cluster_view::poll(
         cluster.handle(),
         poll_every,
         want_rx,
@@ -403,7 +404,7 @@ async fn event_loop(
 fn record_notice(recorder: &crate::record::Recorder, notice: &app::Notice) {
     match notice {
         app::Notice::Feed { at, text } => {
-            recorder.feed(*at, 0, app::Category::Fault, text.clone());
+            recorder.feed(*at, 0, Category::Fault, text.clone());
         }
         app::Notice::Status(text) => recorder.note(crate::record::NoteKind::Result, text.clone()),
         _ => {}

@@ -23,10 +23,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::app::{NemesisView, Notice};
-use super::view::style::thousands;
 use crate::chaos::{run_chaos_into, ChaosOptions, ChaosReport};
 use crate::check::{self, CheckResult, Counts, History};
 use crate::cluster::ClusterHandle;
+use crate::observe::format::thousands;
 
 /// How often the checker looks at the history, and how long it may think.
 #[derive(Clone, Copy, Debug)]

@@ -25,8 +25,8 @@ use tokio_stream::StreamExt;
 
 use super::action::{action_for, Action};
 use super::app::{AppState, Effect, Theme};
-use super::snapshot::LogWant;
 use crate::command::prompt::PromptCommand;
+use crate::observe::cluster_view::LogWant;
 use crate::record::Recording;
 
 /// The playback speeds `+` and `-` step through.

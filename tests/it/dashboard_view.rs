@@ -31,15 +31,14 @@ use raftlab::check::{self, CheckResult, Counts, KvOp, KvOutput, Operation};
 use raftlab::cluster::{ClusterStatus, InFlightInfo, NodeState, Preset};
 use raftlab::command::prompt::PromptCommand;
 use raftlab::node::{Event, EventKind};
+use raftlab::observe::cluster_view::{ClusterView, LogWindow};
+use raftlab::observe::feed::{self, Category, FeedKind};
 use raftlab::raft::{
     AppendRejectReason, Index, MessageKind, NodeId, PeerProgress, ProgressState, Role, Status,
     Term, TraceEvent,
 };
 use raftlab::tui::action::Action;
-use raftlab::tui::app::{
-    self, AppState, Category, Effect, FeedKind, Focus, NemesisView, Notice, Theme,
-};
-use raftlab::tui::snapshot::{ClusterView, LogWindow};
+use raftlab::tui::app::{self, AppState, Effect, Focus, NemesisView, Notice, Theme};
 use raftlab::tui::view::{self, logs, ring};
 
 // ----------------------------------------------------------------------------------------------
@@ -2363,7 +2362,7 @@ fn snapshot_events_are_replication() {
         TraceEvent::SnapshotDelivered { to: 2, index: 40 },
     ] {
         assert_eq!(
-            app::category(&EventKind::Trace(t.clone())),
+            feed::category(&EventKind::Trace(t.clone())),
             Category::Replication,
             "{t}"
         );
@@ -2763,10 +2762,10 @@ fn apply_event_marks_dirty_only_for_lines_the_feed_shows() {
         Some(Duration::from_millis(2_069))
     );
     // The feed keeps at most FEED_CAPACITY lines, dropping the oldest.
-    for i in 0..app::FEED_CAPACITY as u64 {
+    for i in 0..feed::FEED_CAPACITY as u64 {
         state.apply_event(ev(10_000 + i, 0, EventKind::NodeUp));
     }
-    assert_eq!(state.feed.len(), app::FEED_CAPACITY);
+    assert_eq!(state.feed.len(), feed::FEED_CAPACITY);
     assert_eq!(
         state.feed.front().map(|l| l.at),
         Some(Duration::from_millis(10_000))

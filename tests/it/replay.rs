@@ -30,12 +30,13 @@ use raftlab::cluster::{
     Cluster, ClusterConfig, ClusterHandle, ClusterStatus, InFlightInfo, NodeState, Preset,
 };
 use raftlab::node::{Event, EventKind};
+use raftlab::observe::cluster_view::{ClusterView, LogWindow};
+use raftlab::observe::feed::Category;
 use raftlab::pb::{self, kv_client::KvClient};
 use raftlab::raft::{Index, MessageKind, NodeId, Role, Status, Term};
 use raftlab::record::{Encoder, Header, NoteKind, RecordError, RecordOptions, Recorder, Recording};
-use raftlab::tui::app::{AppState, Category, Focus, Theme};
+use raftlab::tui::app::{AppState, Focus, Theme};
 use raftlab::tui::replay::{ReplayAction, ReplayState, READ_ONLY};
-use raftlab::tui::snapshot::{ClusterView, LogWindow};
 use raftlab::tui::view;
 
 // ----------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::style;
+use crate::observe::format;
 use crate::raft::{Index, MessageKind};
 use crate::tui::app::{AppState, Theme};
 
@@ -166,7 +167,10 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         if let Some((index, received)) = node.status.receiving_snapshot {
             let room = blank_tail * CELL as usize;
             let text = [
-                format!(" ▣ receiving snapshot ≤{index}: {}", style::bytes(received)),
+                format!(
+                    " ▣ receiving snapshot ≤{index}: {}",
+                    format::bytes(received)
+                ),
                 format!(" ▣ receiving ≤{index}"),
                 " ▣".to_string(),
             ]

@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::style;
+use crate::observe::feed::Category;
 use crate::tui::app::Theme;
 use crate::tui::narration::Narration;
 
@@ -33,7 +34,7 @@ pub fn render(n: &Narration, theme: Theme, frame: &mut Frame, area: Rect) {
     match &n.verdict {
         Some(v) if v.passed() => tail.push(Line::from(Span::styled(
             format!("✓ done: {}/{} steps. q quits.", v.steps_done, v.total),
-            style::category_style(theme, crate::tui::app::Category::Client),
+            style::category_style(theme, Category::Client),
         ))),
         Some(v) => {
             let why = v

@@ -11,6 +11,8 @@ use ratatui::Frame;
 
 use super::{style, verdict};
 use crate::command::prompt::COMMANDS;
+use crate::observe::feed::{Category, FeedLine};
+use crate::observe::format;
 use crate::raft::NodeId;
 use crate::tui::action::bindings;
 use crate::tui::app::{AppState, Focus};
@@ -30,11 +32,7 @@ fn fmt_at(d: std::time::Duration) -> String {
 }
 
 /// One feed line: time, the node (when given), and the text in its category's colour.
-fn feed_line(
-    state: &AppState,
-    l: &crate::tui::app::FeedLine,
-    who: Option<String>,
-) -> Line<'static> {
+fn feed_line(state: &AppState, l: &FeedLine, who: Option<String>) -> Line<'static> {
     let mut spans = vec![Span::styled(fmt_at(l.at), style::dim()), Span::raw(" ")];
     if let Some(who) = who {
         spans.push(Span::styled(who, style::strong()));
@@ -543,7 +541,7 @@ pub fn detail(state: &AppState, frame: &mut Frame, area: Rect) {
             "snapshot {}/{} ({}): entries 1..={} compacted away, the log starts at {}",
             s.snapshot_index,
             s.snapshot_term,
-            style::bytes(s.snapshot_bytes),
+            format::bytes(s.snapshot_bytes),
             s.snapshot_index,
             s.first_index
         )
@@ -564,12 +562,12 @@ pub fn detail(state: &AppState, frame: &mut Frame, area: Rect) {
         let text = match total {
             Some(total) => format!(
                 "receiving snapshot {index}: {}/{}",
-                style::thousands(received),
-                style::bytes(total)
+                format::thousands(received),
+                format::bytes(total)
             ),
             None => format!(
                 "receiving snapshot {index}: {} so far",
-                style::bytes(received)
+                format::bytes(received)
             ),
         };
         lines.push(Line::from(Span::styled(text, style::strong())));
@@ -595,8 +593,8 @@ pub fn detail(state: &AppState, frame: &mut Frame, area: Rect) {
                     format!(
                         "→ {}: sending snapshot {index} ({}/{})",
                         p.id,
-                        style::thousands(sent),
-                        style::bytes(total)
+                        format::thousands(sent),
+                        format::bytes(total)
                     ),
                     style::strong(),
                 )));
@@ -609,7 +607,7 @@ pub fn detail(state: &AppState, frame: &mut Frame, area: Rect) {
         .feed
         .iter()
         .rev()
-        .filter(|l| l.node == state.selected && l.category != crate::tui::app::Category::Message)
+        .filter(|l| l.node == state.selected && l.category != Category::Message)
         .take(rows)
         .map(|l| feed_line(state, l, None))
         .collect();

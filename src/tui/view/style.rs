@@ -3,8 +3,9 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
+use crate::observe::feed::Category;
 use crate::raft::{MessageKind, Role, Term};
-use crate::tui::app::{Category, Theme};
+use crate::tui::app::Theme;
 
 /// Symbol and name of a node's role; `None` is a node that is down.
 pub fn role_symbol(role: Option<Role>) -> (&'static str, &'static str) {
@@ -136,55 +137,5 @@ pub fn compacted(theme: Theme) -> Style {
     match theme {
         Theme::Mono => Style::default().add_modifier(Modifier::DIM),
         Theme::Color => Style::default().fg(Color::DarkGray),
-    }
-}
-
-/// A size in bytes with thousands separators: `1,024 B`.
-pub fn bytes(n: u64) -> String {
-    format!("{} B", thousands(n))
-}
-
-/// `n` with a comma every three digits: `1,048,576`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// How much of a transfer is done, in whole percent (0 when the total is unknown).
-pub fn percent(done: u64, total: u64) -> u64 {
-    if total == 0 {
-        0
-    } else {
-        (u128::from(done.min(total)) * 100 / u128::from(total)) as u64
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_with_thousands_separators() {
-        assert_eq!(bytes(0), "0 B");
-        assert_eq!(bytes(999), "999 B");
-        assert_eq!(bytes(1_024), "1,024 B");
-        assert_eq!(bytes(1_048_576), "1,048,576 B");
-        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
-    }
-
-    #[test]
-    fn percent_is_floored_and_capped() {
-        assert_eq!(percent(512, 1_024), 50);
-        assert_eq!(percent(1_023, 1_024), 99);
-        assert_eq!(percent(2_000, 1_024), 100);
-        assert_eq!(percent(5, 0), 0);
-        assert_eq!(percent(u64::MAX, u64::MAX), 100);
     }
 }

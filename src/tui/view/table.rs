@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 use ratatui::Frame;
 
 use super::{ring::timer_bar, style};
+use crate::observe::format;
 use crate::raft::Role;
 use crate::tui::app::AppState;
 
@@ -98,7 +99,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
                 .find(|p| p.id == n.id)
                 .map_or(String::new(), |p| match p.snapshot_transfer {
                     // InstallSnapshot in progress: how much of it the follower confirmed.
-                    Some((_, sent, total)) => format!("▣ {}%", style::percent(sent, total)),
+                    Some((_, sent, total)) => format!("▣ {}%", format::percent(sent, total)),
                     None => format!("{}/{}", p.match_index, p.next_index),
                 })
         };

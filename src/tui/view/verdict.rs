@@ -13,8 +13,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::panels::clamp_scroll;
-use super::style::{self, thousands};
+use super::style;
 use crate::check::CheckResult;
+use crate::observe::format::thousands;
 use crate::tui::action::{bindings, Action};
 use crate::tui::app::{AppState, NemesisView, Theme};
 

@@ -1,6 +1,12 @@
-//! `ClusterView`: an owned snapshot of everything the dashboard draws, and the poller task that
-//! builds it. Rendering reads only the latest snapshot: it never waits on the cluster, and the
-//! cluster never waits on rendering.
+//! `ClusterView`: an owned capture of everything a run shows from outside (nodes, messages on
+//! the wire, a window of each log, the key-value contents), and the poller task that builds it.
+//! The dashboard draws only the latest capture: it never waits on the cluster, and the cluster
+//! never waits on drawing. A recording stores the same captures as its frames.
+//!
+//! ```text
+//!   ClusterHandle ─► capture(want, previous) ─► ClusterView ─► dashboard / recorder
+//!                         ▲ poll: every interval, the LogWant the dashboard asks for
+//! ```
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -31,10 +37,10 @@ impl LogWindow {
     }
 }
 
-/// Everything the dashboard draws, at one moment.
+/// Everything the dashboard draws, at one moment: one capture of the cluster.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClusterView {
-    /// Cluster time of the snapshot.
+    /// Cluster time of the capture.
     pub at: Duration,
     /// Nodes, clock, network settings.
     pub status: ClusterStatus,
@@ -62,7 +68,7 @@ impl Default for LogWant {
     }
 }
 
-/// Builds one snapshot, reusing `previous` for what cannot be read now (nodes that are down).
+/// Captures the cluster once, reusing `previous` for what cannot be read now (nodes that are down).
 pub async fn capture(
     cluster: &ClusterHandle,
     want: LogWant,
@@ -112,7 +118,7 @@ pub async fn capture(
 }
 
 /// Polls the cluster every `interval` (and the key-value contents every fourth time), sending
-/// each snapshot to the dashboard. Ends when the dashboard hangs up.
+/// each capture to the dashboard. Ends when the dashboard hangs up.
 pub async fn poll(
     cluster: ClusterHandle,
     interval: Duration,
