@@ -40,7 +40,7 @@ impl From<Violation> for Failure {
 type Outcome = Result<(), Failure>;
 
 fn fail(sim: &Simulator, what: impl Into<String>) -> Failure {
-    let history = sim.history_lines();
+    let history = sim.timeline_lines();
     let tail = &history[..];
     Failure::Liveness(format!(
         "{} (seed {}, at {:.3}ms)\nreproduce with RAFTLAB_SEED={}\nlast events:\n  {}",
@@ -810,7 +810,7 @@ fn same_seed_same_run() {
         }
         s.crash(1);
         s.run_for(SEC)?;
-        Ok((s.steps(), s.history_lines()))
+        Ok((s.steps(), s.timeline_lines()))
     };
     let a = run(7).expect("safe");
     let b = run(7).expect("safe");
@@ -1440,7 +1440,7 @@ fn leader_transfer_aborts_when_the_target_dies() {
             return Err(fail(&s, format!("the old leader changed: {st:?}")));
         }
         if !s
-            .history_lines()
+            .timeline_lines()
             .iter()
             .any(|l| l.contains(&format!("leadership transfer to {target} aborted")))
         {
@@ -1602,7 +1602,7 @@ fn read_index_at_a_deposed_leader_is_never_confirmed() {
             return Err(fail(&s, "the deposed leader answered the read"));
         }
         if !s
-            .history_lines()
+            .timeline_lines()
             .iter()
             .any(|l| l.contains("dropped 1 pending reads"))
         {
