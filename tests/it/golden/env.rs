@@ -385,7 +385,8 @@ impl Env {
         self.boot(id)
     }
 
-    /// Starts server `id`'s core from its storage; its state machine from its snapshot.
+    /// Starts server `id`'s core from its storage, its state machine from its snapshot, and
+    /// drains the first Ready.
     fn boot(&mut self, id: NodeId) -> Res {
         let joiner = self.servers.get(&id).is_some_and(|s| s.joiner);
         let config = self.core_config(id, joiner);
@@ -396,6 +397,8 @@ impl Env {
             Some(snapshot) => decode_entries(&snapshot.data)?,
             None => Vec::new(),
         };
+        // The first Ready: committed entries the state machine must apply again.
+        self.process(id);
         Ok(())
     }
 
@@ -437,6 +440,7 @@ impl Env {
         }
         self.boot(id)?;
         self.say(format!("{id}: {}", self.state_line(id)));
+        self.process(id);
         Ok(())
     }
 
