@@ -6,30 +6,48 @@
 //!   event queue (time, seq) ──► Tick(node) ───────────► core.tick()      (each node's own clock
 //!                          └──► Deliver(message) ─────► core.step(msg)    rate: drift)
 //!                                                           │
-//!          drain Ready: persist to MemStorage ─► send into Network (delay/drop/dup/cut)
+//!          drain Ready: persist to MemStorage ─► send into SimNetwork (delay/drop/dup/cut)
 //!                       apply committed entries ─► check invariants (Figure 3)
 //!                       read states ─► check reads are not stale (ReadIndex, thesis §6.4)
 //! ```
 //!
 //! Everything random is drawn from one seed, so a seed and a test script replay a run exactly. A
 //! [`Violation`] carries the seed and the events that led to it.
+//!
+//! | module        | what it holds                                                           |
+//! |---------------|-------------------------------------------------------------------------|
+//! | (here)        | [`SimConfig`], [`Simulator`]: the event queue, the step loop, the checks |
+//! | `replica`     | one simulated server: core, storage, state machine and its snapshots    |
+//! | `network`     | [`SimNetwork`]: messages in flight, partitions, loss, delay             |
+//! | `faults`      | crashes, restarts, partitions, cut links, clock drift, timer nudges     |
+//! | `clients`     | proposals, `one()`, ReadIndex reads, leader transfer, membership        |
+//! | `observation` | status, logs, applied commands, [`Stats`], the [`Timeline`]             |
+//! | `timeline`    | [`Timeline`]: what happened, stamped with simulated time; [`Violation`]  |
+//! | `invariants`  | [`Checker`]: the safety properties of Figure 3                          |
 
-pub mod history;
+mod clients;
+mod faults;
 pub mod invariants;
 pub mod network;
+mod observation;
+mod replica;
+pub mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 
-pub use history::{History, Record, Violation};
+pub use clients::ServedRead;
 pub use invariants::{Chain, Checker};
-pub use network::{InFlight, NetConfig, Network, SendOutcome};
+pub use network::{InFlight, NetConfig, SendOutcome, SimNetwork};
+pub use observation::Stats;
+pub use timeline::{Record, Timeline, Violation};
+
+use replica::{decode_state, encode_entry, restore_state, SimNode};
 
 use crate::raft::{
-    ConfChange, ConfChangeError, Config, Configuration, Entry, EntryKind, Index, MemStorage,
-    Membership, MessageKind, NodeId, RaftNode, ReadMode, ReadState, Ready, Rng, Role, Snapshot,
-    Status, Storage, Term, TraceEvent, TransferError, UnsafeRules,
+    Config, Configuration, Entry, Index, MemStorage, MessageKind, NodeId, RaftNode, ReadMode,
+    ReadState, Ready, Rng, Role, Snapshot, Storage, Term, TraceEvent, UnsafeRules,
 };
 
 /// Settings of one simulation.
@@ -51,8 +69,8 @@ pub struct SimConfig {
     pub max_inflight_appends: usize,
     /// The network's behaviour.
     pub net: NetConfig,
-    /// Records of history to keep for a failure report (0 keeps all).
-    pub history: usize,
+    /// Records of the timeline to keep for a failure report (0 keeps all).
+    pub timeline: usize,
     /// Each server snapshots its state and compacts its log once this many entries were applied
     /// since its last snapshot (0: never).
     pub snapshot_every: u64,
@@ -75,7 +93,7 @@ impl SimConfig {
     /// heartbeats every 2 ticks, and the core's defaults for the optional rules (PreVote and
     /// CheckQuorum on, safe reads, no unsafe rule).
     pub fn new(nodes: usize, seed: u64) -> Self {
-        let history = std::env::var("RAFTLAB_SIM_HISTORY")
+        let timeline = std::env::var("RAFTLAB_SIM_HISTORY")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(400);
@@ -89,7 +107,7 @@ impl SimConfig {
             max_entries_per_append: 64,
             max_inflight_appends: 4,
             net: NetConfig::reliable(),
-            history,
+            timeline,
             snapshot_every: 0,
             snapshot_chunk_bytes: 64 << 10,
             pre_vote: defaults.pre_vote,
@@ -137,77 +155,10 @@ impl SimConfig {
     }
 }
 
-/// Counters of what crossed the network.
-#[derive(Clone, Debug, Default)]
-pub struct Stats {
-    /// Messages sent, by kind.
-    pub sent: BTreeMap<MessageKind, u64>,
-    /// RequestVote messages sent, by the candidate's term.
-    pub votes_requested_by_term: BTreeMap<Term, u64>,
-    /// Messages lost (cut, dropped, or receiver down).
-    pub lost: u64,
-    /// Messages delivered.
-    pub delivered: u64,
-    /// Elections started.
-    pub elections: u64,
-    /// PreVote rounds started (thesis §9.6).
-    pub pre_elections: u64,
-    /// Reads confirmed (ReadIndex or lease).
-    pub reads_served: u64,
-    /// Servers that became candidate, by term.
-    pub candidates_by_term: BTreeMap<Term, u64>,
-    /// AppendEntries rejected by followers, per follower.
-    pub append_rejections: BTreeMap<NodeId, u64>,
-}
-
-impl Stats {
-    /// Total messages sent.
-    pub fn total_sent(&self) -> u64 {
-        self.sent.values().sum()
-    }
-
-    /// Messages of one kind sent.
-    pub fn sent_of(&self, kind: MessageKind) -> u64 {
-        self.sent.get(&kind).copied().unwrap_or(0)
-    }
-}
-
 #[derive(Debug)]
 enum Event {
     Tick(NodeId, u64),
     Deliver(InFlight),
-}
-
-#[derive(Debug)]
-struct SimNode {
-    core: Option<RaftNode>,
-    storage: MemStorage,
-    chain: Chain,
-    /// The state machine: the commands applied, in index order (index = position + 1).
-    applied: Vec<(Term, Bytes)>,
-    /// The same, serialized (what a snapshot of it holds): appended to as entries apply, so that a
-    /// snapshot is one copy.
-    sm_bytes: Vec<u8>,
-    /// Bumped at each restart so that ticks of an old incarnation are ignored.
-    incarnation: u64,
-    crash_after_persist: bool,
-    /// Simulated microseconds between two of this server's ticks (its clock rate).
-    tick_us: u64,
-}
-
-/// A read the simulator asked for and a leader confirmed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ServedRead {
-    /// The server that confirmed it.
-    pub node: NodeId,
-    /// The read's context.
-    pub ctx: u64,
-    /// Its read index.
-    pub index: Index,
-    /// When it was asked (simulated microseconds).
-    pub issued_at: u64,
-    /// When the leader confirmed it.
-    pub served_at: u64,
 }
 
 /// The simulator.
@@ -218,10 +169,10 @@ pub struct Simulator {
     seq: u64,
     queue: BTreeMap<(u64, u64), Event>,
     nodes: BTreeMap<NodeId, SimNode>,
-    net: Network,
+    net: SimNetwork,
     rng: Rng,
     checker: Checker,
-    history: History,
+    timeline: Timeline,
     stats: Stats,
     steps: u64,
     /// The next read context.
@@ -238,9 +189,9 @@ impl Simulator {
     pub fn new(config: SimConfig) -> Self {
         let ids: Vec<NodeId> = (1..=config.nodes as NodeId).collect();
         let mut sim = Simulator {
-            net: Network::new(config.net.clone(), &ids),
+            net: SimNetwork::new(config.net.clone(), &ids),
             rng: Rng::derive(config.seed, 0),
-            history: History::new(config.history),
+            timeline: Timeline::new(config.timeline),
             config,
             now: 0,
             seq: 0,
@@ -277,44 +228,6 @@ impl Simulator {
                 tick_us: self.config.tick_us,
             },
         );
-    }
-
-    /// Starts a fresh, empty server `id` that is in no configuration: it waits for a leader to
-    /// add it ([`ConfChange::AddLearner`]) and contact it. Connected to the healed network. Does
-    /// nothing if `id` exists.
-    pub fn add_node(&mut self, id: NodeId) {
-        if id == 0 || self.nodes.contains_key(&id) {
-            return;
-        }
-        self.history
-            .push(self.now, Record::Fault(format!("add node {id}")));
-        self.joiners.insert(id);
-        self.net.add_node(id);
-        self.insert_node(id);
-        self.boot(id);
-    }
-
-    /// Proposes a membership change at server `id`. `Ok(None)` if it is down.
-    pub fn propose_config_change(
-        &mut self,
-        id: NodeId,
-        change: ConfChange,
-    ) -> Result<Option<Result<Index, ConfChangeError>>, Violation> {
-        let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) else {
-            return Ok(None);
-        };
-        let result = core.propose_config_change(change);
-        self.history.push(
-            self.now,
-            Record::Note(format!("node {id}: {change}: {result:?}")),
-        );
-        self.process(id)?;
-        Ok(Some(result))
-    }
-
-    /// A live server's view of the membership.
-    pub fn membership(&self, id: NodeId) -> Option<Membership> {
-        self.nodes.get(&id)?.core.as_ref().map(RaftNode::membership)
     }
 
     fn boot(&mut self, id: NodeId) {
@@ -395,7 +308,7 @@ impl Simulator {
                 };
                 if let Some(why) = why {
                     self.stats.lost += 1;
-                    self.history.push(
+                    self.timeline.push(
                         self.now,
                         Record::Lost {
                             from,
@@ -407,7 +320,7 @@ impl Simulator {
                     return Ok(true);
                 }
                 self.stats.delivered += 1;
-                self.history.push(self.now, Record::Delivered(msg.clone()));
+                self.timeline.push(self.now, Record::Delivered(msg.clone()));
                 if let Some(core) = self.nodes.get_mut(&to).and_then(|n| n.core.as_mut()) {
                     if let Err(e) = core.step(msg) {
                         return Err(self.violation(format!("core refused a message: {e}")));
@@ -506,7 +419,7 @@ impl Simulator {
             if node.crash_after_persist {
                 node.crash_after_persist = false;
                 node.core = None;
-                self.history.push(
+                self.timeline.push(
                     self.now,
                     Record::Fault(format!("crash node {id} after persisting, before sending")),
                 );
@@ -516,7 +429,7 @@ impl Simulator {
             // Events in order: elections and commits are checked as the core reports them.
             for event in events {
                 self.check_event(id, &event, role, term)?;
-                self.history
+                self.timeline
                     .push(self.now, Record::Trace { node: id, event });
             }
 
@@ -546,7 +459,7 @@ impl Simulator {
                         } else {
                             "dropped"
                         };
-                        self.history.push(
+                        self.timeline.push(
                             self.now,
                             Record::Lost {
                                 from,
@@ -625,7 +538,7 @@ impl Simulator {
                 return Err(self.violation(format!("node {id}: {e}")));
             }
         }
-        self.history.push(
+        self.timeline.push(
             self.now,
             Record::Note(format!(
                 "node {id} stored and restored snapshot {}/{}",
@@ -728,7 +641,7 @@ impl Simulator {
             issued_at,
             served_at: self.now,
         });
-        self.history.push(
+        self.timeline.push(
             self.now,
             Record::Note(format!(
                 "node {id} confirmed read {} at index {}",
@@ -785,8 +698,8 @@ impl Simulator {
             seed: self.config.seed,
             time: self.now,
             what,
-            history: self.history.records().map(|r| r.to_string()).collect(),
-            omitted: self.history.total() - self.history.records().count() as u64,
+            timeline: self.timeline.records().map(|r| r.to_string()).collect(),
+            omitted: self.timeline.total() - self.timeline.records().count() as u64,
         }
     }
 
@@ -825,478 +738,4 @@ impl Simulator {
         }
         Ok(())
     }
-
-    // ------------------------------------------------------------------------------------------
-    // Faults
-    // ------------------------------------------------------------------------------------------
-
-    /// Crashes a server: it loses everything but its storage; messages to it are lost.
-    pub fn crash(&mut self, id: NodeId) {
-        if let Some(node) = self.nodes.get_mut(&id) {
-            if node.core.take().is_some() {
-                self.history
-                    .push(self.now, Record::Fault(format!("crash node {id}")));
-            }
-        }
-    }
-
-    /// Arranges for a server to crash in the middle of its next Ready: after persisting, before
-    /// sending or applying.
-    pub fn crash_after_next_persist(&mut self, id: NodeId) {
-        if let Some(node) = self.nodes.get_mut(&id) {
-            node.crash_after_persist = true;
-        }
-    }
-
-    /// Restarts a crashed server from its storage (does nothing to a live one).
-    pub fn restart(&mut self, id: NodeId) {
-        if self.nodes.get(&id).is_some_and(|n| n.core.is_none()) {
-            self.history
-                .push(self.now, Record::Fault(format!("restart node {id}")));
-            self.boot(id);
-        }
-    }
-
-    /// Splits the servers into groups that cannot talk; unlisted servers are alone.
-    pub fn partition(&mut self, groups: &[Vec<NodeId>]) {
-        self.history
-            .push(self.now, Record::Fault(format!("partition {groups:?}")));
-        self.net.partition(groups);
-    }
-
-    /// Cuts a server off from all others.
-    pub fn disconnect(&mut self, id: NodeId) {
-        self.history
-            .push(self.now, Record::Fault(format!("disconnect node {id}")));
-        self.net.isolate(id);
-    }
-
-    /// Reconnects a server cut off by [`Simulator::disconnect`].
-    pub fn connect(&mut self, id: NodeId) {
-        self.history
-            .push(self.now, Record::Fault(format!("connect node {id}")));
-        self.net.reconnect(id);
-    }
-
-    /// Cuts or restores one direction of one link.
-    pub fn set_link(&mut self, from: NodeId, to: NodeId, up: bool) {
-        self.history.push(
-            self.now,
-            Record::Fault(format!(
-                "link {from}->{to} {}",
-                if up { "up" } else { "cut" }
-            )),
-        );
-        self.net.set_link(from, to, up);
-    }
-
-    /// Clears every partition and cut link.
-    pub fn heal(&mut self) {
-        self.history.push(self.now, Record::Fault("heal".into()));
-        self.net.heal();
-    }
-
-    /// Changes the network's loss, duplication and delays from now on.
-    pub fn set_net(&mut self, net: NetConfig) {
-        self.history
-            .push(self.now, Record::Fault(format!("network {net:?}")));
-        self.net.set_config(net);
-    }
-
-    /// Makes a server time out now.
-    pub fn campaign(&mut self, id: NodeId) -> Result<(), Violation> {
-        if let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) {
-            core.campaign();
-        }
-        self.process(id)
-    }
-
-    /// Sets a server's running election timeout, in ticks.
-    pub fn set_election_timeout(&mut self, id: NodeId, ticks: u32) {
-        if let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) {
-            core.set_election_timeout(ticks);
-        }
-    }
-
-    /// Sets a server's clock rate from now on: 2.0 ticks twice as often as the others (its
-    /// timeouts fire in half the real time), 0.5 half as often. Clock drift, for lease reads.
-    pub fn set_clock_rate(&mut self, id: NodeId, rate: f64) {
-        let tick_us = self.config.tick_us;
-        if let Some(node) = self.nodes.get_mut(&id) {
-            let us = (tick_us as f64 / rate.max(1e-3)).round();
-            node.tick_us = (us as u64).max(1);
-            self.history.push(
-                self.now,
-                Record::Fault(format!("clock of node {id} at rate {rate}")),
-            );
-        }
-    }
-
-    /// Asks the leadership transfer of `to` at server `id` (thesis §3.10). `Ok(Err(..))` when the
-    /// core refuses it (or the server is down: `NotLeader`).
-    pub fn transfer_leader(
-        &mut self,
-        id: NodeId,
-        to: NodeId,
-    ) -> Result<Result<(), TransferError>, Violation> {
-        let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) else {
-            return Ok(Err(TransferError::NotLeader { leader_hint: None }));
-        };
-        let result = core.transfer_leader(to);
-        self.history.push(
-            self.now,
-            Record::Note(format!("transfer leadership {id} -> {to}: {result:?}")),
-        );
-        self.process(id)?;
-        Ok(result)
-    }
-
-    /// Asks server `id` for a linearizable read (ReadIndex, thesis §6.4). Returns the read's
-    /// context if the server took it, or why not. When a leader confirms it (see
-    /// [`Simulator::reads_served`]) the simulator checks that its index is at least every index
-    /// committed anywhere before now.
-    pub fn read_index(&mut self, id: NodeId) -> Result<Result<u64, String>, Violation> {
-        let ctx = self.next_ctx;
-        let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) else {
-            return Ok(Err(format!("node {id} is down")));
-        };
-        // Known before the core sees the read: a lease read is confirmed within this call.
-        let floor = self.checker.max_committed();
-        self.next_ctx += 1;
-        self.reads_pending.insert(ctx, (id, self.now));
-        self.checker.on_read_issued(ctx, floor);
-        if let Err(e) = core.read_index(ctx) {
-            self.reads_pending.remove(&ctx);
-            self.checker.on_read_refused(ctx);
-            return Ok(Err(e.to_string()));
-        }
-        self.history.push(
-            self.now,
-            Record::Note(format!(
-                "read {ctx} asked of node {id} (committed anywhere: {floor})"
-            )),
-        );
-        self.process(id)?;
-        Ok(Ok(ctx))
-    }
-
-    /// The target of the leadership transfer under way at leader `id`, if any.
-    pub fn transfer_target(&self, id: NodeId) -> Option<NodeId> {
-        self.nodes.get(&id)?.core.as_ref()?.transfer_target()
-    }
-
-    /// Whether server `id` is asking for pre-votes (PreVote, thesis §9.6).
-    pub fn is_pre_candidate(&self, id: NodeId) -> bool {
-        self.nodes
-            .get(&id)
-            .and_then(|n| n.core.as_ref())
-            .is_some_and(RaftNode::is_pre_candidate)
-    }
-
-    /// The reads leaders confirmed so far, in order.
-    pub fn reads_served(&self) -> &[ServedRead] {
-        &self.reads_served
-    }
-
-    // ------------------------------------------------------------------------------------------
-    // Clients
-    // ------------------------------------------------------------------------------------------
-
-    /// Proposes a command at server `id`. Returns (index, term) if it is a live leader.
-    pub fn propose(
-        &mut self,
-        id: NodeId,
-        data: impl Into<Bytes>,
-    ) -> Result<Option<(Index, Term)>, Violation> {
-        let Some(core) = self.nodes.get_mut(&id).and_then(|n| n.core.as_mut()) else {
-            return Ok(None);
-        };
-        let Ok((index, term)) = core.propose(data) else {
-            return Ok(None);
-        };
-        self.history.push(
-            self.now,
-            Record::Proposed {
-                node: id,
-                index,
-                term,
-            },
-        );
-        self.process(id)?;
-        Ok(Some((index, term)))
-    }
-
-    /// Proposes at whichever live server accepts, trying the one that believes itself leader of
-    /// the highest term first. Returns (leader, index, term).
-    pub fn propose_anywhere(
-        &mut self,
-        data: impl Into<Bytes>,
-    ) -> Result<Option<(NodeId, Index, Term)>, Violation> {
-        let data = data.into();
-        let mut leaders: Vec<(Term, NodeId)> = self
-            .statuses()
-            .filter(|s| s.role == Role::Leader)
-            .map(|s| (s.term, s.id))
-            .collect();
-        leaders.sort_unstable_by(|a, b| b.cmp(a));
-        for (_, id) in leaders {
-            if let Some((index, term)) = self.propose(id, data.clone())? {
-                return Ok(Some((id, index, term)));
-            }
-        }
-        Ok(None)
-    }
-
-    /// The classic lab's `one()`: submits `data` and waits until at least `expected` servers
-    /// applied it at the same index, retrying with whichever leader exists (when `retry`) for up
-    /// to 10 simulated seconds. Returns the index.
-    pub fn one(
-        &mut self,
-        data: impl Into<Bytes>,
-        expected: usize,
-        retry: bool,
-    ) -> Result<Result<Index, String>, Violation> {
-        let data = data.into();
-        let deadline = self.now + 10_000_000;
-        while self.now < deadline {
-            let Some((_, index, _)) = self.propose_anywhere(data.clone())? else {
-                self.run_for(20_000)?;
-                continue;
-            };
-            let wait_until = self.now + 2_000_000;
-            while self.now < wait_until {
-                let (count, cmd) = self.n_applied(index);
-                if count >= expected && cmd.as_ref() == Some(&data) {
-                    return Ok(Ok(index));
-                }
-                self.run_for(5_000)?;
-            }
-            if !retry {
-                return Ok(Err(format!(
-                    "one({data:?}) was not applied by {expected} servers"
-                )));
-            }
-        }
-        Ok(Err(format!(
-            "one({data:?}) failed to reach agreement with {expected} servers in 10s"
-        )))
-    }
-
-    /// How many servers applied index `index`, and the command they applied there. (Conflicting
-    /// applies are caught by the State Machine Safety check as they happen.)
-    pub fn n_applied(&self, index: Index) -> (usize, Option<Bytes>) {
-        let mut count = 0;
-        let mut cmd = None;
-        for node in self.nodes.values() {
-            if let Some((_, data)) = node.applied.get((index as usize).wrapping_sub(1)) {
-                count += 1;
-                cmd = Some(data.clone());
-            }
-        }
-        (count, cmd)
-    }
-
-    /// Waits until at least `n` servers applied `index`; returns the command.
-    pub fn wait_applied(
-        &mut self,
-        index: Index,
-        n: usize,
-        timeout: u64,
-    ) -> Result<Option<Bytes>, Violation> {
-        let ok = self.run_until_cond(timeout, |s| s.n_applied(index).0 >= n)?;
-        Ok(if ok { self.n_applied(index).1 } else { None })
-    }
-
-    // ------------------------------------------------------------------------------------------
-    // Queries
-    // ------------------------------------------------------------------------------------------
-
-    /// Ids of all servers.
-    pub fn ids(&self) -> Vec<NodeId> {
-        self.nodes.keys().copied().collect()
-    }
-
-    /// Whether a server is running.
-    pub fn is_up(&self, id: NodeId) -> bool {
-        self.nodes.get(&id).is_some_and(|n| n.core.is_some())
-    }
-
-    /// A live server's status.
-    pub fn status(&self, id: NodeId) -> Option<Status> {
-        self.nodes.get(&id)?.core.as_ref().map(RaftNode::status)
-    }
-
-    /// Status of every live server.
-    pub fn statuses(&self) -> impl Iterator<Item = Status> + '_ {
-        self.nodes
-            .values()
-            .filter_map(|n| n.core.as_ref().map(RaftNode::status))
-    }
-
-    /// The leader of the highest term among live servers that believe they lead, if any.
-    pub fn leader(&self) -> Option<NodeId> {
-        self.statuses()
-            .filter(|s| s.role == Role::Leader)
-            .max_by_key(|s| s.term)
-            .map(|s| s.id)
-    }
-
-    /// The leader among servers reachable from `among` that a majority of `among` follows in
-    /// the leader's term — what "the cluster has a working leader" means for a test.
-    pub fn stable_leader(&self, among: &[NodeId]) -> Option<NodeId> {
-        let statuses: Vec<Status> = among.iter().filter_map(|id| self.status(*id)).collect();
-        let leader = statuses
-            .iter()
-            .filter(|s| s.role == Role::Leader)
-            .max_by_key(|s| s.term)?;
-        let voters = self
-            .membership(leader.id)
-            .map(|m| m.conf.voters)
-            .unwrap_or_default();
-        let followers = statuses
-            .iter()
-            .filter(|s| {
-                s.term == leader.term && s.leader_id == Some(leader.id) && voters.contains(&s.id)
-            })
-            .count();
-        (followers > voters.len() / 2).then_some(leader.id)
-    }
-
-    /// The commands a server's state machine applied, in order.
-    pub fn applied(&self, id: NodeId) -> &[(Term, Bytes)] {
-        self.nodes.get(&id).map_or(&[], |n| n.applied.as_slice())
-    }
-
-    /// Index of a server's stored snapshot (0 without one).
-    pub fn snapshot_index(&self, id: NodeId) -> Index {
-        self.nodes
-            .get(&id)
-            .map_or(0, |n| n.storage.snapshot_index())
-    }
-
-    /// A server's stored log (after its snapshot, if it has one).
-    pub fn stored_log(&self, id: NodeId) -> &[Entry] {
-        self.nodes.get(&id).map_or(&[], |n| n.storage.entries())
-    }
-
-    /// Commands (not no-ops) in a server's stored log.
-    pub fn stored_commands(&self, id: NodeId) -> Vec<Bytes> {
-        self.stored_log(id)
-            .iter()
-            .filter(|e| e.kind == EntryKind::Normal)
-            .map(|e| e.data.clone())
-            .collect()
-    }
-
-    /// Message and election counters.
-    pub fn stats(&self) -> &Stats {
-        &self.stats
-    }
-
-    /// The invariant checker (terms with leaders, committed prefix).
-    pub fn checker(&self) -> &Checker {
-        &self.checker
-    }
-
-    /// Events processed so far.
-    pub fn steps(&self) -> u64 {
-        self.steps
-    }
-
-    /// The seed.
-    pub fn seed(&self) -> u64 {
-        self.config.seed
-    }
-
-    /// A random number from the simulator's seeded generator (for tests' own choices).
-    pub fn rand(&mut self, lo: u64, hi: u64) -> u64 {
-        self.rng.range(lo, hi)
-    }
-
-    /// True with probability `p`, from the seeded generator.
-    pub fn chance(&mut self, p: f64) -> bool {
-        self.rng.chance(p)
-    }
-
-    /// The history kept so far, formatted.
-    pub fn history_lines(&self) -> Vec<String> {
-        self.history.records().map(|r| r.to_string()).collect()
-    }
-
-    /// The history, to print a run as it goes (see [`History::since`]).
-    pub fn history(&self) -> &History {
-        &self.history
-    }
-
-    /// Records a note of the test's own in the history (shown with faults).
-    pub fn note(&mut self, what: impl Into<String>) {
-        self.history.push(self.now, Record::Note(what.into()));
-    }
-
-    /// Ids of live servers.
-    pub fn live(&self) -> BTreeSet<NodeId> {
-        self.nodes
-            .iter()
-            .filter(|(_, n)| n.core.is_some())
-            .map(|(id, _)| *id)
-            .collect()
-    }
-}
-
-// ----------------------------------------------------------------------------------------------
-// The simulated state machine's snapshot: every applied entry, in order
-// ----------------------------------------------------------------------------------------------
-
-/// Appends one applied entry to the serialized state: term, kind, data length, data.
-fn encode_entry(out: &mut Vec<u8>, e: &Entry) {
-    out.extend_from_slice(&e.term.to_le_bytes());
-    out.push(match e.kind {
-        EntryKind::Normal => 1,
-        EntryKind::Noop => 2,
-        EntryKind::Config => 3,
-    });
-    out.extend_from_slice(&(e.data.len() as u32).to_le_bytes());
-    out.extend_from_slice(&e.data);
-}
-
-/// The entries a serialized state holds (indexes from 1).
-fn decode_state(mut bytes: &[u8]) -> Result<Vec<Entry>, String> {
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        if bytes.len() < 13 {
-            return Err(format!(
-                "truncated entry header after {} entries",
-                out.len()
-            ));
-        }
-        let (head, rest) = bytes.split_at(13);
-        let term = u64::from_le_bytes(head[..8].try_into().map_err(|_| "term")?);
-        let kind = match head[8] {
-            1 => EntryKind::Normal,
-            2 => EntryKind::Noop,
-            3 => EntryKind::Config,
-            k => return Err(format!("unknown entry kind {k}")),
-        };
-        let len = u32::from_le_bytes(head[9..13].try_into().map_err(|_| "length")?) as usize;
-        if rest.len() < len {
-            return Err(format!("truncated entry data after {} entries", out.len()));
-        }
-        let (data, rest) = rest.split_at(len);
-        out.push(Entry {
-            index: out.len() as Index + 1,
-            term,
-            kind,
-            data: Bytes::copy_from_slice(data),
-        });
-        bytes = rest;
-    }
-    Ok(out)
-}
-
-/// Replaces a server's state machine with a snapshot's.
-fn restore_state(node: &mut SimNode, snapshot: &Snapshot) -> Result<(), String> {
-    let entries = decode_state(&snapshot.data)?;
-    node.applied = entries.iter().map(|e| (e.term, e.data.clone())).collect();
-    node.sm_bytes = snapshot.data.to_vec();
-    Ok(())
 }

@@ -55,7 +55,7 @@ struct Printer {
 
 impl Printer {
     fn flush(&mut self, sim: &Simulator, out: &mut impl std::io::Write) -> std::io::Result<()> {
-        for r in sim.history().since(self.printed) {
+        for r in sim.timeline().since(self.printed) {
             let show = self.messages
                 || matches!(
                     r.record,
@@ -68,7 +68,7 @@ impl Printer {
                 writeln!(out, "{r}")?;
             }
         }
-        self.printed = sim.history().total();
+        self.printed = sim.timeline().total();
         Ok(())
     }
 }
@@ -80,7 +80,7 @@ pub fn sim_story(args: &SimArgs, out: &mut impl std::io::Write) -> Result<(), St
         NetKind::Unreliable => NetConfig::unreliable(),
     };
     let mut config = SimConfig::new(args.nodes as usize, args.seed).with_net(net);
-    config.history = 0;
+    config.timeline = 0;
     let mut sim = Simulator::new(config);
     let mut p = Printer {
         printed: 0,

@@ -76,9 +76,9 @@ pub enum SendOutcome {
     Dropped,
 }
 
-/// The network between the simulated servers.
+/// The network between the simulated servers (the live cluster's is `cluster::Network`).
 #[derive(Debug)]
-pub struct Network {
+pub struct SimNetwork {
     config: NetConfig,
     /// Group of each node: nodes in different groups cannot talk. All 0 when healed.
     group: BTreeMap<NodeId, u64>,
@@ -88,10 +88,10 @@ pub struct Network {
     next_id: u64,
 }
 
-impl Network {
+impl SimNetwork {
     /// A healed network between `nodes`.
     pub fn new(config: NetConfig, nodes: &[NodeId]) -> Self {
-        Network {
+        SimNetwork {
             config,
             group: nodes.iter().map(|n| (*n, 0)).collect(),
             cut: BTreeSet::new(),
@@ -230,7 +230,7 @@ mod tests {
 
     #[test]
     fn partitions_and_cuts() {
-        let mut net = Network::new(NetConfig::reliable(), &[1, 2, 3, 4, 5]);
+        let mut net = SimNetwork::new(NetConfig::reliable(), &[1, 2, 3, 4, 5]);
         assert!(net.connected(1, 5));
         net.partition(&[vec![1, 2], vec![3, 4]]);
         assert!(net.connected(1, 2) && net.connected(4, 3));
@@ -252,7 +252,7 @@ mod tests {
 
     #[test]
     fn delays_stay_in_range_and_loss_happens_at_the_rate() {
-        let mut net = Network::new(NetConfig::unreliable(), &[1, 2]);
+        let mut net = SimNetwork::new(NetConfig::unreliable(), &[1, 2]);
         let mut rng = Rng::new(9);
         let (mut dropped, mut dup) = (0, 0);
         for _ in 0..10_000 {

@@ -15,6 +15,7 @@ mod crash;
 mod dashboard_tmux;
 mod dashboard_view;
 mod docs;
+mod golden;
 mod layers;
 mod membership;
 mod raft_paper;

@@ -5,6 +5,10 @@
 //! version) it checks. Every test drives one or a few `RaftNode`s by hand: it builds messages,
 //! steps them, and inspects `ready()`, `status()` and the trace events. Only the public API of
 //! `raftlab::raft` is used.
+//!
+//! Stories that take several servers and several steps — Figure 7's repairs, Figure 8, split
+//! votes, CheckQuorum, leader transfer, ReadIndex — are told in `tests/testdata/*.txt`, with
+//! the core's own trace as the expected output (see `golden.rs`).
 
 use raftlab::raft::*;
 
@@ -185,13 +189,6 @@ fn append_reject(
     }
 }
 
-fn append_args(m: &Message) -> &AppendEntriesArgs {
-    match &m.rpc {
-        Rpc::AppendEntries(a) => a,
-        other => panic!("expected AppendEntries, got {other:?}"),
-    }
-}
-
 fn append_reply_of(m: &Message) -> &AppendEntriesReply {
     match &m.rpc {
         Rpc::AppendEntriesReply(r) => r,
@@ -265,10 +262,6 @@ fn ticks(node: &mut RaftNode, n: u32) {
     for _ in 0..n {
         node.tick();
     }
-}
-
-fn to(msgs: &[Message], id: NodeId) -> Vec<Message> {
-    msgs.iter().filter(|m| m.to == id).cloned().collect()
 }
 
 fn progress_of(node: &RaftNode, id: NodeId) -> PeerProgress {
@@ -780,53 +773,6 @@ fn candidate_becomes_follower_on_append_entries_of_its_own_term() {
     assert_eq!(rd.messages, vec![append_ok(1, 2, 1, 0, 0)]);
 }
 
-// §5.2, split votes: "each candidate will time out and start a new election by incrementing its
-// term and initiating another round of RequestVote RPCs". A candidate short of a majority stays
-// candidate, in its term, until its own timer fires.
-#[test]
-fn split_vote_candidate_waits_for_its_timeout_then_starts_a_new_term() {
-    let mut c = new_node(1, 4);
-    start_election(&mut c);
-    step(&mut c, vote_reply(2, 1, 1, true));
-    step(&mut c, vote_reply(3, 1, 1, false));
-    step(&mut c, vote_reply(4, 1, 1, false));
-    assert_eq!(
-        (c.role(), c.term()),
-        (Role::Candidate, 1),
-        "2 of 4: no winner"
-    );
-    drain(&mut c);
-
-    let timeout = c.status().election_timeout;
-    ticks(&mut c, timeout - 1);
-    assert_eq!((c.role(), c.term()), (Role::Candidate, 1));
-    assert!(!c.has_ready(), "waiting, silently");
-    c.tick();
-    // PreVote (thesis §9.6): first a round of pre-votes for term 2, in term 1.
-    assert_eq!((c.role(), c.term()), (Role::Follower, 1));
-    let rd = handle(&mut c);
-    assert_eq!(
-        rd.events,
-        vec![
-            TraceEvent::ElectionTimeout { term: 1, timeout },
-            TraceEvent::BecamePreCandidate { term: 2 },
-        ]
-    );
-    assert!(rd.messages.iter().all(|m| m.kind() == MessageKind::PreVote));
-    step(&mut c, pre_vote_reply(2, 1, 2, true));
-    step(&mut c, pre_vote_reply(3, 1, 2, true));
-    assert_eq!((c.role(), c.term()), (Role::Candidate, 2));
-    let rd = handle(&mut c);
-    assert_eq!(
-        rd.messages,
-        (2..=4).map(|p| vote_req(1, p, 2, 0, 0)).collect::<Vec<_>>()
-    );
-    assert_eq!(
-        rd.hard_state.map(|h| (h.term, h.voted_for)),
-        Some((2, Some(1)))
-    );
-}
-
 // §5.2: "Each server will vote for at most one candidate in a given term, on a first-come-first-
 // served basis." A duplicated request from the same candidate gets the same answer, and the
 // Ready carrying a granted vote persists votedFor with it (Figure 2: "updated on stable storage
@@ -1198,111 +1144,6 @@ fn follower_commit_is_min_of_leader_commit_and_last_new_entry() {
 // §5.3 Log replication, leader side
 // ----------------------------------------------------------------------------------------------
 
-/// Leader 1 (recovered with the Figure 7 leader log, term 8 after its election with node 3's
-/// vote) brings follower 2 up to date. Returns the prev_log_index of every AppendEntries sent to
-/// 2, the (conflict_index, conflict_term) hints of 2's refusals, and both nodes.
-fn figure7_repair(follower_log: &[Term]) -> (Vec<Index>, Vec<(Index, Term)>, RaftNode, RaftNode) {
-    let leader_log = [1, 1, 1, 4, 4, 5, 5, 6, 6, 6];
-    let mut l = restored(1, 3, 7, &leader_log);
-    let mut f = restored(2, 3, 6, follower_log);
-    start_election(&mut l);
-    step(&mut l, vote_reply(3, 1, 8, true));
-    assert_eq!((l.role(), l.term()), (Role::Leader, 8));
-
-    let mut prevs = Vec::new();
-    let mut hints = Vec::new();
-    let mut msgs = drain(&mut l);
-    for _ in 0..20 {
-        let to_f = to(&msgs, 2);
-        if to_f.is_empty() {
-            break;
-        }
-        for m in to_f {
-            prevs.push(append_args(&m).prev_log_index);
-            step(&mut f, m);
-        }
-        for reply in drain(&mut f) {
-            let r = append_reply_of(&reply);
-            if !r.success {
-                hints.push((r.conflict_index, r.conflict_term));
-            }
-            step(&mut l, reply);
-        }
-        msgs = drain(&mut l);
-    }
-    (prevs, hints, l, f)
-}
-
-// §5.3: "the follower can include the term of the conflicting entry and the first index it stores
-// for that term. With this information, the leader can decrement nextIndex to bypass all of the
-// conflicting entries in that term; one AppendEntries RPC will be required for each term with
-// conflicting entries, rather than one RPC per entry." Follower (f) of Figure 7: its term-3 run
-// (7..=11) is skipped in one step, then its term-2 run (4..=6).
-#[test]
-fn leader_skips_a_whole_conflicting_term_per_rejection() {
-    let (prevs, hints, l, f) = figure7_repair(&[1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3]);
-    assert_eq!(hints, vec![(7, 3), (4, 2)]);
-    assert_eq!(
-        prevs,
-        vec![10, 6, 3],
-        "one AppendEntries per conflicting term"
-    );
-    assert_eq!(log_terms(&f), vec![1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 8]);
-    assert_eq!(
-        log_terms(&f),
-        log_terms(&l),
-        "the missing entries were replicated"
-    );
-    assert_eq!(
-        progress_of(&l, 2),
-        PeerProgress {
-            id: 2,
-            match_index: 11,
-            next_index: 12,
-            state: ProgressState::Replicate,
-            inflight: 0,
-            snapshot_transfer: None
-        }
-    );
-    assert_eq!(
-        l.log().committed(),
-        11,
-        "leader + follower 2 are a majority of 3"
-    );
-}
-
-// §5.3: same, when the leader holds the follower's conflicting term: it retries just after its
-// own last entry of that term. Follower (e) of Figure 7: too short (hint 8), then term 4 at 7,
-// which the leader has up to 5, so the next try is at prev 5, which matches; 6..=7 are replaced.
-#[test]
-fn leader_uses_its_own_last_entry_of_the_conflicting_term() {
-    let (prevs, hints, l, f) = figure7_repair(&[1, 1, 1, 4, 4, 4, 4]);
-    assert_eq!(hints, vec![(8, 0), (4, 4)]);
-    assert_eq!(prevs, vec![10, 7, 5]);
-    assert_eq!(log_terms(&f), log_terms(&l));
-}
-
-// §5.3: an extra entry of an old term on the follower (Figure 7 (c)) is overwritten by the new
-// leader's no-op, and the truncation is reported.
-#[test]
-fn leader_overwrites_extra_uncommitted_follower_entries() {
-    let mut l = restored(1, 3, 7, &[1, 1, 1, 4, 4, 5, 5, 6, 6, 6]);
-    let mut f = restored(2, 3, 6, &[1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 6]);
-    start_election(&mut l);
-    step(&mut l, vote_reply(3, 1, 8, true));
-    for m in to(&drain(&mut l), 2) {
-        step(&mut f, m);
-    }
-    let rd = handle(&mut f);
-    assert!(rd.events.contains(&TraceEvent::LogTruncated {
-        from_index: 11,
-        leader: 1
-    }));
-    assert_eq!(rd.entries, vec![Entry::noop(11, 8)]);
-    assert_eq!(rd.messages, vec![append_ok(2, 1, 8, 10, 11)]);
-    assert_eq!(log_terms(&f), log_terms(&l));
-}
-
 // Figure 2 ("updated on stable storage before responding to RPCs"): a follower's
 // acknowledgement of entries is a promise they are durable, so it comes in the same Ready as
 // the entries (written before the messages are sent), never in an earlier one.
@@ -1422,75 +1263,6 @@ fn committed_entries_are_applied_only_once_durable_locally() {
             .map(|e| e.index)
             .collect::<Vec<_>>(),
         vec![1, 2]
-    );
-}
-
-// §5.4.2 / Figure 8: "Raft never commits log entries from previous terms by counting replicas.
-// Only log entries from the leader's current term are committed by counting replicas; once an
-// entry from the current term has been committed in this way, then all prior entries are
-// committed indirectly." S1 leads term 4 with entry 2 of term 2 and its term-4 no-op at 3. Entry 2
-// reaches S2 and S3 (a majority with S1) but is not committed; it commits with the no-op.
-#[test]
-fn leader_commits_earlier_term_entry_only_with_an_entry_of_its_own_term() {
-    let mut cfg = config(1, 5, 0);
-    cfg.max_entries_per_append = 1; // so entry 2 travels alone
-    let mut l = restored_with(cfg, 3, 1, &[1, 2]);
-    let mut s2 = restored(2, 5, 3, &[1]);
-    let mut s3 = restored(3, 5, 3, &[1]);
-    campaign_and_win(&mut l);
-    assert_eq!(l.term(), 4);
-    assert_eq!(log_terms(&l), vec![1, 2, 4]);
-    let first = drain(&mut l);
-
-    // Probe at prev 2 is refused (too short), entry 2 follows alone and is accepted.
-    let mut held = Vec::new();
-    for s in [&mut s2, &mut s3] {
-        let id = s.id();
-        let mut inbox = to(&first, id);
-        for _ in 0..2 {
-            assert_eq!(inbox.len(), 1);
-            step(s, inbox[0].clone());
-            for r in drain(s) {
-                step(&mut l, r);
-            }
-            inbox = to(&drain(&mut l), id);
-        }
-        assert_eq!(log_terms(s), vec![1, 2]);
-        assert_eq!(progress_of(&l, id).match_index, 2);
-        // The leader already sent the no-op behind it; hold that message back.
-        assert_eq!(inbox.len(), 1);
-        assert_eq!(append_args(&inbox[0]).entries, vec![Entry::noop(3, 4)]);
-        held.push(inbox[0].clone());
-    }
-    assert_eq!(
-        l.log().committed(),
-        1,
-        "entry 2 (term 2) is on S1, S2, S3 but must not be committed by counting"
-    );
-    assert!(!l.has_ready());
-
-    // The no-op reaches S2: still only S1 and S2 have index 3.
-    step(&mut s2, held[0].clone());
-    for r in drain(&mut s2) {
-        step(&mut l, r);
-    }
-    assert_eq!(l.log().committed(), 1);
-
-    // The no-op reaches S3: index 3 (term 4) is on a majority, and 2 commits with it.
-    step(&mut s3, held[1].clone());
-    for r in drain(&mut s3) {
-        step(&mut l, r);
-    }
-    assert_eq!(l.log().committed(), 3);
-    let rd = handle(&mut l);
-    assert_eq!(
-        rd.events,
-        vec![TraceEvent::CommitAdvanced { from: 1, to: 3 }]
-    );
-    assert_eq!(
-        rd.committed_entries,
-        vec![Entry::normal(2, 2, "x"), Entry::noop(3, 4)],
-        "entry 1 was applied at start-up (recovered commit 1)"
     );
 }
 
@@ -1872,46 +1644,6 @@ fn f_clone_via_restore() -> RaftNode {
     f
 }
 
-// §6.2: "a leader steps down if an election timeout elapses without a successful round of
-// heartbeats to a majority of its cluster". Replies from one follower (a majority of three with
-// the leader) in each window keep it leading; silence for a window deposes it, in the same term.
-#[test]
-fn check_quorum_leader_steps_down_without_a_majority() {
-    let mut l = elected_leader(3);
-    for window in 0..3 {
-        ticks(&mut l, ET_MIN - 1);
-        step(&mut l, append_ok(2, 1, 1, 0, 1));
-        l.tick();
-        assert_eq!(l.role(), Role::Leader, "window {window}");
-        drain(&mut l);
-    }
-    ticks(&mut l, ET_MIN);
-    assert_eq!(
-        (l.role(), l.term(), l.leader_id()),
-        (Role::Follower, 1, None)
-    );
-    let rd = handle(&mut l);
-    assert!(rd.events.contains(&TraceEvent::SteppedDown {
-        was: Role::Leader,
-        term: 1,
-        reason: StepDownReason::QuorumLost {
-            heard_from: 1,
-            needed: 2
-        },
-    }));
-
-    let mut cfg = config(1, 3, 0);
-    cfg.check_quorum = false;
-    let mut l = RaftNode::new(cfg, InitialState::default()).expect("config");
-    campaign_and_win(&mut l);
-    ticks(&mut l, 10 * ET_MAX);
-    assert_eq!(
-        l.role(),
-        Role::Leader,
-        "without CheckQuorum it never notices"
-    );
-}
-
 // ----------------------------------------------------------------------------------------------
 // Thesis §3.10 Leadership transfer
 // ----------------------------------------------------------------------------------------------
@@ -1925,99 +1657,6 @@ fn timeout_now(from: NodeId, to: NodeId, term: Term) -> Message {
             leader_id: from,
         }),
     }
-}
-
-// §3.10: "The prior leader stops accepting new client requests", "sends it AppendEntries
-// requests" until the target's log matches its own, then "sends it a TimeoutNow request".
-#[test]
-fn leader_transfer_brings_the_target_up_to_date_then_sends_timeout_now() {
-    let mut l = elected_leader(3);
-    step(&mut l, append_ok(2, 1, 1, 0, 1));
-    drain(&mut l);
-    assert_eq!(l.propose("a"), Ok((2, 1)));
-    drain(&mut l);
-    // Node 3 has nothing yet; node 2 has entry 1 of 2.
-    assert_eq!(l.transfer_leader(3), Ok(()));
-    assert_eq!(l.transfer_target(), Some(3));
-    assert_eq!(
-        l.propose("b"),
-        Err(ProposeError::TransferInProgress { to: 3 })
-    );
-    assert_eq!(
-        l.transfer_leader(3),
-        Ok(()),
-        "the same request again is no error"
-    );
-    assert_eq!(
-        l.transfer_leader(2),
-        Err(TransferError::InProgress { to: 3 })
-    );
-    let rd = handle(&mut l);
-    assert!(rd.events.contains(&TraceEvent::TransferStarted {
-        to: 3,
-        match_index: 0,
-        last_index: 2
-    }));
-    assert!(rd
-        .messages
-        .iter()
-        .all(|m| m.kind() != MessageKind::TimeoutNow));
-    // Node 3 acknowledges entry 1: not yet.
-    step(&mut l, append_ok(3, 1, 1, 0, 1));
-    assert!(drain(&mut l)
-        .iter()
-        .all(|m| m.kind() != MessageKind::TimeoutNow));
-    // Entry 2: now it is up to date.
-    step(&mut l, append_ok(3, 1, 1, 1, 2));
-    let rd = handle(&mut l);
-    assert!(rd.messages.contains(&timeout_now(1, 3, 1)));
-    assert!(rd.events.contains(&TraceEvent::TimeoutNowSent { to: 3 }));
-    // The target's election reaches the leader: it steps down, the transfer done.
-    let mut forced = vote_req(3, 1, 2, 2, 1);
-    if let Rpc::RequestVote(a) = &mut forced.rpc {
-        a.leadership_transfer = true;
-    }
-    step(&mut l, forced);
-    assert_eq!((l.role(), l.transfer_target()), (Role::Follower, None));
-    let rd = handle(&mut l);
-    assert!(rd
-        .events
-        .contains(&TraceEvent::TransferCompleted { to: 3, term: 2 }));
-    assert_eq!(rd.messages, vec![vote_reply(1, 3, 2, true)]);
-}
-
-// §3.10: "If the transfer does not complete within an election timeout, the prior leader aborts
-// the transfer and resumes accepting client requests." Other refusals are named.
-#[test]
-fn leader_transfer_aborts_after_an_election_timeout() {
-    let mut l = elected_leader(3);
-    assert_eq!(l.transfer_leader(1), Err(TransferError::AlreadyLeader));
-    assert_eq!(
-        l.transfer_leader(9),
-        Err(TransferError::NotAVoter { to: 9 })
-    );
-    let mut f = new_node(2, 3);
-    assert_eq!(
-        f.transfer_leader(3),
-        Err(TransferError::NotLeader { leader_hint: None })
-    );
-    assert_eq!(l.transfer_leader(2), Ok(()));
-    drain(&mut l);
-    ticks(&mut l, ET_MIN / 2);
-    // Node 3 keeps the leader's quorum; node 2 never answers.
-    step(&mut l, append_ok(3, 1, 1, 0, 1));
-    ticks(&mut l, ET_MIN / 2 - 1);
-    assert_eq!(l.transfer_target(), Some(2));
-    assert!(l.propose("a").is_err());
-    l.tick();
-    assert_eq!(l.transfer_target(), None);
-    let rd = handle(&mut l);
-    assert!(rd.events.contains(&TraceEvent::TransferAborted {
-        to: 2,
-        reason: TransferAbortReason::TimedOut { ticks: ET_MIN }
-    }));
-    assert_eq!(l.role(), Role::Leader);
-    assert_eq!(l.propose("b"), Ok((2, 1)), "proposals are taken again");
 }
 
 // §3.10: on TimeoutNow the target "starts a new election" at once — no PreVote round — and its
@@ -2064,65 +1703,6 @@ fn append_ok_round(from: NodeId, to: NodeId, term: Term, matched: Index, round: 
     m
 }
 
-// §6.4: "If the leader has not yet marked an entry from its current term committed, it waits
-// until it has done so"; then it records its commit index as the read index, "sends a new round
-// of heartbeats" and waits for a majority's acknowledgements before the read may be served.
-// Followers refuse (the runtime forwards to the leader).
-#[test]
-fn read_index_waits_for_own_term_commit_then_a_majority_round() {
-    let mut f = new_node(2, 3);
-    assert_eq!(
-        f.read_index(1),
-        Err(ReadIndexError::NotLeader { leader_hint: None })
-    );
-    let mut l = elected_leader(5);
-    assert_eq!(
-        l.read_index(1),
-        Err(ReadIndexError::NoCommitInTerm { term: 1, commit: 0 })
-    );
-    step(&mut l, append_ok(2, 1, 1, 0, 1));
-    step(&mut l, append_ok(3, 1, 1, 0, 1));
-    drain(&mut l);
-    assert_eq!(l.log().committed(), 1);
-
-    assert_eq!(l.read_index(7), Ok(()));
-    assert_eq!(l.pending_reads(), 1);
-    let rd = handle(&mut l);
-    assert!(rd.read_states.is_empty(), "not before a majority answers");
-    assert!(rd.events.contains(&TraceEvent::ReadIndexStarted {
-        ctx: 7,
-        index: 1,
-        round: 1
-    }));
-    let rounds: Vec<u64> = rd
-        .messages
-        .iter()
-        .filter_map(|m| match &m.rpc {
-            Rpc::AppendEntries(a) => Some(a.read_round),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(
-        rounds,
-        vec![1, 1, 1, 1],
-        "a heartbeat to each follower, round 1"
-    );
-
-    // Echoes of an older round prove nothing about this read.
-    step(&mut l, append_ok_round(2, 1, 1, 1, 0));
-    step(&mut l, append_ok_round(3, 1, 1, 1, 0));
-    assert!(handle(&mut l).read_states.is_empty());
-    step(&mut l, append_ok_round(2, 1, 1, 1, 1));
-    assert!(
-        handle(&mut l).read_states.is_empty(),
-        "2 of 5 with the leader"
-    );
-    step(&mut l, append_ok_round(4, 1, 1, 1, 1));
-    let rd = handle(&mut l);
-    assert_eq!(rd.read_states, vec![ReadState { ctx: 7, index: 1 }]);
-    assert_eq!(l.pending_reads(), 0);
-}
-
 // §6.4: a follower echoes the leader's round in its reply, whether it accepts the entries or not:
 // either way it recognised the leader of this term.
 #[test]
@@ -2137,24 +1717,6 @@ fn follower_echoes_the_read_round() {
     let r = append_reply_of(&msgs[0]);
     assert!(!r.success, "log too short");
     assert_eq!(r.read_round, 9);
-}
-
-// A leader that steps down drops its unconfirmed reads; they are never answered.
-#[test]
-fn a_deposed_leader_drops_its_pending_reads() {
-    let mut l = elected_leader(3);
-    step(&mut l, append_ok(2, 1, 1, 0, 1));
-    drain(&mut l);
-    l.read_index(4).expect("taken");
-    l.read_index(5).expect("taken");
-    drain(&mut l);
-    step(&mut l, append(3, 1, 2, (0, 0), &[], 0));
-    let rd = handle(&mut l);
-    assert!(rd.read_states.is_empty());
-    assert!(rd
-        .events
-        .contains(&TraceEvent::ReadsDropped { ctxs: vec![4, 5] }));
-    assert_eq!(l.pending_reads(), 0);
 }
 
 // §6.4.1: with lease reads, a leader whose heartbeats a majority acknowledged within the lease

@@ -5,6 +5,9 @@
 //! Log Matching, Leader Completeness and State Machine Safety after every step, and each test adds
 //! its own liveness and accounting assertions.
 //!
+//! The scripted stories (Figure 8 step by step, the unsafe rules and the violation each lets
+//! through) are told in `tests/testdata/*.txt` (see `golden.rs`); the seed sweeps stay here.
+//!
 //! Seeds: `RAFTLAB_SEEDS=N` runs N seeds per randomized test (default: a CI-sized count),
 //! `RAFTLAB_SEED=S` runs just seed S (to reproduce a failure), and `--features many-seeds` runs
 //! 10,000.
@@ -40,7 +43,7 @@ impl From<Violation> for Failure {
 type Outcome = Result<(), Failure>;
 
 fn fail(sim: &Simulator, what: impl Into<String>) -> Failure {
-    let history = sim.history_lines();
+    let history = sim.timeline_lines();
     let tail = &history[..];
     Failure::Liveness(format!(
         "{} (seed {}, at {:.3}ms)\nreproduce with RAFTLAB_SEED={}\nlast events:\n  {}",
@@ -810,7 +813,7 @@ fn same_seed_same_run() {
         }
         s.crash(1);
         s.run_for(SEC)?;
-        Ok((s.steps(), s.history_lines()))
+        Ok((s.steps(), s.timeline_lines()))
     };
     let a = run(7).expect("safe");
     let b = run(7).expect("safe");
@@ -839,156 +842,6 @@ fn followers_know_the_leader() {
         }
         Ok(())
     });
-}
-
-/// Makes `id` campaign until it leads (each try in a higher term).
-fn elect(s: &mut Simulator, id: NodeId) -> Result<(), Failure> {
-    for _ in 0..5 {
-        s.campaign(id)?;
-        if s.run_until_cond(200 * MS, |s| {
-            s.status(id).is_some_and(|st| st.role == Role::Leader)
-        })? {
-            return Ok(());
-        }
-    }
-    Err(fail(s, format!("node {id} could not get elected")))
-}
-
-/// CheckQuorum's leader lease (thesis §4.2.3): a follower that heard from a leader less than a
-/// minimum election timeout ago refuses to vote. A script that chooses who campaigns next waits
-/// the lease out, with the election timers of `quiet` pushed far back so that nobody else
-/// campaigns meanwhile (a timer is drawn afresh at its next reset).
-fn wait_out_leases(s: &mut Simulator, quiet: &[NodeId], election_min_ticks: u64) -> Outcome {
-    for n in quiet {
-        s.set_election_timeout(*n, 1_000_000);
-    }
-    s.run_for(election_min_ticks * 10 * MS + 50 * MS)?;
-    Ok(())
-}
-
-/// Figure 8 of the paper, step by step (§5.4.2). With one entry per AppendEntries, the leader
-/// of term 3 (S1) re-replicates its old entry X (index 2, term 1) to a majority before its own
-/// no-op of term 3 reaches anyone. Counting replicas would commit X; the rule says not to, because
-/// S5 (whose index 2 has term 2) can still be elected and overwrite X — which the last step does.
-///
-/// With `commit_by_counting` (an unsafe rule) S1 does commit X in step (c), and S5's election in
-/// step (d) breaks Leader Completeness: the checker reports it as a `Failure::Safety`.
-///
-/// The cluster runs with the default PreVote and CheckQuorum: before S5 and S1 campaign, the
-/// script waits out the voters' leader lease (the paper's Figure 8 assumes none).
-fn figure_8_script(commit_by_counting: bool) -> Outcome {
-    let mut config = SimConfig::new(5, 8);
-    config.max_entries_per_append = 1;
-    // Long timeouts so that only the nodes the script makes campaign do.
-    config.election_timeout = (200, 400);
-    config.unsafe_rules.commit_by_counting = commit_by_counting;
-    let et_min = u64::from(config.election_timeout.0);
-    let mut s = Simulator::new(config);
-    let all = s.ids();
-    let term_of =
-        |s: &Simulator, id: NodeId, index: usize| s.stored_log(id).get(index - 1).map(|e| e.term);
-    // (a) S1 leads term 1 and commits its no-op everywhere; then, talking only to S2, it
-    // appends X at index 2, which reaches S2 alone.
-    s.campaign(1)?;
-    if !s.run_until_cond(SEC, |s| {
-        all.iter()
-            .all(|n| s.status(*n).is_some_and(|st| st.commit >= 1))
-    })? {
-        return Err(fail(&s, "no-op of term 1 not committed"));
-    }
-    s.partition(&[vec![1, 2], vec![3], vec![4], vec![5]]);
-    s.propose(1, cmd(1))?;
-    if !s.run_until_cond(SEC, |s| s.stored_log(2).len() >= 2)? {
-        return Err(fail(&s, "X did not reach S2"));
-    }
-    // (b) S1 crashes; S5 is elected in term 2 by S3 and S4, appends its no-op at index 2,
-    // and crashes before sending it anywhere.
-    s.crash(1);
-    s.partition(&[vec![3, 4, 5], vec![2]]);
-    wait_out_leases(&mut s, &[3, 4, 5], et_min)?;
-    s.campaign(5)?;
-    if !s.run_until_cond(SEC, |s| {
-        s.status(5).is_some_and(|st| st.role == Role::Leader)
-    })? {
-        return Err(fail(&s, "S5 not elected in term 2"));
-    }
-    s.partition(&[vec![5], vec![3, 4], vec![2]]);
-    s.crash(5);
-    // (c) S1 restarts and is elected in term 3 by S2 and S3; with one entry per message it
-    // sends X to S3 before its own no-op: X is now on S1, S2, S3, a majority.
-    s.restart(1);
-    s.partition(&[vec![1, 2, 3], vec![4], vec![5]]);
-    // Its first try may be in a term S3 already voted in (for S5): try again, higher.
-    elect(&mut s, 1)?;
-    if !s.run_until_cond(SEC, |s| term_of(s, 3, 2) == Some(1))? {
-        return Err(fail(&s, "X did not reach S3"));
-    }
-    // Let S3's acknowledgement reach S1, but not S1's next entry reach anyone.
-    s.set_link(1, 2, false);
-    s.set_link(1, 3, false);
-    s.run_for(20 * MS)?;
-    let commit = s.status(1).map_or(0, |st| st.commit);
-    if commit >= 2 && !commit_by_counting {
-        return Err(fail(
-            &s,
-            format!("S1 committed X, an entry of term 1, by counting (commit {commit})"),
-        ));
-    }
-    if commit < 2 && commit_by_counting {
-        return Err(fail(
-            &s,
-            "with commit_by_counting S1 should have committed X, stored on a majority",
-        ));
-    }
-    // (d) S1 crashes; S5 restarts and is elected in term 4 by S2, S3 and S4 (its last term,
-    // 2, beats their 1), and overwrites index 2 everywhere. Nothing committed is lost.
-    s.crash(1);
-    s.restart(5);
-    s.heal();
-    s.partition(&[vec![2, 3, 4, 5], vec![1]]);
-    wait_out_leases(&mut s, &[2, 3, 4, 5], et_min)?;
-    elect(&mut s, 5)?;
-    let ok = s.run_until_cond(2 * SEC, |s| {
-        [2, 3, 4].iter().all(|n| term_of(s, *n, 2) == Some(2))
-    })?;
-    if !ok {
-        return Err(fail(&s, "S5 did not overwrite index 2"));
-    }
-    s.check_logs_fully()?;
-    Ok(())
-}
-
-fn expect_ok(outcome: Outcome) {
-    match outcome {
-        Ok(()) => {}
-        Err(Failure::Safety(v)) => panic!("{v}"),
-        Err(Failure::Liveness(m)) => panic!("{m}"),
-    }
-}
-
-/// Expects the checker to have caught a violation of `property`.
-fn expect_violation(outcome: Outcome, property: &str) {
-    match outcome {
-        Err(Failure::Safety(v)) if v.what.contains(property) => {}
-        Err(Failure::Safety(v)) => panic!("expected a {property} violation, got another:\n{v}"),
-        Err(Failure::Liveness(m)) => panic!("expected a {property} violation, got:\n{m}"),
-        Ok(()) => panic!("expected a {property} violation, but the run was safe"),
-    }
-}
-
-/// Figure 8, scripted: Raft's rule (commit only entries of the leader's own term by counting,
-/// §5.4.2) keeps X uncommitted, and S5 may then overwrite it safely.
-#[test]
-fn figure_8_scripted_old_term_entry_is_not_committed_by_counting() {
-    expect_ok(figure_8_script(false));
-}
-
-/// UNSAFE rule `commit_by_counting`: the same script, with the Figure 8 bug. S1 commits X by
-/// counting replicas, S5 is elected without X and overwrites it — the checker reports Leader
-/// Completeness broken. (If the switch did nothing, the script would fail at step (c).)
-#[test]
-fn unsafe_commit_by_counting_breaks_leader_completeness_in_figure_8() {
-    expect_violation(figure_8_script(true), "Leader Completeness");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1440,7 +1293,7 @@ fn leader_transfer_aborts_when_the_target_dies() {
             return Err(fail(&s, format!("the old leader changed: {st:?}")));
         }
         if !s
-            .history_lines()
+            .timeline_lines()
             .iter()
             .any(|l| l.contains(&format!("leadership transfer to {target} aborted")))
         {
@@ -1602,7 +1455,7 @@ fn read_index_at_a_deposed_leader_is_never_confirmed() {
             return Err(fail(&s, "the deposed leader answered the read"));
         }
         if !s
-            .history_lines()
+            .timeline_lines()
             .iter()
             .any(|l| l.contains("dropped 1 pending reads"))
         {
@@ -1715,83 +1568,6 @@ fn lease_reads_can_be_stale_when_a_followers_clock_runs_fast() {
         }
         Ok(())
     });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Unsafe rules: what Raft's rules prevent
-// ---------------------------------------------------------------------------------------------
-
-/// Three servers; S1 leads and commits entries with S2 while S3 is cut off with an empty log;
-/// S1 crashes and S3 campaigns against S2. §5.4.1 makes S2 refuse (S3's log is behind); with the
-/// unsafe rule `vote_without_log_check` S2 votes for S3, which becomes leader without the
-/// committed entries: Leader Completeness breaks.
-fn stale_candidate_script(vote_without_log_check: bool) -> Outcome {
-    let mut config = SimConfig::new(3, 3);
-    config.election_timeout = (200, 400);
-    config.unsafe_rules.vote_without_log_check = vote_without_log_check;
-    let mut s = Simulator::new(config);
-    s.partition(&[vec![1, 2], vec![3]]);
-    elect(&mut s, 1)?;
-    for i in 0..3 {
-        s.propose(1, cmd(i))?;
-    }
-    if !s.run_until_cond(SEC, |s| s.status(2).is_some_and(|st| st.commit >= 4))? {
-        return Err(fail(&s, "S1 and S2 did not commit"));
-    }
-    s.crash(1);
-    s.heal();
-    wait_out_leases(&mut s, &[2, 3], 200)?;
-    for _ in 0..3 {
-        s.campaign(3)?;
-        s.run_for(300 * MS)?;
-    }
-    if s.status(3).is_some_and(|st| st.role == Role::Leader) {
-        return Err(fail(&s, "S3 leads without a violation being caught"));
-    }
-    Ok(())
-}
-
-/// UNSAFE rule `vote_without_log_check`: the checker catches a leader elected without committed
-/// entries. Without the switch the same script is safe and S3 is never elected.
-#[test]
-fn unsafe_vote_without_log_check_breaks_leader_completeness() {
-    expect_ok(stale_candidate_script(false));
-    expect_violation(stale_candidate_script(true), "Leader Completeness");
-}
-
-/// Three servers; S2 votes for S1 in term 1 (S1 wins), crashes and restarts; S3, cut off until
-/// then, campaigns in term 1 too. A persisted vote makes S2 refuse; with the unsafe rule
-/// `forget_vote` it restarts having voted for nobody, votes for S3, and term 1 has two leaders.
-fn double_vote_script(forget_vote: bool) -> Outcome {
-    let mut config = SimConfig::new(3, 5);
-    config.election_timeout = (200, 400);
-    config.unsafe_rules.forget_vote = forget_vote;
-    let mut s = Simulator::new(config);
-    s.partition(&[vec![1, 2], vec![3]]);
-    s.campaign(1)?;
-    if !s.run_until_cond(SEC, |s| {
-        s.status(1)
-            .is_some_and(|st| st.role == Role::Leader && st.term == 1)
-    })? {
-        return Err(fail(&s, "S1 not elected in term 1"));
-    }
-    s.crash(2);
-    s.restart(2);
-    s.partition(&[vec![2, 3], vec![1]]);
-    s.campaign(3)?;
-    s.run_for(300 * MS)?;
-    if s.checker().leaders().filter(|(t, _)| *t == 1).count() > 1 {
-        return Err(fail(&s, "two leaders in term 1 and no violation caught"));
-    }
-    Ok(())
-}
-
-/// UNSAFE rule `forget_vote`: the checker catches two leaders in one term. Without the switch
-/// the restarted S2 remembers its vote, and the same script is safe.
-#[test]
-fn unsafe_forget_vote_breaks_election_safety() {
-    expect_ok(double_vote_script(false));
-    expect_violation(double_vote_script(true), "Election Safety");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
-//! What happened in a simulation, kept compactly so that a failure can print the events that led
-//! to it. Records are formatted only when a violation is reported.
+//! The simulation's timeline: what happened, in order, stamped with simulated time — kept
+//! compactly so that a failure can print the events that led to it. Records are formatted only
+//! when a violation is reported. (Not to be confused with `check::History`, the operations
+//! clients saw.)
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -76,16 +78,16 @@ impl fmt::Display for Stamped {
 
 /// The last `capacity` records (all of them when `capacity` is 0).
 #[derive(Debug)]
-pub struct History {
+pub struct Timeline {
     records: VecDeque<Stamped>,
     capacity: usize,
     total: u64,
 }
 
-impl History {
-    /// A history keeping the last `capacity` records, or everything when 0.
+impl Timeline {
+    /// A timeline keeping the last `capacity` records, or everything when 0.
     pub fn new(capacity: usize) -> Self {
-        History {
+        Timeline {
             records: VecDeque::new(),
             capacity,
             total: 0,
@@ -130,7 +132,7 @@ pub struct Violation {
     /// Which property and how.
     pub what: String,
     /// The events leading up to it.
-    pub history: Vec<String>,
+    pub timeline: Vec<String>,
     /// Events before the kept window.
     pub omitted: u64,
 }
@@ -153,7 +155,7 @@ impl fmt::Display for Violation {
         if self.omitted > 0 {
             writeln!(f, "... {} earlier events omitted ...", self.omitted)?;
         }
-        for line in &self.history {
+        for line in &self.timeline {
             writeln!(f, "  {line}")?;
         }
         Ok(())
