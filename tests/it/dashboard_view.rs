@@ -43,7 +43,7 @@ use raftlab::tui::app::{
     self, AppState, Category, Effect, FeedKind, Focus, NemesisView, Notice, Theme,
 };
 use raftlab::tui::snapshot::{ClusterView, LogWindow};
-use raftlab::tui::view;
+use raftlab::tui::view::{self, ViewLayout};
 
 mod events;
 mod header;
@@ -704,12 +704,33 @@ fn run(c: PromptCommand) -> Vec<Effect> {
 // Drawing and reading the screen
 // ----------------------------------------------------------------------------------------------
 
+/// Draws `state` at `w`×`h`; the layout the view writes is dropped (see [`draw_keeping_layout`]).
 fn draw(state: &AppState, w: u16, h: u16) -> Terminal<TestBackend> {
+    draw_with_layout(state, w, h).0
+}
+
+/// Draws `state` at `w`×`h`; returns the screen and where the view put things.
+fn draw_with_layout(state: &AppState, w: u16, h: u16) -> (Terminal<TestBackend>, ViewLayout) {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("a test terminal");
+    let mut layout = state.layout;
     terminal
-        .draw(|f| view::view(state, f))
+        .draw(|f| view::view(state, &mut layout, f))
         .expect("the test backend never fails");
+    (terminal, layout)
+}
+
+/// Draws `state` as the dashboard does after every frame: the layout the view wrote (the ring,
+/// how many log cells fit, how far the overlay scrolls) stays in the state for the next keys
+/// and clicks.
+fn draw_keeping_layout(state: &mut AppState, w: u16, h: u16) -> Terminal<TestBackend> {
+    let (terminal, layout) = draw_with_layout(state, w, h);
+    state.layout = layout;
     terminal
+}
+
+/// Where the view puts things when it draws `state` at `w`×`h`.
+fn layout(state: &AppState, w: u16, h: u16) -> ViewLayout {
+    draw_with_layout(state, w, h).1
 }
 
 /// The two sizes every whole screen is drawn at.
@@ -819,8 +840,8 @@ impl Screen {
 
 /// The node table: the columns right of the ring, on the ring's rows (borders included).
 fn table_rows(state: &AppState, screen: &Screen) -> Vec<String> {
-    let ring = state.ring_area.get();
     let w = screen.width() as u16;
+    let ring = layout(state, w, screen.cells.len() as u16).ring;
     screen.rect(Rect {
         x: ring.right(),
         y: ring.y,

@@ -14,6 +14,7 @@ mod cluster;
 mod crash;
 mod dashboard_tmux;
 mod dashboard_view;
+mod keys_doc;
 mod membership;
 mod raft_paper;
 mod replay;

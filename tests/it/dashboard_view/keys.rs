@@ -253,8 +253,8 @@ fn message_actions_need_a_selected_message() {
 fn log_scrolling_pages_back_and_forward_by_half_a_window() {
     let mut state = app_with(long_logs(), Vec::new());
     // 80 columns: (80 - 2 - 5) / 3 = 24 cells, so a page is 12.
-    draw(&state, 80, 24);
-    assert_eq!(state.log_cells.get(), 24);
+    draw_keeping_layout(&mut state, 80, 24);
+    assert_eq!(state.layout.log_cells, 24);
     assert_eq!(state.log_want().len, 24);
     assert_eq!(state.log_end, None);
     assert!(state.on_key(code(KeyCode::PageUp)).is_empty());
@@ -280,7 +280,7 @@ fn log_scrolling_pages_back_and_forward_by_half_a_window() {
     assert_eq!(state.log_end, None);
     // A log shorter than the window has nowhere to scroll to.
     let mut short = app_with(elected(), Vec::new());
-    draw(&short, 80, 24);
+    draw_keeping_layout(&mut short, 80, 24);
     short.update(Action::LogBack);
     assert_eq!(short.log_end, Some(8));
     short.update(Action::LogForward);

@@ -8,8 +8,8 @@ fn a_click_on_a_node_selects_it() {
         let view = if w == 200 { nine_nodes() } else { elected() };
         let n = view.status.nodes.len();
         let mut state = app_with(view, Vec::new());
-        draw(&state, w, h);
-        let cells = view::ring::node_cells(state.ring_area.get(), &state.ids);
+        draw_keeping_layout(&mut state, w, h);
+        let cells = view::ring::node_cells(state.layout.ring, &state.ids);
         assert_eq!(cells.len(), n);
         for (id, x, y) in cells {
             // Click the first cell of the node's label too, not just its centre.
@@ -25,12 +25,12 @@ fn a_click_on_a_node_selects_it() {
 #[test]
 fn a_click_elsewhere_or_not_a_left_press_selects_nothing() {
     let mut state = app_with(elected(), Vec::new());
-    draw(&state, 140, 45);
-    let (_, x, y) = view::ring::node_cells(state.ring_area.get(), &state.ids)[3];
+    draw_keeping_layout(&mut state, 140, 45);
+    let (_, x, y) = view::ring::node_cells(state.layout.ring, &state.ids)[3];
     state.selected = 1;
     // Far from any node: the table, the ring's centre.
     state.on_mouse(click(120, 5));
-    let ring = state.ring_area.get();
+    let ring = state.layout.ring;
     state.on_mouse(click(ring.x + ring.width / 2, ring.y + ring.height / 2));
     assert_eq!(state.selected, 1);
     // Right button, release, or an overlay open: ignored.

@@ -55,7 +55,7 @@ fn help_overlay_shows_every_command_and_the_legend_at_140x45() {
     for c in raftlab::command::prompt::COMMANDS {
         assert!(text.contains(c.usage), "{:?} missing:\n{text}", c.usage);
     }
-    for b in raftlab::tui::action::bindings() {
+    for b in raftlab::tui::action::bindings(raftlab::tui::action::Mode::Main) {
         assert!(text.contains(b.label), "{:?} missing:\n{text}", b.label);
     }
     assert!(text.contains("Symbols"), "{text}");
@@ -81,7 +81,7 @@ fn help_overlay_lines_are_not_cut_at_140x45() {
     let text: String = format!("{left}{right}").split_whitespace().collect();
     let squeeze = |s: &str| s.split_whitespace().collect::<String>();
     let mut cut = Vec::new();
-    for b in raftlab::tui::action::bindings() {
+    for b in raftlab::tui::action::bindings(raftlab::tui::action::Mode::Main) {
         if !text.contains(&squeeze(b.help)) {
             cut.push(b.help);
         }
@@ -232,4 +232,45 @@ fn overlays_open_close_and_swallow_keys() {
     assert_eq!(state.focus, Focus::Help);
     state.update(Action::ToggleHelp);
     assert_eq!(state.focus, Focus::Main);
+}
+
+#[test]
+fn help_scrolls_no_further_than_the_last_frame_allowed() {
+    let mut state = app_with(elected(), Vec::new());
+    state.on_key(key('?'));
+    // The first frame tells the key handler how far the help can scroll.
+    draw_keeping_layout(&mut state, 80, 24);
+    for _ in 0..30 {
+        state.on_key(code(KeyCode::PageDown));
+    }
+    let bottom = Screen::of(&state, 80, 24).block(" help (");
+    assert_eq!(state.help_scroll, state.layout.max_scroll);
+    // One line up shows one line more at the top, at once.
+    state.on_key(code(KeyCode::Up));
+    let up = Screen::of(&state, 80, 24).block(" help (");
+    assert_ne!(up, bottom);
+    assert_eq!(up[1..], bottom[..bottom.len() - 1]);
+}
+
+#[test]
+fn help_lists_the_keys_of_the_help_itself_and_of_the_prompt() {
+    use raftlab::tui::action::{bindings, Mode};
+    let mut state = app_with(elected(), Vec::new());
+    state.on_key(key('?'));
+    // One column, tall enough for all of it.
+    let text = Screen::of(&state, 100, 200).block(" help (").join("\n");
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for heading in ["In this help", "At the prompt (:)"] {
+        assert!(flat.contains(heading), "{heading:?} missing:\n{text}");
+    }
+    for mode in [Mode::Main, Mode::Help, Mode::Prompt] {
+        for b in bindings(mode) {
+            let help: String = b.help.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                flat.contains(&help),
+                "{mode:?}: {:?} missing:\n{text}",
+                b.help
+            );
+        }
+    }
 }

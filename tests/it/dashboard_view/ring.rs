@@ -6,11 +6,11 @@ use super::*;
 fn ring_marks_cut_links_and_only_those() {
     let state = app_with(partitioned(), Vec::new());
     let screen = Screen::of(&state, 140, 45);
-    let ring = screen.rect(state.ring_area.get()).join("\n");
+    let ring = screen.rect(layout(&state, 140, 45).ring).join("\n");
     assert!(ring.contains('╳'), "{ring}");
     let healed = app_with(elected(), Vec::new());
     let screen = Screen::of(&healed, 140, 45);
-    let ring = screen.rect(healed.ring_area.get()).join("\n");
+    let ring = screen.rect(layout(&healed, 140, 45).ring).join("\n");
     assert!(!ring.contains('╳'), "{ring}");
 }
 
@@ -18,14 +18,14 @@ fn ring_marks_cut_links_and_only_those() {
 fn ring_labels_every_node_with_role_and_term() {
     let state = app_with(partitioned(), Vec::new());
     let screen = Screen::of(&state, 140, 45);
-    let ring = screen.rect(state.ring_area.get()).join("\n");
+    let ring = screen.rect(layout(&state, 140, 45).ring).join("\n");
     for label in ["★1 t3", "●2 t3", "●3 t4", "★4 t4", "●5 t4"] {
         assert!(ring.contains(label), "{label:?} missing:\n{ring}");
     }
     assert_eq!(ring.matches("♥ leads").count(), 2, "{ring}");
     let down = app_with(one_down(), Vec::new());
     let screen = Screen::of(&down, 140, 45);
-    let ring = screen.rect(down.ring_area.get()).join("\n");
+    let ring = screen.rect(layout(&down, 140, 45).ring).join("\n");
     assert!(ring.contains("✕2 t4"), "{ring}");
     assert!(ring.contains("down"), "{ring}");
 }
@@ -45,14 +45,14 @@ fn ring_shows_a_recent_drop() {
         },
     ));
     let screen = Screen::of(&state, 140, 45);
-    let ring = screen.rect(state.ring_area.get()).join("\n");
+    let ring = screen.rect(layout(&state, 140, 45).ring).join("\n");
     assert!(ring.contains('✗'), "{ring}");
     // More than a second later (the view's clock at 13.4 s) the mark is gone.
     let mut later = elected();
     later.at = Duration::from_millis(13_400);
     state.apply_view(later);
     let screen = Screen::of(&state, 140, 45);
-    let ring = screen.rect(state.ring_area.get()).join("\n");
+    let ring = screen.rect(layout(&state, 140, 45).ring).join("\n");
     assert!(!ring.contains('✗'), "{ring}");
 }
 
@@ -64,7 +64,7 @@ fn ring_highlights_the_selected_node_and_message() {
     state.message = Some(0); // #41, AppendEntries 3 -> 1: the only ■
     let terminal = draw(&state, 140, 45);
     let buf = terminal.backend().buffer();
-    let ring = state.ring_area.get();
+    let ring = layout(&state, 140, 45).ring;
     let mut reversed = Vec::new();
     for y in ring.y..ring.bottom() {
         for x in ring.x..ring.right() {
