@@ -13,7 +13,7 @@ use raftlab::node::{Event, EventKind};
 use raftlab::observe::cluster_view::{ClusterView, LogWindow};
 use raftlab::raft::{MessageKind, NodeId, Role, Status, TraceEvent};
 use raftlab::tui::app::{AppState, Theme};
-use raftlab::tui::view::view;
+use raftlab::tui::view::{draw, ViewLayout};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -120,15 +120,15 @@ fn main() {
     }
     // First frame sizes the log window; the poller would then fetch that many entries.
     state.apply_view(view_of(64));
-    terminal.draw(|f| view(&state, f)).expect("draw");
-    let window = state.log_cells.get();
+    terminal.draw(|f| draw(&mut state, f)).expect("draw");
+    let window = state.layout.log_cells;
     state.apply_view(view_of(window));
 
     let frames = 2_000;
     let mut times = Vec::with_capacity(frames);
     for _ in 0..frames {
         let start = Instant::now();
-        terminal.draw(|f| view(&state, f)).expect("draw");
+        terminal.draw(|f| draw(&mut state, f)).expect("draw");
         times.push(start.elapsed());
     }
     times.sort();
@@ -151,9 +151,13 @@ fn main() {
     type Part = fn(&AppState, &mut ratatui::Frame, ratatui::layout::Rect);
     let parts: [(&str, Part); 7] = [
         ("header", header::render),
-        ("ring", ring::render),
+        ("ring", |s, f, a| {
+            ring::render(s, &mut ViewLayout::default(), f, a)
+        }),
         ("table", table::render),
-        ("logs", logs::render),
+        ("logs", |s, f, a| {
+            logs::render(s, &mut ViewLayout::default(), f, a)
+        }),
         ("feed", panels::feed),
         ("side", panels::side),
         ("footer", panels::footer),

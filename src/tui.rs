@@ -365,7 +365,7 @@ async fn event_loop(
                 Vec::new()
             }
             _ = sleep_until_opt(draw_at) => {
-                terminal.draw(|f| view::view(state, f))?;
+                terminal.draw(|f| view::draw(state, f))?;
                 state.dirty = false;
                 last_draw = Instant::now();
                 want_tx.send_if_modified(|w| {

@@ -1,6 +1,13 @@
-//! Everything a user can do, as data: the `Action` enum and the key table that maps keys to
-//! actions. The footer and the help overlay are generated from the same table as the key
-//! handling, so they cannot disagree.
+//! Everything a user can do, as data: the `Action` enum and one key table per [`Mode`] (the
+//! main screen, a replay, the prompt, each overlay). Key handling, the footer, the help overlay
+//! and `docs/keys.md` are all generated from the same tables, so they cannot disagree.
+//!
+//! ```text
+//!   KeyEvent ─► AppState::mode() ─► bindings(mode) ─► Action ─► AppState::update
+//!                                         ├─► footer (panels, timeline)
+//!                                         ├─► help overlay (panels)
+//!                                         └─► keys_markdown() ─► docs/keys.md
+//! ```
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -83,6 +90,132 @@ pub enum Action {
     ToggleHistory,
     /// A command typed at the prompt.
     Command(PromptCommand),
+    /// Close the overlay on top (help, node detail, history); the message selection stays.
+    CloseOverlay,
+    /// Scroll the overlay by this many lines (negative: up).
+    Scroll(i16),
+    /// Scroll the overlay back to its first line.
+    ScrollTop,
+    /// Run the line typed at the prompt.
+    PromptRun,
+    /// Complete the word being typed (several choices: their common start, and the list).
+    PromptComplete,
+    /// The previous line of the prompt's history.
+    PromptHistoryBack,
+    /// The next line of the prompt's history.
+    PromptHistoryForward,
+    /// Delete the last character typed.
+    PromptDelete,
+    /// Leave the prompt, forgetting what was typed.
+    PromptCancel,
+    /// Type a character at the prompt.
+    PromptType(char),
+    /// A replay's own key: move in time, play, pause, change speed.
+    Replay(ReplayAction),
+}
+
+/// One thing a key does in a replay.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ReplayAction {
+    /// Play or pause (at the end, play starts over).
+    PlayPause,
+    /// Move by this many milliseconds (negative: back).
+    Seek(i64),
+    /// To the next frame.
+    NextFrame,
+    /// To the previous frame.
+    PrevFrame,
+    /// To the start.
+    Start,
+    /// To the end.
+    End,
+    /// Play faster.
+    Faster,
+    /// Play slower.
+    Slower,
+    /// Scroll the logs back.
+    LogBack,
+    /// Scroll the logs forward (past the newest entry: follow the tail again).
+    LogForward,
+}
+
+/// Which key table is in force: what has the keyboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The main screen of a live cluster.
+    Main,
+    /// The main screen of a replay (`raftlab replay FILE`): its own keys first, then the main
+    /// screen's.
+    Replay,
+    /// The command prompt (`:`).
+    Prompt,
+    /// The help overlay (`?`).
+    Help,
+    /// The selected node's detail (Enter).
+    Detail,
+    /// The history and the checker's verdict (`v`).
+    History,
+}
+
+impl Mode {
+    /// Every mode, in the order the docs list them.
+    pub const ALL: [Mode; 6] = [
+        Mode::Main,
+        Mode::Replay,
+        Mode::Prompt,
+        Mode::Help,
+        Mode::Detail,
+        Mode::History,
+    ];
+
+    /// The mode's name, as a heading.
+    pub fn title(self) -> &'static str {
+        match self {
+            Mode::Main => "Main screen",
+            Mode::Replay => "Replay",
+            Mode::Prompt => "Command prompt",
+            Mode::Help => "Help overlay",
+            Mode::Detail => "Node detail",
+            Mode::History => "History and verdict",
+        }
+    }
+
+    /// How one gets there, and what the table does not say.
+    pub fn intro(self) -> &'static str {
+        match self {
+            Mode::Main => "Where the dashboard starts. Keys act on the selected node.",
+            Mode::Replay => {
+                "`raftlab replay FILE`. These keys first; then the main screen's keys that only \
+                 change what is shown (selection, feed filters, overlays, the prompt). Keys that \
+                 would act on a cluster answer \"replay: read-only\"."
+            }
+            Mode::Prompt => "After `:`. Any other key types itself; `help` lists the commands.",
+            Mode::Help => "After `?` (or `:help`).",
+            Mode::Detail => "After Enter on the main screen: the selected node in detail.",
+            Mode::History => "After `v` (or `:history`): the recorded operations and the verdict.",
+        }
+    }
+
+    /// How this mode's table compares a key press with its keys, beyond the key code. A key
+    /// written with Ctrl always needs Ctrl.
+    fn accepts(self, key: &Key, ev: &KeyEvent) -> bool {
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        if key.ctrl {
+            return ctrl;
+        }
+        match self {
+            // Shift is ignored: letters carry it in their case, ⇧Tab arrives as BackTab.
+            Mode::Main => !ctrl,
+            // Ctrl belongs to the main table; Shift tells a frame (⇧→) from a second (→).
+            Mode::Replay => {
+                !ctrl
+                    && (matches!(key.code, KeyCode::Char(_))
+                        || key.shift == ev.modifiers.contains(KeyModifiers::SHIFT))
+            }
+            // The key alone counts.
+            Mode::Prompt | Mode::Help | Mode::Detail | Mode::History => true,
+        }
+    }
 }
 
 /// A key as the table writes it.
@@ -92,22 +225,87 @@ pub struct Key {
     pub code: KeyCode,
     /// Ctrl held.
     pub ctrl: bool,
+    /// Shift held (for keys that are not characters: ⇧→).
+    pub shift: bool,
 }
 
-const fn key(c: char) -> Key {
-    Key {
-        code: KeyCode::Char(c),
-        ctrl: false,
+impl Key {
+    /// How the docs write the key: `q`, `Ctrl-C`, `⇧→`, `space`, `PgUp`.
+    pub fn name(&self) -> String {
+        let base = match self.code {
+            KeyCode::Char(' ') => "space".to_string(),
+            KeyCode::Char(c) if self.ctrl => c.to_ascii_uppercase().to_string(),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Right => "→".into(),
+            KeyCode::Left => "←".into(),
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::BackTab => "⇧Tab".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            other => format!("{other:?}"),
+        };
+        match (self.ctrl, self.shift) {
+            (true, _) => format!("Ctrl-{base}"),
+            (false, true) => format!("⇧{base}"),
+            (false, false) => base,
+        }
     }
 }
 
-const fn code(code: KeyCode) -> Key {
-    Key { code, ctrl: false }
+const fn key(c: char) -> Key {
+    code(KeyCode::Char(c))
 }
 
-/// One row of the key table.
+const fn code(code: KeyCode) -> Key {
+    Key {
+        code,
+        ctrl: false,
+        shift: false,
+    }
+}
+
+const fn ctrl(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        ctrl: true,
+        shift: false,
+    }
+}
+
+const fn shift(code: KeyCode) -> Key {
+    Key {
+        code,
+        ctrl: false,
+        shift: true,
+    }
+}
+
+/// How the footer writes a binding: `k kill`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Footer {
+    /// The keys, as the footer writes them (`←→`, `PgUp PgDn`).
+    pub keys: &'static str,
+    /// The word after them (may be empty: `Home End`).
+    pub word: &'static str,
+    /// Lower first: when the row is too narrow for all, the first ones stay.
+    pub rank: u8,
+}
+
+impl Footer {
+    /// `keys word`.
+    pub fn text(&self) -> String {
+        if self.word.is_empty() {
+            self.keys.to_string()
+        } else {
+            format!("{} {}", self.keys, self.word)
+        }
+    }
+}
+
+/// One row of a key table.
 #[derive(Clone, Debug)]
-pub struct Binding {
+pub struct KeyBinding {
     /// The keys that trigger it.
     pub keys: Vec<Key>,
     /// How the help writes the keys.
@@ -116,294 +314,521 @@ pub struct Binding {
     pub action: Action,
     /// One line of help.
     pub help: &'static str,
-    /// Shown in the footer when there is room.
-    pub footer: bool,
-    /// The footer's word for it.
-    pub short: &'static str,
+    /// How the footer writes it, when it does.
+    pub footer: Option<Footer>,
 }
 
-/// The key table of the main screen (1–9 select nodes directly and are handled apart).
-pub fn bindings() -> Vec<Binding> {
-    use Action::*;
-    let b = |keys: &[Key], label, action, help, footer| Binding {
-        short: short_of(&action),
+/// How the help and the docs write the main screen's digits, handled apart from the table.
+pub const DIGITS_LABEL: &str = "1-9";
+/// What the digits do.
+pub const DIGITS_HELP: &str = "select a node (or click it)";
+
+/// A row.
+fn row(keys: &[Key], label: &'static str, action: Action, help: &'static str) -> KeyBinding {
+    KeyBinding {
         keys: keys.to_vec(),
         label,
         action,
         help,
-        footer,
-    };
-    vec![
-        b(
+        footer: None,
+    }
+}
+
+/// A row the footer shows.
+fn shown(
+    keys: &[Key],
+    label: &'static str,
+    action: Action,
+    help: &'static str,
+    footer: (&'static str, &'static str, u8),
+) -> KeyBinding {
+    let (keys_text, word, rank) = footer;
+    KeyBinding {
+        footer: Some(Footer {
+            keys: keys_text,
+            word,
+            rank,
+        }),
+        ..row(keys, label, action, help)
+    }
+}
+
+/// The key table of `mode`.
+pub fn bindings(mode: Mode) -> Vec<KeyBinding> {
+    match mode {
+        Mode::Main => main_bindings(),
+        Mode::Replay => replay_bindings(),
+        Mode::Prompt => prompt_bindings(),
+        Mode::Help => overlay_bindings(
+            &[code(KeyCode::Esc), code(KeyCode::Enter), key('q'), key('?')],
+            "close the help (Enter, q, ? too)",
+            true,
+        ),
+        Mode::Detail => overlay_bindings(
+            &[code(KeyCode::Esc), code(KeyCode::Enter), key('q'), key('?')],
+            "close the node detail (Enter, q, ? too)",
+            false,
+        ),
+        Mode::History => overlay_bindings(
             &[
+                code(KeyCode::Esc),
+                code(KeyCode::Enter),
                 key('q'),
-                Key {
-                    code: KeyCode::Char('c'),
-                    ctrl: true,
-                },
+                key('?'),
+                key('v'),
             ],
+            "close the history (v, Enter, q, ? too)",
+            true,
+        ),
+    }
+}
+
+/// The main screen's table (1–9 select nodes directly and are handled apart).
+fn main_bindings() -> Vec<KeyBinding> {
+    use Action::*;
+    vec![
+        shown(
+            &[key('q'), ctrl('c')],
             "q",
             Quit,
             "quit (Ctrl-C too)",
-            true,
+            ("q", "quit", 9),
         ),
-        b(
+        shown(
             &[key('?')],
             "?",
             ToggleHelp,
             "help: every key and command",
-            true,
+            ("?", "help", 1),
         ),
-        b(
+        row(
             &[code(KeyCode::Right), code(KeyCode::Tab)],
             "→ Tab",
             SelectNext,
             "select the next node",
-            false,
         ),
-        b(
+        row(
             &[code(KeyCode::Left), code(KeyCode::BackTab)],
             "←",
             SelectPrev,
             "select the previous node",
-            false,
         ),
-        b(
+        row(
             &[code(KeyCode::Enter)],
             "Enter",
             ToggleDetail,
             "details of the selected node",
-            false,
         ),
-        b(&[key('k')], "k", Kill, "kill the selected node", true),
-        b(
+        shown(
+            &[key('k')],
+            "k",
+            Kill,
+            "kill the selected node",
+            ("k", "kill", 2),
+        ),
+        shown(
             &[key('r')],
             "r",
             Restart,
             "restart the selected node from its storage",
-            true,
+            ("r", "restart", 3),
         ),
-        b(
+        shown(
             &[key('i')],
             "i",
             Isolate,
             "isolate the selected node (partition it alone)",
-            true,
+            ("i", "isolate", 8),
         ),
-        b(
+        row(
             &[key('s')],
             "s",
             CycleSlow,
             "slow the selected node: +0 / 100 / 300 / 1000 ms per message",
-            false,
         ),
-        b(
+        row(
             &[key('c')],
             "c",
             CycleClock,
             "skew the selected node's clock: 1x / 2x / 0.5x",
-            false,
         ),
-        b(
+        shown(
             &[key('t')],
             "t",
             TimeoutNow,
             "the selected node times out now",
-            true,
+            ("t", "timeout", 7),
         ),
-        b(
+        row(
             &[key('S')],
             "S",
             Snapshot,
             "the selected node takes a snapshot now (compacts its log)",
-            false,
         ),
-        b(
+        row(
             &[key('a')],
             "a",
             AlignTimers,
             "align all election timers (a split vote)",
-            false,
         ),
-        b(
+        row(
             &[key('A')],
             "A",
             SpreadTimers,
             "spread the election timers apart",
-            false,
         ),
-        b(
+        shown(
             &[key('h')],
             "h",
             Heal,
             "heal: clear every network fault and drift",
-            true,
+            ("h", "heal", 6),
         ),
-        b(
+        shown(
             &[key(' ')],
             "space",
             PauseResume,
             "pause / resume time",
-            true,
+            ("space", "pause", 5),
         ),
-        b(
+        row(
             &[key('.')],
             ".",
             Step,
             "step (paused): next message, or a tick",
-            false,
         ),
-        b(
+        row(
             &[key('+'), key('=')],
             "+",
             Faster,
             "faster (shorter ticks)",
-            false,
         ),
-        b(&[key('-')], "-", Slower, "slower (longer ticks)", false),
-        b(&[key('w')], "w", RandomWrite, "submit a random write", true),
-        b(
+        row(&[key('-')], "-", Slower, "slower (longer ticks)"),
+        shown(
+            &[key('w')],
+            "w",
+            RandomWrite,
+            "submit a random write",
+            ("w", "write", 4),
+        ),
+        shown(
             &[key(':')],
             ":",
             OpenPrompt,
             "command prompt (put, get, partition, ...)",
-            true,
+            (":", "command", 0),
         ),
-        b(
+        row(
             &[key('n'), code(KeyCode::Down)],
             "n ↓",
             NextMessage,
             "select the next message in flight",
-            false,
         ),
-        b(
+        row(
             &[key('N'), code(KeyCode::Up)],
             "N ↑",
             PrevMessage,
             "select the previous message in flight",
-            false,
         ),
-        b(
-            &[key('x')],
-            "x",
-            DropMessage,
-            "drop the selected message",
-            false,
-        ),
-        b(
+        row(&[key('x')], "x", DropMessage, "drop the selected message"),
+        row(
             &[key('u')],
             "u",
             DuplicateMessage,
             "duplicate the selected message",
-            false,
         ),
-        b(
+        row(
             &[key('g')],
             "g",
             DeliverMessage,
             "deliver the selected message now",
-            false,
         ),
-        b(
+        row(
             &[code(KeyCode::PageUp)],
             "PgUp",
             LogBack,
             "scroll the logs back",
-            false,
         ),
-        b(
+        row(
             &[code(KeyCode::PageDown)],
             "PgDn",
             LogForward,
             "scroll the logs forward",
-            false,
         ),
-        b(
+        row(
             &[code(KeyCode::End)],
             "End",
             LogTail,
             "follow the newest log entries",
-            false,
         ),
-        b(
+        row(
             &[key('f')],
             "f",
             CycleFeedKind,
             "event feed: protocol / elections / replication / messages / clients / faults / everything",
-            false,
         ),
-        b(
+        row(
             &[key('F')],
             "F",
             ToggleFeedNode,
             "event feed: the selected node only / all",
-            false,
         ),
-        b(
+        shown(
             &[key('C')],
             "C",
             Nemesis,
             "chaos: run a 30 s nemesis, or stop it",
-            true,
+            ("C", "nemesis", 10),
         ),
-        b(
+        row(
             &[key('v')],
             "v",
             ToggleHistory,
             "why the footer's verdict says so (history)",
-            false,
         ),
-        b(
+        row(
             &[code(KeyCode::Esc)],
             "Esc",
             Close,
             "close the overlay or prompt",
-            false,
         ),
     ]
 }
 
-fn short_of(action: &Action) -> &'static str {
-    match action {
-        Action::Quit => "quit",
-        Action::ToggleHelp => "help",
-        Action::Kill => "kill",
-        Action::Restart => "restart",
-        Action::Isolate => "isolate",
-        Action::TimeoutNow => "timeout",
-        Action::Snapshot => "snapshot",
-        Action::Heal => "heal",
-        Action::PauseResume => "pause",
-        Action::RandomWrite => "write",
-        Action::OpenPrompt => "command",
-        Action::Nemesis => "nemesis",
-        _ => "",
+/// A replay's table: checked before the main screen's, so it wins where they share a key
+/// (← → seek rather than select, PgUp PgDn End move in time rather than in the logs).
+fn replay_bindings() -> Vec<KeyBinding> {
+    use ReplayAction::*;
+    let r = Action::Replay;
+    vec![
+        shown(
+            &[key(' ')],
+            "space",
+            r(PlayPause),
+            "play / pause (at the end: from the start)",
+            ("space", "play", 0),
+        ),
+        shown(
+            &[code(KeyCode::Right)],
+            "→",
+            r(Seek(1_000)),
+            "forward 1 s",
+            ("←→", "1s", 1),
+        ),
+        row(&[code(KeyCode::Left)], "←", r(Seek(-1_000)), "back 1 s"),
+        shown(
+            &[shift(KeyCode::Right), key('.')],
+            ". ⇧→",
+            r(NextFrame),
+            "next frame (~100 ms)",
+            (",.", "frame", 2),
+        ),
+        row(
+            &[shift(KeyCode::Left), key(',')],
+            ", ⇧←",
+            r(PrevFrame),
+            "previous frame",
+        ),
+        shown(
+            &[code(KeyCode::PageDown)],
+            "PgDn",
+            r(Seek(10_000)),
+            "forward 10 s",
+            ("PgUp PgDn", "10s", 3),
+        ),
+        row(
+            &[code(KeyCode::PageUp)],
+            "PgUp",
+            r(Seek(-10_000)),
+            "back 10 s",
+        ),
+        shown(
+            &[code(KeyCode::Home)],
+            "Home",
+            r(Start),
+            "to the start",
+            ("Home End", "", 4),
+        ),
+        row(&[code(KeyCode::End)], "End", r(End), "to the end"),
+        shown(
+            &[key('+'), key('=')],
+            "+",
+            r(Faster),
+            "play faster (up to 16×)",
+            ("+-", "speed", 5),
+        ),
+        row(&[key('-')], "-", r(Slower), "play slower (down to 0.25×)"),
+        row(&[key('[')], "[", r(LogBack), "scroll the logs back"),
+        row(
+            &[key(']')],
+            "]",
+            r(LogForward),
+            "scroll the logs forward (past the end: follow the tail)",
+        ),
+    ]
+}
+
+/// The prompt's table; any other character types itself.
+fn prompt_bindings() -> Vec<KeyBinding> {
+    use Action::*;
+    vec![
+        shown(
+            &[code(KeyCode::Enter)],
+            "Enter",
+            PromptRun,
+            "run the command",
+            ("Enter", "runs", 0),
+        ),
+        shown(
+            &[code(KeyCode::Tab)],
+            "Tab",
+            PromptComplete,
+            "complete the word (several choices: their common start, and the list)",
+            ("Tab", "completes", 1),
+        ),
+        shown(
+            &[code(KeyCode::Up)],
+            "↑",
+            PromptHistoryBack,
+            "the previous command in the history",
+            ("↑↓", "history", 2),
+        ),
+        row(
+            &[code(KeyCode::Down)],
+            "↓",
+            PromptHistoryForward,
+            "the next command in the history",
+        ),
+        row(
+            &[code(KeyCode::Backspace)],
+            "Backspace",
+            PromptDelete,
+            "delete the last character",
+        ),
+        shown(
+            &[code(KeyCode::Esc)],
+            "Esc",
+            PromptCancel,
+            "cancel",
+            ("Esc", "cancels", 3),
+        ),
+        row(&[ctrl('c')], "Ctrl-C", Quit, "quit"),
+    ]
+}
+
+/// An overlay's table: `close` closes it; `scrolls` when it is taller than the screen.
+fn overlay_bindings(close: &[Key], close_help: &'static str, scrolls: bool) -> Vec<KeyBinding> {
+    use Action::*;
+    let mut rows = vec![row(close, "Esc", CloseOverlay, close_help)];
+    if scrolls {
+        rows.extend([
+            row(
+                &[code(KeyCode::Up), key('k')],
+                "↑ k",
+                Scroll(-1),
+                "scroll up a line",
+            ),
+            row(
+                &[code(KeyCode::Down), key('j')],
+                "↓ j",
+                Scroll(1),
+                "scroll down a line",
+            ),
+            row(
+                &[code(KeyCode::PageUp)],
+                "PgUp",
+                Scroll(-10),
+                "scroll up 10 lines",
+            ),
+            row(
+                &[code(KeyCode::PageDown)],
+                "PgDn",
+                Scroll(10),
+                "scroll down 10 lines",
+            ),
+            row(&[code(KeyCode::Home)], "Home", ScrollTop, "back to the top"),
+        ]);
+    }
+    rows.push(row(&[ctrl('c')], "Ctrl-C", Quit, "quit"));
+    rows
+}
+
+/// The row of `mode`'s own table that a key press matches, if any (no digits, no fallback to
+/// another table).
+pub fn binding_for(mode: Mode, ev: &KeyEvent) -> Option<KeyBinding> {
+    bindings(mode).into_iter().find(|b| {
+        b.keys
+            .iter()
+            .any(|k| k.code == ev.code && mode.accepts(k, ev))
+    })
+}
+
+/// The action a key press asks for in `mode`, if any; `nodes` bounds the digits.
+pub fn action_for(mode: Mode, ev: &KeyEvent, nodes: usize) -> Option<Action> {
+    match mode {
+        Mode::Main => {
+            let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+            if let KeyCode::Char(c) = ev.code {
+                if let Some(d) = c.to_digit(10).filter(|_| !ctrl) {
+                    return (1..=nodes as u32)
+                        .contains(&d)
+                        .then(|| Action::Select(NodeId::from(d)));
+                }
+            }
+            binding_for(mode, ev).map(|b| b.action)
+        }
+        // The replay's keys first, then the main screen's.
+        Mode::Replay => binding_for(mode, ev)
+            .map(|b| b.action)
+            .or_else(|| action_for(Mode::Main, ev, nodes)),
+        Mode::Prompt => binding_for(mode, ev).map(|b| b.action).or(match ev.code {
+            KeyCode::Char(c) => Some(Action::PromptType(c)),
+            _ => None,
+        }),
+        Mode::Help | Mode::Detail | Mode::History => binding_for(mode, ev).map(|b| b.action),
     }
 }
 
-/// The action a key press asks for on the main screen, if any.
-pub fn action_for(ev: &KeyEvent, nodes: usize) -> Option<Action> {
-    let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
-    if let KeyCode::Char(c) = ev.code {
-        if !ctrl {
-            if let Some(d) = c.to_digit(10) {
-                if (1..=nodes as u32).contains(&d) {
-                    return Some(Action::Select(NodeId::from(d)));
-                }
-                return None;
-            }
+/// What the footer shows of `mode`'s table, most important first.
+pub fn footer(mode: Mode) -> Vec<Footer> {
+    let mut items: Vec<Footer> = bindings(mode)
+        .into_iter()
+        .filter_map(|b| b.footer)
+        .collect();
+    items.sort_by_key(|f| f.rank);
+    items
+}
+
+/// Every mode's keys as Markdown: the text of `docs/keys.md`.
+pub fn keys_markdown() -> String {
+    let mut out = String::from(
+        "# Keys\n\n\
+         <!-- Generated from the key tables in src/tui/action.rs by tui::action::keys_markdown().\n     \
+         Do not edit: RAFTLAB_REWRITE=1 cargo test --release --test it keys_doc rewrites it. -->\n\n\
+         Every key of the dashboard, one table per mode. The dashboard's footer and its help \
+         overlay (`?`) come from the same tables, and so does what each key does.\n",
+    );
+    let cell = |text: &str| text.replace('|', "\\|");
+    let keys = |keys: &[Key]| {
+        keys.iter()
+            .map(|k| format!("`{}`", k.name()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for mode in Mode::ALL {
+        out.push_str(&format!(
+            "\n## {}\n\n{}\n\n| Key | What it does |\n|---|---|\n",
+            mode.title(),
+            mode.intro()
+        ));
+        if mode == Mode::Main {
+            out.push_str(&format!("| `{DIGITS_LABEL}` | {} |\n", cell(DIGITS_HELP)));
+        }
+        for b in bindings(mode) {
+            out.push_str(&format!("| {} | {} |\n", keys(&b.keys), cell(b.help)));
         }
     }
-    bindings()
-        .into_iter()
-        .find(|b| {
-            b.keys.iter().any(|k| {
-                k.code == ev.code && k.ctrl == ctrl
-                    // Shifted letters arrive as upper-case chars with SHIFT set.
-                    || (k.code == ev.code && !k.ctrl && !ctrl)
-            })
-        })
-        .map(|b| b.action)
+    out
 }
 
 #[cfg(test)]
@@ -414,64 +839,135 @@ mod tests {
         KeyEvent::new(c, KeyModifiers::NONE)
     }
 
+    fn main(ev: KeyEvent) -> Option<Action> {
+        action_for(Mode::Main, &ev, 5)
+    }
+
+    fn replay(ev: KeyEvent) -> Option<Action> {
+        binding_for(Mode::Replay, &ev).map(|b| b.action)
+    }
+
     #[test]
     fn digits_select_existing_nodes_only() {
-        assert_eq!(
-            action_for(&press(KeyCode::Char('3')), 5),
-            Some(Action::Select(3))
-        );
-        assert_eq!(action_for(&press(KeyCode::Char('7')), 5), None);
-        assert_eq!(action_for(&press(KeyCode::Char('0')), 5), None);
+        assert_eq!(main(press(KeyCode::Char('3'))), Some(Action::Select(3)));
+        assert_eq!(main(press(KeyCode::Char('7'))), None);
+        assert_eq!(main(press(KeyCode::Char('0'))), None);
     }
 
     #[test]
     fn table_keys_map_to_their_actions() {
+        assert_eq!(main(press(KeyCode::Char('k'))), Some(Action::Kill));
+        assert_eq!(main(press(KeyCode::Char(' '))), Some(Action::PauseResume));
         assert_eq!(
-            action_for(&press(KeyCode::Char('k')), 5),
-            Some(Action::Kill)
-        );
-        assert_eq!(
-            action_for(&press(KeyCode::Char(' ')), 5),
-            Some(Action::PauseResume)
-        );
-        assert_eq!(
-            action_for(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL), 5),
+            main(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Some(Action::Quit)
         );
+        assert_eq!(main(press(KeyCode::Char('c'))), Some(Action::CycleClock));
         assert_eq!(
-            action_for(&press(KeyCode::Char('c')), 5),
-            Some(Action::CycleClock)
-        );
-        assert_eq!(
-            action_for(&KeyEvent::new(KeyCode::Char('A'), KeyModifiers::SHIFT), 5),
+            main(KeyEvent::new(KeyCode::Char('A'), KeyModifiers::SHIFT)),
             Some(Action::SpreadTimers)
         );
         assert_eq!(
-            action_for(&KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT), 5),
+            main(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT)),
             Some(Action::Snapshot)
         );
+        assert_eq!(main(press(KeyCode::Char('s'))), Some(Action::CycleSlow));
         assert_eq!(
-            action_for(&press(KeyCode::Char('s')), 5),
-            Some(Action::CycleSlow)
-        );
-        assert_eq!(
-            action_for(&KeyEvent::new(KeyCode::Char('C'), KeyModifiers::SHIFT), 5),
+            main(KeyEvent::new(KeyCode::Char('C'), KeyModifiers::SHIFT)),
             Some(Action::Nemesis)
         );
+        assert_eq!(main(press(KeyCode::Char('v'))), Some(Action::ToggleHistory));
+        assert_eq!(main(press(KeyCode::Char('Z'))), None);
+        // ⇧Tab arrives as BackTab with Shift.
         assert_eq!(
-            action_for(&press(KeyCode::Char('v')), 5),
-            Some(Action::ToggleHistory)
+            main(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(Action::SelectPrev)
         );
-        assert_eq!(action_for(&press(KeyCode::Char('Z')), 5), None);
     }
 
     #[test]
-    fn no_key_is_bound_twice() {
-        let mut seen = Vec::new();
-        for b in bindings() {
-            for k in &b.keys {
-                assert!(!seen.contains(k), "{k:?} bound twice");
-                seen.push(*k);
+    fn replay_keys_map_to_their_actions() {
+        use ReplayAction::*;
+        let none = KeyModifiers::NONE;
+        let r = |a| Some(Action::Replay(a));
+        assert_eq!(
+            replay(KeyEvent::new(KeyCode::Char(' '), none)),
+            r(PlayPause)
+        );
+        assert_eq!(replay(KeyEvent::new(KeyCode::Right, none)), r(Seek(1_000)));
+        assert_eq!(
+            replay(KeyEvent::new(KeyCode::Right, KeyModifiers::SHIFT)),
+            r(NextFrame)
+        );
+        assert_eq!(
+            replay(KeyEvent::new(KeyCode::Char('+'), KeyModifiers::SHIFT)),
+            r(Faster)
+        );
+        assert_eq!(
+            replay(KeyEvent::new(KeyCode::PageUp, none)),
+            r(Seek(-10_000))
+        );
+        // Not replay keys: the main table decides.
+        assert_eq!(replay(KeyEvent::new(KeyCode::Tab, none)), None);
+        assert_eq!(replay(KeyEvent::new(KeyCode::Char('k'), none)), None);
+        assert_eq!(
+            replay(KeyEvent::new(KeyCode::Char(' '), KeyModifiers::CONTROL)),
+            None
+        );
+        assert_eq!(
+            action_for(Mode::Replay, &KeyEvent::new(KeyCode::Tab, none), 5),
+            Some(Action::SelectNext)
+        );
+    }
+
+    #[test]
+    fn the_prompt_types_what_it_does_not_bind_and_overlays_swallow_it() {
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(
+            action_for(Mode::Prompt, &press(KeyCode::Char('k')), 5),
+            Some(Action::PromptType('k'))
+        );
+        assert_eq!(action_for(Mode::Prompt, &ctrl_c, 5), Some(Action::Quit));
+        assert_eq!(action_for(Mode::Prompt, &press(KeyCode::F(2)), 5), None);
+        for mode in [Mode::Help, Mode::Detail, Mode::History] {
+            assert_eq!(action_for(mode, &ctrl_c, 5), Some(Action::Quit));
+            assert_eq!(
+                action_for(mode, &press(KeyCode::Char('k')), 5).is_some(),
+                mode != Mode::Detail,
+                "{mode:?}"
+            );
+            assert_eq!(
+                action_for(mode, &press(KeyCode::Char('q')), 5),
+                Some(Action::CloseOverlay)
+            );
+        }
+        assert_eq!(
+            action_for(Mode::History, &press(KeyCode::Char('v')), 5),
+            Some(Action::CloseOverlay)
+        );
+        assert_eq!(action_for(Mode::Help, &press(KeyCode::Char('v')), 5), None);
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_a_mode() {
+        for mode in Mode::ALL {
+            let mut seen = Vec::new();
+            for b in bindings(mode) {
+                for k in &b.keys {
+                    assert!(!seen.contains(k), "{mode:?}: {k:?} bound twice");
+                    seen.push(*k);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_markdown_lists_every_label_of_every_mode() {
+        let text = keys_markdown();
+        for mode in Mode::ALL {
+            assert!(text.contains(&format!("## {}", mode.title())), "{mode:?}");
+            for b in bindings(mode) {
+                assert!(text.contains(b.help), "{mode:?}: {:?}", b.help);
             }
         }
     }

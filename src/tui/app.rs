@@ -8,14 +8,13 @@
 //!   Notice from a job ──────────────┘   (the checker's verdict, the nemesis' progress)
 //! ```
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use ratatui::layout::Rect;
+use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 
-use super::action::{action_for, Action};
+use super::action::{action_for, Action, Mode};
+use super::view::ViewLayout;
 use crate::check::{CheckResult, Counts};
 use crate::command::prompt::{self, History, PromptCommand, NEMESIS_DEFAULT};
 use crate::node::{Event, EventKind};
@@ -181,12 +180,10 @@ pub struct AppState {
     pub log_path: Option<String>,
     /// First line of the help overlay shown (it scrolls).
     pub help_scroll: u16,
-    /// The largest useful `help_scroll`, set by the view.
-    pub help_max_scroll: Cell<u16>,
-    /// Where the ring was drawn last (for mouse clicks), set by the view.
-    pub ring_area: Cell<Rect>,
-    /// How many log cells fit, set by the view.
-    pub log_cells: Cell<u64>,
+    /// Where the last frame put things (the ring, how many log cells fit, how far the overlay
+    /// scrolls): written by the view through [`view::draw`](super::view::draw), read by the key
+    /// and mouse handlers.
+    pub layout: ViewLayout,
     /// The checker's view of the history.
     pub check: CheckView,
     /// The nemesis, while one runs.
@@ -228,9 +225,7 @@ impl AppState {
             dirty: true,
             log_path: None,
             help_scroll: 0,
-            help_max_scroll: Cell::new(u16::MAX),
-            ring_area: Cell::new(Rect::default()),
-            log_cells: Cell::new(64),
+            layout: ViewLayout::default(),
             check: CheckView::default(),
             nemesis: None,
             replay: None,
@@ -243,7 +238,7 @@ impl AppState {
     pub fn log_want(&self) -> LogWant {
         LogWant {
             end: self.log_end,
-            len: self.log_cells.get().max(8),
+            len: self.layout.log_cells.max(8),
         }
     }
 
@@ -401,118 +396,71 @@ impl AppState {
             .find(|n| n.id == self.selected)
     }
 
-    /// Handles a key press; returns the effects for the cluster.
-    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        self.dirty = true;
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && key.code == KeyCode::Char('c') {
-            self.quit = true;
-            return Vec::new();
-        }
+    /// Which key table is in force.
+    pub fn mode(&self) -> Mode {
         match self.focus {
-            Focus::Prompt => self.on_prompt_key(key),
-            Focus::Help | Focus::Detail | Focus::History => {
-                match key.code {
-                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?') => {
-                        self.focus = Focus::Main
-                    }
-                    KeyCode::Char('v') if self.focus == Focus::History => self.focus = Focus::Main,
-                    KeyCode::Up | KeyCode::Char('k') => {
-                        self.help_scroll = self.help_scroll.saturating_sub(1)
-                    }
-                    KeyCode::Down | KeyCode::Char('j') => {
-                        self.help_scroll = self
-                            .help_scroll
-                            .saturating_add(1)
-                            .min(self.help_max_scroll.get())
-                    }
-                    KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
-                    KeyCode::PageDown => {
-                        self.help_scroll = self
-                            .help_scroll
-                            .saturating_add(10)
-                            .min(self.help_max_scroll.get())
-                    }
-                    KeyCode::Home => self.help_scroll = 0,
-                    _ => {}
-                }
-                Vec::new()
-            }
-            Focus::Main if self.replay.is_some() => self.on_replay_key(key),
-            Focus::Main
-                if key.code == KeyCode::Enter
-                    && self.narration.as_ref().is_some_and(|n| n.waiting_for_user) =>
-            {
-                if let Some(n) = &mut self.narration {
-                    n.waiting_for_user = false;
-                }
-                vec![Effect::AdvanceScenario]
-            }
-            Focus::Main => match action_for(&key, self.max_id()) {
-                Some(action) => self.update(action),
-                None => Vec::new(),
-            },
+            Focus::Main if self.replay.is_some() => Mode::Replay,
+            Focus::Main => Mode::Main,
+            Focus::Prompt => Mode::Prompt,
+            Focus::Help => Mode::Help,
+            Focus::Detail => Mode::Detail,
+            Focus::History => Mode::History,
         }
     }
 
-    fn on_prompt_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        match key.code {
-            KeyCode::Esc => {
-                self.focus = Focus::Main;
-                self.prompt.input.clear();
-                self.prompt.completions.clear();
-                self.prompt.history.reset_cursor();
+    /// Handles a key press with the table of the mode in force; returns the effects for the
+    /// cluster.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        self.dirty = true;
+        let mode = self.mode();
+        // A guided scenario waiting for the user takes Enter to go on.
+        if mode == Mode::Main
+            && key.code == KeyCode::Enter
+            && self.narration.as_ref().is_some_and(|n| n.waiting_for_user)
+        {
+            if let Some(n) = &mut self.narration {
+                n.waiting_for_user = false;
             }
-            KeyCode::Enter => {
-                let line = std::mem::take(&mut self.prompt.input);
-                self.prompt.completions.clear();
-                self.prompt.history.reset_cursor();
-                self.focus = Focus::Main;
-                if line.trim().is_empty() {
-                    return Vec::new();
-                }
-                self.prompt.history.push(&line);
-                match prompt::parse(&line, self.max_id()) {
-                    Ok(cmd) => return self.update(Action::Command(cmd)),
-                    Err(e) => self.status_line = format!("error: {e}"),
-                }
-            }
-            KeyCode::Tab => {
-                let options = prompt::complete(&self.prompt.input, self.max_id());
-                if options.len() == 1 {
-                    self.prompt.input = options[0].clone();
-                    self.prompt.completions.clear();
-                } else {
-                    // Complete the common prefix, show the rest.
-                    if let Some(common) = common_prefix(&options) {
-                        if common.len() > self.prompt.input.len() {
-                            self.prompt.input = common;
-                        }
-                    }
-                    self.prompt.completions = options;
-                }
-            }
-            KeyCode::Up => {
-                if let Some(line) = self.prompt.history.prev(&self.prompt.input) {
-                    self.prompt.input = line.to_string();
-                }
-            }
-            KeyCode::Down => {
-                if let Some(line) = self.prompt.history.next() {
-                    self.prompt.input = line.to_string();
-                }
-            }
-            KeyCode::Backspace => {
-                self.prompt.input.pop();
-                self.prompt.completions.clear();
-            }
-            KeyCode::Char(c) => {
-                self.prompt.input.push(c);
-                self.prompt.completions.clear();
-            }
-            _ => {}
+            return vec![Effect::AdvanceScenario];
+        }
+        match action_for(mode, &key, self.max_id()) {
+            Some(action) => self.update(action),
+            None => Vec::new(),
+        }
+    }
+
+    /// Runs the line typed at the prompt.
+    fn run_prompt(&mut self) -> Vec<Effect> {
+        let line = std::mem::take(&mut self.prompt.input);
+        self.prompt.completions.clear();
+        self.prompt.history.reset_cursor();
+        self.focus = Focus::Main;
+        if line.trim().is_empty() {
+            return Vec::new();
+        }
+        self.prompt.history.push(&line);
+        match prompt::parse(&line, self.max_id()) {
+            Ok(cmd) => return self.update(Action::Command(cmd)),
+            Err(e) => self.status_line = format!("error: {e}"),
         }
         Vec::new()
+    }
+
+    /// Completes the word being typed at the prompt.
+    fn complete_prompt(&mut self) {
+        let options = prompt::complete(&self.prompt.input, self.max_id());
+        if options.len() == 1 {
+            self.prompt.input = options[0].clone();
+            self.prompt.completions.clear();
+        } else {
+            // Complete the common prefix, show the rest.
+            if let Some(common) = common_prefix(&options) {
+                if common.len() > self.prompt.input.len() {
+                    self.prompt.input = common;
+                }
+            }
+            self.prompt.completions = options;
+        }
     }
 
     /// Handles a mouse event: a click on a node in the ring selects it.
@@ -520,7 +468,7 @@ impl AppState {
         if ev.kind != MouseEventKind::Down(MouseButton::Left) || self.focus != Focus::Main {
             return Vec::new();
         }
-        let area = self.ring_area.get();
+        let area = self.layout.ring;
         let positions = super::view::ring::node_cells(area, &self.ids);
         let hit = positions.iter().min_by_key(|(_, x, y)| {
             let dx = i32::from(*x) - i32::from(ev.column);
@@ -680,17 +628,17 @@ impl AppState {
                 run(cmd)
             }
             Action::LogBack => {
-                let page = self.log_cells.get().max(8) / 2;
+                let page = self.layout.log_cells.max(8) / 2;
                 let highest = self.highest_index();
                 let end = self.log_end.unwrap_or(highest);
                 self.log_end = Some(
                     end.saturating_sub(page)
-                        .max(self.log_cells.get().min(highest)),
+                        .max(self.layout.log_cells.min(highest)),
                 );
                 Vec::new()
             }
             Action::LogForward => {
-                let page = self.log_cells.get().max(8) / 2;
+                let page = self.layout.log_cells.max(8) / 2;
                 if let Some(end) = self.log_end {
                     let next = end + page;
                     self.log_end = (next < self.highest_index()).then_some(next);
@@ -721,6 +669,62 @@ impl AppState {
                 } else {
                     Focus::History
                 };
+                Vec::new()
+            }
+            Action::CloseOverlay => {
+                self.focus = Focus::Main;
+                Vec::new()
+            }
+            Action::Scroll(lines) => {
+                self.help_scroll = if lines < 0 {
+                    self.help_scroll.saturating_sub(lines.unsigned_abs())
+                } else {
+                    self.help_scroll
+                        .saturating_add(lines.unsigned_abs())
+                        .min(self.layout.max_scroll)
+                };
+                Vec::new()
+            }
+            Action::ScrollTop => {
+                self.help_scroll = 0;
+                Vec::new()
+            }
+            Action::PromptRun => self.run_prompt(),
+            Action::PromptComplete => {
+                self.complete_prompt();
+                Vec::new()
+            }
+            Action::PromptHistoryBack => {
+                if let Some(line) = self.prompt.history.prev(&self.prompt.input) {
+                    self.prompt.input = line.to_string();
+                }
+                Vec::new()
+            }
+            Action::PromptHistoryForward => {
+                if let Some(line) = self.prompt.history.next() {
+                    self.prompt.input = line.to_string();
+                }
+                Vec::new()
+            }
+            Action::PromptDelete => {
+                self.prompt.input.pop();
+                self.prompt.completions.clear();
+                Vec::new()
+            }
+            Action::PromptCancel => {
+                self.focus = Focus::Main;
+                self.prompt.input.clear();
+                self.prompt.completions.clear();
+                self.prompt.history.reset_cursor();
+                Vec::new()
+            }
+            Action::PromptType(c) => {
+                self.prompt.input.push(c);
+                self.prompt.completions.clear();
+                Vec::new()
+            }
+            Action::Replay(action) => {
+                self.replay_update(action);
                 Vec::new()
             }
             Action::Command(cmd) => match cmd {

@@ -8,8 +8,9 @@
 //! forth always draws the same screen for the same moment.
 //!
 //! ```text
-//!  keys ──► replay table (space, ← →, , ., PgUp PgDn, Home End, + -, [ ]) ──► seek / play / speed
-//!       └─► the live table: selection, feed filters, help... pass; cluster keys: "replay: read-only"
+//!  keys ──► replay table (action::Mode::Replay: space, ← →, , ., PgUp PgDn, Home End, + -, [ ])
+//!       │      ──► seek / play / speed
+//!       └─► the main table: selection, feed filters, help... pass; cluster keys: "replay: read-only"
 //!  playback timer (≤ 30 fps while playing) ──► position += speed × real time ──► seek
 //! ```
 
@@ -17,14 +18,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::{
-    Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
-};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
 
-use super::action::{action_for, Action};
-use super::app::{AppState, Effect, Theme};
+use super::action::{Action, ReplayAction};
+use super::app::{AppState, Theme};
+
 use crate::command::prompt::PromptCommand;
 use crate::observe::cluster_view::LogWant;
 use crate::record::Recording;
@@ -82,125 +82,7 @@ impl ReplayState {
     }
 }
 
-/// One thing a key does in a replay.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum ReplayAction {
-    /// Play or pause (at the end, play starts over).
-    PlayPause,
-    /// Move by this many milliseconds (negative: back).
-    Seek(i64),
-    /// To the next frame.
-    NextFrame,
-    /// To the previous frame.
-    PrevFrame,
-    /// To the start.
-    Start,
-    /// To the end.
-    End,
-    /// Play faster.
-    Faster,
-    /// Play slower.
-    Slower,
-    /// Scroll the logs back.
-    LogBack,
-    /// Scroll the logs forward (past the newest entry: follow the tail again).
-    LogForward,
-}
-
-/// A key of the replay table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ReplayKey {
-    /// The key.
-    pub code: KeyCode,
-    /// Shift held (for arrows; characters match whatever the terminal says of Shift).
-    pub shift: bool,
-}
-
-/// One row of the replay's key table.
-#[derive(Clone, Debug)]
-pub struct ReplayBinding {
-    /// The keys.
-    pub keys: Vec<ReplayKey>,
-    /// How the help writes them.
-    pub label: &'static str,
-    /// What it does.
-    pub action: ReplayAction,
-    /// One line of help.
-    pub help: &'static str,
-}
-
-/// The replay's key table: checked before the live one, so it wins where they share a key
-/// (← → seek rather than select, PgUp PgDn End move in time rather than in the logs).
-pub fn replay_bindings() -> Vec<ReplayBinding> {
-    use ReplayAction::*;
-    let k = |code| ReplayKey { code, shift: false };
-    let s = |code| ReplayKey { code, shift: true };
-    let c = |ch| k(KeyCode::Char(ch));
-    let b = |keys: &[ReplayKey], label, action, help| ReplayBinding {
-        keys: keys.to_vec(),
-        label,
-        action,
-        help,
-    };
-    vec![
-        b(
-            &[c(' ')],
-            "space",
-            PlayPause,
-            "play / pause (at the end: from the start)",
-        ),
-        b(&[k(KeyCode::Right)], "→", Seek(1_000), "forward 1 s"),
-        b(&[k(KeyCode::Left)], "←", Seek(-1_000), "back 1 s"),
-        b(
-            &[s(KeyCode::Right), c('.')],
-            ". ⇧→",
-            NextFrame,
-            "next frame (~100 ms)",
-        ),
-        b(
-            &[s(KeyCode::Left), c(',')],
-            ", ⇧←",
-            PrevFrame,
-            "previous frame",
-        ),
-        b(
-            &[k(KeyCode::PageDown)],
-            "PgDn",
-            Seek(10_000),
-            "forward 10 s",
-        ),
-        b(&[k(KeyCode::PageUp)], "PgUp", Seek(-10_000), "back 10 s"),
-        b(&[k(KeyCode::Home)], "Home", Start, "to the start"),
-        b(&[k(KeyCode::End)], "End", End, "to the end"),
-        b(&[c('+'), c('=')], "+", Faster, "play faster (up to 16×)"),
-        b(&[c('-')], "-", Slower, "play slower (down to 0.25×)"),
-        b(&[c('[')], "[", LogBack, "scroll the logs back"),
-        b(
-            &[c(']')],
-            "]",
-            LogForward,
-            "scroll the logs forward (past the end: follow the tail)",
-        ),
-    ]
-}
-
-/// The replay action a key asks for, if the replay table has it.
-pub fn replay_action_for(ev: &KeyEvent) -> Option<ReplayAction> {
-    if ev.modifiers.contains(KeyModifiers::CONTROL) {
-        return None;
-    }
-    let shift = ev.modifiers.contains(KeyModifiers::SHIFT);
-    replay_bindings()
-        .into_iter()
-        .find(|b| {
-            b.keys.iter().any(|k| {
-                k.code == ev.code && (matches!(k.code, KeyCode::Char(_)) || k.shift == shift)
-            })
-        })
-        .map(|b| b.action)
-}
-
-/// Whether an action of the live table still works in a replay: it only changes what is shown.
+/// Whether an action still works in a replay: it only changes what is shown (or moves in time).
 pub fn allowed_in_replay(action: &Action) -> bool {
     match action {
         Action::Quit
@@ -218,7 +100,18 @@ pub fn allowed_in_replay(action: &Action) -> bool {
         | Action::LogTail
         | Action::CycleFeedKind
         | Action::ToggleFeedNode
-        | Action::ToggleHistory => true,
+        | Action::ToggleHistory
+        | Action::CloseOverlay
+        | Action::Scroll(_)
+        | Action::ScrollTop
+        | Action::PromptRun
+        | Action::PromptComplete
+        | Action::PromptHistoryBack
+        | Action::PromptHistoryForward
+        | Action::PromptDelete
+        | Action::PromptCancel
+        | Action::PromptType(_)
+        | Action::Replay(_) => true,
         Action::Command(cmd) => matches!(
             cmd,
             PromptCommand::Help | PromptCommand::Quit | PromptCommand::History
@@ -327,19 +220,6 @@ impl AppState {
         self.seek(t);
     }
 
-    /// Handles a key on the main screen of a replay.
-    pub(super) fn on_replay_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        let Some(action) = replay_action_for(&key) else {
-            return match action_for(&key, self.max_id()) {
-                Some(action) => self.update(action),
-                None => Vec::new(),
-            };
-        };
-        self.dirty = true;
-        self.replay_update(action);
-        Vec::new()
-    }
-
     /// Applies one replay action.
     pub fn replay_update(&mut self, action: ReplayAction) {
         let Some(replay) = self.replay.as_mut() else {
@@ -436,7 +316,7 @@ async fn event_loop(
                 last_tick = now;
             }
             _ = super::sleep_until_opt(draw_at) => {
-                terminal.draw(|f| super::view::view(state, f))?;
+                terminal.draw(|f| super::view::draw(state, f))?;
                 state.dirty = false;
                 last_draw = Instant::now();
                 // The view knows how many log cells fit only once drawn.
@@ -451,53 +331,6 @@ async fn event_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
-        KeyEvent::new(code, modifiers)
-    }
-
-    #[test]
-    fn replay_keys_map_to_their_actions() {
-        let none = KeyModifiers::NONE;
-        assert_eq!(
-            replay_action_for(&press(KeyCode::Char(' '), none)),
-            Some(ReplayAction::PlayPause)
-        );
-        assert_eq!(
-            replay_action_for(&press(KeyCode::Right, none)),
-            Some(ReplayAction::Seek(1_000))
-        );
-        assert_eq!(
-            replay_action_for(&press(KeyCode::Right, KeyModifiers::SHIFT)),
-            Some(ReplayAction::NextFrame)
-        );
-        assert_eq!(
-            replay_action_for(&press(KeyCode::Char('+'), KeyModifiers::SHIFT)),
-            Some(ReplayAction::Faster)
-        );
-        assert_eq!(
-            replay_action_for(&press(KeyCode::PageUp, none)),
-            Some(ReplayAction::Seek(-10_000))
-        );
-        // Not replay keys: the live table decides.
-        assert_eq!(replay_action_for(&press(KeyCode::Tab, none)), None);
-        assert_eq!(replay_action_for(&press(KeyCode::Char('k'), none)), None);
-        assert_eq!(
-            replay_action_for(&press(KeyCode::Char(' '), KeyModifiers::CONTROL)),
-            None
-        );
-    }
-
-    #[test]
-    fn no_replay_key_is_bound_twice() {
-        let mut seen = Vec::new();
-        for b in replay_bindings() {
-            for k in &b.keys {
-                assert!(!seen.contains(k), "{k:?} bound twice");
-                seen.push(*k);
-            }
-        }
-    }
 
     #[test]
     fn speeds_step_within_range() {

@@ -17,6 +17,11 @@
 //! In a replay (`raftlab replay`), the footer's key row is the time slider ([`timeline`]), and a
 //! recording with narration (a scenario's) gets one more row above the footer for it.
 //!
+//! The view never writes into the state: where it put things (the ring, how many log cells fit,
+//! how far the overlay can scroll) goes into a [`ViewLayout`] it is handed `&mut`, the way a
+//! ratatui `StatefulWidget` writes its state. [`draw`] keeps that layout in the state for the key
+//! and mouse handlers.
+//!
 //! Panels shrink or drop out on small terminals (80×24 keeps the ring, table, logs, a few
 //! events and the footer); overlays (help, node detail, history and verdict) draw over
 //! everything.
@@ -36,8 +41,38 @@ use ratatui::Frame;
 
 use super::app::{AppState, Focus};
 
-/// Draws the whole screen.
-pub fn view(state: &AppState, frame: &mut Frame) {
+/// Where the last frame put things: what the key and mouse handlers need to know of the screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ViewLayout {
+    /// Where the ring was drawn (mouse clicks select the node under them).
+    pub ring: Rect,
+    /// How many log cells fit in a row of the logs panel (the poller fetches that many; PgUp
+    /// and PgDn move by half of it).
+    pub log_cells: u64,
+    /// The largest useful scroll of the overlay drawn last (help, history).
+    pub max_scroll: u16,
+}
+
+impl Default for ViewLayout {
+    fn default() -> Self {
+        ViewLayout {
+            ring: Rect::default(),
+            log_cells: 64,
+            max_scroll: u16::MAX,
+        }
+    }
+}
+
+/// Draws the whole screen and keeps its layout in the state, for the next keys and clicks.
+pub fn draw(state: &mut AppState, frame: &mut Frame) {
+    let mut layout = state.layout;
+    view(state, &mut layout, frame);
+    state.layout = layout;
+}
+
+/// Draws the whole screen from `state`, writing where things went into `layout` (what a
+/// panel that is not drawn, on a screen too small, leaves as it was).
+pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
     let area = frame.area();
     if area.width < 40 || area.height < 12 {
         panels::too_small(state, frame, area);
@@ -86,9 +121,9 @@ pub fn view(state: &AppState, frame: &mut Frame) {
         .direction(Direction::Horizontal)
         .constraints([Constraint::Length(ring_w), Constraint::Min(20)])
         .split(rows[1]);
-    ring::render(state, frame, top[0]);
+    ring::render(state, layout, frame, top[0]);
     table::render(state, frame, top[1]);
-    logs::render(state, frame, rows[2]);
+    logs::render(state, layout, frame, rows[2]);
 
     let bottom = rows[3];
     if let Some(n) = &state.narration {
@@ -122,9 +157,9 @@ pub fn view(state: &AppState, frame: &mut Frame) {
     panels::footer(state, frame, rows[5]);
 
     match state.focus {
-        Focus::Help => panels::help(state, frame, centered(area, 96, 96)),
+        Focus::Help => panels::help(state, layout, frame, centered(area, 96, 96)),
         Focus::Detail => panels::detail(state, frame, centered(area, 80, 80)),
-        Focus::History => verdict::overlay(state, frame, centered(area, 96, 90)),
+        Focus::History => verdict::overlay(state, layout, frame, centered(area, 96, 90)),
         Focus::Main | Focus::Prompt => {}
     }
 }

@@ -427,7 +427,8 @@ fn every_source_path_the_docs_name_exists() {
 
 #[test]
 fn named_paths_are_found_in_prose_and_code() {
-    let found = named_paths("see `src/raft/log.rs`, tests/it/sim_lab.rs and src/*.rs; not my/src/x.rs.");
+    let found =
+        named_paths("see `src/raft/log.rs`, tests/it/sim_lab.rs and src/*.rs; not my/src/x.rs.");
     let paths: Vec<&str> = found.iter().map(|(_, p)| p.as_str()).collect();
     assert_eq!(paths, ["src/raft/log.rs", "tests/it/sim_lab.rs"]);
 }

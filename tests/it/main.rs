@@ -16,6 +16,7 @@ mod dashboard_tmux;
 mod dashboard_view;
 mod docs;
 mod golden;
+mod keys_doc;
 mod layers;
 mod membership;
 mod raft_paper;

@@ -35,8 +35,9 @@ use raftlab::observe::feed::Category;
 use raftlab::pb::{self, kv_client::KvClient};
 use raftlab::raft::{Index, MessageKind, NodeId, Role, Status, Term};
 use raftlab::record::{Encoder, Header, NoteKind, RecordError, RecordOptions, Recorder, Recording};
+use raftlab::tui::action::ReplayAction;
 use raftlab::tui::app::{AppState, Focus, Theme};
-use raftlab::tui::replay::{ReplayAction, ReplayState, READ_ONLY};
+use raftlab::tui::replay::{ReplayState, READ_ONLY};
 use raftlab::tui::view;
 
 // ----------------------------------------------------------------------------------------------
@@ -588,8 +589,9 @@ fn replay_state() -> AppState {
 
 fn draw(state: &AppState, w: u16, h: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("a test terminal");
+    let mut layout = state.layout;
     terminal
-        .draw(|f| view::view(state, f))
+        .draw(|f| view::view(state, &mut layout, f))
         .expect("the test backend never fails");
     terminal
 }

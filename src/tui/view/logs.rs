@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::style;
+use super::{style, ViewLayout};
 use crate::observe::format;
 use crate::raft::{Index, MessageKind};
 use crate::tui::app::{AppState, Theme};
@@ -24,9 +24,9 @@ pub const CELL: u16 = 3;
 pub const LABEL: u16 = 5;
 
 /// Draws the logs panel.
-pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
+pub fn render(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area: Rect) {
     let cells = (area.width.saturating_sub(2 + LABEL) / CELL).max(1);
-    state.log_cells.set(u64::from(cells));
+    layout.log_cells = u64::from(cells);
     // A replay moves in time with PgUp / End: its logs scroll with [ and ].
     let title = match (state.log_end, state.replay.is_some()) {
         (None, false) => " logs (following the tail; PgUp to scroll back) ".to_string(),

@@ -3,18 +3,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crossterm::event::{KeyEvent, KeyModifiers};
+
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{style, verdict};
+use super::{style, verdict, ViewLayout};
 use crate::command::prompt::COMMANDS;
 use crate::observe::feed::{Category, FeedLine};
 use crate::observe::format;
 use crate::raft::NodeId;
-use crate::tui::action::bindings;
+use crate::tui::action::{self, bindings, KeyBinding, Mode, DIGITS_HELP, DIGITS_LABEL};
 use crate::tui::app::{AppState, Focus};
 
 /// Shown when the terminal is too small for the layout.
@@ -248,10 +250,12 @@ pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
                 style::dim(),
             )));
         }
-        lines.push(Line::from(Span::styled(
-            "Enter runs · Tab completes · ↑↓ history · Esc cancels · help lists commands",
-            style::dim(),
-        )));
+        let mut keys: Vec<String> = action::footer(Mode::Prompt)
+            .iter()
+            .map(action::Footer::text)
+            .collect();
+        keys.push("help lists commands".into());
+        lines.push(Line::from(Span::styled(keys.join(" · "), style::dim())));
     } else {
         let st = if state.status_line.starts_with("error") {
             style::alert(state.theme)
@@ -261,7 +265,7 @@ pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
         lines.push(Line::from(Span::styled(state.status_line.clone(), st)));
         // The verdict on the history, right-aligned; the keys take what is left.
         let width = area.width as usize;
-        let mut text = String::from("1-9 select");
+        let mut text = format!("{DIGITS_LABEL} select");
         let segment = verdict::segment(state, width.saturating_sub(text.len() + 2));
         let segment_w: usize = segment.iter().flatten().map(Span::width).sum();
         let room = if segment.is_some() {
@@ -270,16 +274,12 @@ pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
             width
         };
         // As many keys as fit, most important first.
-        let order = [":", "?", "k", "r", "w", "space", "h", "t", "i", "q", "C"];
-        let table = bindings();
-        for label in order {
-            if let Some(b) = table.iter().find(|b| b.footer && b.label == label) {
-                let item = format!(" · {} {}", b.label, b.short);
-                if text.chars().count() + item.chars().count() > room {
-                    break;
-                }
-                text.push_str(&item);
+        for f in action::footer(Mode::Main) {
+            let item = format!(" · {}", f.text());
+            if text.chars().count() + item.chars().count() > room {
+                break;
             }
+            text.push_str(&item);
         }
         let mut row = Vec::new();
         let pad = width.saturating_sub(text.chars().count() + segment_w);
@@ -295,7 +295,7 @@ pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
 
 /// The help overlay: every key and every command, from the same tables the handlers use. Two
 /// columns when wide enough; it scrolls (↑ ↓ PgUp PgDn) when it does not fit.
-pub fn help(state: &AppState, frame: &mut Frame, area: Rect) {
+pub fn help(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area: Rect) {
     frame.render_widget(Clear, area);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -325,34 +325,28 @@ pub fn help(state: &AppState, frame: &mut Frame, area: Rect) {
             format!("Replay keys ({})", replay.source),
             style::strong(),
         ))];
-        for b in crate::tui::replay::replay_bindings() {
-            keys.extend(hang(13, &format!("  {}", b.label), b.help, col_w));
-        }
+        rows(&mut keys, &bindings(Mode::Replay), col_w);
         keys.push(Line::from(""));
         keys.push(Line::from(Span::styled("Also", style::strong())));
-        keys.extend(hang(13, "  1-9", "select a node (or click it)", col_w));
+        keys.extend(hang(13, &format!("  {DIGITS_LABEL}"), DIGITS_HELP, col_w));
         keys.extend(hang(
             13,
             "  Tab ⇧Tab",
             "select the next / previous node",
             col_w,
         ));
-        // Live bindings a replay key took over (← →, PgUp PgDn, End) are left out.
-        let shadowed = |b: &crate::tui::action::Binding| {
+        // Main bindings a replay key took over (← →, PgUp PgDn, End) are left out.
+        let shadowed = |b: &KeyBinding| {
             b.keys.iter().any(|k| {
-                crate::tui::replay::replay_action_for(&crossterm::event::KeyEvent::new(
-                    k.code,
-                    crossterm::event::KeyModifiers::NONE,
-                ))
-                .is_some()
+                let press = KeyEvent::new(k.code, KeyModifiers::NONE);
+                action::binding_for(Mode::Replay, &press).is_some()
             })
         };
-        for b in bindings()
-            .iter()
+        let shown: Vec<KeyBinding> = bindings(Mode::Main)
+            .into_iter()
             .filter(|b| crate::tui::replay::allowed_in_replay(&b.action) && !shadowed(b))
-        {
-            keys.extend(hang(13, &format!("  {}", b.label), b.help, col_w));
-        }
+            .collect();
+        rows(&mut keys, &shown, col_w);
         commands = vec![Line::from(Span::styled("A recording", style::strong()))];
         for l in [
             "This is a recording, not a live cluster: keys and commands that would act on a \
@@ -364,10 +358,8 @@ pub fn help(state: &AppState, frame: &mut Frame, area: Rect) {
             commands.extend(hang(2, "", l, cmd_w));
         }
     } else {
-        keys.extend(hang(13, "  1-9", "select a node (or click it)", col_w));
-        for b in bindings() {
-            keys.extend(hang(13, &format!("  {}", b.label), b.help, col_w));
-        }
+        keys.extend(hang(13, &format!("  {DIGITS_LABEL}"), DIGITS_HELP, col_w));
+        rows(&mut keys, &bindings(Mode::Main), col_w);
         commands = vec![Line::from(Span::styled(
             "Commands (press :)",
             style::strong(),
@@ -375,6 +367,15 @@ pub fn help(state: &AppState, frame: &mut Frame, area: Rect) {
         for c in COMMANDS {
             commands.extend(hang(30, &format!("  {}", c.usage), c.summary, cmd_w));
         }
+    }
+    // The keys of the help itself and of the prompt, from their tables too.
+    for (title, mode) in [
+        ("In this help", Mode::Help),
+        ("At the prompt (:)", Mode::Prompt),
+    ] {
+        keys.push(Line::from(""));
+        keys.push(Line::from(Span::styled(title, style::strong())));
+        rows(&mut keys, &bindings(mode), col_w);
     }
     commands.push(Line::from(""));
     commands.push(Line::from(Span::styled("Symbols", style::strong())));
@@ -426,15 +427,22 @@ pub fn help(state: &AppState, frame: &mut Frame, area: Rect) {
             width: right_w,
             ..inner
         };
-        let scroll = clamp_scroll(state, keys.len().max(commands.len()), inner.height);
+        let scroll = clamp_scroll(state, layout, keys.len().max(commands.len()), inner.height);
         frame.render_widget(Paragraph::new(keys).scroll((scroll, 0)), left);
         frame.render_widget(Paragraph::new(commands).scroll((scroll, 0)), right);
     } else {
         let mut all = keys;
         all.push(Line::from(""));
         all.extend(commands);
-        let scroll = clamp_scroll(state, all.len(), inner.height);
+        let scroll = clamp_scroll(state, layout, all.len(), inner.height);
         frame.render_widget(Paragraph::new(all).scroll((scroll, 0)), inner);
+    }
+}
+
+/// One help line per row of a key table, in `width` columns.
+fn rows(lines: &mut Vec<Line<'static>>, table: &[KeyBinding], width: usize) {
+    for b in table {
+        lines.extend(hang(13, &format!("  {}", b.label), b.help, width));
     }
 }
 
@@ -475,11 +483,16 @@ fn hang(indent: usize, label: &str, text: &str, width: usize) -> Vec<Line<'stati
 }
 
 /// The scroll offset to use, at most what shows the last line; remembered for the key handler.
-pub(super) fn clamp_scroll(state: &AppState, total_lines: usize, height: u16) -> u16 {
+pub(super) fn clamp_scroll(
+    state: &AppState,
+    layout: &mut ViewLayout,
+    total_lines: usize,
+    height: u16,
+) -> u16 {
     let max = total_lines
         .saturating_sub(height as usize)
         .min(u16::MAX as usize) as u16;
-    state.help_max_scroll.set(max);
+    layout.max_scroll = max;
     state.help_scroll.min(max)
 }
 

@@ -12,7 +12,7 @@ use ratatui::widgets::canvas::{Canvas, Line as CanvasLine};
 use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 
-use super::style;
+use super::{style, ViewLayout};
 use crate::raft::{NodeId, Role};
 use crate::tui::app::{AppState, Theme};
 
@@ -58,8 +58,8 @@ pub fn timer_bar(elapsed: u32, timeout: u32, width: usize) -> String {
 }
 
 /// Draws the ring.
-pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
-    state.ring_area.set(area);
+pub fn render(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area: Rect) {
+    layout.ring = area;
     let block = Block::default().borders(Borders::ALL).title(" cluster ");
     let Some(view) = &state.view else {
         frame.render_widget(block, area);

@@ -3,6 +3,10 @@
 //! from the leader's progress, each follower's match/next, or `▣ 50%` while the leader sends it
 //! a snapshot. The wide layout ends with each node's faults (`slow +300ms clock 2x isolated`),
 //! in short forms (`+300ms 2x isol`) when the column is too narrow for the long ones.
+//!
+//! The columns are data ([`COLUMNS`]): a name and a short name, a width and a short width, and a
+//! [`Priority`] that says when the column shows. Below [`NARROW_BELOW`] columns the table uses
+//! the short names and widths and keeps only the columns that always show.
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
@@ -11,12 +15,272 @@ use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 use ratatui::Frame;
 
 use super::{ring::timer_bar, style};
+use crate::cluster::NodeState;
+use crate::observe::cluster_view::ClusterView;
 use crate::observe::format;
-use crate::raft::Role;
+use crate::raft::{PeerProgress, Role};
 use crate::tui::app::AppState;
 
-/// Width of the snap column (`1234/12`).
-const SNAP_WIDTH: u16 = 7;
+/// A table narrower than this uses short names and widths, and only [`Priority::Always`]
+/// columns.
+pub const NARROW_BELOW: u16 = 60;
+/// A table at least this wide shows the [`Priority::Wide`] columns.
+pub const WIDE_FROM: u16 = 78;
+
+/// When a column shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    /// Always.
+    Always,
+    /// From [`WIDE_FROM`] columns on.
+    Wide,
+    /// Outside the narrow layout, when the row has room for it beside the others (a filling
+    /// column counted at its least width).
+    IfRoom,
+}
+
+/// What a column shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// `▶` on the selected node.
+    Selected,
+    /// The role's symbol and the node's id.
+    Node,
+    /// The role's name (or what the node is doing: `pre-vote`, ...).
+    Role,
+    /// The current term.
+    Term,
+    /// Who it voted for in this term.
+    Vote,
+    /// Index and term of its last log entry.
+    Last,
+    /// The last index persisted, beside the in-memory one.
+    Disk,
+    /// The commit index.
+    Commit,
+    /// The last index applied.
+    Applied,
+    /// Index and term of its newest snapshot.
+    Snap,
+    /// The election timer as a draining bar (`leads` for the leader).
+    Timer,
+    /// The leader's match/next for it, or the progress of a snapshot transfer.
+    MatchNext,
+    /// Its faults: extra delay, clock rate, isolation.
+    Faults,
+}
+
+/// One column of the table.
+#[derive(Clone, Copy, Debug)]
+pub struct Column {
+    /// What it shows.
+    pub field: Field,
+    /// Its header.
+    pub name: &'static str,
+    /// Its header in the narrow layout.
+    pub short: &'static str,
+    /// Its width (the least width, for the column that fills the rest of the row).
+    pub width: u16,
+    /// Its width in the narrow layout.
+    pub short_width: u16,
+    /// When it shows.
+    pub priority: Priority,
+    /// Takes what is left of the row (the last column only).
+    pub fill: bool,
+}
+
+const fn column(
+    field: Field,
+    (name, short): (&'static str, &'static str),
+    (width, short_width): (u16, u16),
+    priority: Priority,
+) -> Column {
+    Column {
+        field,
+        name,
+        short,
+        width,
+        short_width,
+        priority,
+        fill: false,
+    }
+}
+
+/// The table's columns, left to right.
+pub const COLUMNS: [Column; 13] = [
+    column(Field::Selected, ("", ""), (1, 1), Priority::Always),
+    column(Field::Node, ("node", "id"), (4, 3), Priority::Always),
+    column(Field::Role, ("role", "role"), (9, 9), Priority::Wide),
+    column(Field::Term, ("term", "term"), (4, 4), Priority::Always),
+    column(Field::Vote, ("vote", "vote"), (4, 4), Priority::Always),
+    column(Field::Last, ("last", "last"), (8, 6), Priority::Always),
+    column(Field::Disk, ("disk", "disk"), (6, 6), Priority::Wide),
+    column(Field::Commit, ("commit", "cmt"), (6, 4), Priority::Always),
+    column(
+        Field::Applied,
+        ("applied", "appl"),
+        (7, 4),
+        Priority::Always,
+    ),
+    column(Field::Snap, ("snap", "snap"), (7, 7), Priority::IfRoom),
+    column(Field::Timer, ("timer", "tmr"), (6, 4), Priority::Always),
+    column(
+        Field::MatchNext,
+        ("match/next", "m/n"),
+        (10, 7),
+        Priority::Always,
+    ),
+    Column {
+        fill: true,
+        ..column(Field::Faults, ("faults", "faults"), (8, 8), Priority::Wide)
+    },
+];
+
+/// The columns shown in a table `width` columns wide (borders included), with their widths.
+pub fn columns(width: u16) -> Vec<(Column, u16)> {
+    if width < NARROW_BELOW {
+        return COLUMNS
+            .iter()
+            .filter(|c| c.priority == Priority::Always)
+            .map(|c| (*c, c.short_width))
+            .collect();
+    }
+    let inner = width.saturating_sub(2);
+    let mut shown: Vec<Column> = COLUMNS
+        .iter()
+        .filter(|c| match c.priority {
+            Priority::Always => true,
+            Priority::Wide => width >= WIDE_FROM,
+            Priority::IfRoom => false,
+        })
+        .copied()
+        .collect();
+    // Widths plus one space between columns.
+    let used = |cols: &[Column]| {
+        cols.iter().map(|c| c.width).sum::<u16>() + (cols.len() as u16).saturating_sub(1)
+    };
+    for (at, c) in COLUMNS.iter().enumerate() {
+        if c.priority == Priority::IfRoom && used(&shown) + 1 + c.width <= inner {
+            // In table order: after the shown columns that come before it.
+            let before = COLUMNS[..at]
+                .iter()
+                .filter(|b| shown.iter().any(|s| s.field == b.field))
+                .count();
+            shown.insert(before, *c);
+        }
+    }
+    shown.into_iter().map(|c| (c, c.width)).collect()
+}
+
+/// What every cell of a row may need.
+struct RowContext<'a> {
+    state: &'a AppState,
+    view: &'a ClusterView,
+    node: &'a NodeState,
+    leader: Option<crate::raft::NodeId>,
+    progress: &'a [PeerProgress],
+    narrow: bool,
+    /// The width the faults column gets.
+    faults_width: u16,
+}
+
+/// The cell of `field` in `cx`'s row.
+fn cell(field: Field, cx: &RowContext) -> Cell<'static> {
+    let n = cx.node;
+    let s = &n.status;
+    let role = n.up.then_some(s.role);
+    match field {
+        Field::Selected => Cell::from(if n.id == cx.state.selected {
+            "▶"
+        } else {
+            " "
+        }),
+        Field::Node => {
+            let (sym, _) = style::role_symbol(role);
+            let rs = style::role_style(cx.state.theme, role);
+            Cell::from(Span::styled(format!("{sym}{}", n.id), rs))
+        }
+        Field::Role => {
+            let (_, name) = style::role_symbol(role);
+            let rs = style::role_style(cx.state.theme, role);
+            let name = match style::role_detail(s).filter(|_| role.is_some()) {
+                Some(detail) if !detail.starts_with("transfer") => detail,
+                _ => name.to_string(),
+            };
+            Cell::from(Span::styled(name, rs))
+        }
+        Field::Term => Cell::from(s.term.to_string()),
+        Field::Vote => Cell::from(s.voted_for.map_or("-".into(), |v| v.to_string())),
+        Field::Last => Cell::from(format!("{}/{}", s.last_log_index, s.last_log_term)),
+        Field::Disk => Cell::from(s.persisted_index.to_string()),
+        Field::Commit => Cell::from(s.commit.to_string()),
+        Field::Applied => Cell::from(s.applied.to_string()),
+        // The newest snapshot: the log before it is compacted away.
+        Field::Snap => Cell::from(if s.snapshot_index == 0 {
+            "—".to_string()
+        } else {
+            format!("{}/{}", s.snapshot_index, s.snapshot_term)
+        }),
+        Field::Timer => Cell::from(match role {
+            Some(Role::Leader) => if cx.narrow { "lead" } else { "leads" }.to_string(),
+            Some(_) => timer_bar(
+                s.election_elapsed,
+                s.election_timeout,
+                if cx.narrow { 4 } else { 6 },
+            ),
+            None => "—".to_string(),
+        }),
+        Field::MatchNext => Cell::from(if Some(n.id) == cx.leader {
+            "—".to_string()
+        } else {
+            cx.progress
+                .iter()
+                .find(|p| p.id == n.id)
+                .map_or(String::new(), |p| match p.snapshot_transfer {
+                    // InstallSnapshot in progress: how much of it the follower confirmed.
+                    Some((_, sent, total)) => format!("▣ {}%", format::percent(sent, total)),
+                    None => format!("{}/{}", p.match_index, p.next_index),
+                })
+        }),
+        Field::Faults => faults(cx),
+    }
+}
+
+/// The faults cell: long forms when they fit the column, short ones when not.
+fn faults(cx: &RowContext) -> Cell<'static> {
+    let n = cx.node;
+    let status = &cx.view.status;
+    // (long, short): the short forms when the long ones do not fit the column.
+    let mut faults: Vec<(String, String)> = Vec::new();
+    if !n.slow.is_zero() {
+        let ms = n.slow.as_millis();
+        faults.push((format!("slow +{ms}ms"), format!("+{ms}ms")));
+    }
+    if (n.clock_rate - 1.0).abs() > 1e-9 {
+        let rate = n.clock_rate;
+        faults.push((format!("clock {rate}x"), format!("{rate}x")));
+    }
+    let isolated = status
+        .nodes
+        .iter()
+        .filter(|o| o.id != n.id)
+        .all(|o| status.cut_links.contains(&(n.id, o.id)));
+    if isolated && status.nodes.len() > 1 {
+        faults.push(("isolated".into(), "isol".into()));
+    }
+    if faults.is_empty() {
+        return Cell::from("");
+    }
+    let long = faults.iter().map(|f| f.0.as_str()).collect::<Vec<_>>();
+    let long = long.join(" ");
+    let text = if long.chars().count() <= cx.faults_width as usize {
+        long
+    } else {
+        let short = faults.iter().map(|f| f.1.as_str()).collect::<Vec<_>>();
+        short.join(" ")
+    };
+    Cell::from(Span::styled(text, style::alert(cx.state.theme)))
+}
 
 /// Draws the table.
 pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
@@ -25,161 +289,127 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         frame.render_widget(block, area);
         return;
     };
-    let wide = area.width >= 78;
-    let narrow = area.width < 60;
-    let mut widths: Vec<u16> = if narrow {
-        vec![1, 3, 4, 4, 6, 4, 4, 4, 7]
-    } else {
-        vec![1, 4, 4, 4, 8, 6, 7, 6, 10]
-    };
-    if wide {
-        widths.insert(2, 9);
-        widths.insert(6, 6);
-    }
-    // The snap column goes after "applied" when it fits beside the others (one space between
-    // columns; the wide layout's faults column wants at least 8).
-    let applied_at = if wide { 8 } else { 6 };
-    let faults_min = if wide { 1 + 8 } else { 0 };
-    let used = widths.iter().sum::<u16>() + widths.len() as u16 - 1 + faults_min;
-    let snap = !narrow && used + 1 + SNAP_WIDTH <= area.width.saturating_sub(2);
-    if snap {
-        widths.insert(applied_at + 1, SNAP_WIDTH);
-    }
-    // What the faults column gets: the rest of the row.
+    let narrow = area.width < NARROW_BELOW;
+    let columns = columns(area.width);
+    // What the filling column gets: the rest of the row, after the others and a space each.
+    let fixed: Vec<u16> = columns
+        .iter()
+        .filter(|(c, _)| !c.fill)
+        .map(|(_, w)| *w)
+        .collect();
     let faults_width = area
         .width
         .saturating_sub(2)
-        .saturating_sub(widths.iter().sum::<u16>() + widths.len() as u16);
-    let bar = if narrow { 4 } else { 6 };
+        .saturating_sub(fixed.iter().sum::<u16>() + fixed.len() as u16);
     let leader = view.status.leader();
     let progress = leader
         .and_then(|l| view.status.nodes.iter().find(|n| n.id == l))
         .map(|n| n.status.progress.clone())
         .unwrap_or_default();
-    let mut header = if narrow {
-        vec![
-            "", "id", "term", "vote", "last", "cmt", "appl", "tmr", "m/n",
-        ]
-    } else {
-        vec![
-            "",
-            "node",
-            "term",
-            "vote",
-            "last",
-            "commit",
-            "applied",
-            "timer",
-            "match/next",
-        ]
-    };
-    if wide {
-        header.insert(2, "role");
-        header.insert(6, "disk");
-        header.push("faults");
-    }
-    if snap {
-        header.insert(applied_at + 1, "snap");
-    }
     let rows = view.status.nodes.iter().map(|n| {
-        let role = n.up.then_some(n.status.role);
-        let (sym, name) = style::role_symbol(role);
-        let rs = style::role_style(state.theme, role);
-        let s = &n.status;
-        let timer = match role {
-            Some(Role::Leader) => if narrow { "lead" } else { "leads" }.to_string(),
-            Some(_) => timer_bar(s.election_elapsed, s.election_timeout, bar),
-            None => "—".to_string(),
+        let cx = RowContext {
+            state,
+            view,
+            node: n,
+            leader,
+            progress: &progress,
+            narrow,
+            faults_width,
         };
-        let repl = if Some(n.id) == leader {
-            "—".to_string()
-        } else {
-            progress
-                .iter()
-                .find(|p| p.id == n.id)
-                .map_or(String::new(), |p| match p.snapshot_transfer {
-                    // InstallSnapshot in progress: how much of it the follower confirmed.
-                    Some((_, sent, total)) => format!("▣ {}%", format::percent(sent, total)),
-                    None => format!("{}/{}", p.match_index, p.next_index),
-                })
-        };
-        let mut cells = vec![
-            Cell::from(if n.id == state.selected { "▶" } else { " " }),
-            Cell::from(Span::styled(format!("{sym}{}", n.id), rs)),
-            Cell::from(s.term.to_string()),
-            Cell::from(s.voted_for.map_or("-".into(), |v| v.to_string())),
-            Cell::from(format!("{}/{}", s.last_log_index, s.last_log_term)),
-            Cell::from(s.commit.to_string()),
-            Cell::from(s.applied.to_string()),
-            Cell::from(timer),
-            Cell::from(repl),
-        ];
-        if wide {
-            let name = match style::role_detail(s).filter(|_| role.is_some()) {
-                Some(detail) if !detail.starts_with("transfer") => detail,
-                _ => name.to_string(),
-            };
-            cells.insert(2, Cell::from(Span::styled(name, rs)));
-            // The persisted last index beside the in-memory one.
-            cells.insert(6, Cell::from(s.persisted_index.to_string()));
-            // (long, short): the short forms when the long ones do not fit the column.
-            let mut faults: Vec<(String, String)> = Vec::new();
-            if !n.slow.is_zero() {
-                let ms = n.slow.as_millis();
-                faults.push((format!("slow +{ms}ms"), format!("+{ms}ms")));
-            }
-            if (n.clock_rate - 1.0).abs() > 1e-9 {
-                let rate = n.clock_rate;
-                faults.push((format!("clock {rate}x"), format!("{rate}x")));
-            }
-            let isolated = view
-                .status
-                .nodes
-                .iter()
-                .filter(|o| o.id != n.id)
-                .all(|o| view.status.cut_links.contains(&(n.id, o.id)));
-            if isolated && view.status.nodes.len() > 1 {
-                faults.push(("isolated".into(), "isol".into()));
-            }
-            let long = faults.iter().map(|f| f.0.as_str()).collect::<Vec<_>>();
-            let long = long.join(" ");
-            let text = if long.chars().count() <= faults_width as usize {
-                long
-            } else {
-                let short = faults.iter().map(|f| f.1.as_str()).collect::<Vec<_>>();
-                short.join(" ")
-            };
-            cells.push(if faults.is_empty() {
-                Cell::from("")
-            } else {
-                Cell::from(Span::styled(text, style::alert(state.theme)))
-            });
-        }
-        if snap {
-            // The newest snapshot: the log before it is compacted away.
-            cells.insert(
-                applied_at + 1,
-                Cell::from(if s.snapshot_index == 0 {
-                    "—".to_string()
-                } else {
-                    format!("{}/{}", s.snapshot_index, s.snapshot_term)
-                }),
-            );
-        }
-        let row = Row::new(cells);
+        let row = Row::new(columns.iter().map(|(c, _)| cell(c.field, &cx)));
         if n.id == state.selected {
             row.style(ratatui::style::Style::default().add_modifier(Modifier::BOLD))
         } else {
             row
         }
     });
-    let mut widths: Vec<Constraint> = widths.into_iter().map(Constraint::Length).collect();
-    if wide {
-        widths.push(Constraint::Min(8));
-    }
+    let header = columns.iter().map(|(c, _)| {
+        let name = if narrow { c.short } else { c.name };
+        Cell::from(Line::from(name))
+    });
+    let widths = columns.iter().map(|(c, w)| {
+        if c.fill {
+            Constraint::Min(*w)
+        } else {
+            Constraint::Length(*w)
+        }
+    });
     let table = Table::new(rows, widths)
-        .header(Row::new(header.into_iter().map(|h| Cell::from(Line::from(h)))).style(style::dim()))
+        .header(Row::new(header).style(style::dim()))
         .column_spacing(1)
         .block(block);
     frame.render_widget(table, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(width: u16) -> Vec<&'static str> {
+        columns(width)
+            .iter()
+            .map(|(c, _)| {
+                if width < NARROW_BELOW {
+                    c.short
+                } else {
+                    c.name
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn columns_drop_by_priority_as_the_table_narrows() {
+        let always = ["", "node", "term", "vote", "last", "commit", "applied"];
+        // Wide and roomy: everything.
+        assert_eq!(
+            names(94),
+            [
+                "",
+                "node",
+                "role",
+                "term",
+                "vote",
+                "last",
+                "disk",
+                "commit",
+                "applied",
+                "snap",
+                "timer",
+                "match/next",
+                "faults"
+            ]
+        );
+        // Wide but no room for snap beside the faults.
+        assert_eq!(
+            names(93),
+            [
+                "",
+                "node",
+                "role",
+                "term",
+                "vote",
+                "last",
+                "disk",
+                "commit",
+                "applied",
+                "timer",
+                "match/next",
+                "faults"
+            ]
+        );
+        // Not wide: snap fits from 68 columns.
+        let mut with_snap = always.to_vec();
+        with_snap.extend(["snap", "timer", "match/next"]);
+        assert_eq!(names(77), with_snap);
+        assert_eq!(names(68), with_snap);
+        let mut without = always.to_vec();
+        without.extend(["timer", "match/next"]);
+        assert_eq!(names(67), without);
+        // Narrow: short names, the columns that always show.
+        assert_eq!(
+            names(59),
+            ["", "id", "term", "vote", "last", "cmt", "appl", "tmr", "m/n"]
+        );
+    }
 }

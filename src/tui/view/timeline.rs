@@ -15,18 +15,32 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::style;
+use crate::tui::action::{self, Action, Footer, Mode};
 use crate::tui::app::{AppState, Theme};
 use crate::tui::replay::ReplayState;
 
 /// Fewest columns the bar keeps.
 pub const MIN_BAR: usize = 12;
 
-/// The keys, longest first: the first that fits is shown.
-const KEYS: [&str; 3] = [
-    "space play · ←→ 1s · ,. frame · PgUp PgDn 10s · Home End · +- speed · ? help",
-    "space ←→ ,. PgUp PgDn Home End +- ?",
-    "? help",
-];
+/// The keys, longest first: the first that fits is shown. From the replay's key table and the
+/// main screen's help key: `space play · ←→ 1s · ... · ? help`, then the keys alone
+/// (`space ←→ ,. ... ?`), then `? help`.
+fn keys() -> [String; 3] {
+    let mut items = action::footer(Mode::Replay);
+    items.extend(
+        action::bindings(Mode::Main)
+            .into_iter()
+            .filter(|b| b.action == Action::ToggleHelp)
+            .filter_map(|b| b.footer),
+    );
+    let words: Vec<String> = items.iter().map(Footer::text).collect();
+    let keys: Vec<&str> = items.iter().map(|f| f.keys).collect();
+    [
+        words.join(" · "),
+        keys.join(" "),
+        words.last().cloned().unwrap_or_default(),
+    ]
+}
 
 /// `12.3s`, or `1:05.0` from a minute on.
 pub fn clock(d: std::time::Duration) -> String {
@@ -85,7 +99,7 @@ pub fn line(state: &AppState, width: u16) -> Line<'static> {
     let pos = format!("{} ", clock(r.position));
     let end = format!(" {}", clock(r.end()));
     let fixed = head.chars().count() + pos.chars().count() + end.chars().count();
-    let keys = KEYS
+    let keys = keys()
         .iter()
         .find(|k| fixed + MIN_BAR + 2 + k.chars().count() <= width)
         .map_or(String::new(), |k| format!("  {k}"));

@@ -14,14 +14,15 @@ use ratatui::Frame;
 
 use super::panels::clamp_scroll;
 use super::style;
+use super::ViewLayout;
 use crate::check::CheckResult;
 use crate::observe::format::thousands;
-use crate::tui::action::{bindings, Action};
+use crate::tui::action::{bindings, Action, Mode};
 use crate::tui::app::{AppState, NemesisView, Theme};
 
 /// The label of the key that opens the overlay (`v`).
 fn overlay_key() -> &'static str {
-    bindings()
+    bindings(Mode::Main)
         .into_iter()
         .find(|b| b.action == Action::ToggleHistory)
         .map_or("v", |b| b.label)
@@ -166,7 +167,7 @@ fn hard_wrap(text: &str, width: usize) -> Vec<String> {
 
 /// The history overlay: what was recorded, the verdict and, when the history is not
 /// linearizable, the failing window as a timeline. Scrolls like the help.
-pub fn overlay(state: &AppState, frame: &mut Frame, area: Rect) {
+pub fn overlay(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area: Rect) {
     frame.render_widget(Clear, area);
     let block = Block::default().borders(Borders::ALL).title(format!(
         " history and verdict (↑↓ scroll · {} or Esc closes) ",
@@ -251,6 +252,6 @@ pub fn overlay(state: &AppState, frame: &mut Frame, area: Rect) {
         &mut lines,
         ":history save FILE writes every operation as JSON lines (one object a line).",
     );
-    let scroll = clamp_scroll(state, lines.len(), inner.height);
+    let scroll = clamp_scroll(state, layout, lines.len(), inner.height);
     frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
 }
