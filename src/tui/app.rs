@@ -18,7 +18,7 @@ use ratatui::layout::Rect;
 use super::action::{action_for, Action};
 use super::snapshot::{ClusterView, LogWant};
 use crate::check::{CheckResult, Counts};
-use crate::command::prompt::{self, History, PromptCommand, NEMESIS_DEFAULT};
+use crate::command::prompt::{self, InputHistory, PromptCommand, NEMESIS_DEFAULT};
 use crate::node::{Event, EventKind};
 use crate::raft::{NodeId, TraceEvent};
 
@@ -171,7 +171,7 @@ pub struct PromptState {
     /// Text typed so far.
     pub input: String,
     /// Past commands.
-    pub history: History,
+    pub history: InputHistory,
     /// Completions of the current word, shown under the prompt.
     pub completions: Vec<String>,
 }
@@ -340,7 +340,7 @@ impl AppState {
             focus: Focus::Main,
             prompt: PromptState {
                 input: String::new(),
-                history: History::new(100),
+                history: InputHistory::new(100),
                 completions: Vec::new(),
             },
             feed: VecDeque::new(),

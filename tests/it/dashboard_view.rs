@@ -2435,10 +2435,10 @@ fn prompt_runs_a_parsed_command() {
     type_keys(&mut state, ":put greeting hello");
     assert_eq!(
         state.on_key(code(KeyCode::Enter)),
-        run(PromptCommand::Put {
+        run(PromptCommand::Kv(raftlab::check::KvOp::Put {
             key: "greeting".into(),
             value: "hello".into()
-        })
+        }))
     );
     // Backspace edits.
     type_keys(&mut state, ":restart 33");
