@@ -18,7 +18,7 @@ use ratatui::layout::Rect;
 use super::action::{action_for, Action};
 use super::snapshot::{ClusterView, LogWant};
 use crate::check::{CheckResult, Counts};
-use crate::command::prompt::{self, InputHistory, PromptCommand, NEMESIS_DEFAULT};
+use crate::command::prompt::{self, InputHistory, PromptCommand, PromptError, NEMESIS_DEFAULT};
 use crate::node::{Event, EventKind};
 use crate::raft::{NodeId, TraceEvent};
 
@@ -174,6 +174,9 @@ pub struct PromptState {
     pub history: InputHistory,
     /// Completions of the current word, shown under the prompt.
     pub completions: Vec<String>,
+    /// The last line that did not parse and why: while the status line shows that error, the
+    /// footer shows the line with a caret under the word.
+    pub error: Option<(String, PromptError)>,
 }
 
 /// Work for the cluster, carried out off the UI thread by the commander.
@@ -342,6 +345,7 @@ impl AppState {
                 input: String::new(),
                 history: InputHistory::new(100),
                 completions: Vec::new(),
+                error: None,
             },
             feed: VecDeque::new(),
             feed_kind: FeedKind::Protocol,
@@ -601,7 +605,10 @@ impl AppState {
                 self.prompt.history.push(&line);
                 match prompt::parse(&line, self.max_id()) {
                     Ok(cmd) => return self.update(Action::Command(cmd)),
-                    Err(e) => self.status_line = format!("error: {e}"),
+                    Err(e) => {
+                        self.status_line = format!("error: {e}");
+                        self.prompt.error = Some((line, e));
+                    }
                 }
             }
             KeyCode::Tab => {
