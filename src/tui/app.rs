@@ -455,7 +455,7 @@ impl AppState {
     }
 
     /// Takes a report of the scenario runner into the narration panel.
-    pub fn apply_report(&mut self, report: crate::scenario::runner::Report) {
+    pub fn apply_report(&mut self, report: crate::scenario::runner::RunReport) {
         if let Some(n) = &mut self.narration {
             n.apply(report);
             self.dirty = true;
