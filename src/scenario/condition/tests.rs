@@ -113,7 +113,7 @@ fn cluster() -> Fake {
     ])
 }
 
-fn holds(text: &str, vars: &[(&str, u64)]) -> Result<(), String> {
+fn holds(text: &str, vars: &[(&str, u64)]) -> Result<(), Unmet> {
     let c = Condition::parse(text, 4).unwrap_or_else(|e| panic!("{text}: {e}"));
     let vars: Vars = vars.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     let ops = OpsTracker::default();
@@ -121,7 +121,6 @@ fn holds(text: &str, vars: &[(&str, u64)]) -> Result<(), String> {
         .build()
         .unwrap();
     rt.block_on(c.eval(&cluster(), &vars, Some(&ops)))
-        .map_err(|e| e.0)
 }
 
 #[test]
@@ -176,7 +175,7 @@ fn conditions_that_fail_say_why() {
     ] {
         let r = holds(text, &[]);
         let e = r.expect_err(text);
-        assert!(e.contains(why), "{text}: {e:?} lacks {why:?}");
+        assert!(e.0.contains(why), "{text}: {e:?} lacks {why:?}");
     }
 }
 
