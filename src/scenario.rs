@@ -42,11 +42,12 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
 
 use crate::cluster::Preset;
-use crate::command::prompt::{self, PromptCommand};
-pub use condition::{Binding, Condition};
+use crate::command::prompt::{self, PromptCommand, Span};
+pub use condition::{Capture, Condition, ConditionError};
 
 /// The scenarios shipped in `assets/scenarios/`, built into the binary: (name, TOML text).
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -115,7 +116,7 @@ pub struct Step {
     /// Narration shown while the step runs.
     pub say: Option<String>,
     /// Values to remember, evaluated before the actions.
-    pub lets: Vec<Binding>,
+    pub lets: Vec<Capture>,
     /// Prompt command lines, with `{name}` placeholders.
     pub actions: Vec<String>,
     /// How many times the actions run (at least 1).
@@ -180,22 +181,112 @@ pub fn fmt_secs(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
 }
 
-/// Why a scenario cannot be loaded.
+/// Why a scenario cannot be loaded: where (the file, the step, the line and column of the word at
+/// fault) and what is wrong.
+///
+/// ```text
+/// assets/scenarios/x.toml: step 3, line 14, column 18: do "partition 1,2 1,3": partition: node 1 is in two groups
+///   do = "partition 1,2 1,3"
+///                       ^
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScenarioError {
-    /// Where: the file or scenario name, and the step if the problem is in one.
+    /// The file, or the built-in scenario's name.
     pub origin: String,
+    /// The step (from 1), if the problem is in one.
+    pub step: Option<usize>,
+    /// The word at fault in the file, when known.
+    pub at: Option<Box<SourcePosition>>,
     /// What is wrong.
     pub message: String,
 }
 
+/// A place in a scenario file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourcePosition {
+    /// The line, from 1.
+    pub line: usize,
+    /// The column, from 1, in characters.
+    pub column: usize,
+    /// The text of the line.
+    pub text: String,
+    /// The line to print under it: a caret under the word.
+    pub carets: String,
+}
+
+impl SourcePosition {
+    /// The position of the bytes `span` of the document `doc`.
+    fn of(doc: &str, span: Span) -> SourcePosition {
+        let start = span.start.min(doc.len());
+        let line_start = doc[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = doc[line_start..]
+            .find('\n')
+            .map_or(doc.len(), |i| i + line_start);
+        let text = doc[line_start..line_end].trim_end_matches('\r');
+        let local = Span::new(span.start - line_start, span.end.min(line_end) - line_start);
+        SourcePosition {
+            line: doc[..line_start].matches('\n').count() + 1,
+            column: local.column(text) + 1,
+            text: text.to_string(),
+            carets: local.carets(text),
+        }
+    }
+}
+
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.origin, self.message)
+        f.write_str(&self.origin)?;
+        match (self.step, &self.at) {
+            (None, None) => {}
+            (Some(step), None) => write!(f, ": step {step}")?,
+            (None, Some(at)) => write!(f, ": line {}, column {}", at.line, at.column)?,
+            (Some(step), Some(at)) => {
+                write!(f, ": step {step}, line {}, column {}", at.line, at.column)?
+            }
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(at) = &self.at {
+            write!(f, "\n  {}\n  {}", at.text, at.carets)?;
+        }
+        Ok(())
     }
 }
 
 impl std::error::Error for ScenarioError {}
+
+/// A string of the scenario file and where its literal is in the document.
+#[derive(Clone, Debug)]
+struct Located {
+    text: String,
+    /// The literal, quotes included.
+    literal: std::ops::Range<usize>,
+}
+
+impl Located {
+    fn new(s: Spanned<String>) -> Located {
+        Located {
+            literal: s.span(),
+            text: s.into_inner(),
+        }
+    }
+
+    /// Where the bytes `span` of the string are in the document `doc`: exact when the literal
+    /// holds the string as written (no escapes), else the whole literal.
+    fn in_doc(&self, doc: &str, span: Span) -> Span {
+        let whole = Span::new(self.literal.start, self.literal.end);
+        let Some(raw) = doc.get(self.literal.clone()) else {
+            return whole;
+        };
+        for quote in ["\"\"\"", "\'\'\'", "\"", "\'"] {
+            let inner = raw.strip_prefix(quote).and_then(|r| r.strip_suffix(quote));
+            if inner == Some(self.text.as_str()) {
+                let end = span.end.min(self.text.len());
+                return Span::new(span.start.min(end), end).shift(self.literal.start + quote.len());
+            }
+        }
+        whole
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -218,19 +309,47 @@ struct RawCluster {
     snapshot_every: Option<u64>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// One string or a list of them, each with its place in the file.
 enum OneOrMany {
     One(String),
-    Many(Vec<String>),
+    Many(Vec<Spanned<String>>),
 }
 
-impl OneOrMany {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            OneOrMany::One(s) => vec![s],
-            OneOrMany::Many(v) => v,
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element()? {
+                    out.push(s);
+                }
+                Ok(OneOrMany::Many(out))
+            }
         }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// The strings of a `OneOrMany` field, each with its place in the file.
+fn located(field: Option<Spanned<OneOrMany>>) -> Vec<Located> {
+    let Some(field) = field else {
+        return Vec::new();
+    };
+    let span = field.span();
+    match field.into_inner() {
+        OneOrMany::One(s) => vec![Located::new(Spanned::new(span, s))],
+        OneOrMany::Many(v) => v.into_iter().map(Located::new).collect(),
     }
 }
 
@@ -239,14 +358,14 @@ impl OneOrMany {
 struct RawStep {
     say: Option<String>,
     #[serde(rename = "let")]
-    lets: Option<OneOrMany>,
+    lets: Option<Spanned<OneOrMany>>,
     #[serde(rename = "do")]
-    actions: Option<OneOrMany>,
+    actions: Option<Spanned<OneOrMany>>,
     repeat: Option<i64>,
-    wait: Option<String>,
-    within: Option<String>,
-    assert: Option<OneOrMany>,
-    hold: Option<String>,
+    wait: Option<Spanned<String>>,
+    within: Option<Spanned<String>>,
+    assert: Option<Spanned<OneOrMany>>,
+    hold: Option<Spanned<String>>,
 }
 
 /// Commands a scenario may not use: they belong to the person at the dashboard.
@@ -264,8 +383,16 @@ fn forbidden(cmd: &PromptCommand) -> bool {
 
 /// Parses a scenario from TOML text; `name` says where it came from (in errors too).
 pub fn parse(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    parse_file(name, name, text)
+}
+
+/// Parses a scenario read from the file `origin` (which errors name, with the line and column
+/// of the word at fault), calling it `name`.
+pub fn parse_file(origin: &str, name: &str, text: &str) -> Result<Scenario, ScenarioError> {
     let err = |message: String| ScenarioError {
-        origin: name.to_string(),
+        origin: origin.to_string(),
+        step: None,
+        at: None,
         message,
     };
     let raw: RawScenario = toml::from_str(text).map_err(|e| err(e.to_string()))?;
@@ -295,7 +422,16 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
     let mut steps = Vec::with_capacity(raw.step.len());
     for (i, rs) in raw.step.into_iter().enumerate() {
         let serr = |message: String| ScenarioError {
-            origin: format!("{name}, step {}", i + 1),
+            origin: origin.to_string(),
+            step: Some(i + 1),
+            at: None,
+            message,
+        };
+        // An error about the bytes `span` of the string `v`.
+        let at = |v: &Located, span: Span, message: String| ScenarioError {
+            origin: origin.to_string(),
+            step: Some(i + 1),
+            at: Some(Box::new(SourcePosition::of(text, v.in_doc(text, span)))),
             message,
         };
         let mut step = Step {
@@ -303,27 +439,38 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
             repeat: 1,
             ..Step::default()
         };
-        for text in rs.lets.map(OneOrMany::into_vec).unwrap_or_default() {
-            let b = Binding::parse(&text, nodes).map_err(|e| serr(format!("let {text:?}: {e}")))?;
-            check_vars(&b.vars(), &bound).map_err(|e| serr(format!("let {text:?}: {e}")))?;
-            bound.insert(b.name.clone());
-            step.lets.push(b);
-        }
-        for line in rs.actions.map(OneOrMany::into_vec).unwrap_or_default() {
-            let vars =
-                condition::placeholders(&line).map_err(|e| serr(format!("do {line:?}: {e}")))?;
-            check_vars(&vars, &bound).map_err(|e| serr(format!("do {line:?}: {e}")))?;
-            // Check the command's shape with every placeholder standing for node 1.
-            let probe = condition::substitute(&line, &|_| Some(1))
-                .map_err(|e| serr(format!("do {line:?}: {e}")))?;
-            let cmd =
-                prompt::parse(&probe, nodes).map_err(|e| serr(format!("do {line:?}: {e}")))?;
-            if forbidden(&cmd) {
-                return Err(serr(format!(
-                    "do {line:?}: a scenario cannot use this command"
-                )));
+        for v in located(rs.lets) {
+            let t = &v.text;
+            let c =
+                Capture::parse(t, nodes).map_err(|e| at(&v, e.span, format!("let {t:?}: {e}")))?;
+            if let Some((name, span)) = undefined(&c.vars(), &bound, t) {
+                return Err(at(&v, span, format!("let {t:?}: {}", not_defined(name))));
             }
-            step.actions.push(line);
+            bound.insert(c.name.clone());
+            step.lets.push(c);
+        }
+        for v in located(rs.actions) {
+            let line = &v.text;
+            let fail = |span: Span, e: &dyn fmt::Display| at(&v, span, format!("do {line:?}: {e}"));
+            let vars: Vec<String> = condition::placeholders(line)
+                .map_err(|e| fail(e.span, &e))?
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            if let Some((name, span)) = undefined(&vars, &bound, line) {
+                return Err(fail(span, &not_defined(name)));
+            }
+            // Check the command's shape with every placeholder standing for node 1.
+            let probe = condition::substitute(line, &|_| Some(1)).map_err(|e| fail(e.span, &e))?;
+            let cmd =
+                prompt::parse(&probe.line, nodes).map_err(|e| fail(probe.original(e.span), &e))?;
+            if forbidden(&cmd) {
+                return Err(fail(
+                    Span::new(0, line.len()),
+                    &"a scenario cannot use this command",
+                ));
+            }
+            step.actions.push(line.clone());
         }
         if let Some(r) = rs.repeat {
             if !(1..=1000).contains(&r) {
@@ -334,25 +481,32 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
             }
             step.repeat = r as u32;
         }
-        if let Some(w) = rs.wait {
-            let c = Condition::parse(&w, nodes).map_err(|e| serr(format!("wait {w:?}: {e}")))?;
-            check_vars(&c.vars(), &bound).map_err(|e| serr(format!("wait {w:?}: {e}")))?;
-            step.wait = Some(c);
+        let condition = |v: &Located, part: &str| -> Result<Condition, ScenarioError> {
+            let t = &v.text;
+            let c = Condition::parse(t, nodes)
+                .map_err(|e| at(v, e.span, format!("{part} {t:?}: {e}")))?;
+            if let Some((name, span)) = undefined(&c.vars(), &bound, t) {
+                return Err(at(v, span, format!("{part} {t:?}: {}", not_defined(name))));
+            }
+            Ok(c)
+        };
+        if let Some(w) = rs.wait.map(Located::new) {
+            step.wait = Some(condition(&w, "wait")?);
         }
-        if let Some(w) = rs.within {
+        if let Some(w) = rs.within.map(Located::new) {
             if step.wait.is_none() {
                 return Err(serr("within without wait".into()));
             }
-            let d = prompt::duration(&w).map_err(|e| serr(format!("within: {e}")))?;
+            let d =
+                prompt::duration(&w.text).map_err(|e| at(&w, e.span, format!("within: {e}")))?;
             step.within = Some(d);
         }
-        for a in rs.assert.map(OneOrMany::into_vec).unwrap_or_default() {
-            let c = Condition::parse(&a, nodes).map_err(|e| serr(format!("assert {a:?}: {e}")))?;
-            check_vars(&c.vars(), &bound).map_err(|e| serr(format!("assert {a:?}: {e}")))?;
-            step.asserts.push(c);
+        for a in located(rs.assert) {
+            step.asserts.push(condition(&a, "assert")?);
         }
-        if let Some(h) = rs.hold {
-            step.hold = Some(prompt::duration(&h).map_err(|e| serr(format!("hold: {e}")))?);
+        if let Some(h) = rs.hold.map(Located::new) {
+            let d = prompt::duration(&h.text).map_err(|e| at(&h, e.span, format!("hold: {e}")))?;
+            step.hold = Some(d);
         }
         steps.push(step);
     }
@@ -368,13 +522,22 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
     })
 }
 
-fn check_vars(vars: &[String], bound: &BTreeSet<String>) -> Result<(), String> {
-    match vars.iter().find(|v| !bound.contains(*v)) {
-        Some(v) => Err(format!(
-            "{{{v}}} is not defined by a `let` in this or an earlier step"
-        )),
-        None => Ok(()),
-    }
+/// The first of `vars` that no `let` defined so far, and where it is in `text`.
+fn undefined<'v>(
+    vars: &'v [String],
+    bound: &BTreeSet<String>,
+    text: &str,
+) -> Option<(&'v str, Span)> {
+    let v = vars.iter().find(|v| !bound.contains(*v))?;
+    let span = condition::placeholders(text)
+        .ok()
+        .and_then(|p| p.into_iter().find(|(name, _)| name == v))
+        .map_or(Span::new(0, text.len()), |(_, span)| span);
+    Some((v, span))
+}
+
+fn not_defined(v: &str) -> String {
+    format!("{{{v}}} is not defined by a `let` in this or an earlier step")
 }
 
 /// Loads a scenario by built-in name, or from a file when `name_or_path` is not a built-in
@@ -389,6 +552,8 @@ pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
     let path = Path::new(name_or_path);
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
         origin: name_or_path.to_string(),
+        step: None,
+        at: None,
         message: if looks_like_path {
             format!("cannot read it: {e}")
         } else {
@@ -402,7 +567,7 @@ pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
         || name_or_path.to_string(),
         |s| s.to_string_lossy().into_owned(),
     );
-    parse(&name, &text)
+    parse_file(name_or_path, &name, &text)
 }
 
 /// Every built-in scenario, parsed.
@@ -482,6 +647,55 @@ mod tests {
         for (text, needle) in cases {
             let e = parse("t", text).expect_err(text).to_string();
             assert!(e.contains(needle), "{text:?}: {e:?} lacks {needle:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_command_in_a_file_is_pointed_at() {
+        let text = "title = \"T\"\n[[step]]\nsay = \"a\"\n[[step]]\nsay = \"b\"\n\
+                    [[step]]\ndo = \"partition 1,2 1,3\"\n";
+        let e = parse_file("assets/scenarios/x.toml", "x", text).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "assets/scenarios/x.toml: step 3, line 7, column 21: do \"partition 1,2 1,3\": \
+             partition: node 1 is in two groups\n  do = \"partition 1,2 1,3\"\n                      ^"
+        );
+    }
+
+    #[test]
+    fn bad_words_are_pointed_at_through_placeholders_and_lists() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "[[step]]\nlet = \"old = leader\"\ndo = [\"heal\", \"kill {old} 9\"]\n",
+                "step 1, line 4, column 27",
+                "do = [\"heal\", \"kill {old} 9\"]\n                            ^",
+            ),
+            (
+                "[[step]]\nwait = \"leader is banana\"\n",
+                "step 1, line 3, column 19",
+                "wait = \"leader is banana\"\n                    ^^^^^^",
+            ),
+            (
+                "[[step]]\nassert = [\"term > 1\", \"commit > {c}\"]\n",
+                "step 1, line 3, column 33",
+                "{c} is not defined",
+            ),
+            (
+                "[[step]]\nwait = \"leader\"\nwithin = \"2 parsecs\"\n",
+                "step 1, line 4, column 11",
+                "within = \"2 parsecs\"\n            ^^^^^^^^^",
+            ),
+            (
+                "[[step]]\nwait = \"le\\u0061der is x\"\n",
+                "step 1, line 3, column 8",
+                "\n         ^^^^^^^^^^^^^^^^^^",
+            ),
+        ];
+        for (steps, place, needle) in cases {
+            let text = format!("title = \"T\"\n{steps}");
+            let e = parse("t", &text).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("t: {place}: ")), "{e}");
+            assert!(e.contains(needle), "{e}\nlacks\n{needle}");
         }
     }
 

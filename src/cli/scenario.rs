@@ -9,7 +9,7 @@ use super::args::{theme, ScenarioArgs};
 use crate::check::History;
 use crate::cluster::Cluster;
 use crate::command::executor::Executor;
-use crate::scenario::runner::{self, Report, Verdict};
+use crate::scenario::runner::{self, RunReport, Verdict};
 use crate::scenario::{self, Scenario};
 
 /// Runs `raftlab scenario`.
@@ -65,10 +65,10 @@ fn list() {
 }
 
 /// Runs a scenario on a fresh cluster without a screen, sending every report to `reports`
-/// (client operations' outcomes come as `Report::Line`s too).
+/// (client operations' outcomes come as `RunReport::Line`s too).
 pub async fn run_headless(
     scenario: &Scenario,
-    reports: mpsc::UnboundedSender<Report>,
+    reports: mpsc::UnboundedSender<RunReport>,
     record: Option<std::path::PathBuf>,
 ) -> Result<Verdict, String> {
     let cluster = Cluster::start(scenario.cluster_config())
@@ -102,10 +102,10 @@ pub async fn run_headless(
                 r.note(crate::record::NoteKind::Result, text.clone());
             }
             let ok = !text.starts_with("error");
-            let _ = forward.send(Report::Line { ok, text });
+            let _ = forward.send(RunReport::Line { ok, text });
         }
     });
-    let (tee_tx, mut tee_rx) = mpsc::unbounded_channel::<Report>();
+    let (tee_tx, mut tee_rx) = mpsc::unbounded_channel::<RunReport>();
     let rec = recorder.clone();
     let tee = tokio::spawn(async move {
         while let Some(r) = tee_rx.recv().await {
@@ -165,9 +165,9 @@ async fn headless(scenario: Scenario, args: ScenarioArgs) -> ExitCode {
     }
 }
 
-fn print_report(r: &Report) {
+fn print_report(r: &RunReport) {
     match r {
-        Report::Step {
+        RunReport::Step {
             number,
             total,
             say,
@@ -180,9 +180,9 @@ fn print_report(r: &Report) {
                 }
             }
         }
-        Report::Line { ok, text } => println!("   {} {text}", if *ok { "✓" } else { "✗" }),
-        Report::WaitingForUser => {}
-        Report::Finished(_) => {}
+        RunReport::Line { ok, text } => println!("   {} {text}", if *ok { "✓" } else { "✗" }),
+        RunReport::WaitingForUser => {}
+        RunReport::Finished(_) => {}
     }
 }
 

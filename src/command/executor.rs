@@ -5,6 +5,7 @@
 //! ([`crate::chaos::outcome_of`]). The dashboard's commander and the scenario runner each own
 //! an [`Executor`].
 
+use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use tonic::transport::Channel;
 use super::prompt::{LinkChange, PromptCommand};
 use crate::chaos::outcome_of;
 use crate::check::{History, KvOp, KvOutput, Outcome};
-use crate::cluster::{ClusterHandle, LinkPolicy};
+use crate::cluster::{ClusterError, ClusterHandle, LinkPolicy};
 use crate::node::transport;
 use crate::pb::{self, kv_client::KvClient};
 use crate::raft::{NodeId, Rng, Role};
@@ -127,14 +128,11 @@ impl Executor {
         if cmd == PromptCommand::Retry {
             return self.retry();
         }
-        let write = matches!(
-            cmd,
-            PromptCommand::Put { .. }
-                | PromptCommand::Write
-                | PromptCommand::Del { .. }
-                | PromptCommand::Append { .. }
-                | PromptCommand::Cas { .. }
-        );
+        let write = match &cmd {
+            PromptCommand::Kv(op) => !op.is_read(),
+            PromptCommand::Write => true,
+            _ => false,
+        };
         if write {
             let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let (client_id, seq) =
@@ -239,26 +237,26 @@ pub async fn align(cluster: &ClusterHandle, spread: bool) -> String {
 /// Carries out a fault or a clock command; returns what happened.
 pub async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
     let line = cmd.to_string();
-    let outcome: Result<String, String> = match cmd {
+    let outcome: Result<String, FaultError> = match cmd {
         PromptCommand::Kill(id) => c
             .kill(id)
             .await
             .map(|_| format!("killed node {id}"))
-            .map_err(|e| e.to_string()),
+            .map_err(FaultError::Cluster),
         PromptCommand::Restart(id) => c
             .restart(id)
             .await
             .map(|_| format!("restarted node {id} from its storage"))
-            .map_err(|e| e.to_string()),
+            .map_err(FaultError::Cluster),
         PromptCommand::Isolate(id) => c
             .isolate(id)
             .map(|_| format!("node {id} is cut off from every other"))
-            .map_err(|e| e.to_string()),
+            .map_err(FaultError::Cluster),
         PromptCommand::Campaign(id) => c
             .campaign(id)
             .await
             .map(|_| format!("node {id} times out now"))
-            .map_err(|e| e.to_string()),
+            .map_err(FaultError::Cluster),
         PromptCommand::Snapshot(id) => c
             .snapshot(id)
             .await
@@ -268,7 +266,7 @@ pub async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
                     meta.index, meta.term
                 )
             })
-            .map_err(|e| e.to_string()),
+            .map_err(FaultError::Cluster),
         PromptCommand::Transfer(to) => c
             .transfer(to)
             .await
@@ -278,7 +276,7 @@ pub async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
                      sends TimeoutNow (proposals wait; aborted after an election timeout)"
                 )
             })
-            .map_err(|e| e.to_string()),
+            .map_err(FaultError::Cluster),
         PromptCommand::AddNode => c
             .add_node()
             .await
@@ -289,12 +287,12 @@ pub async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
                      it catches up, then `promote {id}` makes it a voter"
                 )
             })
-            .map_err(|e| e.to_string()),
+            .map_err(FaultError::Cluster),
         PromptCommand::Promote(id) => c
             .promote(id)
             .await
             .map(|index| format!("the leader makes node {id} a voter (entry {index})"))
-            .map_err(|e| e.to_string()),
+            .map_err(FaultError::Cluster),
         PromptCommand::RemoveNode(id) => c
             .remove_node(id)
             .await
@@ -304,12 +302,12 @@ pub async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
                 ),
                 None => format!("node {id} was no member: stopped and forgotten"),
             })
-            .map_err(|e| e.to_string()),
+            .map_err(FaultError::Cluster),
         PromptCommand::Rules => Ok(format!("rules: {}", c.rules().describe())),
         PromptCommand::Partition(groups) => c
             .partition(&groups)
             .map(|_| format!("partitioned into {groups:?}"))
-            .map_err(|e| e.to_string()),
+            .map_err(FaultError::Cluster),
         PromptCommand::Heal => {
             c.heal();
             Ok("healed: partitions, link faults, slow nodes and clock drift cleared".into())
@@ -317,7 +315,7 @@ pub async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
         PromptCommand::Slow { node, delay } => c
             .slow(node, delay)
             .map(|_| format!("node {node}: +{} ms on every message", delay.as_millis()))
-            .map_err(|e| e.to_string()),
+            .map_err(FaultError::Cluster),
         PromptCommand::Link { from, to, changes } => {
             let mut policy = c.network().link(from, to);
             for change in changes {
@@ -331,12 +329,12 @@ pub async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
             }
             c.set_link(from, to, policy)
                 .map(|_| format!("link {from}->{to} updated"))
-                .map_err(|e| e.to_string())
+                .map_err(FaultError::Cluster)
         }
         PromptCommand::Clock { node, rate } => c
             .set_clock_rate(node, rate)
             .map(|r| format!("node {node}'s clock runs at {r}x"))
-            .map_err(|e| e.to_string()),
+            .map_err(FaultError::Cluster),
         PromptCommand::Speed(s) => {
             let s = c.set_speed(s);
             Ok(format!(
@@ -358,14 +356,14 @@ pub async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
         }
         PromptCommand::DupMessage(id) => match c.duplicate_message(id) {
             Some(copy) => Ok(format!("duplicated message #{id} as #{copy}")),
-            None => Err(format!("no message #{id} in flight")),
+            None => Err(FaultError::NoMessage(id)),
         },
         PromptCommand::DeliverMessage(id) => found(
             c.deliver_message(id),
             format!("delivered message #{id} now"),
             id,
         ),
-        other => Err(format!("{other} is not a cluster command")),
+        other => Err(FaultError::NotAClusterCommand(other)),
     };
     match outcome {
         Ok(text) => text,
@@ -373,13 +371,36 @@ pub async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
     }
 }
 
-fn found(ok: bool, text: String, id: u64) -> Result<String, String> {
+fn found(ok: bool, text: String, id: u64) -> Result<String, FaultError> {
     if ok {
         Ok(text)
     } else {
-        Err(format!("no message #{id} in flight"))
+        Err(FaultError::NoMessage(id))
     }
 }
+
+/// Why a fault or clock command did not happen.
+#[derive(Debug)]
+pub enum FaultError {
+    /// The cluster refused it.
+    Cluster(ClusterError),
+    /// `drop`, `dup` or `deliver` named no message in flight.
+    NoMessage(u64),
+    /// The command is not a fault or clock command (a client operation, help, ...).
+    NotAClusterCommand(PromptCommand),
+}
+
+impl fmt::Display for FaultError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultError::Cluster(e) => e.fmt(f),
+            FaultError::NoMessage(id) => write!(f, "no message #{id} in flight"),
+            FaultError::NotAClusterCommand(cmd) => write!(f, "{cmd} is not a cluster command"),
+        }
+    }
+}
+
+impl std::error::Error for FaultError {}
 
 /// A client operation ready to run.
 #[derive(Clone)]
@@ -404,36 +425,34 @@ enum Request {
 fn client_op(s: &mut Session, cmd: PromptCommand) -> Result<ClientOp, PromptCommand> {
     let line = cmd.to_string();
     let (client_id, seq) = (s.client_id, s.seq + 1);
-    let request = match cmd {
-        PromptCommand::Put { key, value } => Request::Put(pb::PutRequest {
+    let op = match cmd {
+        PromptCommand::Kv(op) => op,
+        PromptCommand::Write => KvOp::Put {
+            key: format!("k{}", s.rng.range(0, 8)),
+            value: format!("{}", s.rng.range(0, 1000)),
+        },
+        other => return Err(other),
+    };
+    let request = match op.clone() {
+        KvOp::Put { key, value } => Request::Put(pb::PutRequest {
             key,
             value,
             client_id,
             seq,
         }),
-        PromptCommand::Write => {
-            let key = format!("k{}", s.rng.range(0, 8));
-            let value = format!("{}", s.rng.range(0, 1000));
-            Request::Put(pb::PutRequest {
-                key,
-                value,
-                client_id,
-                seq,
-            })
-        }
-        PromptCommand::Get { key } => Request::Get(pb::GetRequest { key }),
-        PromptCommand::Del { key } => Request::Delete(pb::DeleteRequest {
+        KvOp::Get { key } => Request::Get(pb::GetRequest { key }),
+        KvOp::Delete { key } => Request::Delete(pb::DeleteRequest {
             key,
             client_id,
             seq,
         }),
-        PromptCommand::Append { key, value } => Request::Append(pb::AppendRequest {
+        KvOp::Append { key, value } => Request::Append(pb::AppendRequest {
             key,
             value,
             client_id,
             seq,
         }),
-        PromptCommand::Cas {
+        KvOp::Cas {
             key,
             expected,
             new_value,
@@ -445,31 +464,13 @@ fn client_op(s: &mut Session, cmd: PromptCommand) -> Result<ClientOp, PromptComm
             client_id,
             seq,
         }),
-        other => return Err(other),
     };
-    if !matches!(request, Request::Get(_)) {
+    if !op.is_read() {
         s.seq = seq;
     }
-    let line = match &request {
-        Request::Put(p) => format!("put {} {}", p.key, p.value),
+    let line = match &op {
+        KvOp::Put { key, value } => format!("put {key} {value}"),
         _ => line,
-    };
-    let op = match &request {
-        Request::Put(p) => KvOp::Put {
-            key: p.key.clone(),
-            value: p.value.clone(),
-        },
-        Request::Get(g) => KvOp::Get { key: g.key.clone() },
-        Request::Delete(d) => KvOp::Delete { key: d.key.clone() },
-        Request::Append(a) => KvOp::Append {
-            key: a.key.clone(),
-            value: a.value.clone(),
-        },
-        Request::Cas(c) => KvOp::Cas {
-            key: c.key.clone(),
-            expected: (!c.expect_absent).then(|| c.expected.clone()),
-            new_value: c.new_value.clone(),
-        },
     };
     Ok(ClientOp { line, op, request })
 }

@@ -30,7 +30,10 @@ use std::fmt;
 
 use crate::cluster::{ClusterHandle, ClusterStatus, NodeState};
 use crate::command::executor::OpsTracker;
+use crate::command::prompt::Span;
 use crate::raft::{Index, NodeId, Role, Term};
+use error::{error, unmet};
+pub use error::{ConditionError, ConditionErrorKind, Unmet};
 
 /// What a condition is evaluated against: the cluster's status and, on demand, logs and
 /// state-machine contents. A trait so that conditions can be tested without a cluster.
@@ -313,9 +316,9 @@ impl fmt::Display for Condition {
     }
 }
 
-/// `let NAME = ...`: a value to remember.
+/// `let NAME = ...`: a value a scenario captures from the cluster to use in later steps.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Binding {
+pub struct Capture {
     /// The name.
     pub name: String,
     /// What to remember.
@@ -323,7 +326,7 @@ pub struct Binding {
     text: String,
 }
 
-impl fmt::Display for Binding {
+impl fmt::Display for Capture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
     }
@@ -342,6 +345,74 @@ pub enum Expr {
     Value(Value),
 }
 
+/// A word of a condition and where it is in the text.
+#[derive(Clone, Copy, Debug)]
+struct W<'a> {
+    text: &'a str,
+    span: Span,
+}
+
+/// The whitespace-separated words of `text`, with their spans.
+fn words(text: &str) -> Vec<W<'_>> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices().chain([(text.len(), ' ')]) {
+        match (start, c.is_whitespace()) {
+            (None, false) => start = Some(i),
+            (Some(s), true) => {
+                out.push(W {
+                    text: &text[s..i],
+                    span: Span::new(s, i),
+                });
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The words of one clause, and where a missing word would go (one past the last one).
+struct Words<'a, 'w> {
+    words: &'w [W<'a>],
+    end: usize,
+}
+
+impl<'a> Words<'a, '_> {
+    fn text(&self, i: usize) -> Option<&'a str> {
+        self.words.get(i).map(|w| w.text)
+    }
+
+    /// Word `i`, or an error that points where it is missing.
+    fn need(&self, i: usize, missing: ConditionErrorKind) -> Result<W<'a>, ConditionError> {
+        self.words
+            .get(i)
+            .copied()
+            .ok_or_else(|| error(missing, Span::at(self.end)))
+    }
+
+    fn missing(&self, kind: ConditionErrorKind) -> ConditionError {
+        error(kind, Span::at(self.end))
+    }
+
+    /// An error about word `i` (or where it is missing).
+    fn at(&self, i: usize, kind: ConditionErrorKind) -> ConditionError {
+        let span = self.words.get(i).map_or(Span::at(self.end), |w| w.span);
+        error(kind, span)
+    }
+
+    /// No word after the first `used`.
+    fn no_more(&self, used: usize) -> Result<(), ConditionError> {
+        match self.words.get(used) {
+            Some(w) => Err(error(
+                ConditionErrorKind::Unexpected(w.text.to_string()),
+                w.span,
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
 fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars
@@ -350,139 +421,212 @@ fn is_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Parses the inside of `{name}`, `{name+2}`, `{name-1}`.
-fn parse_placeholder(inner: &str) -> Result<(String, i64), String> {
+/// Parses the inside of `{name}`, `{name+2}`, `{name-1}`; `span` is where the braces are.
+fn parse_placeholder(inner: &str, span: Span) -> Result<(String, i64), ConditionError> {
     let (name, offset) = match inner.find(['+', '-']) {
         Some(i) => {
             let n: i64 = inner[i + 1..]
                 .parse()
-                .map_err(|_| format!("bad offset in {{{inner}}}"))?;
+                .map_err(|_| error(ConditionErrorKind::BadOffset(inner.to_string()), span))?;
             let n = if inner.as_bytes()[i] == b'-' { -n } else { n };
             (&inner[..i], n)
         }
         None => (inner, 0),
     };
     if !is_name(name) {
-        return Err(format!("bad name in {{{inner}}}"));
+        return Err(error(
+            ConditionErrorKind::BadPlaceholder(inner.to_string()),
+            span,
+        ));
     }
     Ok((name.to_string(), offset))
 }
 
-fn apply_offset(v: u64, offset: i64) -> Result<u64, String> {
+fn apply_offset(v: u64, offset: i64) -> Result<u64, ConditionErrorKind> {
     v.checked_add_signed(offset)
-        .ok_or_else(|| format!("{v} {offset:+} is out of range"))
+        .ok_or(ConditionErrorKind::OutOfRange { value: v, offset })
 }
 
-/// The names of the `{name}` placeholders in a command line, in order.
-pub fn placeholders(line: &str) -> Result<Vec<String>, String> {
-    let mut names = Vec::new();
-    let mut rest = line;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let close = after
+/// The `{...}` placeholders of a line, in order: what is inside the braces and where the braces
+/// are.
+fn braces(line: &str) -> Result<Vec<(&str, Span)>, ConditionError> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(open) = line[from..].find('{').map(|i| i + from) {
+        let close = line[open..]
             .find('}')
-            .ok_or_else(|| "a `{` is not closed".to_string())?;
-        names.push(parse_placeholder(&after[..close])?.0);
-        rest = &after[close + 1..];
+            .map(|i| i + open)
+            .ok_or_else(|| error(ConditionErrorKind::Unclosed, Span::new(open, line.len())))?;
+        out.push((&line[open + 1..close], Span::new(open, close + 1)));
+        from = close + 1;
     }
-    Ok(names)
-}
-
-/// Replaces each `{name±N}` in `line` with `lookup(name)` plus the offset.
-pub fn substitute(line: &str, lookup: &dyn Fn(&str) -> Option<u64>) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = line;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let close = after
-            .find('}')
-            .ok_or_else(|| "a `{` is not closed".to_string())?;
-        let (name, offset) = parse_placeholder(&after[..close])?;
-        let v = lookup(&name).ok_or_else(|| format!("{{{name}}} has no value"))?;
-        out.push_str(&apply_offset(v, offset)?.to_string());
-        rest = &after[close + 1..];
-    }
-    out.push_str(rest);
     Ok(out)
 }
 
-fn parse_node(word: &str, nodes: usize) -> Result<NodeRef, String> {
-    if word == "leader" {
+/// The names of the `{name}` placeholders in a command line, in order, with where they are.
+pub fn placeholders(line: &str) -> Result<Vec<(String, Span)>, ConditionError> {
+    braces(line)?
+        .into_iter()
+        .map(|(inner, span)| Ok((parse_placeholder(inner, span)?.0, span)))
+        .collect()
+}
+
+/// A line with its placeholders replaced, and where each replacement went: (span in the new
+/// line, span of the placeholder in the original), in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Substituted {
+    /// The line with values in place of the placeholders.
+    pub line: String,
+    /// (where the value is in `line`, where its placeholder was in the original).
+    pub replaced: Vec<(Span, Span)>,
+}
+
+impl Substituted {
+    /// Where `span` of the new line was in the original: a span inside a value maps to its
+    /// placeholder; any other span moves by the difference in length of the values before it.
+    pub fn original(&self, span: Span) -> Span {
+        let mut shift: isize = 0;
+        for (new, old) in &self.replaced {
+            if span.start >= new.start && span.start < new.end.max(new.start + 1) {
+                return *old;
+            }
+            if new.start > span.start {
+                break;
+            }
+            shift +=
+                old.end as isize - old.start as isize - (new.end as isize - new.start as isize);
+        }
+        let moved = |at: usize| at.saturating_add_signed(shift);
+        Span::new(moved(span.start), moved(span.end))
+    }
+}
+
+/// Replaces each `{name±N}` in `line` with `lookup(name)` plus the offset.
+pub fn substitute(
+    line: &str,
+    lookup: &dyn Fn(&str) -> Option<u64>,
+) -> Result<Substituted, ConditionError> {
+    let mut out = String::new();
+    let mut replaced = Vec::new();
+    let mut from = 0;
+    for (inner, span) in braces(line)? {
+        out.push_str(&line[from..span.start]);
+        let (name, offset) = parse_placeholder(inner, span)?;
+        let v = lookup(&name).ok_or_else(|| error(ConditionErrorKind::NoValue(name), span))?;
+        let v = apply_offset(v, offset).map_err(|kind| error(kind, span))?;
+        let start = out.len();
+        out.push_str(&v.to_string());
+        replaced.push((Span::new(start, out.len()), span));
+        from = span.end;
+    }
+    out.push_str(&line[from..]);
+    Ok(Substituted {
+        line: out,
+        replaced,
+    })
+}
+
+fn parse_node(word: W<'_>, nodes: usize) -> Result<NodeRef, ConditionError> {
+    if word.text == "leader" {
         return Ok(NodeRef::Leader);
     }
-    if let Some(inner) = word.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
-        let (name, offset) = parse_placeholder(inner)?;
+    if let Some(inner) = word
+        .text
+        .strip_prefix('{')
+        .and_then(|w| w.strip_suffix('}'))
+    {
+        let (name, offset) = parse_placeholder(inner, word.span)?;
         return Ok(NodeRef::Var(name, offset));
     }
-    match word.parse::<NodeId>() {
+    match word.text.parse::<NodeId>() {
         Ok(id) if (1..=nodes as u64).contains(&id) => Ok(NodeRef::Id(id)),
-        Ok(id) => Err(format!("node {id} does not exist (nodes are 1 to {nodes})")),
-        Err(_) => Err(format!(
-            "expected a node (a number, `leader` or {{name}}), found {word:?}"
+        Ok(id) => Err(error(
+            ConditionErrorKind::NoSuchNode { id, nodes },
+            word.span,
+        )),
+        Err(_) => Err(error(
+            ConditionErrorKind::NotANode(word.text.to_string()),
+            word.span,
         )),
     }
 }
 
-/// Parses a value from the front of `words`; returns it and how many words it took.
-fn parse_value(words: &[&str], nodes: usize) -> Result<(Value, usize), String> {
-    let Some(first) = words.first() else {
-        return Err("a value is missing".into());
-    };
-    if *first == "leader" {
+/// Parses a value from the words of `c` from `at` on; returns it and how many words it took.
+fn parse_value(
+    c: &Words<'_, '_>,
+    at: usize,
+    nodes: usize,
+) -> Result<(Value, usize), ConditionError> {
+    let first = c.need(at, ConditionErrorKind::Missing("a value"))?;
+    if first.text == "leader" {
         return Ok((Value::SameOnLeader, 1));
     }
-    if let Some(inner) = first.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
-        let (name, offset) = parse_placeholder(inner)?;
+    if let Some(inner) = first
+        .text
+        .strip_prefix('{')
+        .and_then(|w| w.strip_suffix('}'))
+    {
+        let (name, offset) = parse_placeholder(inner, first.span)?;
         return Ok((Value::Var(name, offset), 1));
     }
-    if let Some(m) = Metric::parse(first) {
-        let node = words
-            .get(1)
-            .ok_or_else(|| format!("`{first}` needs a node"))?;
+    if let Some(m) = Metric::parse(first.text) {
+        let node = c.need(
+            at + 1,
+            ConditionErrorKind::Needs {
+                word: m.name(),
+                what: "a node",
+            },
+        )?;
         return Ok((Value::Metric(m, parse_node(node, nodes)?), 2));
     }
     first
+        .text
         .parse::<u64>()
         .map(|n| (Value::Int(n), 1))
         .map_err(|_| {
-            format!("expected a number, {{name}}, `leader` or METRIC NODE, found {first:?}")
+            error(
+                ConditionErrorKind::NotAValue(first.text.to_string()),
+                first.span,
+            )
         })
 }
 
-fn parse_op(word: Option<&&str>) -> Result<Op, String> {
-    let w = word.ok_or_else(|| "a comparison (== != < <= > >=) is missing".to_string())?;
-    Op::parse(w).ok_or_else(|| format!("expected == != < <= > >=, found {w:?}"))
+fn parse_op(c: &Words<'_, '_>, at: usize) -> Result<Op, ConditionError> {
+    let w = c.need(
+        at,
+        ConditionErrorKind::Missing("a comparison (== != < <= > >=)"),
+    )?;
+    Op::parse(w.text).ok_or_else(|| {
+        error(
+            ConditionErrorKind::NotAComparison(w.text.to_string()),
+            w.span,
+        )
+    })
 }
 
-fn parse_role(word: Option<&&str>) -> Result<RoleName, String> {
-    let w = word.ok_or_else(|| "a role is missing".to_string())?;
-    RoleName::parse(w)
-        .ok_or_else(|| format!("expected leader, follower, candidate, down or up, found {w:?}"))
+fn parse_role(c: &Words<'_, '_>, at: usize) -> Result<RoleName, ConditionError> {
+    let w = c.need(at, ConditionErrorKind::Missing("a role"))?;
+    RoleName::parse(w.text)
+        .ok_or_else(|| error(ConditionErrorKind::NotARole(w.text.to_string()), w.span))
 }
 
-fn no_more(words: &[&str], used: usize) -> Result<(), String> {
-    match words.get(used) {
-        Some(w) => Err(format!("unexpected {w:?}")),
-        None => Ok(()),
-    }
-}
-
-fn parse_clause(words: &[&str], nodes: usize) -> Result<Clause, String> {
-    let Some(&first) = words.first() else {
-        return Err("an empty clause (two `and`s in a row?)".into());
+fn parse_clause(c: &Words<'_, '_>, nodes: usize) -> Result<Clause, ConditionError> {
+    use ConditionErrorKind as E;
+    let needs = |word, what| E::Needs { word, what };
+    let Some(first) = c.text(0) else {
+        return Err(c.missing(E::EmptyClause));
     };
     let clause = match first {
-        "leader" => match words.get(1) {
+        "leader" => match c.text(1) {
             None => Clause::LeaderExists(true),
-            Some(&w) => {
+            Some(w) => {
                 let (negate, at) = match w {
                     "is" | "==" => (false, 2),
                     "!=" => (true, 2),
                     _ => (false, 1),
                 };
-                let node = words.get(at).ok_or("`leader is` needs a node")?;
-                no_more(words, at + 1)?;
+                let node = c.need(at, needs("leader is", "a node"))?;
+                c.no_more(at + 1)?;
                 Clause::LeaderIs {
                     node: parse_node(node, nodes)?,
                     negate,
@@ -490,44 +634,44 @@ fn parse_clause(words: &[&str], nodes: usize) -> Result<Clause, String> {
             }
         },
         "no" => {
-            if words.get(1) != Some(&"leader") {
-                return Err("`no` must be followed by `leader`".into());
+            if c.text(1) != Some("leader") {
+                return Err(c.at(1, E::Hint("`no` must be followed by `leader`")));
             }
-            no_more(words, 2)?;
+            c.no_more(2)?;
             Clause::LeaderExists(false)
         }
         "logs" => {
-            if words.get(1) != Some(&"agree") {
-                return Err("did you mean `logs agree`?".into());
+            if c.text(1) != Some("agree") {
+                return Err(c.at(1, E::Hint("did you mean `logs agree`?")));
             }
-            no_more(words, 2)?;
+            c.no_more(2)?;
             Clause::LogsAgree
         }
         "ops" => {
-            if words.get(1) != Some(&"done") {
-                return Err("did you mean `ops done`?".into());
+            if c.text(1) != Some("done") {
+                return Err(c.at(1, E::Hint("did you mean `ops done`?")));
             }
-            no_more(words, 2)?;
+            c.no_more(2)?;
             Clause::OpsDone
         }
-        "last" if words.get(1) == Some(&"op") => {
-            let ok = match words.get(2) {
-                Some(&"ok") => true,
-                Some(&"failed") => false,
-                _ => return Err("did you mean `last op ok` or `last op failed`?".into()),
+        "last" if c.text(1) == Some("op") => {
+            let ok = match c.text(2) {
+                Some("ok") => true,
+                Some("failed") => false,
+                _ => return Err(c.at(2, E::Hint("did you mean `last op ok` or `last op failed`?"))),
             };
-            no_more(words, 3)?;
+            c.no_more(3)?;
             Clause::LastOp(ok)
         }
         "log" => {
-            let node = parse_node(words.get(1).ok_or("`log` needs a node")?, nodes)?;
-            let negate = match words.get(2) {
-                Some(&"==") | Some(&"is") => false,
-                Some(&"!=") => true,
-                _ => return Err("expected `log N == M` or `log N != M`".into()),
+            let node = parse_node(c.need(1, needs("log", "a node"))?, nodes)?;
+            let negate = match c.text(2) {
+                Some("==") | Some("is") => false,
+                Some("!=") => true,
+                _ => return Err(c.at(2, E::Hint("expected `log N == M` or `log N != M`"))),
             };
-            let other = parse_node(words.get(3).ok_or("`log N ==` needs a node")?, nodes)?;
-            no_more(words, 4)?;
+            let other = parse_node(c.need(3, needs("log N ==", "a node"))?, nodes)?;
+            c.no_more(4)?;
             Clause::LogEq {
                 node,
                 other,
@@ -535,50 +679,55 @@ fn parse_clause(words: &[&str], nodes: usize) -> Result<Clause, String> {
             }
         }
         "kv" => {
-            let node = parse_node(words.get(1).ok_or("`kv` needs a node")?, nodes)?;
-            let key = words.get(2).ok_or("`kv N` needs a key")?.to_string();
-            let value = match words.get(3) {
-                Some(&"absent") => {
-                    no_more(words, 4)?;
+            let node = parse_node(c.need(1, needs("kv", "a node"))?, nodes)?;
+            let key = c.need(2, needs("kv N", "a key"))?.text.to_string();
+            let value = match c.text(3) {
+                Some("absent") => {
+                    c.no_more(4)?;
                     None
                 }
-                Some(&"==") | Some(&"is") => {
-                    let v = words.get(4).ok_or("`kv N KEY ==` needs a value")?;
-                    no_more(words, 5)?;
-                    Some(v.to_string())
+                Some("==") | Some("is") => {
+                    let v = c.need(4, needs("kv N KEY ==", "a value"))?;
+                    c.no_more(5)?;
+                    Some(v.text.to_string())
                 }
-                _ => return Err("expected `kv N KEY == VALUE` or `kv N KEY absent`".into()),
+                _ => {
+                    return Err(c.at(
+                        3,
+                        E::Hint("expected `kv N KEY == VALUE` or `kv N KEY absent`"),
+                    ))
+                }
             };
             Clause::Kv { node, key, value }
         }
         "count" => {
-            let role = parse_role(words.get(1))?;
-            let op = parse_op(words.get(2))?;
-            let (value, used) = parse_value(&words[3.min(words.len())..], nodes)?;
-            no_more(words, 3 + used)?;
+            let role = parse_role(c, 1)?;
+            let op = parse_op(c, 2)?;
+            let (value, used) = parse_value(c, 3, nodes)?;
+            c.no_more(3 + used)?;
             Clause::Count { role, op, value }
         }
         "node" => {
-            let node = parse_node(words.get(1).ok_or("`node` needs a node")?, nodes)?;
-            if words.get(2) != Some(&"is") {
-                return Err("expected `node N is ROLE`".into());
+            let node = parse_node(c.need(1, needs("node", "a node"))?, nodes)?;
+            if c.text(2) != Some("is") {
+                return Err(c.at(2, E::Hint("expected `node N is ROLE`")));
             }
-            let role = parse_role(words.get(3))?;
-            no_more(words, 4)?;
+            let role = parse_role(c, 3)?;
+            c.no_more(4)?;
             Clause::RoleIs { node, role }
         }
         w if Metric::parse(w).is_some() => {
-            let metric = Metric::parse(w).ok_or("unreachable")?;
-            let (scope, at) = match words.get(1) {
-                Some(&"all") => (Scope::All, 2),
-                Some(&"any") => (Scope::Any, 2),
-                Some(w) if Op::parse(w).is_some() && *w != "is" => (Scope::All, 1),
-                Some(w) => (Scope::Node(parse_node(w, nodes)?), 2),
-                None => return Err(format!("`{first}` needs a comparison")),
+            let metric = Metric::parse(w).ok_or(c.at(0, E::Unknown(w.to_string())))?;
+            let (scope, at) = match c.words.get(1) {
+                Some(w) if w.text == "all" => (Scope::All, 2),
+                Some(w) if w.text == "any" => (Scope::Any, 2),
+                Some(w) if Op::parse(w.text).is_some() && w.text != "is" => (Scope::All, 1),
+                Some(w) => (Scope::Node(parse_node(*w, nodes)?), 2),
+                None => return Err(c.missing(needs(metric.name(), "a comparison"))),
             };
-            let op = parse_op(words.get(at))?;
-            let (value, used) = parse_value(&words[(at + 1).min(words.len())..], nodes)?;
-            no_more(words, at + 1 + used)?;
+            let op = parse_op(c, at)?;
+            let (value, used) = parse_value(c, at + 1, nodes)?;
+            c.no_more(at + 1 + used)?;
             Clause::Compare {
                 metric,
                 scope,
@@ -586,13 +735,13 @@ fn parse_clause(words: &[&str], nodes: usize) -> Result<Clause, String> {
                 value,
             }
         }
-        _ if words.get(1) == Some(&"is") => {
-            let node = parse_node(first, nodes)?;
-            let role = parse_role(words.get(2))?;
-            no_more(words, 3)?;
+        _ if c.text(1) == Some("is") => {
+            let node = parse_node(c.words[0], nodes)?;
+            let role = parse_role(c, 2)?;
+            c.no_more(3)?;
             Clause::RoleIs { node, role }
         }
-        other => return Err(format!("unknown condition {other:?}")),
+        other => return Err(c.at(0, E::Unknown(other.to_string()))),
     };
     Ok(clause)
 }
@@ -613,17 +762,31 @@ fn value_vars(v: &Value, out: &mut Vec<String>) {
 
 impl Condition {
     /// Parses a condition for a cluster of `nodes` nodes.
-    pub fn parse(text: &str, nodes: usize) -> Result<Condition, String> {
-        let words: Vec<&str> = text.split_whitespace().collect();
+    pub fn parse(text: &str, nodes: usize) -> Result<Condition, ConditionError> {
+        let words = words(text);
         if words.is_empty() {
-            return Err("the condition is empty".into());
+            return Err(error(ConditionErrorKind::Empty, Span::new(0, text.len())));
         }
-        let clauses = words
-            .split(|w| *w == "and")
-            .map(|c| parse_clause(c, nodes))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut clauses = Vec::new();
+        let mut start = 0;
+        for i in 0..=words.len() {
+            let next = words.get(i);
+            if next.is_some_and(|w| w.text != "and") {
+                continue;
+            }
+            let group = words.get(start..i).unwrap_or_default();
+            // Where a missing word goes: after the clause's last word, else at the `and` that
+            // ends the empty clause (or after the trailing one).
+            let end = match (group.last(), next) {
+                (Some(last), _) => last.span.end + 1,
+                (None, Some(and)) => and.span.start,
+                (None, None) => words.last().map_or(0, |w| w.span.end + 1),
+            };
+            clauses.push(parse_clause(&Words { words: group, end }, nodes)?);
+            start = i + 1;
+        }
         Ok(Condition {
-            text: words.join(" "),
+            text: words.iter().map(|w| w.text).collect::<Vec<_>>().join(" "),
             clauses,
         })
     }
@@ -663,7 +826,7 @@ impl Condition {
         source: &impl Source,
         vars: &Vars,
         ops: Option<&OpsTracker>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Unmet> {
         let status = source.status();
         let env = Env {
             status: &status,
@@ -682,40 +845,38 @@ struct Env<'a> {
 }
 
 impl Env<'_> {
-    fn node(&self, n: &NodeRef) -> Result<&NodeState, String> {
+    fn node(&self, n: &NodeRef) -> Result<&NodeState, Unmet> {
         let id = match n {
             NodeRef::Id(id) => *id,
             NodeRef::Leader => self
                 .status
                 .leader()
-                .ok_or_else(|| format!("there is no leader ({})", roles(self.status)))?,
-            NodeRef::Var(name, offset) => {
-                let v = self
-                    .vars
-                    .get(name)
-                    .ok_or_else(|| format!("{{{name}}} has no value"))?;
-                apply_offset(*v, *offset)?
-            }
+                .ok_or_else(|| unmet(format!("there is no leader ({})", roles(self.status))))?,
+            NodeRef::Var(name, offset) => self.var(name, *offset)?,
         };
         self.status
             .nodes
             .iter()
             .find(|s| s.id == id)
-            .ok_or_else(|| format!("node {id} does not exist"))
+            .ok_or_else(|| unmet(format!("node {id} does not exist")))
     }
 
-    fn value(&self, v: &Value, metric: Option<Metric>) -> Result<u64, String> {
+    /// The remembered value `name` plus `offset`.
+    fn var(&self, name: &str, offset: i64) -> Result<u64, Unmet> {
+        let v = self
+            .vars
+            .get(name)
+            .ok_or_else(|| unmet(ConditionErrorKind::NoValue(name.to_string()).to_string()))?;
+        apply_offset(*v, offset).map_err(|e| unmet(e.to_string()))
+    }
+
+    fn value(&self, v: &Value, metric: Option<Metric>) -> Result<u64, Unmet> {
         match v {
             Value::Int(n) => Ok(*n),
-            Value::Var(name, offset) => {
-                let v = self
-                    .vars
-                    .get(name)
-                    .ok_or_else(|| format!("{{{name}}} has no value"))?;
-                apply_offset(*v, *offset)
-            }
+            Value::Var(name, offset) => self.var(name, *offset),
             Value::SameOnLeader => {
-                let m = metric.ok_or("`leader` as a value needs a metric on the left")?;
+                let m = metric
+                    .ok_or_else(|| unmet("`leader` as a value needs a metric on the left"))?;
                 Ok(m.of(self.node(&NodeRef::Leader)?))
             }
             Value::Metric(m, n) => Ok(m.of(self.node(n)?)),
@@ -749,13 +910,13 @@ async fn eval_clause(
     env: &Env<'_>,
     source: &impl Source,
     ops: Option<&OpsTracker>,
-) -> Result<(), String> {
+) -> Result<(), Unmet> {
     let st = env.status;
     match c {
         Clause::LeaderExists(want) => match (st.leader(), want) {
             (Some(_), true) | (None, false) => Ok(()),
-            (None, true) => Err(format!("no leader ({})", roles(st))),
-            (Some(l), false) => Err(format!("node {l} is leader ({})", roles(st))),
+            (None, true) => Err(unmet(format!("no leader ({})", roles(st)))),
+            (Some(l), false) => Err(unmet(format!("node {l} is leader ({})", roles(st)))),
         },
         Clause::LeaderIs { node, negate } => {
             let want = env.node(node)?.id;
@@ -764,10 +925,10 @@ async fn eval_clause(
             if leader.is_some() && (leader == Some(want)) != *negate {
                 Ok(())
             } else {
-                Err(match leader {
+                Err(unmet(match leader {
                     Some(l) => format!("the leader is node {l} ({})", roles(st)),
                     None => format!("there is no leader ({})", roles(st)),
-                })
+                }))
             }
         }
         Clause::RoleIs { node, role } => {
@@ -775,7 +936,7 @@ async fn eval_clause(
             if role.has(n) {
                 Ok(())
             } else {
-                Err(format!("not so: {}", roles(st)))
+                Err(unmet(format!("not so: {}", roles(st))))
             }
         }
         Clause::Compare {
@@ -801,9 +962,13 @@ async fn eval_clause(
             if ok {
                 Ok(())
             } else if up.is_empty() {
-                Err("no node is running".into())
+                Err(unmet("no node is running"))
             } else {
-                Err(format!("{} (wanted {:?} {target})", fails.join(", "), op))
+                Err(unmet(format!(
+                    "{} (wanted {:?} {target})",
+                    fails.join(", "),
+                    op
+                )))
             }
         }
         Clause::Count { role, op, value } => {
@@ -812,7 +977,7 @@ async fn eval_clause(
             if op.holds(n, target) {
                 Ok(())
             } else {
-                Err(format!("{n} such nodes ({})", roles(st)))
+                Err(unmet(format!("{n} such nodes ({})", roles(st))))
             }
         }
         Clause::LogEq {
@@ -824,7 +989,10 @@ async fn eval_clause(
             let same = logs_equal(source, a, b).await?;
             match (same, negate) {
                 (Ok(()), false) | (Err(_), true) => Ok(()),
-                (Ok(()), true) => Err(format!("the logs of {} and {} are equal", a.id, b.id)),
+                (Ok(()), true) => Err(unmet(format!(
+                    "the logs of {} and {} are equal",
+                    a.id, b.id
+                ))),
                 (Err(why), false) => Err(why),
             }
         }
@@ -840,13 +1008,13 @@ async fn eval_clause(
             let kv = source
                 .kv(n.id)
                 .await
-                .ok_or_else(|| format!("node {} is down", n.id))?;
+                .ok_or_else(|| unmet(format!("node {} is down", n.id)))?;
             let found = kv.iter().find(|(k, _)| k == key).map(|(_, v)| v);
             match (found, value) {
                 (None, None) => Ok(()),
                 (Some(v), Some(want)) if v == want => Ok(()),
-                (None, Some(_)) => Err(format!("node {} has no key {key}", n.id)),
-                (Some(v), _) => Err(format!("node {} has {key} = {v:?}", n.id)),
+                (None, Some(_)) => Err(unmet(format!("node {} has no key {key}", n.id))),
+                (Some(v), _) => Err(unmet(format!("node {} has {key} = {v:?}", n.id))),
             }
         }
         Clause::OpsDone => {
@@ -854,13 +1022,15 @@ async fn eval_clause(
             if pending == 0 {
                 Ok(())
             } else {
-                Err(format!("{pending} client operation(s) still waiting"))
+                Err(unmet(format!(
+                    "{pending} client operation(s) still waiting"
+                )))
             }
         }
         Clause::LastOp(want_ok) => match ops.and_then(OpsTracker::last) {
-            None => Err("no client operation has ended yet".into()),
+            None => Err(unmet("no client operation has ended yet")),
             Some((_, ok)) if ok == *want_ok => Ok(()),
-            Some((line, _)) => Err(format!("the last operation ended: {line}")),
+            Some((line, _)) => Err(unmet(format!("the last operation ended: {line}"))),
         },
     }
 }
@@ -872,18 +1042,18 @@ async fn logs_equal(
     source: &impl Source,
     a: &NodeState,
     b: &NodeState,
-) -> Result<Result<(), String>, String> {
+) -> Result<Result<(), Unmet>, Unmet> {
     for n in [a, b] {
         if !n.up {
-            return Err(format!("node {} is down", n.id));
+            return Err(unmet(format!("node {} is down", n.id)));
         }
     }
     let (sa, sb) = (&a.status, &b.status);
     if (sa.last_log_index, sa.last_log_term) != (sb.last_log_index, sb.last_log_term) {
-        return Ok(Err(format!(
+        return Ok(Err(unmet(format!(
             "node {} ends at {}/{}, node {} at {}/{}",
             a.id, sa.last_log_index, sa.last_log_term, b.id, sb.last_log_index, sb.last_log_term
-        )));
+        ))));
     }
     let hi = sa.last_log_index;
     let lo = sa.first_index.max(sb.first_index).max(1);
@@ -895,61 +1065,96 @@ async fn logs_equal(
         source.log_terms(b.id, lo, hi).await,
     );
     let (Some(la), Some(lb)) = (la, lb) else {
-        return Err("a node went down while its log was read".into());
+        return Err(unmet("a node went down while its log was read"));
     };
     let mb: BTreeMap<Index, Term> = lb.into_iter().collect();
     for (i, t) in la {
         if let Some(&u) = mb.get(&i) {
             if u != t {
-                return Ok(Err(format!(
+                return Ok(Err(unmet(format!(
                     "at index {i}: node {} has term {t}, node {} term {u}",
                     a.id, b.id
-                )));
+                ))));
             }
         }
     }
     Ok(Ok(()))
 }
 
-impl Binding {
+impl Capture {
     /// Parses `NAME = leader | follower K | METRIC NODE | NUMBER`.
-    pub fn parse(text: &str, nodes: usize) -> Result<Binding, String> {
-        let (name, rhs) = text
-            .split_once('=')
-            .ok_or("expected NAME = leader | follower K | METRIC NODE | NUMBER")?;
-        let name = name.trim();
+    pub fn parse(text: &str, nodes: usize) -> Result<Capture, ConditionError> {
+        use ConditionErrorKind as E;
+        let Some(eq) = text.find('=') else {
+            return Err(error(
+                E::Hint("expected NAME = leader | follower K | METRIC NODE | NUMBER"),
+                Span::new(0, text.len()),
+            ));
+        };
+        let before = &text[..eq];
+        let name = before.trim();
+        let name_at = before.len() - before.trim_start().len();
         if !is_name(name) {
-            return Err(format!("bad name {name:?}"));
+            return Err(error(
+                E::BadName(name.to_string()),
+                Span::new(name_at, name_at + name.len()),
+            ));
         }
-        let words: Vec<&str> = rhs.split_whitespace().collect();
-        let expr = match words.as_slice() {
+        let rhs: Vec<W<'_>> = words(&text[eq + 1..])
+            .into_iter()
+            .map(|w| W {
+                text: w.text,
+                span: w.span.shift(eq + 1),
+            })
+            .collect();
+        let end = rhs.last().map_or(text.len() + 1, |w| w.span.end + 1);
+        let c = Words { words: &rhs, end };
+        let texts: Vec<&str> = rhs.iter().map(|w| w.text).collect();
+        let expr = match texts.as_slice() {
             ["leader"] => Expr::Leader,
             ["follower", k] => {
                 let k: usize = k
                     .parse()
                     .ok()
                     .filter(|k| (1..nodes).contains(k))
-                    .ok_or_else(|| format!("follower {k}: use 1 to {}", nodes.saturating_sub(1)))?;
+                    .ok_or_else(|| {
+                        c.at(
+                            1,
+                            E::NoSuchFollower {
+                                k: k.to_string(),
+                                max: nodes.saturating_sub(1),
+                            },
+                        )
+                    })?;
                 Expr::Follower(k)
             }
-            [m, node] if Metric::parse(m).is_some() => Expr::Metric(
-                Metric::parse(m).ok_or("unreachable")?,
-                parse_node(node, nodes)?,
-            ),
-            [v] => {
-                let (value, _) = parse_value(&[v], nodes)?;
+            [m, _] if Metric::parse(m).is_some() => {
+                let m = Metric::parse(m).ok_or_else(|| c.at(0, E::Unknown(m.to_string())))?;
+                Expr::Metric(m, parse_node(rhs[1], nodes)?)
+            }
+            [_] => {
+                let (value, _) = parse_value(&c, 0, nodes)?;
                 if value == Value::SameOnLeader {
                     Expr::Leader
                 } else {
                     Expr::Value(value)
                 }
             }
-            _ => return Err("expected leader, follower K, METRIC NODE or a number".into()),
+            _ => {
+                let span = match (rhs.first(), rhs.last()) {
+                    (Some(a), Some(b)) => Span::new(a.span.start, b.span.end),
+                    _ => Span::at(end),
+                };
+                return Err(error(
+                    E::Hint("expected leader, follower K, METRIC NODE or a number"),
+                    span,
+                ));
+            }
         };
-        Ok(Binding {
+        Ok(Capture {
             name: name.to_string(),
             expr,
-            text: format!("{name} = {}", words.join(" ")),
+            text: format!("{name} = {}", texts.join(" ")),
         })
     }
 
@@ -965,7 +1170,7 @@ impl Binding {
     }
 
     /// The value now.
-    pub fn eval(&self, status: &ClusterStatus, vars: &Vars) -> Result<u64, String> {
+    pub fn eval(&self, status: &ClusterStatus, vars: &Vars) -> Result<u64, Unmet> {
         let env = Env { status, vars };
         match &self.expr {
             Expr::Leader => Ok(env.node(&NodeRef::Leader)?.id),
@@ -975,260 +1180,13 @@ impl Binding {
                 .filter(|n| n.up && n.status.role != Role::Leader)
                 .nth(k - 1)
                 .map(|n| n.id)
-                .ok_or_else(|| format!("there is no follower {k} ({})", roles(status))),
+                .ok_or_else(|| unmet(format!("there is no follower {k} ({})", roles(status)))),
             Expr::Metric(m, n) => Ok(m.of(env.node(n)?)),
             Expr::Value(v) => env.value(v, None),
         }
     }
 }
 
+mod error;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::raft::Status;
-
-    struct Fake {
-        status: ClusterStatus,
-        logs: BTreeMap<NodeId, Vec<(Index, Term)>>,
-        kv: BTreeMap<NodeId, Vec<(String, String)>>,
-    }
-
-    impl Source for Fake {
-        fn status(&self) -> ClusterStatus {
-            self.status.clone()
-        }
-        async fn log_terms(&self, id: NodeId, lo: Index, hi: Index) -> Option<Vec<(Index, Term)>> {
-            let log = self.logs.get(&id)?;
-            Some(
-                log.iter()
-                    .copied()
-                    .filter(|(i, _)| (lo..=hi).contains(i))
-                    .collect(),
-            )
-        }
-        async fn kv(&self, id: NodeId) -> Option<Vec<(String, String)>> {
-            self.kv.get(&id).cloned()
-        }
-    }
-
-    fn node(
-        id: NodeId,
-        up: bool,
-        role: Role,
-        term: Term,
-        log: &[Term],
-        commit: Index,
-    ) -> NodeState {
-        NodeState {
-            id,
-            addr: "127.0.0.1:1".parse().unwrap(),
-            up,
-            status: Status {
-                id,
-                role,
-                term,
-                voted_for: None,
-                leader_id: None,
-                commit,
-                applied: commit,
-                last_log_index: log.len() as u64,
-                last_log_term: log.last().copied().unwrap_or(0),
-                persisted_index: log.len() as u64,
-                first_index: 1,
-                snapshot_index: 0,
-                snapshot_term: 0,
-                snapshot_bytes: 0,
-                receiving_snapshot: None,
-                election_elapsed: 0,
-                election_timeout: 10,
-                progress: vec![],
-                pre_candidate: false,
-                transfer_target: None,
-                voters: Vec::new(),
-                learners: Vec::new(),
-                conf_pending: false,
-            },
-            kv_len: 0,
-            clock_rate: 1.0,
-            slow: std::time::Duration::ZERO,
-        }
-    }
-
-    fn fake(nodes: Vec<(NodeState, Vec<Term>)>) -> Fake {
-        let logs = nodes
-            .iter()
-            .map(|(n, l)| {
-                (
-                    n.id,
-                    l.iter()
-                        .enumerate()
-                        .map(|(i, t)| (i as u64 + 1, *t))
-                        .collect(),
-                )
-            })
-            .collect();
-        let kv = nodes
-            .iter()
-            .filter(|(n, _)| n.up)
-            .map(|(n, _)| (n.id, vec![("x".to_string(), "1".to_string())]))
-            .collect();
-        Fake {
-            status: ClusterStatus {
-                nodes: nodes.into_iter().map(|(n, _)| n).collect(),
-                paused: false,
-                speed: 1.0,
-                preset: crate::cluster::Preset::Fast,
-                tick: std::time::Duration::from_millis(10),
-                groups: vec![],
-                cut_links: vec![],
-            },
-            logs,
-            kv,
-        }
-    }
-
-    /// Node 1 leads term 3; node 2 follows with the same log; node 3 diverged; node 4 is down.
-    fn cluster() -> Fake {
-        fake(vec![
-            (node(1, true, Role::Leader, 3, &[1, 1, 3], 3), vec![1, 1, 3]),
-            (
-                node(2, true, Role::Follower, 3, &[1, 1, 3], 3),
-                vec![1, 1, 3],
-            ),
-            (
-                node(3, true, Role::Follower, 3, &[1, 2, 2], 2),
-                vec![1, 2, 2],
-            ),
-            (node(4, false, Role::Follower, 1, &[1], 1), vec![1]),
-        ])
-    }
-
-    fn holds(text: &str, vars: &[(&str, u64)]) -> Result<(), String> {
-        let c = Condition::parse(text, 4).unwrap_or_else(|e| panic!("{text}: {e}"));
-        let vars: Vars = vars.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-        let ops = OpsTracker::default();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        rt.block_on(c.eval(&cluster(), &vars, Some(&ops)))
-    }
-
-    #[test]
-    fn conditions_that_hold() {
-        for text in [
-            "leader",
-            "leader 1",
-            "leader is 1",
-            "leader != 2",
-            "node 4 is down",
-            "3 is follower",
-            "node 1 is up",
-            "term == 3",
-            "term all >= 3",
-            "commit any < 3",
-            "commit 2 == leader",
-            "commit 3 < commit 1",
-            "vote 1 == 0",
-            "last == 3 and lastterm 3 == 2",
-            "count follower == 2",
-            "count down >= 1",
-            "log 2 == leader",
-            "log 3 != 1",
-            "kv 2 x == 1",
-            "kv 1 y absent",
-            "ops done",
-            "leader {l} and commit >= {c-1}",
-            "term > {t+1}",
-        ] {
-            let r = holds(text, &[("l", 1), ("c", 3), ("t", 1)]);
-            assert_eq!(r, Ok(()), "{text}");
-        }
-    }
-
-    #[test]
-    fn conditions_that_fail_say_why() {
-        for (text, why) in [
-            ("no leader", "node 1 is leader"),
-            ("leader 2", "the leader is node 1"),
-            ("leader != 1", "the leader is node 1"),
-            ("node 2 is candidate", "not so"),
-            ("commit >= 3", "node 3 has commit 2"),
-            ("commit any > 3", "has commit"),
-            ("log 3 == leader", "node 3 ends at 3/2, node 1 at 3/3"),
-            ("logs agree", "node 2 ends at 3/3, node 3 at 3/2"),
-            ("log 4 == leader", "node 4 is down"),
-            ("kv 2 x == 2", "x = \"1\""),
-            ("kv 2 z == 2", "no key z"),
-            ("last op ok", "no client operation"),
-            ("count leader > 1", "1 such nodes"),
-            ("leader and term > 3", "node 1 has term 3"),
-        ] {
-            let r = holds(text, &[]);
-            let e = r.expect_err(text);
-            assert!(e.contains(why), "{text}: {e:?} lacks {why:?}");
-        }
-    }
-
-    #[test]
-    fn bad_conditions_are_refused() {
-        for text in [
-            "",
-            "leader is",
-            "leader is banana",
-            "leader 9",
-            "term",
-            "term >",
-            "term > x",
-            "term ~ 3",
-            "commit 2 >= 3 4",
-            "node 2 is king",
-            "log 2 = leader",
-            "kv 2",
-            "kv 2 x",
-            "and leader",
-            "ops",
-            "frob",
-            "term > {1x}",
-            "term > {x+y}",
-        ] {
-            assert!(Condition::parse(text, 4).is_err(), "{text:?} parsed");
-        }
-    }
-
-    #[test]
-    fn display_gives_back_the_text() {
-        let c = Condition::parse("  leader   != {old} and  term > 2 ", 3).unwrap();
-        assert_eq!(c.to_string(), "leader != {old} and term > 2");
-        assert_eq!(c.vars(), vec!["old"]);
-    }
-
-    #[test]
-    fn placeholders_substitute_with_offsets() {
-        let look = |n: &str| (n == "a").then_some(5);
-        assert_eq!(substitute("kill {a}", &look).unwrap(), "kill 5");
-        assert_eq!(
-            substitute("partition {a},{a-1} {a+2}", &look).unwrap(),
-            "partition 5,4 7"
-        );
-        assert!(substitute("kill {b}", &look).is_err());
-        assert!(substitute("kill {a", &look).is_err());
-        assert!(substitute("kill {a-9}", &look).is_err());
-        assert_eq!(placeholders("x {a} {b+1}").unwrap(), vec!["a", "b"]);
-    }
-
-    #[test]
-    fn bindings_remember_what_they_name() {
-        let st = cluster().status;
-        let vars = Vars::new();
-        let eval = |t: &str| Binding::parse(t, 4).unwrap().eval(&st, &vars);
-        assert_eq!(eval("l = leader"), Ok(1));
-        assert_eq!(eval("f = follower 2"), Ok(3));
-        assert_eq!(eval("c = commit 3"), Ok(2));
-        assert_eq!(eval("t = term leader"), Ok(3));
-        assert_eq!(eval("n = 7"), Ok(7));
-        assert!(eval("f = follower 3").is_err());
-        assert!(Binding::parse("1x = leader", 4).is_err());
-        assert!(Binding::parse("x leader", 4).is_err());
-        assert!(Binding::parse("x = follower 9", 4).is_err());
-    }
-}
+mod tests;

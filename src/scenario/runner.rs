@@ -2,22 +2,23 @@
 //! headless printer (`raftlab scenario --headless`), to the dashboard's narration panel, and to
 //! a recording.
 
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::condition::{Source, Vars};
+use super::condition::{ConditionError, Source, Unmet, Vars};
 use super::{fmt_secs, Scenario, Step};
 use crate::cluster::{ClusterHandle, Preset};
 use crate::command::executor::{Executor, OpsTracker};
-use crate::command::prompt;
+use crate::command::prompt::{self, PromptError};
 
 /// How often a wait looks at the cluster again.
 pub const POLL: Duration = Duration::from_millis(50);
 
 /// What the runner reports as it goes.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Report {
+pub enum RunReport {
     /// A step begins.
     Step {
         /// Its number, from 1.
@@ -71,13 +72,13 @@ pub fn default_within(preset: Preset) -> Duration {
 }
 
 /// Runs `scenario` on `cluster`, carrying out commands with `executor`, and sends a
-/// [`Report`] for everything that happens. In guided mode (`advance` given), it waits for a
+/// [`RunReport`] for everything that happens. In guided mode (`advance` given), it waits for a
 /// message on `advance` after each narrated step. Returns the verdict (also sent last).
 pub async fn run(
     scenario: &Scenario,
     cluster: &ClusterHandle,
     executor: &mut Executor,
-    reports: &mpsc::UnboundedSender<Report>,
+    reports: &mpsc::UnboundedSender<RunReport>,
     mut advance: Option<&mut mpsc::UnboundedReceiver<()>>,
 ) -> Verdict {
     let started = Instant::now();
@@ -91,9 +92,9 @@ pub async fn run(
         // Narration may name remembered values; those not known yet stay as written.
         let say = step.say.as_ref().map(|text| {
             super::condition::substitute(text, &|n| vars.get(n).copied())
-                .unwrap_or_else(|_| text.clone())
+                .map_or_else(|_| text.clone(), |s| s.line)
         });
-        let _ = reports.send(Report::Step {
+        let _ = reports.send(RunReport::Step {
             number,
             total,
             say,
@@ -101,13 +102,13 @@ pub async fn run(
         });
         if let Err(e) = run_step(step, scenario, cluster, executor, &ops, &mut vars, reports).await
         {
-            failure = Some((number, e));
+            failure = Some((number, e.to_string()));
             break;
         }
         done = number;
         if let Some(rx) = advance.as_deref_mut() {
             if step.say.is_some() && number < total {
-                let _ = reports.send(Report::WaitingForUser);
+                let _ = reports.send(RunReport::WaitingForUser);
                 if rx.recv().await.is_none() {
                     failure = Some((number, "stopped before the end".to_string()));
                     break;
@@ -121,9 +122,81 @@ pub async fn run(
         failure,
         elapsed: started.elapsed(),
     };
-    let _ = reports.send(Report::Finished(verdict.clone()));
+    let _ = reports.send(RunReport::Finished(verdict.clone()));
     verdict
 }
+
+/// Why a step failed.
+#[derive(Debug)]
+pub enum StepError {
+    /// A `let` could not be evaluated.
+    Let {
+        /// The `let`, as written.
+        capture: String,
+        /// Why.
+        why: Unmet,
+    },
+    /// A command's placeholders could not be filled in.
+    Substitute {
+        /// The command, as written.
+        template: String,
+        /// Why.
+        why: ConditionError,
+    },
+    /// A command, its placeholders filled in, does not parse.
+    Parse {
+        /// The command line.
+        line: String,
+        /// Why.
+        why: PromptError,
+    },
+    /// The cluster refused a command.
+    Command {
+        /// The command line.
+        line: String,
+        /// What the executor answered (`error: ...`).
+        outcome: String,
+    },
+    /// A wait ran out of time.
+    TimedOut {
+        /// The condition, placeholders filled in.
+        condition: String,
+        /// How long it waited.
+        within: Duration,
+        /// What contradicted it last.
+        why: Unmet,
+    },
+    /// An assertion was false.
+    Assert {
+        /// The condition, placeholders filled in.
+        condition: String,
+        /// What contradicted it.
+        why: Unmet,
+    },
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepError::Let { capture, why } => write!(f, "let {capture}: {why}"),
+            StepError::Substitute { template, why } => write!(f, "do {template}: {why}"),
+            StepError::Parse { line, why } => write!(f, "do {line}: {why}"),
+            StepError::Command { line, outcome } => write!(f, "do {line}: {outcome}"),
+            StepError::TimedOut {
+                condition,
+                within,
+                why,
+            } => write!(
+                f,
+                "wait {condition}: still false after {}: {why}",
+                fmt_secs(*within)
+            ),
+            StepError::Assert { condition, why } => write!(f, "assert {condition}: false: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StepError {}
 
 async fn run_step(
     step: &Step,
@@ -132,32 +205,44 @@ async fn run_step(
     executor: &mut Executor,
     ops: &OpsTracker,
     vars: &mut Vars,
-    reports: &mpsc::UnboundedSender<Report>,
-) -> Result<(), String> {
+    reports: &mpsc::UnboundedSender<RunReport>,
+) -> Result<(), StepError> {
     let line = |ok: bool, text: String| {
-        let _ = reports.send(Report::Line { ok, text });
+        let _ = reports.send(RunReport::Line { ok, text });
     };
-    for b in &step.lets {
-        let v = b
+    for c in &step.lets {
+        let v = c
             .eval(&Source::status(cluster), vars)
-            .map_err(|e| format!("let {b}: {e}"))?;
-        line(true, format!("let {b} → {v}"));
-        vars.insert(b.name.clone(), v);
+            .map_err(|why| StepError::Let {
+                capture: c.to_string(),
+                why,
+            })?;
+        line(true, format!("let {c} → {v}"));
+        vars.insert(c.name.clone(), v);
     }
     let vars = &*vars;
     let show = |text: &str| {
         super::condition::substitute(text, &|n| vars.get(n).copied())
-            .unwrap_or_else(|_| text.to_string())
+            .map_or_else(|_| text.to_string(), |s| s.line)
     };
     for _ in 0..step.repeat {
         for template in &step.actions {
             let text = super::condition::substitute(template, &|n| vars.get(n).copied())
-                .map_err(|e| format!("do {template}: {e}"))?;
-            let cmd =
-                prompt::parse(&text, scenario.nodes).map_err(|e| format!("do {text}: {e}"))?;
+                .map_err(|why| StepError::Substitute {
+                    template: template.clone(),
+                    why,
+                })?
+                .line;
+            let cmd = prompt::parse(&text, scenario.nodes).map_err(|why| StepError::Parse {
+                line: text.clone(),
+                why,
+            })?;
             match executor.execute(cmd).await {
                 Some(outcome) if outcome.starts_with("error") => {
-                    return Err(format!("do {text}: {outcome}"));
+                    return Err(StepError::Command {
+                        line: text,
+                        outcome,
+                    });
                 }
                 Some(outcome) => line(true, format!("do {text} → {outcome}")),
                 None => line(true, format!("do {text} → sent")),
@@ -184,11 +269,11 @@ async fn run_step(
                     break;
                 }
                 Err(why) if started.elapsed() >= within => {
-                    return Err(format!(
-                        "wait {}: still false after {}: {why}",
-                        show(&cond.to_string()),
-                        fmt_secs(within)
-                    ));
+                    return Err(StepError::TimedOut {
+                        condition: show(&cond.to_string()),
+                        within,
+                        why,
+                    });
                 }
                 Err(_) => tokio::time::sleep(POLL).await,
             }
@@ -197,7 +282,10 @@ async fn run_step(
     for cond in &step.asserts {
         cond.eval(cluster, vars, Some(ops))
             .await
-            .map_err(|why| format!("assert {}: false: {why}", show(&cond.to_string())))?;
+            .map_err(|why| StepError::Assert {
+                condition: show(&cond.to_string()),
+                why,
+            })?;
         line(true, format!("assert {}: ok", show(&cond.to_string())));
     }
     if let Some(h) = step.hold {

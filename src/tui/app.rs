@@ -16,7 +16,7 @@ use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKin
 use super::action::{action_for, Action, Mode};
 use super::view::ViewLayout;
 use crate::check::{CheckResult, Counts};
-use crate::command::prompt::{self, History, PromptCommand, NEMESIS_DEFAULT};
+use crate::command::prompt::{self, InputHistory, PromptCommand, PromptError, NEMESIS_DEFAULT};
 use crate::node::{Event, EventKind};
 use crate::observe::cluster_view::{ClusterView, LogWant};
 use crate::observe::feed::{category, Category, DropMark, FeedKind, FeedLine, FEED_CAPACITY};
@@ -43,9 +43,12 @@ pub struct PromptState {
     /// Text typed so far.
     pub input: String,
     /// Past commands.
-    pub history: History,
+    pub history: InputHistory,
     /// Completions of the current word, shown under the prompt.
     pub completions: Vec<String>,
+    /// The last line that did not parse and why: while the status line shows that error, the
+    /// footer shows the line with a caret under the word.
+    pub error: Option<(String, PromptError)>,
 }
 
 /// Work for the cluster, carried out off the UI thread by the commander.
@@ -210,8 +213,9 @@ impl AppState {
             focus: Focus::Main,
             prompt: PromptState {
                 input: String::new(),
-                history: History::new(100),
+                history: InputHistory::new(100),
                 completions: Vec::new(),
+                error: None,
             },
             feed: VecDeque::new(),
             feed_kind: FeedKind::Protocol,
@@ -319,7 +323,7 @@ impl AppState {
     }
 
     /// Takes a report of the scenario runner into the narration panel.
-    pub fn apply_report(&mut self, report: crate::scenario::runner::Report) {
+    pub fn apply_report(&mut self, report: crate::scenario::runner::RunReport) {
         if let Some(n) = &mut self.narration {
             n.apply(report);
             self.dirty = true;
@@ -441,7 +445,10 @@ impl AppState {
         self.prompt.history.push(&line);
         match prompt::parse(&line, self.max_id()) {
             Ok(cmd) => return self.update(Action::Command(cmd)),
-            Err(e) => self.status_line = format!("error: {e}"),
+            Err(e) => {
+                self.status_line = format!("error: {e}");
+                self.prompt.error = Some((line, e));
+            }
         }
         Vec::new()
     }

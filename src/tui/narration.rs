@@ -1,10 +1,10 @@
 //! The narration of a scenario running on the dashboard: which step, its text, what the
 //! runner did and saw, and whether it waits for Enter (`--guided`). Fed by the runner's
-//! [`Report`]s; drawn by [`super::view::narration`].
+//! [`RunReport`]s; drawn by [`super::view::narration`].
 
 use std::collections::VecDeque;
 
-use crate::scenario::runner::{Report, Verdict};
+use crate::scenario::runner::{RunReport, Verdict};
 
 /// Lines of the runner's output kept for the panel.
 pub const LINES_KEPT: usize = 50;
@@ -45,9 +45,9 @@ impl Narration {
     }
 
     /// Takes one report from the runner.
-    pub fn apply(&mut self, report: Report) {
+    pub fn apply(&mut self, report: RunReport) {
         match report {
-            Report::Step {
+            RunReport::Step {
                 number,
                 total,
                 say,
@@ -60,9 +60,9 @@ impl Narration {
                 self.describe = describe;
                 self.waiting_for_user = false;
             }
-            Report::Line { ok, text } => self.push(ok, text),
-            Report::WaitingForUser => self.waiting_for_user = true,
-            Report::Finished(v) => {
+            RunReport::Line { ok, text } => self.push(ok, text),
+            RunReport::WaitingForUser => self.waiting_for_user = true,
+            RunReport::Finished(v) => {
                 self.waiting_for_user = false;
                 self.verdict = Some(v);
             }
@@ -85,10 +85,10 @@ impl Narration {
 
 /// Writes a runner's report into a recording: the step and its text as narration, the
 /// runner's lines as results.
-pub fn note_report(recorder: &crate::record::Recorder, report: &Report) {
+pub fn note_report(recorder: &crate::record::Recorder, report: &RunReport) {
     use crate::record::NoteKind;
     match report {
-        Report::Step {
+        RunReport::Step {
             number,
             total,
             say,
@@ -103,7 +103,7 @@ pub fn note_report(recorder: &crate::record::Recorder, report: &Report) {
             }
             recorder.note(NoteKind::Narration, text);
         }
-        Report::Line { ok, text } => recorder.note(
+        RunReport::Line { ok, text } => recorder.note(
             NoteKind::Result,
             if *ok {
                 text.clone()
@@ -111,8 +111,8 @@ pub fn note_report(recorder: &crate::record::Recorder, report: &Report) {
                 format!("error: {text}")
             },
         ),
-        Report::WaitingForUser => {}
-        Report::Finished(v) => recorder.note(
+        RunReport::WaitingForUser => {}
+        RunReport::Finished(v) => recorder.note(
             NoteKind::Narration,
             crate::scenario::runner::verdict_line("scenario", v),
         ),
@@ -128,19 +128,19 @@ mod tests {
     fn reports_move_the_panel_along() {
         let mut n = Narration::new("s", "S", 3, true);
         assert_eq!(n.step, (0, 3));
-        n.apply(Report::Step {
+        n.apply(RunReport::Step {
             number: 1,
             total: 3,
             say: Some("hello".into()),
             describe: "wait leader".into(),
         });
-        n.apply(Report::Line {
+        n.apply(RunReport::Line {
             ok: true,
             text: "wait leader: ok".into(),
         });
-        n.apply(Report::WaitingForUser);
+        n.apply(RunReport::WaitingForUser);
         assert!(n.waiting_for_user);
-        n.apply(Report::Step {
+        n.apply(RunReport::Step {
             number: 2,
             total: 3,
             say: None,
@@ -158,7 +158,7 @@ mod tests {
         }
         assert_eq!(n.lines.len(), LINES_KEPT);
         assert!(!n.finished());
-        n.apply(Report::Finished(Verdict {
+        n.apply(RunReport::Finished(Verdict {
             steps_done: 2,
             total: 3,
             failure: Some((3, "nope".into())),

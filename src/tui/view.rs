@@ -79,7 +79,9 @@ pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
         return;
     }
     let nodes = state.nodes as u16;
-    let footer_h = if state.focus == Focus::Prompt && !state.prompt.completions.is_empty() {
+    let footer_h = if panels::prompt_error(state).is_some() {
+        4
+    } else if state.focus == Focus::Prompt && !state.prompt.completions.is_empty() {
         3
     } else {
         2

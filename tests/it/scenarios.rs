@@ -7,7 +7,7 @@
 use std::process::Command;
 
 use raftlab::cli::scenario::run_headless;
-use raftlab::scenario::runner::{Report, Verdict};
+use raftlab::scenario::runner::{RunReport, Verdict};
 use raftlab::scenario::{self, Scenario};
 use tokio::sync::mpsc;
 
@@ -24,13 +24,13 @@ fn run(s: &Scenario) -> (Verdict, String) {
             let mut log = String::new();
             while let Some(r) = rx.recv().await {
                 match r {
-                    Report::Step {
+                    RunReport::Step {
                         number, describe, ..
                     } => log.push_str(&format!("[{number}] {describe}\n")),
-                    Report::Line { ok, text } => {
+                    RunReport::Line { ok, text } => {
                         log.push_str(&format!("  {} {text}\n", if ok { "ok" } else { "!!" }))
                     }
-                    Report::WaitingForUser | Report::Finished(_) => {}
+                    RunReport::WaitingForUser | RunReport::Finished(_) => {}
                 }
             }
             log

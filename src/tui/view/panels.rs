@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{style, verdict, ViewLayout};
-use crate::command::prompt::COMMANDS;
+use crate::command::prompt::{PromptError, COMMANDS};
 use crate::observe::feed::{Category, FeedLine};
 use crate::observe::format;
 use crate::raft::NodeId;
@@ -231,7 +231,18 @@ pub fn state_machine(state: &AppState, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-/// The footer: the prompt when open, else the last result and the main keys.
+/// The prompt line that did not parse and its error, while the status line still shows that
+/// error (the footer then takes two rows more: the line, and a caret under the word).
+pub fn prompt_error(state: &AppState) -> Option<(&str, &PromptError)> {
+    let (line, e) = state.prompt.error.as_ref()?;
+    let current = state.replay.is_none()
+        && state.focus != Focus::Prompt
+        && state.status_line.strip_prefix("error: ") == Some(e.to_string().as_str());
+    current.then_some((line.as_str(), e))
+}
+
+/// The footer: the prompt when open, else the last result (with a caret under the word a
+/// prompt error is about) and the main keys.
 pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
     if state.replay.is_some() && state.focus != Focus::Prompt {
         super::timeline::footer(state, frame, area);
@@ -262,6 +273,17 @@ pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
         } else {
             ratatui::style::Style::default()
         };
+        if let Some((line, e)) = prompt_error(state) {
+            // The line that did not parse, with a caret under the word the error is about.
+            lines.push(Line::from(vec![
+                Span::styled(":", style::strong()),
+                Span::raw(line.to_string()),
+            ]));
+            lines.push(Line::from(Span::styled(
+                format!(" {}", e.span.carets(line)),
+                st,
+            )));
+        }
         lines.push(Line::from(Span::styled(state.status_line.clone(), st)));
         // The verdict on the history, right-aligned; the keys take what is left.
         let width = area.width as usize;

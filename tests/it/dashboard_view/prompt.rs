@@ -62,10 +62,10 @@ fn prompt_runs_a_parsed_command() {
     type_keys(&mut state, ":put greeting hello");
     assert_eq!(
         state.on_key(code(KeyCode::Enter)),
-        run(PromptCommand::Put {
+        run(PromptCommand::Kv(raftlab::check::KvOp::Put {
             key: "greeting".into(),
             value: "hello".into()
-        })
+        }))
     );
     // Backspace edits.
     type_keys(&mut state, ":restart 33");
@@ -116,6 +116,36 @@ fn a_bad_command_leaves_an_error_and_no_effect() {
     type_keys(&mut state, ":");
     state.on_key(code(KeyCode::Up));
     assert_eq!(state.prompt.input, "kill 9");
+}
+
+#[test]
+fn a_bad_command_is_shown_with_a_caret_under_the_word() {
+    let mut state = app_with(elected(), Vec::new());
+    type_keys(&mut state, ":partition 1,2 1,3");
+    assert!(state.on_key(code(KeyCode::Enter)).is_empty());
+    assert_eq!(
+        state.status_line,
+        "error: partition: node 1 is in two groups"
+    );
+    for (w, h) in [(80, 24), (140, 45)] {
+        let screen = Screen::of(&state, w, h);
+        let rows: Vec<String> = (0..h as usize).map(|y| screen.row(y)).collect();
+        let at = rows
+            .iter()
+            .position(|r| r.starts_with(":partition 1,2 1,3"))
+            .unwrap_or_else(|| panic!("the bad line is shown:\n{}", rows.join("\n")));
+        // The caret sits under the second `1` (column 15: after the `:`), the message below.
+        assert_eq!(rows[at + 1].trim_end(), "               ^");
+        assert_eq!(
+            rows[at + 2].trim_end(),
+            "error: partition: node 1 is in two groups"
+        );
+        assert!(rows[at + 3].starts_with("1-9 select"), "{}", rows[at + 3]);
+    }
+    // Once the status line moves on, the caret goes with it.
+    state.apply_result("killed 2".into());
+    let screen = Screen::of(&state, 80, 24);
+    assert!(screen.find(":partition").is_none());
 }
 
 #[test]
