@@ -82,7 +82,7 @@ fn warn_if_unsafe(command: &str, rules: &crate::node::Rules) {
 /// Half the machine's cores, at least one: the default runtime size of `serve` and of
 /// `bench --target`, which usually share a machine. On two cores that is one worker, which
 /// measured faster at every client count than two (a worker that wakes its idle sibling for
-/// each task pays a futex wake and a context switch; see README, Performance).
+/// each task pays a futex wake and a context switch; see docs/performance.md).
 pub(crate) fn half_the_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }

@@ -61,7 +61,9 @@ fn list() {
             Err(e) => println!("  {name:<16} (broken: {e})"),
         }
     }
-    println!("\nA scenario file is TOML; see assets/scenarios/ and the README for the format.");
+    println!(
+        "\nA scenario file is TOML; see assets/scenarios/ and docs/scenarios.md for the format."
+    );
 }
 
 /// Runs a scenario on a fresh cluster without a screen, sending every report to `reports`

@@ -19,8 +19,8 @@
 //! [`CLIENTS_PER_CONNECTION`], at most [`MAX_CONNECTIONS_PER_NODE`]. Each HTTP/2 connection is
 //! driven by one task on each side, behind one lock: on two worker threads with every client on
 //! one connection, the two cores took turns on it, and measured at 16, 64 and 256 clients a
-//! second connection gave 25–30% more writes/s and a fourth a little more (README,
-//! Performance). On one worker thread (the default beside `serve` on two cores) a pool adds no
+//! second connection gave 25–30% more writes/s and a fourth a little more (CHANGELOG.md, issue
+//! 10). On one worker thread (the default beside `serve` on two cores) a pool adds no
 //! parallelism, so each node gets one connection: against `serve` on one thread too, one
 //! connection was as fast or faster at 16 to 256 clients with less CPU per write, and at 1024
 //! clients gave more writes/s and an even tail, where eight split the server's attention
