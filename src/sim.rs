@@ -41,9 +41,10 @@ pub use clients::ServedRead;
 pub use invariants::{Chain, Checker};
 pub use network::{InFlight, NetConfig, SendOutcome, SimNetwork};
 pub use observation::Stats;
+pub use replica::{decode_state, encode_applied};
 pub use timeline::{Record, Timeline, Violation};
 
-use replica::{decode_state, encode_entry, restore_state, SimNode};
+use replica::{encode_entry, restore_state, SimNode};
 
 use crate::raft::{
     Config, Configuration, Entry, Index, MemStorage, MessageKind, NodeId, RaftNode, ReadMode,

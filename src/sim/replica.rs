@@ -37,8 +37,18 @@ pub(super) fn encode_entry(out: &mut Vec<u8>, e: &Entry) {
     out.extend_from_slice(&e.data);
 }
 
-/// The entries a serialized state holds (indexes from 1).
-pub(super) fn decode_state(mut bytes: &[u8]) -> Result<Vec<Entry>, String> {
+/// The serialized state of a state machine that applied `entries`, in order: what a simulated
+/// snapshot holds, and what the invariant checker compares with the committed log.
+pub fn encode_applied(entries: &[Entry]) -> Bytes {
+    let mut out = Vec::new();
+    for e in entries {
+        encode_entry(&mut out, e);
+    }
+    Bytes::from(out)
+}
+
+/// The entries a serialized state holds (indexes from 1): the inverse of [`encode_applied`].
+pub fn decode_state(mut bytes: &[u8]) -> Result<Vec<Entry>, String> {
     let mut out = Vec::new();
     while !bytes.is_empty() {
         if bytes.len() < 13 {

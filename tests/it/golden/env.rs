@@ -20,7 +20,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bytes::Bytes;
 use raftlab::raft::{
     ConfChange, Config, Configuration, Entry, EntryKind, HardState, Index, MemStorage, Message,
     NodeId, RaftNode, ReadMode, Role, Snapshot, Storage, Term, TraceEvent, UnsafeRules,
@@ -394,7 +393,7 @@ impl Env {
         let initial = server.storage.initial_state().map_err(|e| e.to_string())?;
         server.core = Some(RaftNode::new(config, initial).map_err(|e| format!("{e:?}"))?);
         server.applied = match server.storage.snapshot() {
-            Some(snapshot) => decode_entries(&snapshot.data)?,
+            Some(snapshot) => raftlab::sim::decode_state(&snapshot.data)?,
             None => Vec::new(),
         };
         // The first Ready: committed entries the state machine must apply again.
@@ -672,7 +671,7 @@ impl Env {
             .storage
             .save_snapshot(snapshot)
             .map_err(|e| e.to_string())?;
-        let entries = decode_entries(&snapshot.data)?;
+        let entries = raftlab::sim::decode_state(&snapshot.data)?;
         // The log after the snapshot is kept only if it continues it.
         if server.storage.last_index() <= snapshot.meta.index {
             let mut chain = Chain::default();
@@ -777,7 +776,7 @@ impl Env {
     fn compact(&mut self, id: &str) -> Res {
         let id = self.live(id)?;
         let server = self.servers.get_mut(&id).ok_or("no such node")?;
-        let data = encode_entries(&server.applied);
+        let data = raftlab::sim::encode_applied(&server.applied);
         let core = server.core.as_mut().ok_or("down")?;
         let applied = core.log().applied();
         match core.compact(applied, data) {
@@ -904,7 +903,7 @@ impl Env {
                 snapshot.meta.index,
                 snapshot.meta.term,
                 show_kv(&fold_kv(
-                    &decode_entries(&snapshot.data).unwrap_or_default()
+                    &raftlab::sim::decode_state(&snapshot.data).unwrap_or_default()
                 ))
             ));
         }
@@ -1032,56 +1031,4 @@ fn show_kv(kv: &BTreeMap<String, String>) -> String {
     }
     let pairs: Vec<String> = kv.iter().map(|(k, v)| format!("{k}={v}")).collect();
     pairs.join(" ")
-}
-
-/// A snapshot's bytes: every applied entry (term, kind, length, data), so that the checker can
-/// compare what a snapshot covers with what was committed.
-fn encode_entries(entries: &[Entry]) -> Bytes {
-    let mut out = Vec::new();
-    for e in entries {
-        out.extend_from_slice(&e.term.to_le_bytes());
-        out.push(match e.kind {
-            EntryKind::Normal => 1,
-            EntryKind::Noop => 2,
-            EntryKind::Config => 3,
-        });
-        out.extend_from_slice(&(e.data.len() as u32).to_le_bytes());
-        out.extend_from_slice(&e.data);
-    }
-    Bytes::from(out)
-}
-
-fn decode_entries(mut bytes: &[u8]) -> Result<Vec<Entry>, String> {
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        let (Some(term), Some(kind), Some(len)) = (
-            bytes
-                .get(..8)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_le_bytes),
-            bytes.get(8),
-            bytes
-                .get(9..13)
-                .and_then(|b| b.try_into().ok())
-                .map(u32::from_le_bytes),
-        ) else {
-            return Err("truncated snapshot".into());
-        };
-        let kind = match kind {
-            1 => EntryKind::Normal,
-            2 => EntryKind::Noop,
-            _ => EntryKind::Config,
-        };
-        let data = bytes
-            .get(13..13 + len as usize)
-            .ok_or("truncated snapshot")?;
-        out.push(Entry {
-            index: out.len() as Index + 1,
-            term,
-            kind,
-            data: Bytes::copy_from_slice(data),
-        });
-        bytes = &bytes[13 + len as usize..];
-    }
-    Ok(out)
 }
