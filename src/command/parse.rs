@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::help::Kind;
 use super::lex::{scan, Span, Token};
-use super::prompt::{LinkChange, PromptCommand};
+use super::prompt::{DurationText, LinkChange, PromptCommand};
 use crate::check::KvOp;
 use crate::raft::NodeId;
 
@@ -908,29 +908,6 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     }
     let nanos = u64::try_from(nanos).map_err(|_| DurationError::TooLong)?;
     Ok(Duration::from_nanos(nanos))
-}
-
-/// Writes a duration the way [`parse_duration`] reads it: `0`, `2s`, `300ms`, `1.5ms`.
-pub(crate) struct DurationText(pub Duration);
-
-impl fmt::Display for DurationText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let nanos = self.0.as_nanos();
-        if nanos == 0 {
-            return f.write_str("0");
-        }
-        if nanos.is_multiple_of(1_000_000_000) {
-            return write!(f, "{}s", nanos / 1_000_000_000);
-        }
-        let ms = nanos / 1_000_000;
-        let rest = nanos % 1_000_000;
-        if rest == 0 {
-            write!(f, "{ms}ms")
-        } else {
-            let fraction = format!("{rest:06}");
-            write!(f, "{ms}.{}ms", fraction.trim_end_matches('0'))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -48,7 +48,6 @@ pub use super::help::{CommandHelp, COMMANDS};
 pub use super::history::InputHistory;
 pub use super::lex::Span;
 use super::lex::Word;
-use super::parse::DurationText;
 pub use super::parse::{duration, parse, PromptError, PromptErrorKind, NEMESIS_DEFAULT};
 use crate::check::KvOp;
 use crate::raft::NodeId;
@@ -249,6 +248,29 @@ impl fmt::Display for PromptCommand {
             PromptCommand::HistorySave(file) => write!(f, "history save {}", Word(file)),
             PromptCommand::Help => f.write_str("help"),
             PromptCommand::Quit => f.write_str("quit"),
+        }
+    }
+}
+
+/// Writes a duration the way `parse`'s duration reader reads it: `0`, `2s`, `300ms`, `1.5ms`.
+pub(crate) struct DurationText(pub Duration);
+
+impl fmt::Display for DurationText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nanos = self.0.as_nanos();
+        if nanos == 0 {
+            return f.write_str("0");
+        }
+        if nanos.is_multiple_of(1_000_000_000) {
+            return write!(f, "{}s", nanos / 1_000_000_000);
+        }
+        let ms = nanos / 1_000_000;
+        let rest = nanos % 1_000_000;
+        if rest == 0 {
+            write!(f, "{ms}ms")
+        } else {
+            let fraction = format!("{rest:06}");
+            write!(f, "{ms}.{}ms", fraction.trim_end_matches('0'))
         }
     }
 }
