@@ -147,7 +147,7 @@ fn main() {
         "baseline (empty frame): median {:.3} ms",
         base[frames / 2].as_secs_f64() * 1e3
     );
-    use raftlab::tui::view::{header, logs, panels, ring, table};
+    use raftlab::tui::view::{feed, footer, header, logs, ring, side, table};
     type Part = fn(&AppState, &mut ratatui::Frame, ratatui::layout::Rect);
     let parts: [(&str, Part); 7] = [
         ("header", header::render),
@@ -158,9 +158,9 @@ fn main() {
         ("logs", |s, f, a| {
             logs::render(s, &mut ViewLayout::default(), f, a)
         }),
-        ("feed", panels::feed),
-        ("side", panels::side),
-        ("footer", panels::footer),
+        ("feed", feed::feed),
+        ("side", side::side),
+        ("footer", footer::footer),
     ];
     for (name, part) in parts {
         let mut t = Vec::new();

@@ -21,6 +21,7 @@
 //! sim            deterministic simulator: seeded network of cores, faults, invariant checks
 //! pb             protobuf types of proto/raftlab.proto and their conversion to the core's types
 //! raft           the consensus core: sans-IO, deterministic
+//! paths          where a user's files go: XDG config, data and state directories
 //! ```
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -31,6 +32,7 @@ pub mod cluster;
 pub mod command;
 pub mod node;
 pub mod observe;
+pub mod paths;
 pub mod pb;
 pub mod raft;
 pub mod record;

@@ -4,8 +4,8 @@
 //!
 //! ```text
 //!   KeyEvent ─► AppState::mode() ─► bindings(mode) ─► Action ─► AppState::update
-//!                                         ├─► footer (panels, timeline)
-//!                                         ├─► help overlay (panels)
+//!                                         ├─► footer (footer, timeline)
+//!                                         ├─► help overlay (help)
 //!                                         └─► keys_markdown() ─► docs/keys.md
 //! ```
 

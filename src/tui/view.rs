@@ -26,15 +26,20 @@
 //! events and the footer); overlays (help, node detail, history and verdict) draw over
 //! everything.
 
+pub mod detail;
+pub mod feed;
+pub mod footer;
 pub mod header;
+pub mod help;
 pub mod logs;
 pub mod narration;
-pub mod panels;
 pub mod ring;
+pub mod side;
 pub mod style;
 pub mod table;
 pub mod timeline;
 pub mod verdict;
+pub mod wrap;
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::Frame;
@@ -75,11 +80,11 @@ pub fn draw(state: &mut AppState, frame: &mut Frame) {
 pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
     let area = frame.area();
     if area.width < 40 || area.height < 12 {
-        panels::too_small(state, frame, area);
+        too_small(state, frame, area);
         return;
     }
     let nodes = state.nodes as u16;
-    let footer_h = if panels::prompt_error(state).is_some() {
+    let footer_h = if footer::prompt_error(state).is_some() {
         4
     } else if state.focus == Focus::Prompt && !state.prompt.completions.is_empty() {
         3
@@ -136,7 +141,7 @@ pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
                 .direction(Direction::Horizontal)
                 .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
                 .split(bottom);
-            panels::feed(state, frame, cols[0]);
+            feed::feed(state, frame, cols[0]);
             narration::render(n, state.theme, frame, cols[1]);
         } else {
             narration::render(n, state.theme, frame, bottom);
@@ -146,21 +151,21 @@ pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
             .direction(Direction::Horizontal)
             .constraints([Constraint::Percentage(60), Constraint::Percentage(40)])
             .split(bottom);
-        panels::feed(state, frame, cols[0]);
-        panels::side(state, frame, cols[1]);
+        feed::feed(state, frame, cols[0]);
+        side::side(state, frame, cols[1]);
     } else if state.message.is_some() {
-        panels::side(state, frame, bottom);
+        side::side(state, frame, bottom);
     } else {
-        panels::feed(state, frame, bottom);
+        feed::feed(state, frame, bottom);
     }
     if narration_h > 0 {
         timeline::narration(state, frame, rows[4]);
     }
-    panels::footer(state, frame, rows[5]);
+    footer::footer(state, frame, rows[5]);
 
     match state.focus {
-        Focus::Help => panels::help(state, layout, frame, centered(area, 96, 96)),
-        Focus::Detail => panels::detail(state, frame, centered(area, 80, 80)),
+        Focus::Help => help::help(state, layout, frame, centered(area, 96, 96)),
+        Focus::Detail => detail::detail(state, frame, centered(area, 80, 80)),
         Focus::History => verdict::overlay(state, layout, frame, centered(area, 96, 90)),
         Focus::Main | Focus::Prompt => {}
     }
@@ -176,4 +181,17 @@ pub fn centered(area: Rect, pw: u16, ph: u16) -> Rect {
         width: w,
         height: h,
     }
+}
+
+/// Shown when the terminal is too small for the layout.
+pub fn too_small(state: &AppState, frame: &mut Frame, area: Rect) {
+    let leader = state.leader().map_or("none".to_string(), |l| l.to_string());
+    let text = format!(
+        "raftlab needs at least 40×12 (this is {}×{}).\nleader: {leader}\nq quits",
+        area.width, area.height
+    );
+    frame.render_widget(
+        ratatui::widgets::Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }),
+        area,
+    );
 }

@@ -12,8 +12,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
-use super::panels::clamp_scroll;
+use super::help::clamp_scroll;
 use super::style;
+use super::wrap::word_wrap;
 use super::ViewLayout;
 use crate::check::CheckResult;
 use crate::observe::format::thousands;
@@ -133,23 +134,6 @@ pub fn segment(state: &AppState, width: usize) -> Option<Vec<Span<'static>>> {
 
 fn sep() -> Span<'static> {
     Span::styled(" · ", style::dim())
-}
-
-/// `text` word-wrapped to `width` columns (a word longer than that gets a line of its own).
-fn word_wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut current = String::new();
-    for word in text.split_whitespace() {
-        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut current));
-        }
-        if !current.is_empty() {
-            current.push(' ');
-        }
-        current.push_str(word);
-    }
-    lines.push(current);
-    lines
 }
 
 /// Splits `text` into pieces of at most `width` characters, spaces kept (for the timeline,
