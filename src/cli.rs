@@ -12,6 +12,8 @@
 //!   sim.rs       raftlab sim         a scripted story on the deterministic simulator
 //!   scenario.rs  raftlab scenario    a scripted scenario, on the dashboard or headless
 //!   replay.rs    raftlab replay      a recording, played back in the dashboard
+//!   config.rs    raftlab config      the settings in force and where each came from; also the
+//!                                    loading of raftlab.toml the dashboard commands share
 //! ```
 //!
 //! This file holds only the dispatch and what several subcommands share: the storage flags'
@@ -19,12 +21,13 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 pub mod args;
 pub mod bench;
 pub mod chaos;
 pub mod check;
+pub mod config;
 pub mod replay;
 pub mod scenario;
 pub mod serve;
@@ -32,14 +35,24 @@ pub mod sim;
 pub mod ui;
 
 pub use args::{
-    theme, BenchArgs, ChaosArgs, CheckArgs, Cli, Command, FsyncArg, NetKind, ReadModeArg,
-    ReplayArgs, RulesArgs, ScenarioArgs, ServeArgs, SimArgs, StorageArgs, StorageKind, TempDir,
-    ThemeArg, UiArgs,
+    theme, BenchArgs, ChaosArgs, CheckArgs, Cli, Command, ConfigArgs, FsyncArg, NetKind,
+    ReadModeArg, ReplayArgs, RulesArgs, ScenarioArgs, ServeArgs, SimArgs, StorageArgs, StorageKind,
+    TempDir, ThemeArg, UiArgs,
 };
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The long help (`--help`) of the dashboard says where its files are, which only a run
+    // knows (XDG directories, RAFTLAB_HOME).
+    let files = config::files_help();
+    let command = Cli::command()
+        .after_long_help(files.clone())
+        .mut_subcommand("ui", |c| c.after_long_help(files.clone()))
+        .mut_subcommand("config", |c| c.after_long_help(files));
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match cli.command.unwrap_or(Command::Ui(cli.ui)) {
         Command::Ui(args) => ui::main(args),
         Command::Serve(args) => serve::main(args),
@@ -49,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Sim(args) => sim::main(&args),
         Command::Scenario(args) => scenario::main(args),
         Command::Replay(args) => replay::main(args),
+        Command::Config(args) => config::main(args),
     }
 }
 

@@ -7,6 +7,8 @@
 //! ```text
 //! cli            the `raftlab` command line: dashboard, serve, bench, chaos, sim
 //! tui            the dashboard (ratatui): views, keys, narration, replay
+//! config         the user's raftlab.toml: plain values, each with where it came from (the tui
+//!                turns its key names into keys)
 //! record         recordings of a run (--record FILE): format, writer, and the reader `replay` uses
 //! scenario       scripted scenarios (TOML): actions, waits, assertions, narration
 //! command        the prompt's command language and the executor that carries it out
@@ -30,6 +32,7 @@ pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod command;
+pub mod config;
 pub mod node;
 pub mod observe;
 pub mod paths;

@@ -64,6 +64,8 @@ pub struct UiConfig {
     pub record: Option<std::path::PathBuf>,
     /// The cluster's rule switches.
     pub rules: crate::node::Rules,
+    /// Where the log goes.
+    pub logs: LogPlace,
 }
 
 /// Restores the terminal when dropped: raw mode off, mouse capture off, alternate screen left,
@@ -95,13 +97,94 @@ fn enter_terminal() -> (ratatui::DefaultTerminal, TerminalGuard) {
     (terminal, guard)
 }
 
-fn init_logging() -> (
-    Option<String>,
+/// Where the dashboard keeps its log: daily files in the user's state directory, the last
+/// `keep` of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogPlace {
+    /// The directory (`None`: the platform gives no home; no file log).
+    pub dir: Option<std::path::PathBuf>,
+    /// How many daily files to keep.
+    pub keep: usize,
+}
+
+impl LogPlace {
+    /// The user's state directory ([`crate::paths::Places`]), keeping `keep` files.
+    pub fn of_user(keep: usize) -> LogPlace {
+        LogPlace {
+            dir: crate::paths::Places::of_user().map(|p| p.state),
+            keep,
+        }
+    }
+
+    /// Today's file in `dir`: `raftlab.YYYY-MM-DD.log` (UTC, as the rolling appender names it).
+    pub fn file_today(dir: &std::path::Path) -> std::path::PathBuf {
+        dir.join(format!(
+            "{LOG_PREFIX}.{}.{LOG_SUFFIX}",
+            utc_date(std::time::SystemTime::now())
+        ))
+    }
+}
+
+impl Default for LogPlace {
+    fn default() -> Self {
+        LogPlace::of_user(crate::config::DEFAULT_LOG_FILES)
+    }
+}
+
+/// Log files are `raftlab.<date>.log`.
+pub const LOG_PREFIX: &str = "raftlab";
+/// ... ending in `.log`.
+pub const LOG_SUFFIX: &str = "log";
+
+/// `YYYY-MM-DD` of `t` in UTC (days to a civil date: Howard Hinnant's algorithm).
+fn utc_date(t: std::time::SystemTime) -> String {
+    let days = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// What the help overlay says of the log: the file, or why there is none.
+fn init_logging(
+    place: &LogPlace,
+) -> (
+    Result<String, String>,
     Option<tracing_appender::non_blocking::WorkerGuard>,
 ) {
-    let dir = std::env::temp_dir();
-    let name = format!("raftlab-{}.log", std::process::id());
-    let appender = tracing_appender::rolling::never(&dir, &name);
+    let Some(dir) = &place.dir else {
+        return (Err("none (no home directory to keep it in)".into()), None);
+    };
+    // Made here first: the appender would complain on stderr of a missing directory.
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return (
+            Err(format!("none (cannot create {}: {e})", dir.display())),
+            None,
+        );
+    }
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix(LOG_PREFIX)
+        .filename_suffix(LOG_SUFFIX)
+        .max_log_files(place.keep.max(1))
+        .build(dir);
+    let appender = match appender {
+        Ok(a) => a,
+        Err(e) => {
+            return (
+                Err(format!("none (cannot write to {}: {e})", dir.display())),
+                None,
+            )
+        }
+    };
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = tracing_subscriber::EnvFilter::try_from_env("RAFTLAB_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -111,8 +194,12 @@ fn init_logging() -> (
         .with_ansi(false)
         .try_init()
         .is_ok();
-    let path = dir.join(name).display().to_string();
-    (ok.then_some(path), Some(guard))
+    let path = LogPlace::file_today(dir).display().to_string();
+    if ok {
+        (Ok(path), Some(guard))
+    } else {
+        (Err("none (a logger was already set up)".into()), None)
+    }
 }
 
 /// A scenario to run on the dashboard.
@@ -131,6 +218,7 @@ pub async fn run_scenario(
     guided: bool,
     record: Option<std::path::PathBuf>,
     theme: Theme,
+    logs: LogPlace,
 ) -> ExitCode {
     let cluster = scenario.cluster_config();
     let config = UiConfig {
@@ -142,6 +230,7 @@ pub async fn run_scenario(
         snapshot: cluster.snapshot,
         record,
         rules: cluster.rules,
+        logs,
     };
     run_with(config, Some(ScenarioRun { scenario, guided })).await
 }
@@ -159,7 +248,7 @@ async fn run_with(config: UiConfig, scenario: Option<ScenarioRun>) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let (log_path, _log_guard) = init_logging();
+    let (log_file, _log_guard) = init_logging(&config.logs);
     let mut cluster_config = ClusterConfig::new(config.nodes, config.preset);
     cluster_config.seed = config.seed;
     tracing::info!("storage: {}", config.storage.describe());
@@ -201,7 +290,11 @@ async fn run_with(config: UiConfig, scenario: Option<ScenarioRun>) -> ExitCode {
     let (mut terminal, guard) = enter_terminal();
     let mut state = AppState::new(config.nodes, config.theme);
     state.unsafe_rules = config.rules.unsafe_marker();
-    state.log_path = log_path.clone();
+    state.log_path = Some(log_file.clone().unwrap_or_else(|why| why));
+    if let Err(why) = &log_file {
+        // Said once; the help overlay keeps saying it.
+        state.status_line = format!("log file: {why}");
+    }
     if let Some(run) = &scenario {
         state.narration = Some(narration::Narration::new(
             &run.scenario.name,
@@ -231,12 +324,6 @@ async fn run_with(config: UiConfig, scenario: Option<ScenarioRun>) -> ExitCode {
         None => {}
     }
     drop(_log_guard);
-    // An empty log file is clutter: keep it only when something was written.
-    if let Some(path) = log_path {
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
-            let _ = std::fs::remove_file(&path);
-        }
-    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

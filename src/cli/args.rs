@@ -5,7 +5,14 @@
 //!   Cli ─ command: Option<Command>      none: the dashboard, with Cli::ui's flags
 //!         ui: UiArgs ─┬─ RulesArgs      PreVote, CheckQuorum, read mode, UNSAFE rules
 //!                     └─ StorageArgs    disk or memory, data dir, fsync, snapshots
-//!   Command ─ Ui · Serve · Bench · Chaos · Check · Sim · Scenario · Replay (one *Args each)
+//!   Command ─ Ui · Serve · Bench · Chaos · Check · Sim · Scenario · Replay · Config (one *Args
+//!             each)
+//! ```
+//!
+//! The dashboard's flags are `Option`s where the config file (`raftlab.toml`) may give the value:
+//! a flag that is absent leaves the file's value (or the default) in force, see `cli::config`.
+//!
+//! ```text
 //! ```
 
 use std::net::SocketAddr;
@@ -61,6 +68,28 @@ pub enum Command {
     /// Open a recording made with `--record FILE` in the dashboard: play, pause, change speed
     /// and seek backward and forward with a time slider.
     Replay(ReplayArgs),
+    /// Show the dashboard's settings in force and where each came from (default, the config
+    /// file's line, an environment variable, a flag), and where the config file and the logs
+    /// are. Dashboard flags given here show how they would override the file.
+    Config(ConfigArgs),
+}
+
+/// Flags of `raftlab config`.
+#[derive(Debug, Args, Clone)]
+pub struct ConfigArgs {
+    /// Print only the config file's path.
+    #[arg(long, conflicts_with_all = ["init", "keys"])]
+    pub path: bool,
+    /// Write a commented config file with every default (never over an existing file).
+    #[arg(long, conflicts_with = "keys")]
+    pub init: bool,
+    /// List every mode's actions by the name the config file's [keys.MODE] tables use, with
+    /// their keys in force.
+    #[arg(long)]
+    pub keys: bool,
+    /// The dashboard's flags, to see how they override the file.
+    #[command(flatten)]
+    pub ui: UiArgs,
 }
 
 /// Flags of `raftlab scenario`.
@@ -135,16 +164,23 @@ pub struct StorageArgs {
 pub struct RulesArgs {
     /// Turn PreVote off (on by default): a node whose timer fires starts a real election at
     /// once, raising the term even when it cannot win.
-    #[arg(long)]
+    #[arg(long, overrides_with = "pre_vote")]
     pub no_pre_vote: bool,
+    /// Turn PreVote on, whatever the config file says (the dashboard's default).
+    #[arg(long, overrides_with = "no_pre_vote")]
+    pub pre_vote: bool,
     /// Turn CheckQuorum off (on by default): a leader cut off from a majority keeps believing
     /// it leads.
-    #[arg(long)]
+    #[arg(long, overrides_with = "check_quorum")]
     pub no_check_quorum: bool,
-    /// How leaders answer reads: safe (ReadIndex: a round of heartbeats per batch of reads) or
-    /// lease (no round while a lease holds; assumes bounded clock drift — unsafe with `clock`).
-    #[arg(long, value_enum, default_value_t = ReadModeArg::Safe)]
-    pub read_mode: ReadModeArg,
+    /// Turn CheckQuorum on, whatever the config file says (the dashboard's default).
+    #[arg(long, overrides_with = "no_check_quorum")]
+    pub check_quorum: bool,
+    /// How leaders answer reads: safe (ReadIndex: a round of heartbeats per batch of reads; the
+    /// default) or lease (no round while a lease holds; assumes bounded clock drift — unsafe
+    /// with `clock`).
+    #[arg(long, value_enum)]
+    pub read_mode: Option<ReadModeArg>,
     /// UNSAFE, for learning: rules to break, comma-separated: vote-without-log-check,
     /// commit-by-counting, forget-vote, local-reads.
     #[arg(long = "unsafe", value_name = "RULE[,RULE]", value_delimiter = ',',
@@ -157,21 +193,32 @@ fn parse_unsafe_rule(s: &str) -> Result<crate::node::UnsafeRule, String> {
 }
 
 impl RulesArgs {
-    /// The rules these flags select.
+    /// The rules these flags select over the defaults.
     pub fn rules(&self) -> crate::node::Rules {
-        let mut rules = crate::node::Rules {
-            pre_vote: !self.no_pre_vote,
-            check_quorum: !self.no_check_quorum,
-            read_mode: match self.read_mode {
-                ReadModeArg::Safe => crate::raft::ReadMode::Safe,
-                ReadModeArg::Lease => crate::raft::ReadMode::Lease,
-            },
-            ..Default::default()
-        };
+        let mut rules = crate::node::Rules::default();
+        if self.no_pre_vote {
+            rules.pre_vote = false;
+        }
+        if self.no_check_quorum {
+            rules.check_quorum = false;
+        }
+        if let Some(mode) = self.read_mode {
+            rules.read_mode = mode.read_mode();
+        }
         for rule in &self.unsafe_rules {
             rules.enable(*rule);
         }
         rules
+    }
+}
+
+impl ReadModeArg {
+    /// The core's read mode.
+    pub fn read_mode(self) -> crate::raft::ReadMode {
+        match self {
+            ReadModeArg::Safe => crate::raft::ReadMode::Safe,
+            ReadModeArg::Lease => crate::raft::ReadMode::Lease,
+        }
     }
 }
 
@@ -290,14 +337,15 @@ impl StorageArgs {
 }
 
 /// Flags of the dashboard.
-#[derive(Debug, Args, Clone)]
+#[derive(Debug, Args, Clone, Default)]
 pub struct UiArgs {
-    /// Number of nodes, 1 to 9.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=9))]
-    pub nodes: u64,
-    /// Timing: teach (2–4 s elections, messages visibly in flight) or fast (150–300 ms).
-    #[arg(long, value_enum, default_value_t = Preset::Teach)]
-    pub preset: Preset,
+    /// Number of nodes, 1 to 9 (default: 5, or `nodes` in the config file).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=9))]
+    pub nodes: Option<u64>,
+    /// Timing: teach (2–4 s elections, messages visibly in flight; the default) or fast
+    /// (150–300 ms).
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
     /// Seed of the nodes' election timeouts and of the network's random choices.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -621,11 +669,23 @@ mod tests {
     fn cli_parses_defaults_and_rejects_bad_flags() {
         let cli = Cli::try_parse_from(["raftlab"]).expect("no subcommand is fine");
         assert!(cli.command.is_none());
-        assert_eq!(cli.ui.nodes, 5);
-        assert_eq!(cli.ui.preset, Preset::Teach);
+        assert_eq!(cli.ui.nodes, None);
+        assert_eq!(cli.ui.preset, None);
         let cli = Cli::try_parse_from(["raftlab", "--nodes", "3", "--theme", "mono"])
             .expect("dashboard flags without a subcommand");
-        assert_eq!(cli.ui.nodes, 3);
+        assert_eq!(cli.ui.nodes, Some(3));
+        let cli = Cli::try_parse_from(["raftlab", "--no-pre-vote", "--pre-vote"]).expect("valid");
+        assert!(
+            cli.ui.rules.pre_vote && !cli.ui.rules.no_pre_vote,
+            "the last one wins"
+        );
+        let cli = Cli::try_parse_from(["raftlab", "config", "--nodes", "2", "--path"])
+            .expect("config takes the dashboard's flags");
+        let Some(Command::Config(c)) = cli.command else {
+            panic!("config expected");
+        };
+        assert!(c.path && c.ui.nodes == Some(2));
+        assert!(Cli::try_parse_from(["raftlab", "config", "--path", "--init"]).is_err());
         assert!(Cli::try_parse_from(["raftlab", "--nodes", "0"]).is_err());
         let cli =
             Cli::try_parse_from(["raftlab", "sim", "--seed", "9", "--nodes", "3"]).expect("valid");

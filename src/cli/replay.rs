@@ -4,11 +4,18 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use super::args::{theme, ReplayArgs};
+use super::args::ReplayArgs;
 use crate::record::Recording;
 
 /// Runs `raftlab replay`.
 pub fn main(args: ReplayArgs) -> ExitCode {
+    // The config file gives the theme and the keys.
+    let loaded = match super::config::load_or_exit() {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let mut settings = loaded.config;
+    super::config::apply_theme_flag(&mut settings, args.theme);
     let recording = match Recording::load(&args.file) {
         Ok(r) => r,
         Err(e) => {
@@ -38,8 +45,14 @@ pub fn main(args: ReplayArgs) -> ExitCode {
         || args.file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
+    crate::tui::action::install(loaded.keymap);
     super::run_async(
         None,
-        crate::tui::replay::run(recording, source, args.speed, theme(args.theme)),
+        crate::tui::replay::run(
+            recording,
+            source,
+            args.speed,
+            super::config::theme(&settings),
+        ),
     )
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use tokio::sync::mpsc;
 
-use super::args::{theme, ScenarioArgs};
+use super::args::ScenarioArgs;
 use crate::check::History;
 use crate::cluster::Cluster;
 use crate::command::executor::Executor;
@@ -35,13 +35,24 @@ pub fn main(args: ScenarioArgs) -> ExitCode {
     if args.headless {
         super::run_async(None, headless(scenario, args))
     } else {
+        // On the dashboard the config file gives the theme, the keys and where logs go; the
+        // scenario brings its own cluster (nodes, preset, rules).
+        let loaded = match super::config::load_or_exit() {
+            Ok(l) => l,
+            Err(code) => return code,
+        };
+        let mut settings = loaded.config;
+        super::config::apply_theme_flag(&mut settings, args.theme);
+        let logs = super::config::log_place(loaded.places.as_ref(), &settings);
+        crate::tui::action::install(loaded.keymap);
         super::run_async(
             None,
             crate::tui::run_scenario(
                 scenario,
                 args.guided,
                 args.record.clone(),
-                theme(args.theme),
+                super::config::theme(&settings),
+                logs,
             ),
         )
     }

@@ -1,27 +1,55 @@
 //! `raftlab` (or `raftlab ui`): the dashboard on an in-process cluster, storage on disk in a
-//! temporary directory by default so that a restarted node really recovers.
+//! temporary directory by default so that a restarted node really recovers. Its settings: the
+//! flags, over the user's config file (`raftlab.toml`, see `cli::config`), over the defaults.
 
 use std::process::ExitCode;
 
-use super::args::{theme, StorageKind, UiArgs};
+use super::args::{StorageKind, UiArgs};
+use crate::config::Config;
 
-/// Runs the dashboard.
+/// Runs the dashboard: a bad config file is one line on stderr and exit 2, before anything
+/// starts.
 pub fn main(args: UiArgs) -> ExitCode {
+    let loaded = match super::config::load_or_exit() {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let mut settings = loaded.config;
+    super::config::apply_ui_flags(&mut settings, &args);
+    let logs = super::config::log_place(loaded.places.as_ref(), &settings);
+    crate::tui::action::install(loaded.keymap);
     super::with_storage(&args.storage.clone(), StorageKind::Disk, |storage| {
-        super::run_async(None, crate::tui::run(config(&args, storage)))
+        let mut ui = config_from(&settings, &args, storage);
+        ui.logs = logs;
+        super::run_async(None, crate::tui::run(ui))
     })
 }
 
-/// The dashboard's configuration from its flags and the environment (NO_COLOR).
+/// The dashboard's configuration from its flags and the environment (NO_COLOR) alone, without
+/// the config file.
 pub fn config(args: &UiArgs, storage: crate::cluster::StorageConfig) -> crate::tui::UiConfig {
+    let mut settings = Config::defaults(None)
+        .with_no_color(std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()));
+    super::config::apply_ui_flags(&mut settings, args);
+    config_from(&settings, args, storage)
+}
+
+/// The dashboard's configuration from `settings` (the config file with the flags laid over
+/// it) and the flags the file has no say in (seed, storage, record).
+pub fn config_from(
+    settings: &Config,
+    args: &UiArgs,
+    storage: crate::cluster::StorageConfig,
+) -> crate::tui::UiConfig {
     crate::tui::UiConfig {
-        nodes: args.nodes as usize,
-        preset: args.preset,
+        nodes: settings.nodes.value as usize,
+        preset: settings.preset.value,
         seed: args.seed,
-        theme: theme(args.theme),
+        theme: super::config::theme(settings),
         storage,
         snapshot: args.storage.snapshot_policy(),
         record: args.record.clone(),
-        rules: args.rules.rules(),
+        rules: settings.rules(),
+        logs: crate::tui::LogPlace::default(),
     }
 }

@@ -353,8 +353,16 @@ fn shown(
     }
 }
 
-/// The key table of `mode`.
+/// The key table of `mode`, with the config file's keys once [`install`]ed.
 pub fn bindings(mode: Mode) -> Vec<KeyBinding> {
+    if let Some(table) = KEYMAP.get().and_then(|k| k.table(mode)) {
+        return table.to_vec();
+    }
+    default_bindings(mode)
+}
+
+/// The key table of `mode` as built in, whatever the config file says.
+pub fn default_bindings(mode: Mode) -> Vec<KeyBinding> {
     match mode {
         Mode::Main => main_bindings(),
         Mode::Replay => replay_bindings(),
@@ -824,11 +832,317 @@ pub fn keys_markdown() -> String {
         if mode == Mode::Main {
             out.push_str(&format!("| `{DIGITS_LABEL}` | {} |\n", cell(DIGITS_HELP)));
         }
-        for b in bindings(mode) {
+        for b in default_bindings(mode) {
             out.push_str(&format!("| {} | {} |\n", keys(&b.keys), cell(b.help)));
         }
     }
     out
+}
+
+// ── Keys from the config file ──────────────────────────────────────────────────────────────
+//
+//   [keys.main] kill = "K"  ─► config::KeyTable ─► keymap() ─► Keymap (checked, every mode)
+//                                                                  └─► install() ─► bindings()
+//
+// An action's name in the file comes from its `Action` variant ([`config_name`]), so a row
+// added to a table is configurable without naming it twice.
+
+/// The keymap the dashboard runs with, set once at start by [`install`].
+static KEYMAP: std::sync::OnceLock<Keymap> = std::sync::OnceLock::new();
+
+impl Mode {
+    /// The mode's name in the config file: `[keys.main]`, `[keys.replay]`, ...
+    pub fn config_name(self) -> &'static str {
+        match self {
+            Mode::Main => "main",
+            Mode::Replay => "replay",
+            Mode::Prompt => "prompt",
+            Mode::Help => "help",
+            Mode::Detail => "detail",
+            Mode::History => "history",
+        }
+    }
+}
+
+/// `ToggleHelp` → `toggle-help`.
+fn kebab(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The name of a variant as `Debug` writes it, without its fields, in kebab-case.
+fn variant_name(debug: &str) -> String {
+    let end = debug.find(['(', ' ', '{']).unwrap_or(debug.len());
+    kebab(&debug[..end])
+}
+
+/// An action's name in the config file (`kill`, `toggle-help`, `forward-1s`, `scroll-up-10`):
+/// its variant's name in kebab-case, with the amount for the variants that carry one.
+pub fn config_name(action: &Action) -> String {
+    match action {
+        Action::Replay(ReplayAction::Seek(ms)) => {
+            let way = if *ms < 0 { "back" } else { "forward" };
+            let ms = ms.unsigned_abs();
+            if ms % 1_000 == 0 {
+                format!("{way}-{}s", ms / 1_000)
+            } else {
+                format!("{way}-{ms}ms")
+            }
+        }
+        Action::Replay(r) => variant_name(&format!("{r:?}")),
+        Action::Scroll(n) => {
+            let way = if *n < 0 { "up" } else { "down" };
+            match n.unsigned_abs() {
+                1 => format!("scroll-{way}"),
+                n => format!("scroll-{way}-{n}"),
+            }
+        }
+        other => variant_name(&format!("{other:?}")),
+    }
+}
+
+impl Key {
+    /// Reads a key as the config file writes it: what [`Key::name`] prints (`K`, `Ctrl-C`,
+    /// `space`, `PgUp`, `⇧→`, `Enter`, `F2`), or its ASCII spelling (`Ctrl+c`, `Shift-Right`,
+    /// `PageDown`, `Left`, `Escape`). Letters keep their case: `K` is Shift-k.
+    pub fn parse(text: &str) -> Result<Key, String> {
+        let bad = |why: &str| format!("{text:?} is not a key: {why}");
+        let mut rest = text.trim();
+        let (mut ctrl, mut shift) = (false, false);
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if rest.chars().count() > 1
+                && (lower.starts_with("ctrl-") || lower.starts_with("ctrl+"))
+            {
+                ctrl = true;
+                rest = &rest[5..];
+            } else if rest.chars().count() > 1
+                && (lower.starts_with("shift-") || lower.starts_with("shift+"))
+            {
+                shift = true;
+                rest = &rest[6..];
+            } else if rest.chars().count() > 1 && rest.starts_with('⇧') {
+                shift = true;
+                rest = &rest['⇧'.len_utf8()..];
+            } else {
+                break;
+            }
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (None, _) => return Err(bad("empty")),
+            (Some(c), None) => match c {
+                '→' => KeyCode::Right,
+                '←' => KeyCode::Left,
+                '↑' => KeyCode::Up,
+                '↓' => KeyCode::Down,
+                c if c.is_control() => return Err(bad("a control character")),
+                // Ctrl-C and Ctrl-c are one key: the terminal sends the letter in lower case.
+                c if ctrl => KeyCode::Char(c.to_ascii_lowercase()),
+                c => KeyCode::Char(c),
+            },
+            _ => match rest.to_ascii_lowercase().as_str() {
+                "space" => KeyCode::Char(' '),
+                "enter" | "return" => KeyCode::Enter,
+                "esc" | "escape" => KeyCode::Esc,
+                "tab" if shift => {
+                    shift = false;
+                    KeyCode::BackTab
+                }
+                "tab" => KeyCode::Tab,
+                "backtab" => KeyCode::BackTab,
+                "backspace" => KeyCode::Backspace,
+                "delete" | "del" => KeyCode::Delete,
+                "insert" | "ins" => KeyCode::Insert,
+                "home" => KeyCode::Home,
+                "end" => KeyCode::End,
+                "pgup" | "pageup" => KeyCode::PageUp,
+                "pgdn" | "pagedown" => KeyCode::PageDown,
+                "up" => KeyCode::Up,
+                "down" => KeyCode::Down,
+                "left" => KeyCode::Left,
+                "right" => KeyCode::Right,
+                f if f.starts_with('f') => match f[1..].parse::<u8>() {
+                    Ok(n @ 1..=12) => KeyCode::F(n),
+                    _ => return Err(bad("function keys are F1 to F12")),
+                },
+                _ => {
+                    return Err(bad(
+                        "write one character (k, K, ?), or Ctrl-X, space, Enter, Esc, Tab, \
+                         Backspace, Home, End, PgUp, PgDn, an arrow (← or Left) or F1-F12",
+                    ))
+                }
+            },
+        };
+        if shift && matches!(code, KeyCode::Char(_)) {
+            return Err(bad("write the letter itself (K, not Shift-k)"));
+        }
+        Ok(Key { code, ctrl, shift })
+    }
+}
+
+/// Key tables with the config file's keys in them, checked: every mode's, once.
+#[derive(Clone, Debug, Default)]
+pub struct Keymap {
+    tables: Vec<(Mode, Vec<KeyBinding>)>,
+}
+
+impl Keymap {
+    /// The table of `mode`, when the config changed it.
+    pub fn table(&self, mode: Mode) -> Option<&[KeyBinding]> {
+        self.tables
+            .iter()
+            .find(|(m, _)| *m == mode)
+            .map(|(_, t)| t.as_slice())
+    }
+
+    /// What the config changed: (mode, action's name, its keys as the help writes them).
+    pub fn changes(&self) -> Vec<(Mode, String, String)> {
+        let mut out = Vec::new();
+        for (mode, table) in &self.tables {
+            let defaults = default_bindings(*mode);
+            for (b, d) in table.iter().zip(defaults) {
+                if b.keys != d.keys {
+                    out.push((*mode, config_name(&b.action), b.label.to_string()));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Makes `keymap` the keys of this process's dashboard (the first call wins; the tables are
+/// fixed once a screen shows them).
+pub fn install(keymap: Keymap) {
+    let _ = KEYMAP.set(keymap);
+}
+
+/// A key table's keys as the help and the footer write them: `K`, `q Ctrl-C`. Leaked once per
+/// changed row when the keymap is built (the tables hold `&'static str`).
+fn leak_names(keys: &[Key]) -> &'static str {
+    let text = keys.iter().map(Key::name).collect::<Vec<_>>().join(" ");
+    Box::leak(text.into_boxed_str())
+}
+
+/// Whether a key press could match both `a` and `b` in `mode` (the main table ignores Shift).
+fn same_press(mode: Mode, a: &Key, b: &Key) -> bool {
+    a.code == b.code && a.ctrl == b.ctrl && (mode != Mode::Replay || a.shift == b.shift)
+}
+
+/// Builds the keymap the config file's `[keys.MODE]` tables ask for, or the first mistake: an
+/// unknown mode or action, a key that is not one, a key that collides with another action's of
+/// the same mode (naming both), a digit on the main screen (1-9 select nodes) or a plain
+/// character at the prompt (it types itself).
+pub fn keymap(tables: &[crate::config::KeyTable]) -> Result<Keymap, (crate::config::At, String)> {
+    let mut keymap = Keymap::default();
+    for t in tables {
+        let Some(mode) = Mode::ALL.into_iter().find(|m| m.config_name() == t.mode) else {
+            let modes: Vec<&str> = Mode::ALL.iter().map(|m| m.config_name()).collect();
+            return Err((
+                t.at,
+                format!(
+                    "unknown mode keys.{} (expected one of: {})",
+                    t.mode,
+                    modes.join(", ")
+                ),
+            ));
+        };
+        let mut table = keymap
+            .tables
+            .iter()
+            .position(|(m, _)| *m == mode)
+            .map(|i| keymap.tables.remove(i).1)
+            .unwrap_or_else(|| default_bindings(mode));
+        let mut changed: Vec<(usize, crate::config::At)> = Vec::new();
+        for e in &t.entries {
+            let Some(i) = table
+                .iter()
+                .position(|b| config_name(&b.action) == e.action)
+            else {
+                let names: Vec<String> = table.iter().map(|b| config_name(&b.action)).collect();
+                return Err((
+                    e.at,
+                    format!(
+                        "keys.{}: no action {:?} (expected one of: {})",
+                        t.mode,
+                        e.action,
+                        names.join(", ")
+                    ),
+                ));
+            };
+            let mut keys: Vec<Key> = Vec::new();
+            for text in &e.keys {
+                let k = Key::parse(text)
+                    .map_err(|why| (e.at, format!("keys.{}.{}: {why}", t.mode, e.action)))?;
+                let digit = matches!(k.code, KeyCode::Char('1'..='9')) && !k.ctrl;
+                if digit && matches!(mode, Mode::Main | Mode::Replay) {
+                    return Err((
+                        e.at,
+                        format!(
+                            "keys.{}: {} = {text:?} collides with {DIGITS_LABEL} (select a node)",
+                            t.mode, e.action
+                        ),
+                    ));
+                }
+                if mode == Mode::Prompt && matches!(k.code, KeyCode::Char(_)) && !k.ctrl {
+                    return Err((
+                        e.at,
+                        format!(
+                            "keys.prompt: {} = {text:?}: a character types itself at the prompt \
+                             (use Ctrl-{text} or a named key)",
+                            e.action
+                        ),
+                    ));
+                }
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+            let b = &mut table[i];
+            b.label = leak_names(&keys);
+            if let Some(f) = &mut b.footer {
+                f.keys = b.label;
+            }
+            b.keys = keys;
+            changed.retain(|(j, _)| *j != i);
+            changed.push((i, e.at));
+        }
+        for (i, at) in &changed {
+            let b = &table[*i];
+            for k in &b.keys {
+                let other = table
+                    .iter()
+                    .enumerate()
+                    .find(|(j, o)| j != i && o.keys.iter().any(|ok| same_press(mode, k, ok)));
+                if let Some((_, o)) = other {
+                    return Err((
+                        *at,
+                        format!(
+                            "keys.{}: {} = {:?} collides with {} ({}); give {} another key too",
+                            t.mode,
+                            config_name(&b.action),
+                            k.name(),
+                            config_name(&o.action),
+                            o.label,
+                            config_name(&o.action),
+                        ),
+                    ));
+                }
+            }
+        }
+        keymap.tables.push((mode, table));
+    }
+    Ok(keymap)
 }
 
 #[cfg(test)]
@@ -970,5 +1284,155 @@ mod tests {
                 assert!(text.contains(b.help), "{mode:?}: {:?}", b.help);
             }
         }
+    }
+
+    fn table(mode: &str, entries: &[(&str, &[&str])]) -> crate::config::KeyTable {
+        crate::config::KeyTable {
+            mode: mode.into(),
+            at: crate::config::At { line: 1, column: 7 },
+            entries: entries
+                .iter()
+                .enumerate()
+                .map(|(i, (action, keys))| crate::config::KeyEntry {
+                    action: action.to_string(),
+                    keys: keys.iter().map(|k| k.to_string()).collect(),
+                    at: crate::config::At {
+                        line: i + 2,
+                        column: 1,
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    fn keymap_error(mode: &str, entries: &[(&str, &[&str])]) -> (usize, String) {
+        let (at, why) = keymap(&[table(mode, entries)]).expect_err("an error");
+        (at.line, why)
+    }
+
+    #[test]
+    fn every_row_of_a_mode_has_its_own_config_name() {
+        for mode in Mode::ALL {
+            let mut seen = Vec::new();
+            for b in default_bindings(mode) {
+                let name = config_name(&b.action);
+                assert!(
+                    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+                    "{mode:?}: {name:?}"
+                );
+                assert!(!seen.contains(&name), "{mode:?}: two rows named {name:?}");
+                seen.push(name);
+            }
+        }
+        assert_eq!(config_name(&Action::Kill), "kill");
+        assert_eq!(config_name(&Action::ToggleHelp), "toggle-help");
+        assert_eq!(config_name(&Action::Scroll(-10)), "scroll-up-10");
+        assert_eq!(config_name(&Action::Scroll(1)), "scroll-down");
+        assert_eq!(
+            config_name(&Action::Replay(ReplayAction::Seek(-1_000))),
+            "back-1s"
+        );
+        assert_eq!(
+            config_name(&Action::Replay(ReplayAction::PlayPause)),
+            "play-pause"
+        );
+    }
+
+    #[test]
+    fn every_key_name_reads_back_as_its_key() {
+        for mode in Mode::ALL {
+            for b in default_bindings(mode) {
+                for k in &b.keys {
+                    assert_eq!(Key::parse(&k.name()), Ok(*k), "{mode:?}: {}", k.name());
+                }
+            }
+        }
+        assert_eq!(Key::parse("Ctrl+k"), Ok(ctrl('k')));
+        assert_eq!(Key::parse("ctrl-K"), Ok(ctrl('k')));
+        assert_eq!(Key::parse("Shift-Right"), Ok(shift(KeyCode::Right)));
+        assert_eq!(Key::parse("Shift-Tab"), Ok(code(KeyCode::BackTab)));
+        assert_eq!(Key::parse("PageDown"), Ok(code(KeyCode::PageDown)));
+        assert_eq!(Key::parse("F2"), Ok(code(KeyCode::F(2))));
+        assert_eq!(Key::parse("K"), Ok(key('K')));
+        assert_eq!(Key::parse("-"), Ok(key('-')));
+        for bad in ["", "Ctrl-", "kk", "F13", "Shift-k", "Hyper-x", "\u{7}"] {
+            assert!(Key::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn a_config_rebinds_an_action_and_its_help_and_footer_follow() {
+        let map = keymap(&[table(
+            "main",
+            &[("kill", &["K"]), ("quit", &["Q", "Ctrl-C"])],
+        )])
+        .expect("valid");
+        let main = map.table(Mode::Main).expect("main changed");
+        let kill = main.iter().find(|b| b.action == Action::Kill).unwrap();
+        assert_eq!(kill.keys, vec![key('K')]);
+        assert_eq!(kill.label, "K");
+        assert_eq!(kill.footer.map(|f| f.text()).as_deref(), Some("K kill"));
+        // k does nothing now; the other rows are untouched.
+        assert!(!main.iter().any(|b| b.keys.contains(&key('k'))));
+        assert_eq!(main.len(), default_bindings(Mode::Main).len());
+        assert!(map.table(Mode::Replay).is_none());
+        let changes = map.changes();
+        assert_eq!(
+            changes,
+            vec![
+                (Mode::Main, "quit".to_string(), "Q Ctrl-C".to_string()),
+                (Mode::Main, "kill".to_string(), "K".to_string()),
+            ]
+        );
+        // Two actions may trade keys.
+        keymap(&[table("main", &[("kill", &["r"]), ("restart", &["k"])])]).expect("a swap");
+    }
+
+    #[test]
+    fn a_collision_names_both_actions_and_the_line() {
+        let (line, why) = keymap_error("main", &[("heal", &["x"]), ("kill", &["r"])]);
+        assert_eq!(line, 2, "{why}");
+        assert!(
+            why.contains("heal = \"x\" collides with drop-message (x)"),
+            "{why}"
+        );
+        let (line, why) = keymap_error("main", &[("kill", &["K"]), ("restart", &["K"])]);
+        assert_eq!(line, 2);
+        assert!(
+            why.contains("kill = \"K\" collides with restart (K)"),
+            "{why}"
+        );
+        // Shift does not tell keys apart on the main screen.
+        let (_, why) = keymap_error("main", &[("kill", &["⇧→"])]);
+        assert!(why.contains("collides with select-next"), "{why}");
+        let (_, why) = keymap_error("history", &[("close-overlay", &["j"])]);
+        assert!(why.contains("collides with scroll-down"), "{why}");
+    }
+
+    #[test]
+    fn bad_modes_actions_and_keys_are_errors_that_say_what_would_do() {
+        let (line, why) = keymap_error("mian", &[("kill", &["K"])]);
+        assert_eq!(line, 1);
+        assert!(
+            why.contains("unknown mode keys.mian (expected one of: main, replay"),
+            "{why}"
+        );
+        let (line, why) = keymap_error("main", &[("kil", &["K"])]);
+        assert_eq!(line, 2);
+        assert!(
+            why.contains("no action \"kil\" (expected one of: quit, toggle-help"),
+            "{why}"
+        );
+        let (_, why) = keymap_error("main", &[("kill", &["Ctrl"])]);
+        assert!(
+            why.contains("keys.main.kill: \"Ctrl\" is not a key"),
+            "{why}"
+        );
+        let (_, why) = keymap_error("main", &[("kill", &["3"])]);
+        assert!(why.contains("collides with 1-9"), "{why}");
+        let (_, why) = keymap_error("prompt", &[("prompt-cancel", &["q"])]);
+        assert!(why.contains("types itself"), "{why}");
+        keymap(&[table("prompt", &[("prompt-cancel", &["Ctrl-G"])])])
+            .expect("Ctrl-G at the prompt");
     }
 }
