@@ -251,7 +251,13 @@ impl Config {
                 })?;
                 Config::parse(file, &text)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A missing file, or a file where a directory of its path should be: no file.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
                 Ok(Config::defaults(Some(file.to_path_buf())))
             }
             Err(e) => Err(ConfigError {

@@ -761,6 +761,16 @@ fn overlay_bindings(close: &[Key], close_help: &'static str, scrolls: bool) -> V
     rows
 }
 
+/// How the help writes the keys of `action` in `mode` (`k`, or `K` when the config file says
+/// so): for text that names a key, so it follows the config file. The action's config name
+/// when no row has it.
+pub fn label_of(mode: Mode, action: &Action) -> String {
+    bindings(mode)
+        .into_iter()
+        .find(|b| b.action == *action)
+        .map_or_else(|| config_name(action), |b| b.label.to_string())
+}
+
 /// The row of `mode`'s own table that a key press matches, if any (no digits, no fallback to
 /// another table).
 pub fn binding_for(mode: Mode, ev: &KeyEvent) -> Option<KeyBinding> {

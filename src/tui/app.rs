@@ -266,10 +266,15 @@ impl AppState {
                 self.message = Some(view.in_flight.len() - 1);
             }
         }
-        if self.view.is_none() {
-            self.status_line =
-                "cluster up. Select a node with 1-9, k kills it, w writes, ? lists every key."
-                    .into();
+        // The first view's hint, unless the start had something to say (no log file).
+        if self.view.is_none() && !self.status_line.starts_with("log file:") {
+            let key = |a: Action| super::action::label_of(Mode::Main, &a);
+            self.status_line = format!(
+                "cluster up. Select a node with 1-9, {} kills it, {} writes, {} lists every key.",
+                key(Action::Kill),
+                key(Action::RandomWrite),
+                key(Action::ToggleHelp)
+            );
         }
         let ids: Vec<NodeId> = view.status.nodes.iter().map(|n| n.id).collect();
         if !ids.is_empty() && ids != self.ids {

@@ -30,7 +30,8 @@ struct Tmux {
     socket: String,
     /// The socket's file, known once the server runs: tmux leaves it behind on kill-server.
     socket_path: Option<PathBuf>,
-    /// Where the dashboard writes its log file (its TMPDIR); removed when the test passes.
+    /// The dashboard's RAFTLAB_HOME (its log file in `state/`, no user config) and TMPDIR;
+    /// removed when the test passes.
     tmp: PathBuf,
 }
 
@@ -293,11 +294,13 @@ fn dashboard_in_tmux_elects_writes_snapshots_fails_over_partitions_heals_and_qui
         sh_quote(env!("CARGO_BIN_EXE_raftlab"))
     );
     let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
-    // This command starts the server, whose environment the pane inherits: TMPDIR puts the
-    // dashboard's log file in the test's own directory.
+    // This command starts the server, whose environment the pane inherits: RAFTLAB_HOME puts
+    // the dashboard's log file in the test's own directory, and keeps the user's config file
+    // out of the test.
     let started = tmux
         .command()
         .env("TMPDIR", &tmux.tmp)
+        .env("RAFTLAB_HOME", &tmux.tmp)
         .args(["new-session", "-d", "-s", TARGET, "-x", &w, "-y", &h])
         .arg(format!("sh -c {}", sh_quote(&script)))
         .output()

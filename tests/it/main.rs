@@ -11,6 +11,7 @@ mod common;
 mod bench;
 mod chaos;
 mod cluster;
+mod config;
 mod crash;
 mod dashboard_tmux;
 mod dashboard_view;

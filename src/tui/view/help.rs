@@ -82,7 +82,10 @@ pub fn help(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area: 
         keys.extend(hang(13, &format!("  {DIGITS_LABEL}"), DIGITS_HELP, col_w));
         rows(&mut keys, &bindings(Mode::Main), col_w);
         commands = vec![Line::from(Span::styled(
-            "Commands (press :)",
+            format!(
+                "Commands (press {})",
+                action::label_of(Mode::Main, &action::Action::OpenPrompt)
+            ),
             style::strong(),
         ))];
         for c in COMMANDS {
