@@ -860,7 +860,11 @@ mod tests {
                 "step 1, line 3, column 16",
                 "a `}` without its `{`",
             ),
-            ("[[step]]\nsay = \"open { here\"\n", "step 1, line 3", "not closed"),
+            (
+                "[[step]]\nsay = \"open { here\"\n",
+                "step 1, line 3",
+                "not closed",
+            ),
         ];
         for (steps, place, needle) in cases {
             let text = format!("title = \"T\"\n{steps}");
@@ -883,10 +887,22 @@ mod tests {
         .unwrap();
         let found = untold(&s);
         assert_eq!(found.len(), 4, "{found:#?}");
-        assert!(found[0].starts_with("step 1") && found[0].contains("key x"), "{found:#?}");
-        assert!(found[1].starts_with("step 2") && found[1].contains("{old}"), "{found:#?}");
-        assert!(found[2].starts_with("step 2") && found[2].contains("node 2"), "{found:#?}");
-        assert!(found[3].starts_with("step 3") && found[3].contains("no `say`"), "{found:#?}");
+        assert!(
+            found[0].starts_with("step 1") && found[0].contains("key x"),
+            "{found:#?}"
+        );
+        assert!(
+            found[1].starts_with("step 2") && found[1].contains("{old}"),
+            "{found:#?}"
+        );
+        assert!(
+            found[2].starts_with("step 2") && found[2].contains("node 2"),
+            "{found:#?}"
+        );
+        assert!(
+            found[3].starts_with("step 3") && found[3].contains("no `say`"),
+            "{found:#?}"
+        );
     }
 
     #[test]

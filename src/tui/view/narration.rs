@@ -133,9 +133,9 @@ fn lines(n: &Narration, theme: Theme, width: usize, height: usize) -> Vec<Line<'
     let mut recent: Vec<Vec<Line<'static>>> = Vec::new();
     for (ok, text) in n.lines.iter().rev() {
         let (mark, st) = if *ok {
-            ("✓ ", style::dim())
+            ("✓", style::dim())
         } else {
-            ("✗ ", style::alert(theme))
+            ("✗", style::alert(theme))
         };
         let rows: Vec<Line<'static>> = hang(2, mark, text, width)
             .into_iter()
