@@ -28,8 +28,8 @@
 //! hold = "2s"                         # let time pass for the viewer
 //! ```
 //!
-//! A step does its parts in this order: `say`, `let`, `do` (`repeat` times), `wait`, `assert`,
-//! `hold`. Commands are the dashboard prompt's (see [`crate::command::prompt`]); client operations
+//! A step does its parts in this order: `let`, `say` (so the narration may name what the
+//! `let`s remember), `do` (`repeat` times), `wait`, `assert`, `hold`. Commands are the dashboard prompt's (see [`crate::command::prompt`]); client operations
 //! run in the background (`wait = "ops done"` waits for them). Conditions are described in
 //! [`condition`]; a wait that times out or an assertion that fails ends the scenario with the
 //! state that contradicted it. A scenario file is checked whole before anything runs.
