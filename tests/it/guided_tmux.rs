@@ -32,6 +32,8 @@ const AT_ONCE: usize = 3;
 /// A private tmux server (`tmux -L raftlab-guided-<pid>`), killed when dropped.
 struct Tmux {
     socket: String,
+    /// The socket's file, known once the server runs: tmux leaves it behind on kill-server.
+    socket_path: Option<PathBuf>,
     /// Where the dashboards write their log files (their TMPDIR); removed when the test passes.
     tmp: PathBuf,
 }
@@ -65,6 +67,9 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.command().arg("kill-server").output();
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.tmp);
         }
@@ -239,8 +244,9 @@ fn every_scenario_guided_at_a_readers_pace_passes_every_step() {
          `apt-get install -y tmux`); CI's .ci/run installs it"
     );
     let pid = std::process::id();
-    let tmux = Tmux {
+    let mut tmux = Tmux {
         socket: format!("raftlab-guided-{pid}"),
+        socket_path: None,
         tmp: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("guided-tmux-{pid}")),
     };
     std::fs::create_dir_all(&tmux.tmp).expect("create the dashboards' TMPDIR");
@@ -258,6 +264,9 @@ fn every_scenario_guided_at_a_readers_pace_passes_every_step() {
         "tmux new-session failed: {}",
         String::from_utf8_lossy(&out.stderr).trim()
     );
+    if let Ok(path) = tmux.run(&["display-message", "-p", "#{socket_path}"]) {
+        tmux.socket_path = Some(PathBuf::from(path.trim()));
+    }
 
     let queue: Vec<(String, usize)> = scenario::builtin()
         .into_iter()
