@@ -28,8 +28,8 @@
 //! hold = "2s"                         # let time pass for the viewer
 //! ```
 //!
-//! A step does its parts in this order: `say`, `let`, `do` (`repeat` times), `wait`, `assert`,
-//! `hold`. Commands are the dashboard prompt's (see [`crate::command::prompt`]); client operations
+//! A step does its parts in this order: `let`, `say` (so the narration may name what the
+//! `let`s remember), `do` (`repeat` times), `wait`, `assert`, `hold`. Commands are the dashboard prompt's (see [`crate::command::prompt`]); client operations
 //! run in the background (`wait = "ops done"` waits for them). Conditions are described in
 //! [`condition`]; a wait that times out or an assertion that fails ends the scenario with the
 //! state that contradicted it. A scenario file is checked whole before anything runs.
@@ -113,9 +113,10 @@ pub struct Scenario {
 /// One step of a scenario.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Step {
-    /// Narration shown while the step runs.
+    /// Narration shown while the step runs, with `{name}` placeholders: they are filled in
+    /// once the step's `let`s have run, so the text may name what they remember.
     pub say: Option<String>,
-    /// Values to remember, evaluated before the actions.
+    /// Values to remember, evaluated first (before the narration is shown and the actions).
     pub lets: Vec<Capture>,
     /// Prompt command lines, with `{name}` placeholders.
     pub actions: Vec<String>,
@@ -278,10 +279,20 @@ impl Located {
             return whole;
         };
         for quote in ["\"\"\"", "\'\'\'", "\"", "\'"] {
-            let inner = raw.strip_prefix(quote).and_then(|r| r.strip_suffix(quote));
-            if inner == Some(self.text.as_str()) {
+            let Some(inner) = raw.strip_prefix(quote).and_then(|r| r.strip_suffix(quote)) else {
+                continue;
+            };
+            // A multi-line string drops the newline right after its opening quotes, and a
+            // narration is trimmed: find the text inside what is written.
+            let Some(at) = inner.find(self.text.as_str()) else {
+                continue;
+            };
+            let literal_text = &inner[at..at + self.text.len()];
+            let skipped = &inner[..at];
+            if literal_text == self.text && skipped.trim().is_empty() {
                 let end = span.end.min(self.text.len());
-                return Span::new(span.start.min(end), end).shift(self.literal.start + quote.len());
+                return Span::new(span.start.min(end), end)
+                    .shift(self.literal.start + quote.len() + at);
             }
         }
         whole
@@ -356,7 +367,7 @@ fn located(field: Option<Spanned<OneOrMany>>) -> Vec<Located> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStep {
-    say: Option<String>,
+    say: Option<Spanned<String>>,
     #[serde(rename = "let")]
     lets: Option<Spanned<OneOrMany>>,
     #[serde(rename = "do")]
@@ -435,7 +446,6 @@ pub fn parse_file(origin: &str, name: &str, text: &str) -> Result<Scenario, Scen
             message,
         };
         let mut step = Step {
-            say: rs.say.map(|s| s.trim().to_string()),
             repeat: 1,
             ..Step::default()
         };
@@ -448,6 +458,37 @@ pub fn parse_file(origin: &str, name: &str, text: &str) -> Result<Scenario, Scen
             }
             bound.insert(c.name.clone());
             step.lets.push(c);
+        }
+        // The narration is filled in after the step's `let`s: it may name what they remember.
+        if let Some(say) = rs.say {
+            let span = say.span();
+            let v = Located::new(Spanned::new(span, say.into_inner().trim().to_string()));
+            let t = &v.text;
+            let found =
+                condition::placeholders(t).map_err(|e| at(&v, e.span, format!("say: {e}")))?;
+            // A `}` outside every placeholder would be printed as it is.
+            let mut gaps = Vec::new();
+            let mut from = 0;
+            for (_, span) in &found {
+                gaps.push(from..span.start);
+                from = span.end;
+            }
+            gaps.push(from..t.len());
+            if let Some(i) = gaps
+                .into_iter()
+                .find_map(|g| t[g.clone()].find('}').map(|i| g.start + i))
+            {
+                return Err(at(
+                    &v,
+                    Span::new(i, i + 1),
+                    "say: a `}` without its `{` (braces are for {name} placeholders)".into(),
+                ));
+            }
+            let vars: Vec<String> = found.into_iter().map(|(name, _)| name).collect();
+            if let Some((name, span)) = undefined(&vars, &bound, t) {
+                return Err(at(&v, span, format!("say: {}", not_defined(name))));
+            }
+            step.say = Some(v.text);
         }
         for v in located(rs.actions) {
             let line = &v.text;
@@ -538,6 +579,96 @@ fn undefined<'v>(
 
 fn not_defined(v: &str) -> String {
     format!("{{{v}}} is not defined by a `let` in this or an earlier step")
+}
+
+/// The steps whose narration does not tell what they do, one line each (empty: none). The
+/// rule, mechanical so that a test can hold every built-in scenario to it (docs/scenarios.md):
+/// every step has `say` (in guided mode each one is a stop), and its text names what its
+/// actions touch: each `{name}` they use (as `{name}` or `{name±N}`), each node id they name
+/// (as a number), and each key of a client operation (as a word).
+pub fn untold(scenario: &Scenario) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let number = i + 1;
+        let Some(say) = &step.say else {
+            out.push(format!("step {number} ({}) has no `say`", step.describe()));
+            continue;
+        };
+        let said: BTreeSet<String> = condition::placeholders(say)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        let numbers: BTreeSet<u64> = say
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        let words: BTreeSet<&str> = say
+            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+            .collect();
+        for action in &step.actions {
+            let mut missing = Vec::new();
+            let names = condition::placeholders(action).unwrap_or_default();
+            for (name, _) in &names {
+                if !said.contains(name) {
+                    missing.push(format!("{{{name}}}"));
+                }
+            }
+            // The nodes named literally: those of the command whatever the placeholders stand
+            // for (a placeholder is filled with 1, then with 2; what both name is literal).
+            let parsed = |value: u64| {
+                condition::substitute(action, &|_| Some(value))
+                    .ok()
+                    .and_then(|s| prompt::parse(&s.line, scenario.nodes).ok())
+            };
+            let Some(cmd) = parsed(1) else {
+                continue;
+            };
+            let mut literal = named_nodes(&cmd);
+            if !names.is_empty() {
+                let other = parsed(2).map(|c| named_nodes(&c)).unwrap_or_default();
+                literal.retain(|n| other.contains(n));
+            }
+            for n in literal {
+                if !numbers.contains(&n) {
+                    missing.push(format!("node {n}"));
+                }
+            }
+            if let PromptCommand::Kv(op) = &cmd {
+                if !words.contains(op.key()) {
+                    missing.push(format!("key {}", op.key()));
+                }
+            }
+            missing.dedup();
+            if !missing.is_empty() {
+                out.push(format!(
+                    "step {number}: `say` does not name {} (do {action:?})",
+                    missing.join(", ")
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The nodes a command acts on.
+fn named_nodes(cmd: &PromptCommand) -> Vec<crate::raft::NodeId> {
+    use PromptCommand as C;
+    match cmd {
+        C::Kill(n)
+        | C::Restart(n)
+        | C::Isolate(n)
+        | C::Campaign(n)
+        | C::Snapshot(n)
+        | C::Transfer(n)
+        | C::Promote(n)
+        | C::RemoveNode(n)
+        | C::Slow { node: n, .. }
+        | C::Clock { node: n, .. } => vec![*n],
+        C::Link { from, to, .. } => vec![*from, *to],
+        C::Partition(groups) => groups.iter().flatten().copied().collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Loads a scenario by built-in name, or from a file when `name_or_path` is not a built-in
@@ -697,6 +828,81 @@ mod tests {
             assert!(e.starts_with(&format!("t: {place}: ")), "{e}");
             assert!(e.contains(needle), "{e}\nlacks\n{needle}");
         }
+    }
+
+    #[test]
+    fn narration_may_name_only_what_a_let_defined() {
+        // The step's own `let`s count: they run before the text is shown.
+        let s = parse(
+            "t",
+            "title = \"T\"\n[[step]]\nlet = \"k = last 1\"\nsay = \"entry {k+1}\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.steps[0].say.as_deref(), Some("entry {k+1}"));
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "[[step]]\nsay = \"index {k+1} in term {t}\"\n",
+                "step 1, line 3, column 14",
+                "say: {k} is not defined",
+            ),
+            (
+                "[[step]]\nlet = \"k = last 1\"\nsay = \"\"\"\nindex {k+1}\nin term {t}\n\"\"\"\n",
+                "step 1, line 6, column 9",
+                "say: {t} is not defined",
+            ),
+            (
+                "[[step]]\nsay = \"a set {1,2}\"\n",
+                "step 1, line 3, column 14",
+                "say: bad name",
+            ),
+            (
+                "[[step]]\nsay = \"a stray } brace\"\n",
+                "step 1, line 3, column 16",
+                "a `}` without its `{`",
+            ),
+            (
+                "[[step]]\nsay = \"open { here\"\n",
+                "step 1, line 3",
+                "not closed",
+            ),
+        ];
+        for (steps, place, needle) in cases {
+            let text = format!("title = \"T\"\n{steps}");
+            let e = parse("t", &text).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("t: {place}")), "{e}");
+            assert!(e.contains(needle), "{e}\nlacks\n{needle}");
+        }
+    }
+
+    #[test]
+    fn untold_steps_are_found() {
+        let s = parse(
+            "t",
+            "title = \"T\"\n[cluster]\nnodes = 5\n\
+             [[step]]\nlet = \"old = leader\"\nsay = \"Node {old} crashes; node 3 is cut off from 4.\"\n\
+             do = [\"kill {old}\", \"link 3 4 cut\", \"put x 1\"]\n\
+             [[step]]\nsay = \"The leader crashes.\"\ndo = [\"kill {old}\", \"isolate 2\"]\n\
+             [[step]]\ndo = \"heal\"\n",
+        )
+        .unwrap();
+        let found = untold(&s);
+        assert_eq!(found.len(), 4, "{found:#?}");
+        assert!(
+            found[0].starts_with("step 1") && found[0].contains("key x"),
+            "{found:#?}"
+        );
+        assert!(
+            found[1].starts_with("step 2") && found[1].contains("{old}"),
+            "{found:#?}"
+        );
+        assert!(
+            found[2].starts_with("step 2") && found[2].contains("node 2"),
+            "{found:#?}"
+        );
+        assert!(
+            found[3].starts_with("step 3") && found[3].contains("no `say`"),
+            "{found:#?}"
+        );
     }
 
     #[test]

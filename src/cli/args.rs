@@ -101,7 +101,8 @@ pub struct ScenarioArgs {
     /// List the built-in scenarios and exit.
     #[arg(long)]
     pub list: bool,
-    /// Stop after each step until Enter is pressed (dashboard only).
+    /// Stop after each step until Enter is pressed, time standing still meanwhile (dashboard
+    /// only).
     #[arg(long, conflicts_with = "headless")]
     pub guided: bool,
     /// Run without a screen: print each step and its result; exit 1 when an assertion fails or a

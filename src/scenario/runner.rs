@@ -72,8 +72,17 @@ pub fn default_within(preset: Preset) -> Duration {
 }
 
 /// Runs `scenario` on `cluster`, carrying out commands with `executor`, and sends a
-/// [`RunReport`] for everything that happens. In guided mode (`advance` given), it waits for a
-/// message on `advance` after each narrated step. Returns the verdict (also sent last).
+/// [`RunReport`] for everything that happens. Returns the verdict (also sent last).
+///
+/// Guided mode (`advance` given): after each narrated step but the last, time stands still
+/// until a message arrives on `advance` (the learner's Enter). The runner pauses the cluster
+/// (no ticks, messages held in flight) before it reports [`RunReport::WaitingForUser`]. After
+/// Enter, the next step's `let`s read the world as the learner saw it, its commands go in, and
+/// only then time runs again (so, in Figure 8, a link is cut before the vote replies that were
+/// in flight at the stop arrive). It resumes only a pause of its own: if the cluster was already
+/// paused when the stop came (the learner pressed space during the step), it stays paused; if
+/// the learner resumed it at the stop, it runs on. In guided mode a wait's `within` and a `hold`
+/// count only the time the cluster runs, so a learner's pause never makes a step fail.
 pub async fn run(
     scenario: &Scenario,
     cluster: &ClusterHandle,
@@ -87,32 +96,54 @@ pub async fn run(
     let total = scenario.steps.len();
     let mut failure = None;
     let mut done = 0;
+    let guided = advance.is_some();
+    // The runner paused the cluster at the last stop and resumes it once the next step's
+    // commands are in: they act on the world the learner was looking at.
+    let mut held = false;
     for (i, step) in scenario.steps.iter().enumerate() {
         let number = i + 1;
-        // Narration may name remembered values; those not known yet stay as written.
-        let say = step.say.as_ref().map(|text| {
-            super::condition::substitute(text, &|n| vars.get(n).copied())
-                .map_or_else(|_| text.clone(), |s| s.line)
-        });
+        // The step's `let`s first: its narration may name what they remember.
+        let remembered = remember(step, cluster, &mut vars);
+        let say = step.say.as_ref().map(|text| fill(text, &vars));
         let _ = reports.send(RunReport::Step {
             number,
             total,
             say,
             describe: step.describe(),
         });
-        if let Err(e) = run_step(step, scenario, cluster, executor, &ops, &mut vars, reports).await
-        {
+        let mut outcome = match remembered {
+            Ok(lines) => {
+                for text in lines {
+                    let _ = reports.send(RunReport::Line { ok: true, text });
+                }
+                act(step, scenario, executor, &vars, reports).await
+            }
+            Err(e) => Err(e),
+        };
+        if std::mem::take(&mut held) && cluster.status().paused {
+            cluster.resume();
+        }
+        if outcome.is_ok() {
+            outcome = check(step, scenario, cluster, &ops, &vars, reports, guided).await;
+        }
+        if let Err(e) = outcome {
             failure = Some((number, e.to_string()));
             break;
         }
         done = number;
         if let Some(rx) = advance.as_deref_mut() {
             if step.say.is_some() && number < total {
+                // Time stands still at a stop; a pause the learner made is theirs to undo.
+                let ours = !cluster.status().paused;
+                if ours {
+                    cluster.pause();
+                }
                 let _ = reports.send(RunReport::WaitingForUser);
                 if rx.recv().await.is_none() {
                     failure = Some((number, "stopped before the end".to_string()));
                     break;
                 }
+                held = ours;
             }
         }
     }
@@ -124,6 +155,60 @@ pub async fn run(
     };
     let _ = reports.send(RunReport::Finished(verdict.clone()));
     verdict
+}
+
+/// `text` with its placeholders filled in from `vars`; those not known stay as written.
+fn fill(text: &str, vars: &Vars) -> String {
+    super::condition::substitute(text, &|n| vars.get(n).copied())
+        .map_or_else(|_| text.to_string(), |s| s.line)
+}
+
+/// Evaluates the step's `let`s into `vars`; returns a line for each (`let k = last 1 → 3`).
+fn remember(
+    step: &Step,
+    cluster: &ClusterHandle,
+    vars: &mut Vars,
+) -> Result<Vec<String>, StepError> {
+    let mut lines = Vec::new();
+    for c in &step.lets {
+        let v = c
+            .eval(&Source::status(cluster), vars)
+            .map_err(|why| StepError::Let {
+                capture: c.to_string(),
+                why,
+            })?;
+        lines.push(format!("let {c} → {v}"));
+        vars.insert(c.name.clone(), v);
+    }
+    Ok(lines)
+}
+
+/// Time that counts for a wait's `within` or a `hold`: all of it, or in guided mode only the
+/// time the cluster runs (a learner's pause stops it).
+struct Stopwatch {
+    counted: Duration,
+    last: Instant,
+    running_only: bool,
+}
+
+impl Stopwatch {
+    fn start(running_only: bool) -> Stopwatch {
+        Stopwatch {
+            counted: Duration::ZERO,
+            last: Instant::now(),
+            running_only,
+        }
+    }
+
+    /// The time counted so far.
+    fn read(&mut self, cluster: &ClusterHandle) -> Duration {
+        let now = Instant::now();
+        if !self.running_only || !cluster.status().paused {
+            self.counted += now - self.last;
+        }
+        self.last = now;
+        self.counted
+    }
 }
 
 /// Why a step failed.
@@ -198,32 +283,16 @@ impl fmt::Display for StepError {
 
 impl std::error::Error for StepError {}
 
-async fn run_step(
+/// Runs the step's commands (`repeat` times).
+async fn act(
     step: &Step,
     scenario: &Scenario,
-    cluster: &ClusterHandle,
     executor: &mut Executor,
-    ops: &OpsTracker,
-    vars: &mut Vars,
+    vars: &Vars,
     reports: &mpsc::UnboundedSender<RunReport>,
 ) -> Result<(), StepError> {
     let line = |ok: bool, text: String| {
         let _ = reports.send(RunReport::Line { ok, text });
-    };
-    for c in &step.lets {
-        let v = c
-            .eval(&Source::status(cluster), vars)
-            .map_err(|why| StepError::Let {
-                capture: c.to_string(),
-                why,
-            })?;
-        line(true, format!("let {c} → {v}"));
-        vars.insert(c.name.clone(), v);
-    }
-    let vars = &*vars;
-    let show = |text: &str| {
-        super::condition::substitute(text, &|n| vars.get(n).copied())
-            .map_or_else(|_| text.to_string(), |s| s.line)
     };
     for _ in 0..step.repeat {
         for template in &step.actions {
@@ -249,12 +318,30 @@ async fn run_step(
             }
         }
     }
+    Ok(())
+}
+
+/// Waits for the step's condition, checks its assertions, then lets its `hold` pass.
+async fn check(
+    step: &Step,
+    scenario: &Scenario,
+    cluster: &ClusterHandle,
+    ops: &OpsTracker,
+    vars: &Vars,
+    reports: &mpsc::UnboundedSender<RunReport>,
+    guided: bool,
+) -> Result<(), StepError> {
+    let line = |ok: bool, text: String| {
+        let _ = reports.send(RunReport::Line { ok, text });
+    };
+    let show = |text: &str| fill(text, vars);
     if let Some(cond) = &step.wait {
         let within = step
             .within
             .unwrap_or_else(|| default_within(scenario.preset));
-        let started = Instant::now();
+        let mut clock = Stopwatch::start(guided);
         loop {
+            let elapsed = clock.read(cluster);
             match cond.eval(cluster, vars, Some(ops)).await {
                 Ok(()) => {
                     line(
@@ -262,13 +349,13 @@ async fn run_step(
                         format!(
                             "wait {}: ok after {} ({})",
                             show(&cond.to_string()),
-                            fmt_secs(started.elapsed()),
+                            fmt_secs(elapsed),
                             super::condition::roles(&Source::status(cluster))
                         ),
                     );
                     break;
                 }
-                Err(why) if started.elapsed() >= within => {
+                Err(why) if elapsed >= within => {
                     return Err(StepError::TimedOut {
                         condition: show(&cond.to_string()),
                         within,
@@ -289,7 +376,14 @@ async fn run_step(
         line(true, format!("assert {}: ok", show(&cond.to_string())));
     }
     if let Some(h) = step.hold {
-        tokio::time::sleep(h).await;
+        let mut clock = Stopwatch::start(guided);
+        loop {
+            let left = h.saturating_sub(clock.read(cluster));
+            if left.is_zero() {
+                break;
+            }
+            tokio::time::sleep(left.min(POLL)).await;
+        }
     }
     Ok(())
 }

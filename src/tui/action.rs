@@ -112,6 +112,8 @@ pub enum Action {
     PromptType(char),
     /// A replay's own key: move in time, play, pause, change speed.
     Replay(ReplayAction),
+    /// A guided scenario at a stop: go on to the next step (time runs again).
+    NextStep,
 }
 
 /// One thing a key does in a replay.
@@ -144,6 +146,9 @@ pub enum ReplayAction {
 pub enum Mode {
     /// The main screen of a live cluster.
     Main,
+    /// The main screen while a guided scenario waits at a stop (`▶ Enter: next step`): its own
+    /// key first, then the main screen's.
+    Stop,
     /// The main screen of a replay (`raftlab replay FILE`): its own keys first, then the main
     /// screen's.
     Replay,
@@ -159,8 +164,9 @@ pub enum Mode {
 
 impl Mode {
     /// Every mode, in the order the docs list them.
-    pub const ALL: [Mode; 6] = [
+    pub const ALL: [Mode; 7] = [
         Mode::Main,
+        Mode::Stop,
         Mode::Replay,
         Mode::Prompt,
         Mode::Help,
@@ -172,6 +178,7 @@ impl Mode {
     pub fn title(self) -> &'static str {
         match self {
             Mode::Main => "Main screen",
+            Mode::Stop => "Guided scenario, at a stop",
             Mode::Replay => "Replay",
             Mode::Prompt => "Command prompt",
             Mode::Help => "Help overlay",
@@ -184,6 +191,13 @@ impl Mode {
     pub fn intro(self) -> &'static str {
         match self {
             Mode::Main => "Where the dashboard starts. Keys act on the selected node.",
+            Mode::Stop => {
+                "`raftlab scenario NAME --guided`, when the narration panel shows `▶ Enter: next \
+                 step`. Time stands still (no ticks, messages held) until Enter. This key first; \
+                 then every key of the main screen, which still acts: what it changes is yours \
+                 to answer for. Enter opens the node detail only when the scenario is not at a \
+                 stop."
+            }
             Mode::Replay => {
                 "`raftlab replay FILE`. These keys first; then the main screen's keys that only \
                  change what is shown (selection, feed filters, overlays, the prompt). Keys that \
@@ -205,7 +219,7 @@ impl Mode {
         }
         match self {
             // Shift is ignored: letters carry it in their case, ⇧Tab arrives as BackTab.
-            Mode::Main => !ctrl,
+            Mode::Main | Mode::Stop => !ctrl,
             // Ctrl belongs to the main table; Shift tells a frame (⇧→) from a second (→).
             Mode::Replay => {
                 !ctrl
@@ -365,6 +379,13 @@ pub fn bindings(mode: Mode) -> Vec<KeyBinding> {
 pub fn default_bindings(mode: Mode) -> Vec<KeyBinding> {
     match mode {
         Mode::Main => main_bindings(),
+        Mode::Stop => vec![shown(
+            &[code(KeyCode::Enter)],
+            "Enter",
+            Action::NextStep,
+            "next step of the guided scenario (time runs again)",
+            ("Enter", "next step", 0),
+        )],
         Mode::Replay => replay_bindings(),
         Mode::Prompt => prompt_bindings(),
         Mode::Help => overlay_bindings(
@@ -795,8 +816,8 @@ pub fn action_for(mode: Mode, ev: &KeyEvent, nodes: usize) -> Option<Action> {
             }
             binding_for(mode, ev).map(|b| b.action)
         }
-        // The replay's keys first, then the main screen's.
-        Mode::Replay => binding_for(mode, ev)
+        // The replay's (or the stop's) keys first, then the main screen's.
+        Mode::Replay | Mode::Stop => binding_for(mode, ev)
             .map(|b| b.action)
             .or_else(|| action_for(Mode::Main, ev, nodes)),
         Mode::Prompt => binding_for(mode, ev).map(|b| b.action).or(match ev.code {
@@ -1207,6 +1228,17 @@ mod tests {
             main(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
             Some(Action::SelectPrev)
         );
+    }
+
+    #[test]
+    fn at_a_guided_stop_enter_goes_on_and_the_main_keys_still_act() {
+        let stop = |ev| action_for(Mode::Stop, &ev, 5);
+        assert_eq!(stop(press(KeyCode::Enter)), Some(Action::NextStep));
+        assert_eq!(main(press(KeyCode::Enter)), Some(Action::ToggleDetail));
+        assert_eq!(stop(press(KeyCode::Char('k'))), Some(Action::Kill));
+        assert_eq!(stop(press(KeyCode::Char(' '))), Some(Action::PauseResume));
+        assert_eq!(stop(press(KeyCode::Char('2'))), Some(Action::Select(2)));
+        assert_eq!(footer(Mode::Stop)[0].text(), "Enter next step");
     }
 
     #[test]

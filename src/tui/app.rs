@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 
 use super::action::{action_for, Action, Mode};
 use super::view::ViewLayout;
@@ -409,6 +409,9 @@ impl AppState {
     pub fn mode(&self) -> Mode {
         match self.focus {
             Focus::Main if self.replay.is_some() => Mode::Replay,
+            Focus::Main if self.narration.as_ref().is_some_and(|n| n.waiting_for_user) => {
+                Mode::Stop
+            }
             Focus::Main => Mode::Main,
             Focus::Prompt => Mode::Prompt,
             Focus::Help => Mode::Help,
@@ -422,16 +425,6 @@ impl AppState {
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         self.dirty = true;
         let mode = self.mode();
-        // A guided scenario waiting for the user takes Enter to go on.
-        if mode == Mode::Main
-            && key.code == KeyCode::Enter
-            && self.narration.as_ref().is_some_and(|n| n.waiting_for_user)
-        {
-            if let Some(n) = &mut self.narration {
-                n.waiting_for_user = false;
-            }
-            return vec![Effect::AdvanceScenario];
-        }
         match action_for(mode, &key, self.max_id()) {
             Some(action) => self.update(action),
             None => Vec::new(),
@@ -511,6 +504,13 @@ impl AppState {
                 self.quit = true;
                 Vec::new()
             }
+            Action::NextStep => match &mut self.narration {
+                Some(n) if n.waiting_for_user => {
+                    n.waiting_for_user = false;
+                    vec![Effect::AdvanceScenario]
+                }
+                _ => Vec::new(),
+            },
             Action::ToggleHelp => {
                 self.help_scroll = 0;
                 self.focus = if self.focus == Focus::Help {

@@ -18,7 +18,8 @@ pub struct Narration {
     pub title: String,
     /// The step running: (number from 1, total); (0, total) before the first.
     pub step: (usize, usize),
-    /// The current step's narration, or the last one given (a step without text keeps it).
+    /// The current step's narration, its placeholders filled in (none for a step without
+    /// text: the panel never shows another step's text).
     pub say: Option<String>,
     /// What the current step does, in short.
     pub describe: String,
@@ -54,9 +55,7 @@ impl Narration {
                 describe,
             } => {
                 self.step = (number, total);
-                if say.is_some() {
-                    self.say = say;
-                }
+                self.say = say;
                 self.describe = describe;
                 self.waiting_for_user = false;
             }
@@ -147,11 +146,7 @@ mod tests {
             describe: "do kill 1".into(),
         });
         assert!(!n.waiting_for_user);
-        assert_eq!(
-            n.say.as_deref(),
-            Some("hello"),
-            "a silent step keeps the text"
-        );
+        assert_eq!(n.say, None, "a silent step shows no other step's text");
         assert_eq!(n.step, (2, 3));
         for i in 0..(LINES_KEPT + 5) {
             n.push(false, format!("line {i}"));

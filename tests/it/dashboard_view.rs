@@ -45,6 +45,7 @@ use raftlab::tui::app::{self, AppState, Effect, Focus, NemesisView, Notice, Them
 use raftlab::tui::view::{self, ViewLayout};
 
 mod events;
+mod guided;
 mod header;
 mod keys;
 mod logs;

@@ -17,6 +17,7 @@ mod dashboard_tmux;
 mod dashboard_view;
 mod docs;
 mod golden;
+mod guided_tmux;
 mod keys_doc;
 mod layers;
 mod membership;

@@ -13,6 +13,13 @@ use tokio::sync::mpsc;
 
 /// Runs a scenario headless; returns its verdict and every report line (for failure messages).
 fn run(s: &Scenario) -> (Verdict, String) {
+    let (verdict, log, _) = run_told(s);
+    (verdict, log)
+}
+
+/// Runs a scenario headless; returns its verdict, every report line, and each step's narration
+/// as the runner showed it (step number, text).
+fn run_told(s: &Scenario) -> (Verdict, String, Vec<(usize, Option<String>)>) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -22,33 +29,81 @@ fn run(s: &Scenario) -> (Verdict, String) {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let collect = tokio::spawn(async move {
             let mut log = String::new();
+            let mut told = Vec::new();
             while let Some(r) = rx.recv().await {
                 match r {
                     RunReport::Step {
-                        number, describe, ..
-                    } => log.push_str(&format!("[{number}] {describe}\n")),
+                        number,
+                        describe,
+                        say,
+                        ..
+                    } => {
+                        log.push_str(&format!("[{number}] {describe}\n"));
+                        told.push((number, say));
+                    }
                     RunReport::Line { ok, text } => {
                         log.push_str(&format!("  {} {text}\n", if ok { "ok" } else { "!!" }))
                     }
                     RunReport::WaitingForUser | RunReport::Finished(_) => {}
                 }
             }
-            log
+            (log, told)
         });
         let verdict = run_headless(s, tx, None).await.expect("cluster starts");
-        (verdict, collect.await.expect("collector"))
+        let (log, told) = collect.await.expect("collector");
+        (verdict, log, told)
     })
 }
 
+/// Runs a built-in scenario headless: every step passes, and every step's narration, as the
+/// runner showed it, is there with each placeholder filled in.
 fn passes(name: &str) {
     let s = scenario::load(name).unwrap_or_else(|e| panic!("{e}"));
-    let (verdict, log) = run(&s);
+    let (verdict, log, told) = run_told(&s);
     assert!(
         verdict.passed(),
         "scenario {name} failed: {:?}\n{log}",
         verdict.failure
     );
     assert_eq!(verdict.steps_done, s.steps.len());
+    let numbers: Vec<usize> = told.iter().map(|(n, _)| *n).collect();
+    assert_eq!(numbers, (1..=s.steps.len()).collect::<Vec<_>>(), "{name}");
+    for (number, say) in told {
+        let say = say.unwrap_or_else(|| panic!("{name}: step {number} has no narration"));
+        assert!(
+            !say.contains(['{', '}']),
+            "{name}: step {number}'s narration has a placeholder left: {say}"
+        );
+    }
+}
+
+/// The rule of docs/scenarios.md ("Narration"), for every built-in scenario: every step has
+/// its own text (and so, guided, its own stop), the text names the nodes, keys and remembered
+/// values its commands touch, and with any values in place of the placeholders, no brace is
+/// left.
+#[test]
+fn every_builtin_step_tells_what_it_does() {
+    let mut problems = Vec::new();
+    for s in scenario::builtin() {
+        let s = s.unwrap_or_else(|e| panic!("{e}"));
+        for p in scenario::untold(&s) {
+            problems.push(format!("{}: {p}", s.name));
+        }
+        for (i, step) in s.steps.iter().enumerate() {
+            let Some(say) = &step.say else { continue };
+            let filled = raftlab::scenario::condition::substitute(say, &|_| Some(7))
+                .map(|f| f.line)
+                .unwrap_or_else(|e| panic!("{} step {}: {e}", s.name, i + 1));
+            if filled.contains(['{', '}']) {
+                problems.push(format!(
+                    "{} step {}: a brace is left: {filled}",
+                    s.name,
+                    i + 1
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]

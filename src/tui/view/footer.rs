@@ -67,7 +67,14 @@ pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
         lines.push(Line::from(Span::styled(state.status_line.clone(), st)));
         // The verdict on the history, right-aligned; the keys take what is left.
         let width = area.width as usize;
-        let mut text = format!("{DIGITS_LABEL} select");
+        // At a guided stop its key comes first, at every width.
+        let mut text = String::new();
+        if state.mode() == Mode::Stop {
+            for f in action::footer(Mode::Stop) {
+                text.push_str(&format!("{} · ", f.text()));
+            }
+        }
+        text.push_str(&format!("{DIGITS_LABEL} select"));
         let segment = verdict::segment(state, width.saturating_sub(text.len() + 2));
         let segment_w: usize = segment.iter().flatten().map(Span::width).sum();
         let room = if segment.is_some() {

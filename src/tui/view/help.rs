@@ -81,6 +81,14 @@ pub fn help(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area: 
     } else {
         keys.extend(hang(13, &format!("  {DIGITS_LABEL}"), DIGITS_HELP, col_w));
         rows(&mut keys, &bindings(Mode::Main), col_w);
+        if state.narration.as_ref().is_some_and(|n| n.guided) {
+            keys.push(Line::from(""));
+            keys.push(Line::from(Span::styled(
+                Mode::Stop.title(),
+                style::strong(),
+            )));
+            rows(&mut keys, &bindings(Mode::Stop), col_w);
+        }
         commands = vec![Line::from(Span::styled(
             format!(
                 "Commands (press {})",
