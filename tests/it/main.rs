@@ -19,6 +19,7 @@ mod golden;
 mod keys_doc;
 mod layers;
 mod membership;
+mod paste_tmux;
 mod raft_paper;
 mod replay;
 mod rules;
