@@ -21,6 +21,7 @@
 pub mod action;
 pub mod app;
 pub mod commander;
+pub mod input;
 /// The prompt's language lives in the command layer; re-exported where the dashboard uses it.
 pub use crate::command::prompt;
 pub mod jobs;
@@ -32,10 +33,9 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use crossterm::event::{Event as TermEvent, KeyEventKind};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
-use tokio_stream::StreamExt;
 
 use crate::cluster::{Cluster, ClusterConfig, Preset};
 use crate::observe::cluster_view;
@@ -68,12 +68,16 @@ pub struct UiConfig {
     pub logs: LogPlace,
 }
 
-/// Restores the terminal when dropped: raw mode off, mouse capture off, alternate screen left,
-/// cursor shown. Also installed as part of the panic hook.
+/// Restores the terminal when dropped: raw mode off, mouse capture and bracketed paste off,
+/// alternate screen left, cursor shown. Also installed as part of the panic hook.
 struct TerminalGuard;
 
 fn restore_terminal() {
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::DisableBracketedPaste,
+        crossterm::event::DisableMouseCapture
+    );
     ratatui::restore();
 }
 
@@ -83,8 +87,9 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Takes the terminal: raw mode, alternate screen, mouse capture, and a panic hook that gives
-/// it back. Dropping the guard restores it.
+/// Takes the terminal: raw mode, alternate screen, mouse capture, bracketed paste (a paste
+/// arrives as one [`TermEvent::Paste`], text for the prompt, never as keys), and a panic hook
+/// that gives it back. Dropping the guard restores it.
 fn enter_terminal() -> (ratatui::DefaultTerminal, TerminalGuard) {
     let previous_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -93,7 +98,11 @@ fn enter_terminal() -> (ratatui::DefaultTerminal, TerminalGuard) {
     }));
     let terminal = ratatui::init();
     let guard = TerminalGuard;
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::EnableMouseCapture,
+        crossterm::event::EnableBracketedPaste
+    );
     (terminal, guard)
 }
 
@@ -388,7 +397,7 @@ async fn event_loop(
         notices_tx,
     ));
     let mut bus = cluster.events().subscribe();
-    let mut input = EventStream::new();
+    let mut input = input::Input::start();
     let mut sigterm = sigterm_stream();
     let mut last_draw = Instant::now() - FRAME;
 
@@ -398,17 +407,28 @@ async fn event_loop(
         }
         let draw_at = state.dirty.then_some(last_draw + FRAME);
         let effects = tokio::select! {
-            ev = input.next() => match ev {
-                Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => state.on_key(key),
-                Some(Ok(TermEvent::Mouse(m))) => state.on_mouse(m),
-                Some(Ok(TermEvent::Resize(..))) => {
-                    state.dirty = true;
-                    Vec::new()
+            ev = input.next() => {
+                // This event and every one queued behind it, then one frame for all of them.
+                let mut effects = Vec::new();
+                let mut next = ev;
+                let mut taken = 0;
+                loop {
+                    match next {
+                        Some(Ok(ev)) => effects.extend(on_terminal_event(state, ev)),
+                        Some(Err(e)) => return Err(e),
+                        None => state.quit = true,
+                    }
+                    taken += 1;
+                    if state.quit || taken == input::BATCH {
+                        break;
+                    }
+                    match input.try_next() {
+                        Some(ev) => next = Some(ev),
+                        None => break,
+                    }
                 }
-                Some(Ok(_)) => Vec::new(),
-                Some(Err(e)) => return Err(e),
-                None => break,
-            },
+                effects
+            }
             Some(view) = views_rx.recv() => {
                 state.apply_view(view);
                 Vec::new()
@@ -485,6 +505,23 @@ async fn event_loop(
         r.abort();
     }
     Ok(())
+}
+
+/// One terminal event: a key press, a click, a paste (text for the prompt), a resize.
+fn on_terminal_event(state: &mut AppState, ev: TermEvent) -> Vec<app::Effect> {
+    match ev {
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => state.on_key(key),
+        TermEvent::Mouse(m) => state.on_mouse(m),
+        TermEvent::Paste(text) => {
+            state.on_paste(&text);
+            Vec::new()
+        }
+        TermEvent::Resize(..) => {
+            state.dirty = true;
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// What of a job's notice a recording keeps: feed lines and status lines.

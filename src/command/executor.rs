@@ -468,8 +468,22 @@ fn client_op(s: &mut Session, cmd: PromptCommand) -> Result<ClientOp, PromptComm
     if !op.is_read() {
         s.seq = seq;
     }
+    // The command as the answer echoes it, long keys and values abbreviated.
     let line = match &op {
-        KvOp::Put { key, value } => format!("put {key} {value}"),
+        KvOp::Put { key, value } => format!("put {} {}", brief(key), brief(value)),
+        KvOp::Append { key, value } if is_long(key) || is_long(value) => {
+            format!("append {} {}", brief(key), brief(value))
+        }
+        KvOp::Cas {
+            key,
+            expected,
+            new_value,
+        } if is_long(key) || expected.as_deref().is_some_and(is_long) || is_long(new_value) => {
+            let expected = expected.as_deref().map_or_else(|| "-".to_string(), brief);
+            format!("cas {} {expected} {}", brief(key), brief(new_value))
+        }
+        KvOp::Get { key } if is_long(key) => format!("get {}", brief(key)),
+        KvOp::Delete { key } if is_long(key) => format!("del {}", brief(key)),
         _ => line,
     };
     Ok(ClientOp { line, op, request })
@@ -513,6 +527,44 @@ impl ClientOp {
     }
 }
 
+/// The longest key or value an answer shows whole, in characters.
+const SHOWN_WHOLE: usize = 40;
+/// How much of a longer one it shows, in characters, before `…` and the size.
+const SHOWN_START: usize = 24;
+
+fn is_long(text: &str) -> bool {
+    text.chars().count() > SHOWN_WHOLE
+}
+
+/// A key or value as an answer shows it: whole when short, else its start, `…` and its size
+/// (`aaaaaaaaaaaaaaaaaaaaaaaa… (3,072 bytes)`), so that a long value never pushes the rest of
+/// the answer (the outcome, the index, the time) off the status line.
+fn brief(text: &str) -> String {
+    if !is_long(text) {
+        return text.to_string();
+    }
+    let start: String = text.chars().take(SHOWN_START).collect();
+    format!(
+        "{start}… ({} bytes)",
+        crate::observe::format::thousands(text.len() as u64)
+    )
+}
+
+/// A value quoted, as answers show values (`"abc"`), abbreviated like [`brief`] when long
+/// (`"aaaa…" (3,072 bytes)`).
+fn brief_quoted(text: &str) -> String {
+    if !is_long(text) {
+        return format!("{text:?}");
+    }
+    let start: String = text.chars().take(SHOWN_START).collect();
+    let quoted = format!("{start:?}");
+    format!(
+        "{}…\" ({} bytes)",
+        &quoted[..quoted.len() - 1],
+        crate::observe::format::thousands(text.len() as u64)
+    )
+}
+
 fn at(h: Option<pb::KvHeader>) -> String {
     h.map_or(String::new(), |h| {
         format!(" (index {}, term {})", h.index, h.term)
@@ -534,7 +586,7 @@ async fn send(
         Request::Put(p) => {
             let r = kv.put(req(p, timeout)).await?.into_inner();
             let prev = if r.had_previous {
-                format!("was {:?}", r.previous)
+                format!("was {}", brief_quoted(&r.previous))
             } else {
                 "new key".into()
             };
@@ -546,7 +598,7 @@ async fn send(
         Request::Get(g) => {
             let r = kv.get(req(g, timeout)).await?.into_inner();
             let text = if r.found {
-                format!("{:?}{}", r.value, at(r.header))
+                format!("{}{}", brief_quoted(&r.value), at(r.header))
             } else {
                 format!("not found{}", at(r.header))
             };
@@ -566,7 +618,7 @@ async fn send(
         }
         Request::Append(a) => {
             let r = kv.append(req(a, timeout)).await?.into_inner();
-            let text = format!("now {:?}{}", r.value, at(r.header));
+            let text = format!("now {}{}", brief_quoted(&r.value), at(r.header));
             (text, KvOutput::Append { value: r.value })
         }
         Request::Cas(cas) => {
@@ -574,7 +626,11 @@ async fn send(
             let text = if r.swapped {
                 format!("swapped{}", at(r.header))
             } else if r.found {
-                format!("not swapped: value is {:?}{}", r.current, at(r.header))
+                format!(
+                    "not swapped: value is {}{}",
+                    brief_quoted(&r.current),
+                    at(r.header)
+                )
             } else {
                 format!("not swapped: key absent{}", at(r.header))
             };
@@ -585,4 +641,54 @@ async fn send(
             (text, output)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_value_is_shown_by_its_start_and_its_size() {
+        assert_eq!(brief("x"), "x");
+        assert_eq!(brief_quoted("a b"), "\"a b\"");
+        let whole = "v".repeat(SHOWN_WHOLE);
+        assert_eq!(brief(&whole), whole);
+        let long = "a".repeat(3_072);
+        assert_eq!(brief(&long), format!("{}… (3,072 bytes)", "a".repeat(24)));
+        assert_eq!(
+            brief_quoted(&long),
+            format!("\"{}…\" (3,072 bytes)", "a".repeat(24))
+        );
+        // Characters, not bytes, are cut: never inside one.
+        let wide = "é".repeat(100);
+        assert_eq!(brief(&wide), format!("{}… (200 bytes)", "é".repeat(24)));
+    }
+
+    #[test]
+    fn the_echo_of_a_long_put_or_append_is_abbreviated() {
+        let mut session = Session {
+            client_id: 7,
+            seq: 0,
+            rng: Rng::new(7),
+        };
+        let value = "z".repeat(5_000);
+        let put = PromptCommand::Kv(KvOp::Put {
+            key: "x".into(),
+            value: value.clone(),
+        });
+        let op = client_op(&mut session, put).ok().map(|op| op.line);
+        assert_eq!(
+            op.as_deref(),
+            Some(format!("put x {}… (5,000 bytes)", "z".repeat(24)).as_str())
+        );
+        let append = PromptCommand::Kv(KvOp::Append {
+            key: "x".into(),
+            value,
+        });
+        let op = client_op(&mut session, append).ok().map(|op| op.line);
+        assert_eq!(
+            op.as_deref(),
+            Some(format!("append x {}… (5,000 bytes)", "z".repeat(24)).as_str())
+        );
+    }
 }

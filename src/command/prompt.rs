@@ -52,6 +52,99 @@ pub use super::parse::{duration, parse, PromptError, PromptErrorKind, NEMESIS_DE
 use crate::check::KvOp;
 use crate::raft::NodeId;
 
+/// The longest line the prompt holds, in bytes (4 KiB): room for any command and for a `put` of
+/// a value of a few kilobytes. What a paste or a key would add beyond it is not taken, and the
+/// prompt says how much was cut.
+pub const PROMPT_MAX: usize = 4_096;
+
+/// What became of a paste on its way into the prompt's single line: see [`fit_paste`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PasteFit {
+    /// The text to insert.
+    pub text: String,
+    /// Line breaks in the part kept that became spaces (a tab becomes one too, uncounted).
+    pub spaced: usize,
+    /// Other control characters (stray escape sequences, ...) left out of the part kept.
+    pub dropped: usize,
+    /// Bytes cut off the end because the line would have gone past [`PROMPT_MAX`].
+    pub cut: usize,
+}
+
+/// Makes `pasted` fit the prompt whose line holds `line` already: one line (a line break or a
+/// tab becomes a space, line breaks at the very end go, other control characters are left
+/// out), and the whole line at most [`PROMPT_MAX`] bytes, cut at a character boundary.
+pub fn fit_paste(line: &str, pasted: &str) -> PasteFit {
+    let mut fit = PasteFit::default();
+    // Where each line break became a space and each control character was left out (byte
+    // offsets into the text), so that only those in the part kept are counted.
+    let mut spaced = Vec::new();
+    let mut dropped = Vec::new();
+    let body = pasted.trim_end_matches(['\r', '\n']);
+    let mut last_cr = false;
+    for c in body.chars() {
+        match c {
+            // A CR LF pair is one line break.
+            '\n' if last_cr => {}
+            '\r' | '\n' => {
+                spaced.push(fit.text.len());
+                fit.text.push(' ');
+            }
+            '\t' => fit.text.push(' '),
+            c if c.is_control() => dropped.push(fit.text.len()),
+            c => fit.text.push(c),
+        }
+        last_cr = c == '\r';
+    }
+    let room = PROMPT_MAX.saturating_sub(line.len());
+    let mut end = fit.text.len();
+    if end > room {
+        end = room;
+        while !fit.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        fit.cut = fit.text.len() - end;
+        fit.text.truncate(end);
+    }
+    fit.spaced = spaced.iter().filter(|at| **at < end).count();
+    fit.dropped = dropped.iter().filter(|at| **at < end).count();
+    fit
+}
+
+impl PasteFit {
+    /// One line that says what the paste lost or changed; `None` when it went in as it was.
+    pub fn note(&self) -> Option<String> {
+        use crate::observe::format::thousands;
+        let mut parts = Vec::new();
+        if self.cut > 0 {
+            parts.push(format!(
+                "the prompt holds {} bytes: the last {} bytes of the paste were cut",
+                thousands(PROMPT_MAX as u64),
+                thousands(self.cut as u64)
+            ));
+        }
+        if self.spaced > 0 {
+            parts.push(format!(
+                "{} line break{} became {}",
+                thousands(self.spaced as u64),
+                if self.spaced == 1 { "" } else { "s" },
+                if self.spaced == 1 {
+                    "a space"
+                } else {
+                    "spaces"
+                }
+            ));
+        }
+        if self.dropped > 0 {
+            parts.push(format!(
+                "{} control character{} left out",
+                thousands(self.dropped as u64),
+                if self.dropped == 1 { "" } else { "s" }
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("pasted: {}", parts.join("; ")))
+    }
+}
+
 /// A command typed at the prompt.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PromptCommand {
@@ -272,5 +365,46 @@ impl fmt::Display for DurationText {
             let fraction = format!("{rest:06}");
             write!(f, "{ms}.{}ms", fraction.trim_end_matches('0'))
         }
+    }
+}
+
+#[cfg(test)]
+mod paste_tests {
+    use super::*;
+
+    #[test]
+    fn a_paste_becomes_one_line_and_says_what_changed() {
+        let fit = fit_paste("put x ", "a\r\nb\nc\td\u{1b}[1m\n\n");
+        assert_eq!(fit.text, "a b c d[1m");
+        assert_eq!((fit.spaced, fit.dropped, fit.cut), (2, 1, 0));
+        assert_eq!(
+            fit.note().as_deref(),
+            Some("pasted: 2 line breaks became spaces; 1 control character left out")
+        );
+        // A single line with its trailing line break goes in as it is, without a word.
+        let fit = fit_paste("", "kill 2\n");
+        assert_eq!((fit.text.as_str(), fit.note()), ("kill 2", None));
+    }
+
+    #[test]
+    fn a_paste_stops_at_the_prompts_limit_and_says_how_much_was_cut() {
+        let fit = fit_paste("put x ", &"k".repeat(65_536));
+        assert_eq!(fit.text.len(), PROMPT_MAX - 6);
+        assert_eq!(fit.cut, 65_536 - (PROMPT_MAX - 6));
+        assert_eq!(
+            fit.note().as_deref(),
+            Some(
+                "pasted: the prompt holds 4,096 bytes: the last 61,446 bytes of the paste were cut"
+            )
+        );
+        // Never inside a character.
+        let fit = fit_paste(&"a".repeat(PROMPT_MAX - 1), "éé");
+        assert_eq!((fit.text.as_str(), fit.cut), ("", 4));
+        // Only the line breaks of the part kept are counted.
+        let fit = fit_paste("", &"abc\n".repeat(3_000));
+        assert_eq!((fit.spaced, fit.cut), (1_024, 12_000 - 1 - PROMPT_MAX));
+        // A full line takes nothing more.
+        let fit = fit_paste(&"a".repeat(PROMPT_MAX), "b");
+        assert_eq!((fit.text.as_str(), fit.cut), ("", 1));
     }
 }

@@ -16,7 +16,9 @@ use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use super::action::{action_for, Action, Mode};
 use super::view::ViewLayout;
 use crate::check::{CheckResult, Counts};
-use crate::command::prompt::{self, InputHistory, PromptCommand, PromptError, NEMESIS_DEFAULT};
+use crate::command::prompt::{
+    self, InputHistory, PromptCommand, PromptError, NEMESIS_DEFAULT, PROMPT_MAX,
+};
 use crate::node::{Event, EventKind};
 use crate::observe::cluster_view::{ClusterView, LogWant};
 use crate::observe::feed::{category, Category, DropMark, FeedKind, FeedLine, FEED_CAPACITY};
@@ -49,6 +51,11 @@ pub struct PromptState {
     /// The last line that did not parse and why: while the status line shows that error, the
     /// footer shows the line with a caret under the word.
     pub error: Option<(String, PromptError)>,
+    /// What the last paste or key lost or changed (cut at [`PROMPT_MAX`], line breaks made
+    /// spaces), shown under the open prompt until the line is edited again.
+    pub notice: Option<String>,
+    /// Keys refused since the line reached [`PROMPT_MAX`] (for the notice).
+    pub refused: usize,
 }
 
 /// Work for the cluster, carried out off the UI thread by the commander.
@@ -216,6 +223,8 @@ impl AppState {
                 history: InputHistory::new(100),
                 completions: Vec::new(),
                 error: None,
+                notice: None,
+                refused: 0,
             },
             feed: VecDeque::new(),
             feed_kind: FeedKind::Protocol,
@@ -431,10 +440,35 @@ impl AppState {
         }
     }
 
+    /// Takes a paste (the terminal's bracketed paste: the whole text in one event). A paste is
+    /// text for the prompt, never keys, and never runs by itself: at the open prompt it goes in
+    /// at the cursor (the end of the line); anywhere else it opens the prompt with it, so a
+    /// command pasted from notes waits there for Enter (Esc drops it). It becomes one line, at
+    /// most [`PROMPT_MAX`] bytes; what it lost or changed is said under the prompt.
+    pub fn on_paste(&mut self, text: &str) {
+        self.dirty = true;
+        if self.focus != Focus::Prompt {
+            self.update(Action::OpenPrompt);
+        }
+        let fit = prompt::fit_paste(&self.prompt.input, text);
+        self.prompt.input.push_str(&fit.text);
+        self.prompt.completions.clear();
+        self.prompt.history.reset_cursor();
+        self.prompt.refused = 0;
+        self.prompt.notice = fit.note();
+    }
+
+    /// The line changed: what the notice said about it is old news.
+    fn clear_prompt_notice(&mut self) {
+        self.prompt.notice = None;
+        self.prompt.refused = 0;
+    }
+
     /// Runs the line typed at the prompt.
     fn run_prompt(&mut self) -> Vec<Effect> {
         let line = std::mem::take(&mut self.prompt.input);
         self.prompt.completions.clear();
+        self.clear_prompt_notice();
         self.prompt.history.reset_cursor();
         self.focus = Focus::Main;
         if line.trim().is_empty() {
@@ -454,6 +488,11 @@ impl AppState {
     /// Completes the word being typed at the prompt.
     fn complete_prompt(&mut self) {
         let options = prompt::complete(&self.prompt.input, self.max_id());
+        // A completion never takes the line past the prompt's limit.
+        let options: Vec<String> = options
+            .into_iter()
+            .filter(|o| o.len() <= PROMPT_MAX)
+            .collect();
         if options.len() == 1 {
             self.prompt.input = options[0].clone();
             self.prompt.completions.clear();
@@ -608,6 +647,7 @@ impl AppState {
                 self.focus = Focus::Prompt;
                 self.prompt.input.clear();
                 self.prompt.completions.clear();
+                self.clear_prompt_notice();
                 Vec::new()
             }
             Action::NextMessage | Action::PrevMessage => {
@@ -709,29 +749,47 @@ impl AppState {
             Action::PromptHistoryBack => {
                 if let Some(line) = self.prompt.history.prev(&self.prompt.input) {
                     self.prompt.input = line.to_string();
+                    self.clear_prompt_notice();
                 }
                 Vec::new()
             }
             Action::PromptHistoryForward => {
                 if let Some(line) = self.prompt.history.next() {
                     self.prompt.input = line.to_string();
+                    self.clear_prompt_notice();
                 }
                 Vec::new()
             }
             Action::PromptDelete => {
                 self.prompt.input.pop();
                 self.prompt.completions.clear();
+                self.clear_prompt_notice();
                 Vec::new()
             }
             Action::PromptCancel => {
                 self.focus = Focus::Main;
                 self.prompt.input.clear();
                 self.prompt.completions.clear();
+                self.clear_prompt_notice();
                 self.prompt.history.reset_cursor();
                 Vec::new()
             }
             Action::PromptType(c) => {
-                self.prompt.input.push(c);
+                if self.prompt.input.len() + c.len_utf8() > PROMPT_MAX {
+                    // Count the keys refused since the line filled up (a paste in a terminal
+                    // without bracketed paste arrives as keys).
+                    self.prompt.refused += 1;
+                    let n = self.prompt.refused;
+                    self.prompt.notice = Some(format!(
+                        "the prompt is full ({} bytes): {} key{} not typed",
+                        crate::observe::format::thousands(PROMPT_MAX as u64),
+                        crate::observe::format::thousands(n as u64),
+                        if n == 1 { " was" } else { "s were" }
+                    ));
+                } else {
+                    self.prompt.input.push(c);
+                    self.clear_prompt_notice();
+                }
                 self.prompt.completions.clear();
                 Vec::new()
             }

@@ -306,6 +306,7 @@ async fn event_loop(
                     let _ = state.on_mouse(m);
                 }
                 Some(Ok(TermEvent::Resize(..))) => state.dirty = true,
+                Some(Ok(TermEvent::Paste(text))) => state.on_paste(&text),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e),
                 None => break,

@@ -84,13 +84,7 @@ pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
         return;
     }
     let nodes = state.nodes as u16;
-    let footer_h = if footer::prompt_error(state).is_some() {
-        4
-    } else if state.focus == Focus::Prompt && !state.prompt.completions.is_empty() {
-        3
-    } else {
-        2
-    };
+    let footer_h = footer::height(state);
     let narration_h = u16::from(
         state
             .replay

@@ -21,6 +21,7 @@ mod guided_tmux;
 mod keys_doc;
 mod layers;
 mod membership;
+mod paste_tmux;
 mod raft_paper;
 mod replay;
 mod rules;

@@ -1,5 +1,6 @@
-//! The footer: the prompt when open, else the last result (with a caret under the word a
-//! prompt error is about), the main keys and the verdict on the history.
+//! The footer: the prompt when open (a long line scrolled to show its end, and a notice when a
+//! paste was cut or changed), else the last result (with a caret under the word a prompt error
+//! is about), the main keys and the verdict on the history.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -7,7 +8,8 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{style, verdict};
-use crate::command::prompt::PromptError;
+use crate::command::prompt::{PromptError, PROMPT_MAX};
+use crate::observe::format::thousands;
 use crate::tui::action::{self, Mode, DIGITS_LABEL};
 use crate::tui::app::{AppState, Focus};
 
@@ -21,6 +23,56 @@ pub fn prompt_error(state: &AppState) -> Option<(&str, &PromptError)> {
     current.then_some((line.as_str(), e))
 }
 
+/// How many rows the footer takes: the status line and the keys; with a prompt error, the line
+/// and its caret too; at the open prompt, its line, the keys, and a row each for the notice
+/// (a paste cut or changed) and the completions when there are any.
+pub fn height(state: &AppState) -> u16 {
+    if prompt_error(state).is_some() {
+        4
+    } else if state.focus == Focus::Prompt {
+        2 + u16::from(state.prompt.notice.is_some())
+            + u16::from(!state.prompt.completions.is_empty())
+    } else {
+        2
+    }
+}
+
+/// The open prompt's line in `width` columns: `:`, the text, the cursor `█`. A line too long
+/// to fit shows its end, where the cursor is, after a `…` that stands for the part scrolled
+/// out at the left; the flag says it did.
+pub fn prompt_line(input: &str, width: usize) -> (Line<'static>, bool) {
+    let char_width = |c: char| Span::raw(c.encode_utf8(&mut [0; 4]).to_string()).width();
+    let total: usize = input.chars().map(char_width).sum();
+    // ":" and "█" take a column each.
+    if total + 2 <= width {
+        let line = Line::from(vec![
+            Span::styled(":", style::strong()),
+            Span::raw(input.to_string()),
+            Span::styled("█", style::dim()),
+        ]);
+        return (line, false);
+    }
+    // ":", "…", the tail, "█".
+    let room = width.saturating_sub(3);
+    let mut used = 0;
+    let mut start = input.len();
+    for (i, c) in input.char_indices().rev() {
+        let w = char_width(c);
+        if used + w > room {
+            break;
+        }
+        used += w;
+        start = i;
+    }
+    let line = Line::from(vec![
+        Span::styled(":", style::strong()),
+        Span::styled("…", style::dim()),
+        Span::raw(input[start..].to_string()),
+        Span::styled("█", style::dim()),
+    ]);
+    (line, true)
+}
+
 /// The footer: the prompt when open, else the last result (with a caret under the word a
 /// prompt error is about) and the main keys.
 pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
@@ -30,21 +82,35 @@ pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
     }
     let mut lines = Vec::new();
     if state.focus == Focus::Prompt {
-        lines.push(Line::from(vec![
-            Span::styled(":", style::strong()),
-            Span::raw(state.prompt.input.clone()),
-            Span::styled("█", style::dim()),
-        ]));
+        let width = area.width as usize;
+        let (line, scrolled) = prompt_line(&state.prompt.input, width);
+        lines.push(line);
+        if let Some(notice) = &state.prompt.notice {
+            lines.push(Line::from(Span::styled(
+                notice.clone(),
+                style::alert(state.theme),
+            )));
+        }
         if !state.prompt.completions.is_empty() {
             lines.push(Line::from(Span::styled(
                 state.prompt.completions.join("  "),
                 style::dim(),
             )));
         }
-        let mut keys: Vec<String> = action::footer(Mode::Prompt)
-            .iter()
-            .map(action::Footer::text)
-            .collect();
+        let mut keys = Vec::new();
+        if scrolled {
+            // The line's length first, since its start is out of sight.
+            keys.push(format!(
+                "{} of {} bytes",
+                thousands(state.prompt.input.len() as u64),
+                thousands(PROMPT_MAX as u64)
+            ));
+        }
+        keys.extend(
+            action::footer(Mode::Prompt)
+                .iter()
+                .map(action::Footer::text),
+        );
         keys.push("help lists commands".into());
         lines.push(Line::from(Span::styled(keys.join(" · "), style::dim())));
     } else {

@@ -224,3 +224,142 @@ fn esc_cancels_the_prompt() {
     state.on_key(key(':'));
     assert_eq!(state.prompt.input, "");
 }
+
+#[test]
+fn a_paste_at_the_prompt_is_text_at_the_cursor_never_keys() {
+    let mut state = app_with(elected(), Vec::new());
+    type_keys(&mut state, ":put x ");
+    // `q` quits and `k` kills on the main screen; in a paste they are letters, and the line
+    // break at the end does not run the line.
+    state.on_paste("quick\n");
+    assert_eq!(state.focus, Focus::Prompt);
+    assert_eq!(state.prompt.input, "put x quick");
+    assert!(!state.quit);
+    assert_eq!(
+        state.prompt.notice, None,
+        "nothing to say about a one-line paste"
+    );
+    assert_eq!(
+        state.on_key(code(KeyCode::Enter)),
+        run(PromptCommand::Kv(KvOp::Put {
+            key: "x".into(),
+            value: "quick".into()
+        }))
+    );
+    // Line breaks inside become spaces, and the prompt says so.
+    type_keys(&mut state, ":");
+    state.on_paste("kill\n2\n");
+    assert_eq!(state.prompt.input, "kill 2");
+    assert_eq!(
+        state.prompt.notice.as_deref(),
+        Some("pasted: 1 line break became a space")
+    );
+    // Editing the line retires the notice.
+    state.on_key(code(KeyCode::Backspace));
+    assert_eq!(state.prompt.notice, None);
+}
+
+#[test]
+fn a_paste_on_the_main_screen_opens_the_prompt_with_it_and_runs_nothing() {
+    for focus in [Focus::Main, Focus::Help, Focus::Detail] {
+        let mut state = app_with(elected(), Vec::new());
+        state.focus = focus;
+        state.on_paste("k q i 1 2 kill 2");
+        assert_eq!(state.focus, Focus::Prompt, "from {focus:?}");
+        assert_eq!(state.prompt.input, "k q i 1 2 kill 2");
+        assert!(!state.quit);
+        assert_eq!(state.selected, 1, "no digit selected a node");
+        // Esc drops it: nothing ran.
+        assert!(state.on_key(code(KeyCode::Esc)).is_empty());
+        assert_eq!(state.focus, Focus::Main);
+        assert!(state.prompt.history.is_empty());
+    }
+}
+
+#[test]
+fn the_prompt_holds_4_kib_and_says_how_much_a_paste_or_typing_lost() {
+    let max = raftlab::command::prompt::PROMPT_MAX;
+    let mut state = app_with(elected(), Vec::new());
+    type_keys(&mut state, ":put x ");
+    state.on_paste(&"v".repeat(65_536));
+    assert_eq!(state.prompt.input.len(), max);
+    assert_eq!(
+        state.prompt.notice.as_deref(),
+        Some("pasted: the prompt holds 4,096 bytes: the last 61,446 bytes of the paste were cut")
+    );
+    // Typing on is refused, key by key, and counted.
+    type_keys(&mut state, "ab");
+    assert_eq!(state.prompt.input.len(), max);
+    assert_eq!(
+        state.prompt.notice.as_deref(),
+        Some("the prompt is full (4,096 bytes): 2 keys were not typed")
+    );
+    // Room again after Backspace.
+    state.on_key(code(KeyCode::Backspace));
+    type_keys(&mut state, "w");
+    assert_eq!(state.prompt.input.len(), max);
+    assert!(state.prompt.input.ends_with("vw"));
+    assert_eq!(state.prompt.notice, None);
+    // The capped line still runs: a put of a 4 KB value.
+    let effects = state.on_key(code(KeyCode::Enter));
+    assert!(
+        matches!(&effects[..], [Effect::Run(PromptCommand::Kv(KvOp::Put { value, .. }))]
+            if value.len() == max - 6),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn a_long_line_shows_its_end_where_the_cursor_is() {
+    let mut state = app_with(elected(), Vec::new());
+    type_keys(&mut state, ":put x ");
+    let value: String = (0..300)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    state.on_paste(&value);
+    for (w, h) in [(80, 24), (140, 45)] {
+        let screen = Screen::of(&state, w, h);
+        let rows: Vec<String> = (0..h as usize).map(|y| screen.row(y)).collect();
+        let at = rows
+            .iter()
+            .position(|r| r.starts_with(":…"))
+            .unwrap_or_else(|| panic!("a scrolled prompt row:\n{}", rows.join("\n")));
+        // `:`, `…`, as much of the end as fits, the cursor: the whole width.
+        let tail = &value[value.len() - (w as usize - 3)..];
+        assert_eq!(rows[at], format!(":…{tail}█"));
+        // The keys row gives the line's length, since its start is out of sight.
+        assert!(
+            rows[at + 1].starts_with("306 of 4,096 bytes · "),
+            "{}",
+            rows[at + 1]
+        );
+    }
+    // A short line is shown whole, from its start.
+    let mut state = app_with(elected(), Vec::new());
+    type_keys(&mut state, ":kill 2");
+    let screen = Screen::of(&state, 80, 24);
+    assert!(screen.find(":kill 2█").is_some(), "{}", screen.text());
+}
+
+#[test]
+fn a_cut_paste_shows_its_notice_under_the_prompt() {
+    let mut state = app_with(elected(), Vec::new());
+    type_keys(&mut state, ":");
+    state.on_paste(&"k".repeat(10_000));
+    let screen = Screen::of(&state, 140, 45);
+    let rows: Vec<String> = (0..45).map(|y| screen.row(y)).collect();
+    let at = rows
+        .iter()
+        .position(|r| r.starts_with(":…"))
+        .unwrap_or_else(|| panic!("a scrolled prompt row:\n{}", rows.join("\n")));
+    assert_eq!(
+        rows[at + 1].trim_end(),
+        "pasted: the prompt holds 4,096 bytes: the last 5,904 bytes of the paste were cut"
+    );
+    assert!(
+        rows[at + 2].contains("help lists commands"),
+        "{}",
+        rows[at + 2]
+    );
+    assert_eq!(at + 3, 45, "the footer ends the screen");
+}
