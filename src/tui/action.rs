@@ -88,6 +88,8 @@ pub enum Action {
     /// Show or hide the recorded operations and the checker's verdict (the failing window when
     /// there is one).
     ToggleHistory,
+    /// The running challenge's next hint (`:hint`).
+    NextHint,
     /// A command typed at the prompt.
     Command(PromptCommand),
     /// Close the overlay on top (help, node detail, history); the message selection stays.
@@ -585,6 +587,12 @@ fn main_bindings() -> Vec<KeyBinding> {
             "v",
             ToggleHistory,
             "why the footer's verdict says so (history)",
+        ),
+        row(
+            &[key('H')],
+            "H",
+            NextHint,
+            "the running challenge's next hint (:challenge NAME starts one)",
         ),
         row(
             &[code(KeyCode::Esc)],
