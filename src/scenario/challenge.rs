@@ -407,7 +407,7 @@ async fn watch(
     let mut poll = tokio::time::interval(POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_why = String::new();
-    let mut checked_ops = 0;
+    let mut checked = crate::check::Counts::default();
     loop {
         tokio::select! {
             ev = bus.recv() => {
@@ -429,8 +429,9 @@ async fn watch(
             }
             _ = poll.tick() => {
                 tally.observe_status(&Source::status(cluster));
-                if checks_reads && history.len() != checked_ops {
-                    checked_ops = history.len();
+                // Checked again whenever an operation starts or ends.
+                if checks_reads && history.counts() != checked {
+                    checked = history.counts();
                     let ops = history.operations();
                     let verdict = tokio::task::spawn_blocking(move || {
                         crate::check::check(&ops, Duration::from_secs(2))
