@@ -400,8 +400,7 @@ async fn watch(
     let reads_commits = counts.contains(&HistoryCount::LostCommits);
     let checks_reads = counts.contains(&HistoryCount::StaleReads);
     let mut bus = cluster.events().subscribe();
-    let mut tally = EventHistory::new();
-    tally.observe_status(&Source::status(cluster));
+    let mut tally = EventHistory::starting_from(&Source::status(cluster));
     let _ = reports.send(ChallengeReport::Watching);
     let started = Instant::now();
     let mut poll = tokio::time::interval(POLL);

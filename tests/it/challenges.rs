@@ -144,11 +144,15 @@ within = "20s"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn split_vote_is_not_reached_with_the_leader_still_voting() {
-    // Three voters split between two candidates: one candidate always gets two of them.
+    // Three voters split between two candidates: one candidate always gets two of them (once
+    // every log holds the setup's entry, so that the leader grants its vote too).
     attempt(
         "split-vote",
         None,
         r#"
+[[step]]
+wait = "commit all >= 1 and logs agree"
+within = "20s"
 [[step]]
 do = ["campaign 2", "campaign 3"]
 wait = "leader and leader != 1"
@@ -358,7 +362,7 @@ async fn hand_over_is_not_reached_by_killing_the_leader_until_node_3_wins() {
         r#"
 [[step]]
 do = ["kill 1", "campaign 3"]
-wait = "leader 3"
+wait = "leader"
 within = "20s"
 [[step]]
 do = "restart 1"
@@ -444,6 +448,10 @@ async fn stale_read_is_reached_by_reading_from_an_old_leader() {
         Some(Preset::Fast),
         r#"
 [[step]]
+do = "put x 1"
+wait = "ops done and applied all >= 2"
+within = "20s"
+[[step]]
 do = "isolate 1"
 wait = "leader != 1"
 within = "20s"
@@ -469,6 +477,10 @@ async fn stale_read_is_not_reached_by_reading_from_the_new_leader() {
         "stale-read",
         Some(Preset::Fast),
         r#"
+[[step]]
+do = "put x 1"
+wait = "ops done and applied all >= 2"
+within = "20s"
 [[step]]
 do = "isolate 1"
 wait = "leader != 1"

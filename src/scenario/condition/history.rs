@@ -89,6 +89,20 @@ impl EventHistory {
         EventHistory::default()
     }
 
+    /// A history that starts now: the leaders of `status` already believe they lead, and the
+    /// logs are as long as it says.
+    pub fn starting_from(status: &ClusterStatus) -> Self {
+        let mut h = EventHistory::new();
+        for n in status.nodes.iter().filter(|n| n.up) {
+            if n.status.role == Role::Leader {
+                h.leaders.insert(n.id, n.status.term);
+            }
+        }
+        h.most_leaders = h.leaders.len();
+        h.observe_status(status);
+        h
+    }
+
     /// The count now.
     pub fn count(&self, what: &HistoryCount) -> u64 {
         match what {
