@@ -140,7 +140,7 @@ pub const COMMANDS: &[CommandHelp] = &[
     },
     CommandHelp {
         usage: "challenge [NAME]",
-        summary: "start a challenge; alone: list them",
+        summary: "start a challenge (dashboard); no NAME: list",
     },
     CommandHelp {
         usage: "hint",

@@ -39,8 +39,11 @@ pub fn render(p: &ChallengePanel, theme: Theme, frame: &mut Frame, area: Rect) {
         p.title.clone(),
         style::strong().add_modifier(Modifier::BOLD),
     )));
-    lines.extend(word_wrap(&p.summary, width).into_iter().map(Line::from));
-    lines.extend(hang(6, "goal:", &p.goal, width));
+    // Solved, the explanation takes the room of the task and the goal.
+    if !p.solved() {
+        lines.extend(word_wrap(&p.summary, width).into_iter().map(Line::from));
+        lines.extend(hang(6, "goal:", &p.goal, width));
+    }
     match &p.stage {
         Stage::SettingUp => lines.push(Line::from(Span::styled(
             "setting up the cluster…".to_string(),
