@@ -11,6 +11,7 @@
 //!   check.rs     raftlab check       judge a saved history
 //!   sim.rs       raftlab sim         a scripted story on the deterministic simulator
 //!   scenario.rs  raftlab scenario    a scripted scenario, on the dashboard or headless
+//!   challenge.rs raftlab challenge   the challenges: the list, or one on the dashboard
 //!   replay.rs    raftlab replay      a recording, played back in the dashboard
 //!   config.rs    raftlab config      the settings in force and where each came from; also the
 //!                                    loading of raftlab.toml the dashboard commands share
@@ -25,6 +26,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 pub mod args;
 pub mod bench;
+pub mod challenge;
 pub mod chaos;
 pub mod check;
 pub mod config;
@@ -35,7 +37,8 @@ pub mod sim;
 pub mod ui;
 
 pub use args::{
-    theme, BenchArgs, ChaosArgs, CheckArgs, Cli, Command, ConfigArgs, FsyncArg, NetKind,
+    theme, BenchArgs, ChallengeArgs, ChaosArgs, CheckArgs, Cli, Command, ConfigArgs, FsyncArg,
+    NetKind,
     ReadModeArg, ReplayArgs, RulesArgs, ScenarioArgs, ServeArgs, SimArgs, StorageArgs, StorageKind,
     TempDir, ThemeArg, UiArgs,
 };
@@ -61,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::main(&args),
         Command::Sim(args) => sim::main(&args),
         Command::Scenario(args) => scenario::main(args),
+        Command::Challenge(args) => challenge::main(args),
         Command::Replay(args) => replay::main(args),
         Command::Config(args) => config::main(args),
     }

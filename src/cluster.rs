@@ -63,6 +63,9 @@ pub struct ClusterConfig {
     /// Which optional rules the nodes follow and which they break on purpose (see [`Rules`]).
     /// Fixed for the cluster's life: a restarted node gets the same rules.
     pub rules: Rules,
+    /// Most entries in one AppendEntries (the core's default when `None`). One entry per
+    /// message makes the schedules of Figure 8 reachable by hand.
+    pub max_entries_per_append: Option<usize>,
 }
 
 /// Where the nodes keep their hard state and log.
@@ -130,7 +133,18 @@ impl ClusterConfig {
             storage: StorageConfig::Memory,
             snapshot: None,
             rules: Rules::default(),
+            max_entries_per_append: None,
         }
+    }
+
+    /// The core configuration of node `id` among `voters`: the preset's, with the cluster's
+    /// own limits.
+    pub fn raft_config(&self, id: NodeId, voters: Vec<NodeId>) -> crate::raft::Config {
+        let mut c = self.preset.raft_config(id, voters, self.seed);
+        if let Some(n) = self.max_entries_per_append {
+            c.max_entries_per_append = n.max(1);
+        }
+        c
     }
 
     /// The snapshot policy in force: the configured one, or the preset's.
@@ -301,7 +315,7 @@ impl Cluster {
                 (
                     *id,
                     NodeConfig {
-                        raft: config.preset.raft_config(*id, ids.clone(), config.seed),
+                        raft: config.raft_config(*id, ids.clone()),
                         addresses: addresses.clone(),
                         client_timeout: config.preset.client_timeout(),
                         snapshot: config.snapshot_policy(),
@@ -831,7 +845,7 @@ impl ClusterHandle {
         let config = NodeConfig {
             // No voters: a joining server knows no configuration until the leader's log or
             // snapshot gives it one, so it never campaigns on its own.
-            raft: preset.raft_config(id, Vec::new(), self.inner.config.seed),
+            raft: self.inner.config.raft_config(id, Vec::new()),
             addresses: self.inner.addresses.clone(),
             client_timeout: preset.client_timeout(),
             snapshot: self.inner.config.snapshot_policy(),

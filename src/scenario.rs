@@ -34,6 +34,7 @@
 //! [`condition`]; a wait that times out or an assertion that fails ends the scenario with the
 //! state that contradicted it. A scenario file is checked whole before anything runs.
 
+pub mod challenge;
 pub mod condition;
 pub mod runner;
 

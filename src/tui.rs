@@ -20,6 +20,7 @@
 
 pub mod action;
 pub mod app;
+pub mod challenge;
 pub mod commander;
 pub mod input;
 /// The prompt's language lives in the command layer; re-exported where the dashboard uses it.
@@ -241,15 +242,42 @@ pub async fn run_scenario(
         rules: cluster.rules,
         logs,
     };
-    run_with(config, Some(ScenarioRun { scenario, guided })).await
+    run_with(config, Some(ScenarioRun { scenario, guided }), None).await
+}
+
+/// Runs a challenge on the dashboard: its cluster (memory storage, `preset` instead of its
+/// own when given) and its panel, watching the goal from the start.
+pub async fn run_challenge(
+    challenge: crate::scenario::challenge::Challenge,
+    preset: Option<Preset>,
+    theme: Theme,
+    logs: LogPlace,
+) -> ExitCode {
+    let cluster = challenge.cluster_config(preset);
+    let config = UiConfig {
+        nodes: challenge.nodes,
+        preset: cluster.preset,
+        seed: challenge.seed,
+        theme,
+        storage: cluster.storage,
+        snapshot: cluster.snapshot,
+        record: None,
+        rules: cluster.rules,
+        logs,
+    };
+    run_with(config, None, Some(challenge)).await
 }
 
 /// Runs the dashboard until the user quits (q, Ctrl-C) or SIGTERM arrives.
 pub async fn run(config: UiConfig) -> ExitCode {
-    run_with(config, None).await
+    run_with(config, None, None).await
 }
 
-async fn run_with(config: UiConfig, scenario: Option<ScenarioRun>) -> ExitCode {
+async fn run_with(
+    config: UiConfig,
+    scenario: Option<ScenarioRun>,
+    challenge: Option<crate::scenario::challenge::Challenge>,
+) -> ExitCode {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "raftlab: the dashboard needs a terminal. Without one, try `raftlab serve` (a \
@@ -264,6 +292,9 @@ async fn run_with(config: UiConfig, scenario: Option<ScenarioRun>) -> ExitCode {
     cluster_config.storage = config.storage.clone();
     cluster_config.snapshot = config.snapshot;
     cluster_config.rules = config.rules;
+    if let Some(ch) = &challenge {
+        cluster_config.max_entries_per_append = ch.max_append;
+    }
     let cluster = match Cluster::start(cluster_config).await {
         Ok(c) => c,
         Err(e) => {
@@ -319,6 +350,7 @@ async fn run_with(config: UiConfig, scenario: Option<ScenarioRun>) -> ExitCode {
         history,
         recorder.clone(),
         scenario,
+        challenge,
     )
     .await;
     drop(guard);
@@ -349,6 +381,7 @@ async fn event_loop(
     history: crate::check::History,
     recorder: Option<crate::record::Recorder>,
     scenario: Option<ScenarioRun>,
+    first_challenge: Option<crate::scenario::challenge::Challenge>,
 ) -> std::io::Result<()> {
     let poll_every = match cluster.preset() {
         Preset::Fast => Duration::from_millis(50),
@@ -389,6 +422,18 @@ async fn event_loop(
         })
     });
     drop(reports_tx);
+    // A challenge's watcher, started by `raftlab challenge NAME` or `:challenge NAME`; its
+    // reports are tagged with the generation of the panel they belong to.
+    let mut challenges = challenge::Watchers::new(
+        cluster.handle(),
+        history.clone(),
+        results_tx.clone(),
+        cluster.rules(),
+        state.nodes,
+    );
+    if let Some(ch) = first_challenge {
+        challenges.start(state, ch);
+    }
     let commander = tokio::spawn(commander::run(
         cluster.handle(),
         history,
@@ -457,6 +502,10 @@ async fn event_loop(
                 state.apply_result(text);
                 Vec::new()
             }
+            Some((generation, report)) = challenges.reports.recv() => {
+                challenges.apply(state, generation, report);
+                Vec::new()
+            }
             Some(report) = reports_rx.recv() => {
                 if let Some(r) = &recorder {
                     narration::note_report(r, &report);
@@ -493,6 +542,10 @@ async fn event_loop(
                 let _ = advance_tx.send(());
                 continue;
             }
+            if let app::Effect::StartChallenge(name) = &e {
+                challenges.start_named(state, name);
+                continue;
+            }
             if effects_tx.try_send(e).is_err() {
                 state.status_line = "busy: the previous commands are still running".into();
             }
@@ -504,6 +557,7 @@ async fn event_loop(
     if let Some(r) = runner {
         r.abort();
     }
+    challenges.stop();
     Ok(())
 }
 

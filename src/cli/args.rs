@@ -5,8 +5,8 @@
 //!   Cli ─ command: Option<Command>      none: the dashboard, with Cli::ui's flags
 //!         ui: UiArgs ─┬─ RulesArgs      PreVote, CheckQuorum, read mode, UNSAFE rules
 //!                     └─ StorageArgs    disk or memory, data dir, fsync, snapshots
-//!   Command ─ Ui · Serve · Bench · Chaos · Check · Sim · Scenario · Replay · Config (one *Args
-//!             each)
+//!   Command ─ Ui · Serve · Bench · Chaos · Check · Sim · Scenario · Challenge · Replay · Config
+//!             (one *Args each)
 //! ```
 //!
 //! The dashboard's flags are `Option`s where the config file (`raftlab.toml`) may give the value:
@@ -65,6 +65,10 @@ pub enum Command {
     /// and assertions, with narration. On the dashboard by default (`--guided` waits for Enter
     /// between steps); `--headless` prints each step and exits non-zero when one fails.
     Scenario(ScenarioArgs),
+    /// Goal-driven exercises checked live on the dashboard. Without a name, lists them (✓ for
+    /// those solved; progress is kept in the user's data directory). With a name, opens the
+    /// dashboard on the challenge's cluster: `H` or `:hint` gives a hint.
+    Challenge(ChallengeArgs),
     /// Open a recording made with `--record FILE` in the dashboard: play, pause, change speed
     /// and seek backward and forward with a time slider.
     Replay(ReplayArgs),
@@ -116,6 +120,19 @@ pub struct ScenarioArgs {
     /// Override the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Colours: color, or mono (also chosen when NO_COLOR is set).
+    #[arg(long, value_enum)]
+    pub theme: Option<ThemeArg>,
+}
+
+/// Flags of `raftlab challenge`.
+#[derive(Debug, Args, Clone)]
+pub struct ChallengeArgs {
+    /// The challenge to start; without it, the list.
+    pub name: Option<String>,
+    /// Override the challenge's timing preset (fast: elections in 150–300 ms).
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
     /// Colours: color, or mono (also chosen when NO_COLOR is set).
     #[arg(long, value_enum)]
     pub theme: Option<ThemeArg>,

@@ -363,6 +363,7 @@ pub async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
             format!("delivered message #{id} now"),
             id,
         ),
+        PromptCommand::Challenge(_) | PromptCommand::Hint => Err(FaultError::DashboardOnly),
         other => Err(FaultError::NotAClusterCommand(other)),
     };
     match outcome {
@@ -388,6 +389,8 @@ pub enum FaultError {
     NoMessage(u64),
     /// The command is not a fault or clock command (a client operation, help, ...).
     NotAClusterCommand(PromptCommand),
+    /// Challenges and hints live on the dashboard.
+    DashboardOnly,
 }
 
 impl fmt::Display for FaultError {
@@ -396,6 +399,7 @@ impl fmt::Display for FaultError {
             FaultError::Cluster(e) => e.fmt(f),
             FaultError::NoMessage(id) => write!(f, "no message #{id} in flight"),
             FaultError::NotAClusterCommand(cmd) => write!(f, "{cmd} is not a cluster command"),
+            FaultError::DashboardOnly => f.write_str("only on the dashboard"),
         }
     }
 }

@@ -139,6 +139,14 @@ pub const COMMANDS: &[CommandHelp] = &[
         summary: "operations and verdict; save: as JSON lines",
     },
     CommandHelp {
+        usage: "challenge [NAME]",
+        summary: "start a challenge (dashboard); no NAME: list",
+    },
+    CommandHelp {
+        usage: "hint",
+        summary: "the running challenge's next hint (also: H)",
+    },
+    CommandHelp {
         usage: "help",
         summary: "show this help (also: ?)",
     },
@@ -182,13 +190,15 @@ pub(crate) enum Kind {
     Deliver,
     Nemesis,
     History,
+    Challenge,
+    Hint,
     Help,
     Quit,
 }
 
 impl Kind {
     #[cfg(test)]
-    const ALL: [Kind; 33] = [
+    const ALL: [Kind; 35] = [
         Kind::Put,
         Kind::Get,
         Kind::Del,
@@ -220,6 +230,8 @@ impl Kind {
         Kind::Deliver,
         Kind::Nemesis,
         Kind::History,
+        Kind::Challenge,
+        Kind::Hint,
         Kind::Help,
         Kind::Quit,
     ];
@@ -258,6 +270,8 @@ impl Kind {
             "deliver" => Kind::Deliver,
             "nemesis" => Kind::Nemesis,
             "history" => Kind::History,
+            "challenge" => Kind::Challenge,
+            "hint" => Kind::Hint,
             "help" | "?" => Kind::Help,
             "quit" | "exit" | "q" => Kind::Quit,
             _ => return None,
@@ -298,6 +312,8 @@ impl Kind {
             Kind::Deliver => "deliver",
             Kind::Nemesis => "nemesis",
             Kind::History => "history",
+            Kind::Challenge => "challenge",
+            Kind::Hint => "hint",
             Kind::Help => "help",
             Kind::Quit => "quit",
         }

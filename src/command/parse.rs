@@ -466,6 +466,12 @@ pub fn parse(line: &str, nodes: usize) -> Result<PromptCommand, PromptError> {
         Kind::Deliver => PromptCommand::DeliverMessage(cx.one_message()?),
         Kind::Nemesis => cx.nemesis()?,
         Kind::History => cx.history()?,
+        Kind::Challenge => match cx.args {
+            [] => PromptCommand::Challenge(None),
+            [name] => PromptCommand::Challenge(Some(name.text.clone())),
+            _ => return Err(cx.too_many(1)),
+        },
+        Kind::Hint => cx.none(PromptCommand::Hint)?,
         Kind::Help => cx.none(PromptCommand::Help)?,
         Kind::Quit => cx.none(PromptCommand::Quit)?,
     };

@@ -229,6 +229,10 @@ pub enum PromptCommand {
     History,
     /// `history save FILE`: writes the recorded operations to FILE as JSON lines.
     HistorySave(String),
+    /// `challenge NAME`: starts a challenge on the dashboard; `challenge` alone lists them.
+    Challenge(Option<String>),
+    /// `hint`: the running challenge's next hint (the dashboard's `H`).
+    Hint,
     /// `help` (or `?`): shows the help overlay.
     Help,
     /// `quit` (or `exit`, `q`): leaves the dashboard.
@@ -338,6 +342,9 @@ impl fmt::Display for PromptCommand {
             PromptCommand::Nemesis(d) => write!(f, "nemesis {}", DurationText(*d)),
             PromptCommand::NemesisStop => f.write_str("nemesis stop"),
             PromptCommand::History => f.write_str("history"),
+            PromptCommand::Challenge(None) => f.write_str("challenge"),
+            PromptCommand::Challenge(Some(name)) => write!(f, "challenge {}", Word(name)),
+            PromptCommand::Hint => f.write_str("hint"),
             PromptCommand::HistorySave(file) => write!(f, "history save {}", Word(file)),
             PromptCommand::Help => f.write_str("help"),
             PromptCommand::Quit => f.write_str("quit"),

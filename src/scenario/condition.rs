@@ -22,6 +22,22 @@
 //! last op ok   last op failed  how the last client operation ended
 //! ```
 //!
+//! History atoms count what happened since a challenge began (see [`history`]); they hold only
+//! where an [`EventHistory`] is kept (challenges), and compare like `count`:
+//!
+//! ```text
+//! split votes >= 1             terms in which two or more candidates stood and nobody won
+//! leaders at once >= 2         the most nodes that believed they led at the same moment
+//! stale appends >= 1           entries of its term a leader held uncommitted while a majority
+//!                                was in a newer term (it can never commit them)
+//! replaced 2 >= 3   replaced   entries a leader's AppendEntries removed from node 2's log
+//!                                (without a node: the most on any one node)
+//! snapshots installed [N] >= 1 InstallSnapshot accepted by node N (or by any node)
+//! kills == 0                   nodes that went down
+//! lost commits >= 1            indexes where two different entries were committed
+//! stale reads >= 1             keys whose client history is not linearizable
+//! ```
+//!
 //! A node is a number, `leader`, or a remembered `{name}`. `let` remembers `leader`,
 //! `follower K` (the K-th running follower by id), `METRIC NODE`, or a number.
 
@@ -34,6 +50,7 @@ use crate::command::prompt::Span;
 use crate::raft::{Index, NodeId, Role, Term};
 use error::{error, unmet};
 pub use error::{ConditionError, ConditionErrorKind, Unmet};
+pub use history::{EventHistory, HistoryCount};
 
 /// What a condition is evaluated against: the cluster's status and, on demand, logs and
 /// state-machine contents. A trait so that conditions can be tested without a cluster.
@@ -301,6 +318,15 @@ pub enum Clause {
     OpsDone,
     /// `last op ok` (true) / `last op failed` (false).
     LastOp(bool),
+    /// A count over the event history: `split votes >= 1`, `replaced 2 >= 3`, ...
+    History {
+        /// What is counted.
+        count: HistoryCount,
+        /// How.
+        op: Op,
+        /// Against what.
+        value: Value,
+    },
 }
 
 /// A condition: clauses that must all hold.
@@ -700,6 +726,9 @@ fn parse_clause(c: &Words<'_, '_>, nodes: usize) -> Result<Clause, ConditionErro
             };
             Clause::Kv { node, key, value }
         }
+        "split" | "leaders" | "stale" | "replaced" | "snapshots" | "kills" | "lost" => {
+            return parse_history(c, nodes);
+        }
         "count" => {
             let role = parse_role(c, 1)?;
             let op = parse_op(c, 2)?;
@@ -744,6 +773,53 @@ fn parse_clause(c: &Words<'_, '_>, nodes: usize) -> Result<Clause, ConditionErro
         other => return Err(c.at(0, E::Unknown(other.to_string()))),
     };
     Ok(clause)
+}
+
+/// Parses a history atom: its words, an optional node where the atom takes one, a comparison
+/// and a value.
+fn parse_history(c: &Words<'_, '_>, nodes: usize) -> Result<Clause, ConditionError> {
+    use ConditionErrorKind as E;
+    let words: Vec<&str> = (0..4).map_while(|i| c.text(i)).collect();
+    let fixed = |n: usize, count: HistoryCount| (n, count);
+    let (used, count) = match words.as_slice() {
+        ["split", "votes", ..] => fixed(2, HistoryCount::SplitVotes),
+        ["leaders", "at", "once", ..] => fixed(3, HistoryCount::LeadersAtOnce),
+        ["stale", "appends", ..] => fixed(2, HistoryCount::StaleAppends),
+        ["stale", "reads", ..] => fixed(2, HistoryCount::StaleReads),
+        ["kills", ..] => fixed(1, HistoryCount::Kills),
+        ["lost", "commits", ..] => fixed(2, HistoryCount::LostCommits),
+        ["replaced", ..] | ["snapshots", "installed", ..] => {
+            let at = if words[0] == "replaced" { 1 } else { 2 };
+            let node = match c.words.get(at) {
+                Some(w) if Op::parse(w.text).is_none() => Some(match parse_node(*w, nodes)? {
+                    NodeRef::Id(id) => id,
+                    _ => {
+                        return Err(c.at(at, E::Hint("a history count takes a node number")));
+                    }
+                }),
+                _ => None,
+            };
+            let count = if at == 1 {
+                HistoryCount::Replaced(node)
+            } else {
+                HistoryCount::SnapshotsInstalled(node)
+            };
+            (at + usize::from(node.is_some()), count)
+        }
+        _ => {
+            return Err(c.at(
+                0,
+                E::Hint(
+                    "expected a history count: split votes, leaders at once, stale appends, \
+                     replaced [N], snapshots installed [N], kills, lost commits, stale reads",
+                ),
+            ))
+        }
+    };
+    let op = parse_op(c, used)?;
+    let (value, n) = parse_value(c, used + 1, nodes)?;
+    c.no_more(used + 1 + n)?;
+    Ok(Clause::History { count, op, value })
 }
 
 fn node_vars(n: &NodeRef, out: &mut Vec<String>) {
@@ -805,7 +881,9 @@ impl Condition {
                     }
                     value_vars(value, &mut out);
                 }
-                Clause::Count { value, .. } => value_vars(value, &mut out),
+                Clause::Count { value, .. } | Clause::History { value, .. } => {
+                    value_vars(value, &mut out)
+                }
                 Clause::LogEq { node, other, .. } => {
                     node_vars(node, &mut out);
                     node_vars(other, &mut out);
@@ -821,11 +899,23 @@ impl Condition {
     }
 
     /// Evaluates the condition now: `Ok` when every clause holds, else what contradicts it.
+    /// History atoms are unmet here: they need [`Condition::eval_with_history`].
     pub async fn eval(
         &self,
         source: &impl Source,
         vars: &Vars,
         ops: Option<&OpsTracker>,
+    ) -> Result<(), Unmet> {
+        self.eval_with_history(source, vars, ops, None).await
+    }
+
+    /// Evaluates the condition now, history atoms against `history`.
+    pub async fn eval_with_history(
+        &self,
+        source: &impl Source,
+        vars: &Vars,
+        ops: Option<&OpsTracker>,
+        history: Option<&EventHistory>,
     ) -> Result<(), Unmet> {
         let status = source.status();
         let env = Env {
@@ -833,9 +923,20 @@ impl Condition {
             vars,
         };
         for c in &self.clauses {
-            eval_clause(c, &env, source, ops).await?;
+            eval_clause(c, &env, source, ops, history).await?;
         }
         Ok(())
+    }
+
+    /// The history counts it reads.
+    pub fn history_counts(&self) -> Vec<HistoryCount> {
+        self.clauses
+            .iter()
+            .filter_map(|c| match c {
+                Clause::History { count, .. } => Some(count.clone()),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -910,6 +1011,7 @@ async fn eval_clause(
     env: &Env<'_>,
     source: &impl Source,
     ops: Option<&OpsTracker>,
+    history: Option<&EventHistory>,
 ) -> Result<(), Unmet> {
     let st = env.status;
     match c {
@@ -1032,6 +1134,29 @@ async fn eval_clause(
             Some((_, ok)) if ok == *want_ok => Ok(()),
             Some((line, _)) => Err(unmet(format!("the last operation ended: {line}"))),
         },
+        Clause::History { count, op, value } => {
+            let Some(h) = history else {
+                return Err(unmet(format!(
+                    "`{}` counts what happened since a challenge began: only a challenge keeps \
+                     that history",
+                    count.name()
+                )));
+            };
+            let target = env.value(value, None)?;
+            let n = h.count(count);
+            if op.holds(n, target) {
+                Ok(())
+            } else {
+                let what = match count {
+                    HistoryCount::Replaced(Some(id)) => format!("replaced {id}"),
+                    HistoryCount::SnapshotsInstalled(Some(id)) => {
+                        format!("snapshots installed {id}")
+                    }
+                    other => other.name().to_string(),
+                };
+                Err(unmet(format!("{what} is {n} (wanted {op:?} {target})")))
+            }
+        }
     }
 }
 
@@ -1188,5 +1313,6 @@ impl Capture {
 }
 
 mod error;
+pub mod history;
 #[cfg(test)]
 mod tests;

@@ -88,6 +88,8 @@ pub enum Action {
     /// Show or hide the recorded operations and the checker's verdict (the failing window when
     /// there is one).
     ToggleHistory,
+    /// The running challenge's next hint (`:hint`).
+    NextHint,
     /// A command typed at the prompt.
     Command(PromptCommand),
     /// Close the overlay on top (help, node detail, history); the message selection stays.
@@ -616,6 +618,12 @@ fn main_bindings() -> Vec<KeyBinding> {
             "why the footer's verdict says so (history)",
         ),
         row(
+            &[key('H')],
+            "H",
+            NextHint,
+            "the running challenge's next hint (:challenge NAME starts one)",
+        ),
+        row(
             &[code(KeyCode::Esc)],
             "Esc",
             Close,
@@ -891,6 +899,7 @@ impl Mode {
             Mode::Help => "help",
             Mode::Detail => "detail",
             Mode::History => "history",
+            Mode::Stop => "stop",
         }
     }
 }

@@ -69,6 +69,8 @@ pub enum Effect {
     SpreadTimers,
     /// Guided scenario: go on to the next step (Enter).
     AdvanceScenario,
+    /// `:challenge NAME`: start that challenge (the dashboard's loop does it).
+    StartChallenge(String),
 }
 
 /// What the checker said about the dashboard's history (every client operation: the user's,
@@ -202,6 +204,8 @@ pub struct AppState {
     pub replay: Option<super::replay::ReplayState>,
     /// The scenario running on the dashboard, if any: its narration panel.
     pub narration: Option<super::narration::Narration>,
+    /// The challenge running on the dashboard, if any: its panel.
+    pub challenge: Option<super::challenge::ChallengePanel>,
 }
 
 /// Delays the `s` key cycles through.
@@ -243,6 +247,7 @@ impl AppState {
             nemesis: None,
             replay: None,
             narration: None,
+            challenge: None,
             unsafe_rules: None,
         }
     }
@@ -714,6 +719,10 @@ impl AppState {
             } else {
                 PromptCommand::Nemesis(NEMESIS_DEFAULT)
             }),
+            Action::NextHint => {
+                self.next_hint();
+                Vec::new()
+            }
             Action::ToggleHistory => {
                 self.help_scroll = 0;
                 self.focus = if self.focus == Focus::History {
@@ -812,8 +821,70 @@ impl AppState {
                     self.focus = Focus::History;
                     Vec::new()
                 }
+                PromptCommand::Challenge(name) => self.challenge_command(name),
+                PromptCommand::Hint => {
+                    self.next_hint();
+                    Vec::new()
+                }
                 other => run(other),
             },
+        }
+    }
+
+    /// `:challenge [NAME]`: the list, or the effect that starts NAME (not during a scenario or
+    /// a replay).
+    fn challenge_command(&mut self, name: Option<String>) -> Vec<Effect> {
+        let names = || {
+            crate::scenario::challenge::BUILTIN
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match name {
+            _ if self.replay.is_some() => {
+                self.status_line = "error: challenge: not in a replay".into();
+            }
+            _ if self.narration.is_some() => {
+                self.status_line = "error: challenge: a scenario is running".into();
+            }
+            None => self.status_line = format!("challenges: {} (:challenge NAME)", names()),
+            Some(n)
+                if crate::scenario::challenge::BUILTIN
+                    .iter()
+                    .any(|(b, _)| *b == n) =>
+            {
+                return vec![Effect::StartChallenge(n)];
+            }
+            Some(n) => {
+                self.status_line = format!("error: challenge: no challenge {n:?}: {}", names());
+            }
+        }
+        Vec::new()
+    }
+
+    /// `H` or `:hint`: the running challenge's next hint.
+    pub fn next_hint(&mut self) {
+        self.status_line = match &mut self.challenge {
+            Some(c) => c.next_hint(),
+            None => "no challenge is running (:challenge NAME starts one)".into(),
+        };
+    }
+
+    /// Takes a report of the challenge watcher of `generation` (older watchers' are ignored).
+    pub fn apply_challenge_report(
+        &mut self,
+        generation: u64,
+        report: crate::scenario::challenge::ChallengeReport,
+    ) {
+        if let Some(c) = &mut self.challenge {
+            if c.generation == generation {
+                if let crate::scenario::challenge::ChallengeReport::Solved(_) = &report {
+                    self.status_line = format!("✓ challenge {} solved", c.name);
+                }
+                c.apply(report);
+                self.dirty = true;
+            }
         }
     }
 

@@ -26,7 +26,7 @@ pub async fn run(
         let text = match effect {
             Effect::AlignTimers => align(&cluster, false).await,
             Effect::SpreadTimers => align(&cluster, true).await,
-            Effect::AdvanceScenario => continue,
+            Effect::AdvanceScenario | Effect::StartChallenge(_) => continue,
             Effect::Run(PromptCommand::Nemesis(duration)) => match &nemesis {
                 Some(job) if !job.is_finished() => {
                     "error: a nemesis is already running (nemesis stop, or C, ends it)".into()

@@ -12,7 +12,8 @@
 //! ```
 //!
 //! A scenario on the dashboard (`raftlab scenario NAME`) puts its narration panel
-//! ([`narration`]) where the state machine and messages panel is.
+//! ([`narration`]) where the state machine and messages panel is; a challenge
+//! (`raftlab challenge NAME`, `:challenge NAME`) puts its panel ([`challenge`]) there too.
 //!
 //! In a replay (`raftlab replay`), the footer's key row is the time slider ([`timeline`]), and a
 //! recording with narration (a scenario's) gets one more row above the footer for it.
@@ -26,6 +27,7 @@
 //! events and the footer); overlays (help, node detail, history and verdict) draw over
 //! everything.
 
+pub mod challenge;
 pub mod detail;
 pub mod feed;
 pub mod footer;
@@ -139,6 +141,18 @@ pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
             narration::render(n, state.theme, frame, cols[1]);
         } else {
             narration::render(n, state.theme, frame, bottom);
+        }
+    } else if let Some(c) = &state.challenge {
+        // A challenge: its panel goes where a scenario's narration would.
+        if area.width >= 100 {
+            let cols = Layout::default()
+                .direction(Direction::Horizontal)
+                .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .split(bottom);
+            feed::feed(state, frame, cols[0]);
+            challenge::render(c, state.theme, frame, cols[1]);
+        } else {
+            challenge::render(c, state.theme, frame, bottom);
         }
     } else if area.width >= 100 {
         let cols = Layout::default()

@@ -9,6 +9,7 @@
 mod common;
 
 mod bench;
+mod challenges;
 mod chaos;
 mod cluster;
 mod config;

@@ -309,3 +309,67 @@ fn substituted_spans_map_back_to_the_placeholders() {
     assert_eq!(e.to_string(), "1 -9 is out of range");
     assert_eq!(e.span, Span::new(5, 10));
 }
+
+#[test]
+fn history_atoms_count_what_happened() {
+    use crate::node::{Event, EventKind};
+    use crate::raft::TraceEvent;
+    let mut h = EventHistory::new();
+    let trace = |node, t| Event {
+        at: std::time::Duration::ZERO,
+        node,
+        kind: EventKind::Trace(t),
+    };
+    h.observe_status(&cluster().status);
+    // Node 3 held entries up to 3; a leader cuts it from 2.
+    h.observe(&trace(
+        3,
+        TraceEvent::LogTruncated {
+            from_index: 2,
+            leader: 1,
+        },
+    ));
+    h.observe(&Event {
+        at: std::time::Duration::ZERO,
+        node: 4,
+        kind: EventKind::NodeDown("killed".into()),
+    });
+    let eval = |text: &str| {
+        let c = Condition::parse(text, 4).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(c.eval_with_history(&cluster(), &Vars::new(), None, Some(&h)))
+    };
+    for text in [
+        "replaced 3 == 2",
+        "replaced >= 2",
+        "replaced 2 == 0",
+        "kills == 1",
+        "split votes == 0",
+        "leaders at once < 2",
+        "stale appends == 0",
+        "snapshots installed == 0",
+        "snapshots installed 3 == 0",
+        "lost commits == 0",
+        "stale reads == 0 and leader 1",
+    ] {
+        assert_eq!(eval(text), Ok(()), "{text}");
+    }
+    let e = eval("replaced 3 >= 3").unwrap_err();
+    assert!(e.0.contains("replaced 3 is 2"), "{e:?}");
+    // Without a history (a scenario), a history atom is never met, and says why.
+    let e = holds("kills == 0", &[]).unwrap_err();
+    assert!(e.0.contains("only a challenge"), "{e:?}");
+    for bad in [
+        "split",
+        "split votes",
+        "leaders at twice >= 2",
+        "replaced 9 >= 1",
+        "replaced leader >= 1",
+        "stale writes >= 1",
+        "kills >= 1 2",
+    ] {
+        assert!(Condition::parse(bad, 4).is_err(), "{bad:?} parsed");
+    }
+}
