@@ -201,6 +201,7 @@ async fn run_with(config: UiConfig, scenario: Option<ScenarioRun>) -> ExitCode {
     let (mut terminal, guard) = enter_terminal();
     let mut state = AppState::new(config.nodes, config.theme);
     state.unsafe_rules = config.rules.unsafe_marker();
+    state.rules_in_force = Some(config.rules.in_force());
     state.log_path = log_path.clone();
     if let Some(run) = &scenario {
         state.narration = Some(narration::Narration::new(
