@@ -27,6 +27,7 @@
 //! everything.
 
 pub mod detail;
+pub mod faults;
 pub mod feed;
 pub mod footer;
 pub mod header;
