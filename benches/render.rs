@@ -103,6 +103,7 @@ fn view_of(window: u64) -> ClusterView {
             cut_links: Vec::new(),
         },
         in_flight,
+        links: Vec::new(),
         logs,
         kv,
     }

@@ -13,6 +13,8 @@
 //! preset = "teach"   # teach (default) or fast
 //! seed = 1           # seeds the election timers and the network
 //! snapshot_every = 20   # optional: the snapshot policy, in applied entries (0: never)
+//! rules = "paper"    # optional: "paper" (Figure 2 only: PreVote and CheckQuorum off) or
+//!                    # "default" (both on)
 //!
 //! [[step]]
 //! say = "Node 1 times out first and asks for votes."   # narration
@@ -107,6 +109,9 @@ pub struct Scenario {
     pub seed: u64,
     /// Snapshot policy in applied entries, when the scenario sets one.
     pub snapshot_every: Option<u64>,
+    /// The rules the nodes follow: the defaults, or the paper's Figure 2 only
+    /// (`rules = "paper"`, or `raftlab scenario --paper`).
+    pub rules: crate::node::Rules,
     /// The steps, in order.
     pub steps: Vec<Step>,
 }
@@ -140,6 +145,7 @@ impl Scenario {
         let mut config = crate::cluster::ClusterConfig::new(self.nodes, self.preset);
         config.seed = self.seed;
         config.storage = crate::cluster::StorageConfig::Memory;
+        config.rules = self.rules;
         if let Some(every) = self.snapshot_every {
             config.snapshot = Some(crate::node::SnapshotPolicy {
                 entries: every,
@@ -319,6 +325,7 @@ struct RawCluster {
     preset: Option<String>,
     seed: Option<u64>,
     snapshot_every: Option<u64>,
+    rules: Option<String>,
 }
 
 /// One string or a list of them, each with its place in the file.
@@ -424,6 +431,16 @@ pub fn parse_file(origin: &str, name: &str, text: &str) -> Result<Scenario, Scen
         Some(other) => {
             return Err(err(format!(
                 "[cluster] preset = {other:?}: use \"teach\" or \"fast\""
+            )))
+        }
+    };
+    let rules = match raw.cluster.rules.as_deref() {
+        None | Some("default") => crate::node::Rules::default(),
+        Some("paper") => crate::node::Rules::paper(),
+        Some(other) => {
+            return Err(err(format!(
+                "[cluster] rules = {other:?}: use \"paper\" (Figure 2 only) or \"default\" \
+                 (PreVote and CheckQuorum on)"
             )))
         }
     };
@@ -560,6 +577,7 @@ pub fn parse_file(origin: &str, name: &str, text: &str) -> Result<Scenario, Scen
         preset,
         seed: raw.cluster.seed.unwrap_or(1),
         snapshot_every: raw.cluster.snapshot_every,
+        rules,
         steps,
     })
 }
@@ -721,6 +739,21 @@ mod tests {
     }
 
     #[test]
+    fn a_scenario_can_ask_for_the_papers_rules() {
+        let s = parse(
+            "t",
+            "title = \"T\"\n[cluster]\nrules = \"paper\"\n[[step]]\nsay = \"hi\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.rules, crate::node::Rules::paper());
+        assert_eq!(s.cluster_config().rules, crate::node::Rules::paper());
+        let stale = load("stale-leader").unwrap();
+        assert_eq!(stale.rules.in_force(), "Figure 2 only");
+        let other = load("leader-crash").unwrap();
+        assert_eq!(other.rules, crate::node::Rules::default());
+    }
+
+    #[test]
     fn a_minimal_scenario_parses_with_defaults() {
         let s = parse(
             "t",
@@ -745,6 +778,10 @@ mod tests {
             (
                 "title = \"T\"\n[cluster]\npreset = \"slow\"\n[[step]]\nsay=\"x\"\n",
                 "preset",
+            ),
+            (
+                "title = \"T\"\n[cluster]\nrules = \"thesis\"\n[[step]]\nsay=\"x\"\n",
+                "rules = \"thesis\": use \"paper\"",
             ),
             ("title = \"T\"\n[[step]]\ndo = \"kill 7\"\n", "step 1"),
             ("title = \"T\"\n[[step]]\ndo = \"frobnicate\"\n", "step 1"),

@@ -330,6 +330,7 @@ async fn run_with(
     let (mut terminal, guard) = enter_terminal();
     let mut state = AppState::new(config.nodes, config.theme);
     state.unsafe_rules = config.rules.unsafe_marker();
+    state.rules_in_force = Some(config.rules.in_force());
     state.log_path = Some(log_file.clone().unwrap_or_else(|why| why));
     if let Err(why) = &log_file {
         // Said once; the help overlay keeps saying it.

@@ -120,6 +120,10 @@ pub struct ScenarioArgs {
     /// Override the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// The paper's Figure 2 only: PreVote and CheckQuorum off, whatever the scenario's
+    /// `[cluster] rules` says.
+    #[arg(long)]
+    pub paper: bool,
     /// Colours: color, or mono (also chosen when NO_COLOR is set).
     #[arg(long, value_enum)]
     pub theme: Option<ThemeArg>,
@@ -180,6 +184,10 @@ pub struct StorageArgs {
 /// read mode, and rules that break Raft on purpose.
 #[derive(Debug, Args, Clone, Default)]
 pub struct RulesArgs {
+    /// The paper's Figure 2 only: PreVote and CheckQuorum off (as --no-pre-vote
+    /// --no-check-quorum), so a leader cut off from a majority goes on believing it leads.
+    #[arg(long)]
+    pub paper: bool,
     /// Turn PreVote off (on by default): a node whose timer fires starts a real election at
     /// once, raising the term even when it cannot win.
     #[arg(long, overrides_with = "pre_vote")]
@@ -214,10 +222,10 @@ impl RulesArgs {
     /// The rules these flags select over the defaults.
     pub fn rules(&self) -> crate::node::Rules {
         let mut rules = crate::node::Rules::default();
-        if self.no_pre_vote {
+        if self.no_pre_vote || self.paper {
             rules.pre_vote = false;
         }
-        if self.no_check_quorum {
+        if self.no_check_quorum || self.paper {
             rules.check_quorum = false;
         }
         if let Some(mode) = self.read_mode {
@@ -682,6 +690,27 @@ pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paper_turns_pre_vote_and_check_quorum_off() {
+        let cli = Cli::try_parse_from(["raftlab"]).expect("defaults");
+        assert_eq!(cli.ui.rules.rules(), crate::node::Rules::default());
+        let cli = Cli::try_parse_from(["raftlab", "--paper"]).expect("--paper");
+        assert_eq!(cli.ui.rules.rules(), crate::node::Rules::paper());
+        let cli = Cli::try_parse_from(["raftlab", "ui", "--paper", "--unsafe", "forget-vote"])
+            .expect("ui --paper");
+        let Some(Command::Ui(a)) = cli.command else {
+            panic!("ui expected");
+        };
+        let rules = a.rules.rules();
+        assert!(!rules.pre_vote && !rules.check_quorum && rules.any_unsafe());
+        let cli = Cli::try_parse_from(["raftlab", "scenario", "stale-leader", "--paper"])
+            .expect("scenario --paper");
+        let Some(Command::Scenario(a)) = cli.command else {
+            panic!("scenario expected");
+        };
+        assert!(a.paper);
+    }
 
     #[test]
     fn cli_parses_defaults_and_rejects_bad_flags() {

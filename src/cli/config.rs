@@ -65,6 +65,11 @@ pub fn apply_ui_flags(config: &mut Config, args: &UiArgs) {
     }
     apply_theme_flag(config, args.theme);
     let r = &args.rules;
+    // --paper first: a --pre-vote or --check-quorum beside it turns that one rule back on.
+    if r.paper {
+        config.pre_vote.set(false, Source::Flag("--paper"));
+        config.check_quorum.set(false, Source::Flag("--paper"));
+    }
     if r.no_pre_vote {
         config.pre_vote.set(false, Source::Flag("--no-pre-vote"));
     }

@@ -32,6 +32,9 @@ pub fn main(args: ScenarioArgs) -> ExitCode {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
+    if args.paper {
+        scenario.rules = crate::node::Rules::paper();
+    }
     if args.headless {
         super::run_async(None, headless(scenario, args))
     } else {
@@ -144,12 +147,13 @@ pub async fn run_headless(
 
 async fn headless(scenario: Scenario, args: ScenarioArgs) -> ExitCode {
     println!(
-        "scenario {}: {} — {} nodes, {} preset, seed {}",
+        "scenario {}: {} — {} nodes, {} preset, seed {}, {}",
         scenario.name,
         scenario.title,
         scenario.nodes,
         scenario.preset.as_str(),
-        scenario.seed
+        scenario.seed,
+        scenario.rules.in_force()
     );
     let (tx, mut rx) = mpsc::unbounded_channel();
     let printer = tokio::spawn(async move {

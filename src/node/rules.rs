@@ -2,6 +2,8 @@
 //! (PreVote, CheckQuorum, the read mode) and which rules of Raft they break on purpose, for
 //! learning.
 //!
+//! [`Rules::paper`] (`--paper`) turns both thesis rules off: the paper's Figure 2 only.
+//!
 //! Rules are fixed when a cluster starts (CLI flags, [`crate::cluster::ClusterConfig::rules`]):
 //! every node's core is built with them, and a restarted node gets the same ones. The prompt's
 //! `rules` command shows them; with any unsafe rule on, the dashboard's header says so in red.
@@ -123,6 +125,39 @@ impl Default for Rules {
 }
 
 impl Rules {
+    /// The paper's Figure 2 only (`--paper`): PreVote and CheckQuorum off, reads by ReadIndex,
+    /// no unsafe rule. A leader cut off from a majority then keeps believing it leads, and a
+    /// node whose timer fires raises the term even when it cannot win.
+    pub fn paper() -> Rules {
+        Rules {
+            pre_vote: false,
+            check_quorum: false,
+            ..Rules::default()
+        }
+    }
+
+    /// The thesis's optional rules in force, in a few words for the dashboard's header:
+    /// `PreVote·CheckQuorum` (the default), one of them, or `Figure 2 only` when both are off;
+    /// `·lease reads` when leases answer reads. Unsafe rules are told apart
+    /// ([`Rules::unsafe_marker`]).
+    pub fn in_force(&self) -> String {
+        let mut on: Vec<&str> = Vec::new();
+        if self.pre_vote {
+            on.push("PreVote");
+        }
+        if self.check_quorum {
+            on.push("CheckQuorum");
+        }
+        if self.read_mode == ReadMode::Lease && self.check_quorum {
+            on.push("lease reads");
+        }
+        if on.is_empty() {
+            "Figure 2 only".to_string()
+        } else {
+            on.join("·")
+        }
+    }
+
     /// Turns one unsafe rule on.
     pub fn enable(&mut self, rule: UnsafeRule) {
         match rule {
@@ -234,6 +269,31 @@ mod tests {
             err.contains("no-such") && err.contains("commit-by-counting"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_rules_in_force_say_what_differs_from_the_paper() {
+        assert_eq!(Rules::default().in_force(), "PreVote·CheckQuorum");
+        assert_eq!(Rules::paper().in_force(), "Figure 2 only");
+        let no_pv = Rules {
+            pre_vote: false,
+            ..Rules::default()
+        };
+        assert_eq!(no_pv.in_force(), "CheckQuorum");
+        let lease = Rules {
+            read_mode: ReadMode::Lease,
+            ..Rules::default()
+        };
+        assert_eq!(lease.in_force(), "PreVote·CheckQuorum·lease reads");
+        // Without CheckQuorum a lease falls back to ReadIndex: nothing to tell.
+        let lease_paper = Rules {
+            read_mode: ReadMode::Lease,
+            ..Rules::paper()
+        };
+        assert_eq!(lease_paper.in_force(), "Figure 2 only");
+        let paper = Rules::paper();
+        assert!(!paper.pre_vote && !paper.check_quorum && !paper.any_unsafe());
+        assert_eq!(paper.read_mode, ReadMode::Safe);
     }
 
     #[test]

@@ -16,6 +16,31 @@ use tokio::sync::{mpsc, watch};
 use crate::cluster::{ClusterHandle, ClusterStatus, InFlightInfo};
 use crate::raft::{Index, NodeId, Term};
 
+/// A directed link that loses or delays messages (a cut link is in
+/// [`ClusterStatus::cut_links`], a slow node's delay in its `NodeState`).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkFault {
+    /// The sender's end.
+    pub from: NodeId,
+    /// The receiver's end.
+    pub to: NodeId,
+    /// Probability that a message is lost, 0 to 1.
+    pub drop_rate: f64,
+    /// Extra one-way delay.
+    pub delay: Duration,
+    /// Up to this much more delay, drawn per message.
+    pub jitter: Duration,
+}
+
+impl LinkFault {
+    /// Whether the other direction has the same fault (`b → a` beside `a → b`).
+    pub fn same_as(&self, other: &LinkFault) -> bool {
+        (self.drop_rate - other.drop_rate).abs() < 1e-9
+            && self.delay == other.delay
+            && self.jitter == other.jitter
+    }
+}
+
 /// The log entries of one node that the dashboard shows: a window, never the whole log.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LogWindow {
@@ -46,6 +71,9 @@ pub struct ClusterView {
     pub status: ClusterStatus,
     /// Messages on the wire.
     pub in_flight: Vec<InFlightInfo>,
+    /// Links that lose or delay messages (not cut ones), in (from, to) order.
+    #[serde(default)]
+    pub links: Vec<LinkFault>,
     /// A window of each node's log (kept from before for nodes that are down).
     pub logs: BTreeMap<NodeId, LogWindow>,
     /// Each node's applied key-value contents (kept from before for nodes that are down).
@@ -77,6 +105,7 @@ pub async fn capture(
 ) -> ClusterView {
     let status = cluster.status();
     let in_flight = cluster.in_flight();
+    let links = link_faults(cluster, &status);
     let highest = status
         .nodes
         .iter()
@@ -114,7 +143,34 @@ pub async fn capture(
         in_flight,
         logs,
         kv,
+        links,
     }
+}
+
+/// The links of `status`'s nodes that lose or delay messages and are not cut.
+pub fn link_faults(cluster: &ClusterHandle, status: &ClusterStatus) -> Vec<LinkFault> {
+    let network = cluster.network();
+    let mut faults = Vec::new();
+    for a in &status.nodes {
+        for b in &status.nodes {
+            if a.id == b.id {
+                continue;
+            }
+            let p = network.link(a.id, b.id);
+            let lossy = p.drop_rate > 0.0;
+            let delayed = !p.delay.is_zero() || !p.jitter.is_zero();
+            if !p.cut && (lossy || delayed) {
+                faults.push(LinkFault {
+                    from: a.id,
+                    to: b.id,
+                    drop_rate: p.drop_rate,
+                    delay: p.delay,
+                    jitter: p.jitter,
+                });
+            }
+        }
+    }
+    faults
 }
 
 /// Polls the cluster every `interval` (and the key-value contents every fourth time), sending

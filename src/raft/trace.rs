@@ -108,6 +108,15 @@ pub enum TraceEvent {
         /// The term it leads.
         term: Term,
     },
+    /// A new leader appended the no-op entry of its term (§8): an entry of the current term,
+    /// so that entries of earlier terms, which never commit by counting replicas (§5.4.2),
+    /// commit with it.
+    NoopAppended {
+        /// Its index.
+        index: Index,
+        /// Its term: the leader's.
+        term: Term,
+    },
     /// Adopted a higher term seen in a message (§5.1: "if one server's current term is smaller
     /// than the other's, then it updates its current term to the larger value").
     TermAdvanced {
@@ -461,7 +470,8 @@ impl std::fmt::Display for StepDownReason {
             }
             StepDownReason::QuorumLost { heard_from, needed } => write!(
                 f,
-                "heard from only {heard_from} of the {needed} servers needed in an election                  timeout (CheckQuorum)"
+                "heard from only {heard_from} of the {needed} servers needed in an election \
+                 timeout (CheckQuorum)"
             ),
         }
     }
@@ -526,6 +536,11 @@ impl std::fmt::Display for TraceEvent {
                 if *granted { "granted" } else { "refused" }
             ),
             TraceEvent::BecameLeader { term } => write!(f, "became leader in term {term}"),
+            TraceEvent::NoopAppended { index, term } => write!(
+                f,
+                "appended its no-op entry at index {index} (term {term}), so entries of earlier \
+                 terms can commit"
+            ),
             TraceEvent::TermAdvanced {
                 from_term,
                 to_term,

@@ -443,6 +443,8 @@ impl Recording {
                 cut_links: c.cut_links.clone(),
             },
             in_flight: (*f.in_flight).clone(),
+            // Recordings keep cuts and slow nodes, not the loss or delay of single links.
+            links: Vec::new(),
             logs,
             kv: f.kv.iter().map(|(id, kv)| (*id, (**kv).clone())).collect(),
         })

@@ -85,6 +85,7 @@ fn view(ms: u64, term: Term, last: Index, kv: &[(&str, &str)]) -> ClusterView {
             cut_links: Vec::new(),
         },
         in_flight: Vec::new(),
+        links: Vec::new(),
         logs,
         kv: (1..=3).map(|id| (id, contents.clone())).collect(),
     }

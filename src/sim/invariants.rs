@@ -278,7 +278,8 @@ impl Checker {
         for (i, c) in near.into_iter().flatten() {
             if c.voter_distance(&conf) > 1 {
                 return Err(format!(
-                    "Membership: committed configuration {conf} at {} differs from committed                      configuration {c} at {i} by more than one voter",
+                    "Membership: committed configuration {conf} at {} differs from committed \
+                     configuration {c} at {i} by more than one voter",
                     entry.index
                 ));
             }

@@ -157,6 +157,9 @@ pub struct AppState {
     /// "UNSAFE: <rules>" when the cluster runs with rules that break Raft on purpose: shown in
     /// red in the header.
     pub unsafe_rules: Option<String>,
+    /// The thesis's optional rules in force ("PreVote·CheckQuorum", "Figure 2 only"), shown in
+    /// the header; None when not known (a replay).
+    pub rules_in_force: Option<String>,
     /// The selected node.
     pub selected: NodeId,
     /// Number of nodes.
@@ -249,6 +252,7 @@ impl AppState {
             narration: None,
             challenge: None,
             unsafe_rules: None,
+            rules_in_force: None,
         }
     }
 

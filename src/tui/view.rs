@@ -29,6 +29,7 @@
 
 pub mod challenge;
 pub mod detail;
+pub mod faults;
 pub mod feed;
 pub mod footer;
 pub mod header;

@@ -263,6 +263,7 @@ fn make_view(specs: &[Spec]) -> ClusterView {
             cut_links: Vec::new(),
         },
         in_flight: Vec::new(),
+        links: Vec::new(),
         logs,
         kv,
     }
@@ -546,6 +547,24 @@ fn with_faults(id: NodeId, slow_ms: u64, clock: f64) -> ClusterView {
     v
 }
 
+/// The `elected` cluster with a link that loses or delays messages from `from` to `to`.
+fn with_link(
+    mut v: ClusterView,
+    from: NodeId,
+    to: NodeId,
+    drop_rate: f64,
+    delay_ms: u64,
+) -> ClusterView {
+    v.links.push(raftlab::observe::cluster_view::LinkFault {
+        from,
+        to,
+        drop_rate,
+        delay: Duration::from_millis(delay_ms),
+        jitter: Duration::ZERO,
+    });
+    v
+}
+
 /// The `elected` cluster with 100 entries on every node.
 fn long_logs() -> ClusterView {
     let log: Vec<Term> = (1..=100).map(|i| if i < 10 { 1 } else { 4 }).collect();
@@ -657,6 +676,8 @@ fn election_story() -> Vec<Event> {
 /// A mono dashboard showing `view`, with `events` in its feed.
 fn app_with(view: ClusterView, events: Vec<Event>) -> AppState {
     let mut state = AppState::new(view.status.nodes.len(), Theme::Mono);
+    // The defaults, as the dashboard shows them.
+    state.rules_in_force = Some(raftlab::node::Rules::default().in_force());
     state.apply_view(view);
     for e in events {
         state.apply_event(e);

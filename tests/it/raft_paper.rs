@@ -693,6 +693,7 @@ fn candidate_wins_with_majority_of_votes() {
                 term: 1
             },
             TraceEvent::BecameLeader { term: 1 },
+            TraceEvent::NoopAppended { index: 1, term: 1 },
         ]
     );
 }
@@ -731,6 +732,7 @@ fn single_node_cluster_elects_itself() {
                 term: 1
             },
             TraceEvent::BecameLeader { term: 1 },
+            TraceEvent::NoopAppended { index: 1, term: 1 },
         ]
     );
     assert_eq!(n.log().committed(), 1, "its own durable copy is a majority");

@@ -483,6 +483,7 @@ fn frame(ms: u64, term: Term, last: Index, commit: Index, three_up: bool) -> Clu
             cut_links: Vec::new(),
         },
         in_flight: Vec::new(),
+        links: Vec::new(),
         logs,
         kv,
     }

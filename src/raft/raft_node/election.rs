@@ -295,6 +295,10 @@ impl RaftNode {
             .push(TraceEvent::BecameLeader { term: self.term });
         // §8: a no-op entry of the new term, so that entries of earlier terms commit with it.
         self.log.append(Entry::noop(next, self.term));
+        self.events.push(TraceEvent::NoopAppended {
+            index: next,
+            term: self.term,
+        });
         self.broadcast_append();
     }
 

@@ -1,6 +1,9 @@
 //! The header line: cluster size, leader, highest term, commit index, the configuration when it
-//! has learners or is changing, preset and speed, running or paused, where help is — and, in
-//! red, the unsafe rules when any is on.
+//! has learners or is changing, the faults in force (slow nodes, skewed clocks, links that lose
+//! or delay messages), the thesis's rules in force (`PreVote·CheckQuorum`, or `Figure 2 only`
+//! with `--paper`), preset and speed, running or paused, where help is — and, in red, the
+//! unsafe rules when any is on. On a narrow terminal segments shorten, then give way, least
+//! useful first; the partition, the pause and the unsafe rules never do.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
@@ -8,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::style;
+use super::{faults, style};
 use crate::tui::app::{AppState, Theme};
 
 /// Draws the header.
@@ -86,12 +89,17 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             }
             text
         });
-    // Segments with the order in which they give way on a narrow terminal (0 never does).
+    // Segments, each with its forms: from the level at which it takes that form on (0: at
+    // once). A narrow terminal raises the level until the line fits: the preset goes first (1),
+    // then help (2), commit, configuration and the faults' measures (3), the nodes up (4), the
+    // rules (5), the faults but their count (6). An empty form is a segment gone.
     let leader_style = style::role_style(state.theme, leader.map(|_| crate::raft::Role::Leader));
-    let segments: Vec<(u8, Vec<Span>)> = vec![
-        (0, vec![Span::styled(" raftlab", style::strong())]),
-        (4, vec![Span::raw(format!(" │ {up}/{} up", st.nodes.len()))]),
-        (
+    let raw = |level: u8, text: String| (level, vec![Span::raw(text)]);
+    let gone = |level: u8| (level, Vec::new());
+    let mut segments: Vec<Vec<(u8, Vec<Span>)>> = vec![
+        vec![(0, vec![Span::styled(" raftlab", style::strong())])],
+        vec![raw(0, format!(" │ {up}/{} up", st.nodes.len())), gone(4)],
+        vec![(
             0,
             vec![
                 Span::raw(" │ leader "),
@@ -101,32 +109,47 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
                 ),
                 Span::raw(leader_term),
             ],
-        ),
-        (0, vec![Span::raw(format!(" │ term {term}"))]),
-        (3, vec![Span::raw(format!(" │ commit {commit}"))]),
-        (0, vec![Span::raw(" │"), run]),
-        (0, vec![Span::styled(partition, style::alert(state.theme))]),
-        (3, vec![Span::raw(config)]),
-        (
-            1,
-            vec![Span::raw(format!(
+        )],
+        vec![raw(0, format!(" │ term {term}"))],
+        vec![raw(0, format!(" │ commit {commit}")), gone(3)],
+        vec![(0, vec![Span::raw(" │"), run])],
+        vec![(0, vec![Span::styled(partition, style::alert(state.theme))])],
+    ];
+    // Faults other than kills and partitions: slow nodes, skewed clocks, lossy or slow links.
+    if let Some([long, short, count]) = faults::summary(view) {
+        let loud = |text: String| {
+            vec![
+                Span::raw(" │ "),
+                Span::styled(text, faults::warn(state.theme)),
+            ]
+        };
+        segments.push(vec![(0, loud(long)), (3, loud(short)), (6, loud(count))]);
+    }
+    segments.push(vec![raw(0, config), gone(3)]);
+    if let Some(rules) = &state.rules_in_force {
+        segments.push(vec![raw(0, format!(" │ {rules}")), gone(5)]);
+    }
+    segments.push(vec![
+        raw(
+            0,
+            format!(
                 " │ {} {}ms ×{:.2}",
                 st.preset,
                 st.tick.as_millis(),
                 st.speed
-            ))],
+            ),
         ),
-        (2, vec![Span::styled(" │ ? help", style::dim())]),
-    ];
-    let width = |segs: &[(u8, Vec<Span>)]| -> usize {
-        segs.iter()
-            .flat_map(|(_, spans)| spans.iter())
-            .map(|s| s.content.chars().count())
-            .sum()
-    };
-    let mut segments = segments;
+        gone(1),
+    ]);
+    segments.push(vec![
+        (0, vec![Span::styled(" │ ? help", style::dim())]),
+        gone(2),
+    ]);
     if state.replay.is_some() {
-        segments.insert(1, (0, vec![Span::styled(" │ REPLAY", style::strong())]));
+        segments.insert(
+            1,
+            vec![(0, vec![Span::styled(" │ REPLAY", style::strong())])],
+        );
     }
     // Rules that break Raft on purpose are never hidden: loud, and they never give way.
     if let Some(marker) = &state.unsafe_rules {
@@ -136,23 +159,24 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         };
         segments.insert(
             1,
-            (
+            vec![(
                 0,
                 vec![Span::raw(" │ "), Span::styled(marker.clone(), loud)],
-            ),
+            )],
         );
     }
-    for give_way in 1..=4u8 {
-        if width(&segments) <= area.width as usize {
-            break;
-        }
-        segments.retain(|(p, _)| *p != give_way);
-    }
-    let line = Line::from(
+    // Each segment's form at `level`: the last one that has taken over by then.
+    let at = |level: u8| -> Vec<Span> {
         segments
-            .into_iter()
-            .flat_map(|(_, spans)| spans)
-            .collect::<Vec<_>>(),
-    );
+            .iter()
+            .filter_map(|forms| forms.iter().rev().find(|(from, _)| *from <= level))
+            .flat_map(|(_, spans)| spans.iter().cloned())
+            .collect()
+    };
+    let width = |spans: &[Span]| -> usize { spans.iter().map(|s| s.width()).sum() };
+    let level = (0..=6u8)
+        .find(|l| width(&at(*l)) <= area.width as usize)
+        .unwrap_or(6);
+    let line = Line::from(at(level));
     frame.render_widget(Paragraph::new(line), area);
 }

@@ -1,5 +1,5 @@
-//! The help overlay: every key and every command, from the same tables the handlers use, and
-//! the symbols of every panel.
+//! The help overlay: every key and every command, from the same tables the handlers use, the
+//! symbols of every panel ([`SYMBOLS`]), and the rules the header names ([`RULES`]).
 
 use crossterm::event::{KeyEvent, KeyModifiers};
 
@@ -111,19 +111,18 @@ pub fn help(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area: 
     }
     commands.push(Line::from(""));
     commands.push(Line::from(Span::styled("Symbols", style::strong())));
-    for l in [
-        "★ leader  ◆ candidate  ● follower  ✕ down",
-        "▮▮▯ election timer (drains to 0, then an election)",
-        "╳ cut link   ✗ message dropped",
-        "? RequestVote  ! vote reply  ■ AppendEntries",
-        "♥ heartbeat  ✓ append reply  » TimeoutNow",
-        "▣ InstallSnapshot (one chunk)  ◇ snapshot reply",
-        "logs: one cell per entry, showing its term; filled = committed, hollow = not yet \
-         committed, ┃ = commit index, !n = differs from the leader",
-        "logs: ▒ = compacted into a snapshot (snapshot ≤n: it covers the entries up to n)",
-        "table: snap = index/term of the newest snapshot; ▣ 50% = how much of its snapshot \
-         the leader has sent that follower",
-    ] {
+    for l in SYMBOLS {
+        commands.extend(hang(2, "", l, cmd_w));
+    }
+    commands.push(Line::from(""));
+    commands.push(Line::from(Span::styled(
+        match &state.rules_in_force {
+            Some(now) => format!("Rules (header; now {now})"),
+            None => "Rules (header)".to_string(),
+        },
+        style::strong(),
+    )));
+    for l in RULES {
         commands.extend(hang(2, "", l, cmd_w));
     }
     // A replay has no checker: its footer is the slider.
@@ -170,6 +169,40 @@ pub fn help(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area: 
         frame.render_widget(Paragraph::new(all).scroll((scroll, 0)), inner);
     }
 }
+
+/// The symbols of every panel, one help paragraph each. Every glyph of
+/// [`style::message_glyph`] is here (a test checks it).
+pub const SYMBOLS: [&str; 12] = [
+    "★ leader  ◆ candidate  ● follower  ✕ down",
+    "▮▮▯ election timer (drains to 0, then an election)",
+    "╳ cut link   ✗ message dropped",
+    "¿ PreVote (could I win?)  ¡ pre-vote reply  ? RequestVote  ! vote reply",
+    "■ AppendEntries  ♥ heartbeat (AppendEntries without entries)  ✓ append reply",
+    "▣ InstallSnapshot (one chunk)  ◇ snapshot reply  » TimeoutNow",
+    "faults: +300ms beside a node = slow (300 ms more on each of its messages), 2× = its clock \
+     runs twice as fast; on a link ✗59% = it loses 59% of its messages, +200ms = it delays \
+     them (→ one direction only); ~ beside an id = that node has a fault the table has no room \
+     for; the header lists them all",
+    "logs: one cell per entry, showing its term; the ruler (idx) shows indexes",
+    "logs: filled = committed, hollow = not yet committed, ┃ = commit index, !n = differs from \
+     the leader",
+    "logs: a new leader's first entry is its no-op, an empty entry of its own term (§8): \
+     entries of earlier terms commit only with an entry of the leader's term (§5.4.2)",
+    "logs: ▒ = compacted into a snapshot (snapshot ≤n: it covers the entries up to n)",
+    "table: snap = index/term of the newest snapshot; ▣ 50% = how much of its snapshot the \
+     leader has sent that follower",
+];
+
+/// The rules the header names, what each does and what `--paper` changes.
+pub const RULES: [&str; 3] = [
+    "PreVote (thesis §9.6): before an election a node asks the others whether they would vote \
+     for it (¿ ¡), and raises its term only if a majority would: a node back from a partition \
+     cannot make a healthy leader step down.",
+    "CheckQuorum (thesis §6.2): a leader that has not heard from a majority for an election \
+     timeout steps down: a leader cut off in a minority stops believing it leads.",
+    "Figure 2 only (--paper): both off, as in the paper: a cut-off leader goes on leading its \
+     old term beside the new leader (★2 t1 and ★4 t3), and cannot commit anything.",
+];
 
 /// One help line per row of a key table, in `width` columns.
 fn rows(lines: &mut Vec<Line<'static>>, table: &[KeyBinding], width: usize) {

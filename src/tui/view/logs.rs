@@ -1,4 +1,5 @@
-//! The logs: one row per node, one cell per index showing the entry's term (a colour per term).
+//! The logs: one row per node, one cell per index showing the entry's term (a colour per term);
+//! the ruler above them shows indexes (`idx`), and the title says which number is which.
 //! Committed entries are filled, uncommitted ones hollow, the commit index is marked `┃`, and an
 //! entry that differs from the leader's at the same index stands out as an alert. Entries a node
 //! compacted into a snapshot (indexes before its first index) are a `▒` run labelled with the
@@ -27,14 +28,9 @@ pub const LABEL: u16 = 5;
 pub fn render(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area: Rect) {
     let cells = (area.width.saturating_sub(2 + LABEL) / CELL).max(1);
     layout.log_cells = u64::from(cells);
-    // A replay moves in time with PgUp / End: its logs scroll with [ and ].
-    let title = match (state.log_end, state.replay.is_some()) {
-        (None, false) => " logs (following the tail; PgUp to scroll back) ".to_string(),
-        (Some(end), false) => format!(" logs (up to index {end}; End follows the tail) "),
-        (None, true) => " logs (following the tail; [ to scroll back) ".to_string(),
-        (Some(end), true) => format!(" logs (up to index {end}; ] scrolls forward) "),
-    };
-    let block = Block::default().borders(Borders::ALL).title(title);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(title(state, area.width.saturating_sub(2) as usize));
     let Some(view) = &state.view else {
         frame.render_widget(block, area);
         return;
@@ -93,6 +89,10 @@ pub fn render(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area
             }
         }
         free_from = col + label.len() + 1;
+    }
+    // The ruler's numbers are indexes: said where the rows have their labels.
+    for (slot, ch) in ruler.iter_mut().zip("idx".chars()) {
+        *slot = ch;
     }
     let ruler: String = ruler.into_iter().collect();
     lines.push(Line::from(Span::styled(ruler, style::dim())));
@@ -185,6 +185,40 @@ pub fn render(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area
         lines.push(Line::from(spans));
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The panel's title in at most `room` characters: what a cell's number is (the entry's term)
+/// and what the ruler's is (the index), then where the window is and how to move it, as much of
+/// it as fits.
+pub fn title(state: &AppState, room: usize) -> String {
+    // A replay moves in time with PgUp / End: its logs scroll with [ and ].
+    let (long, short) = match (state.log_end, state.replay.is_some()) {
+        (None, false) => (
+            "following the tail; PgUp to scroll back".to_string(),
+            "PgUp scrolls back".to_string(),
+        ),
+        (Some(end), false) => (
+            format!("up to index {end}; End follows the tail"),
+            format!("up to {end}; End: tail"),
+        ),
+        (None, true) => (
+            "following the tail; [ to scroll back".to_string(),
+            "[ scrolls back".to_string(),
+        ),
+        (Some(end), true) => (
+            format!("up to index {end}; ] scrolls forward"),
+            format!("up to {end}; ] forward"),
+        ),
+    };
+    [
+        format!(" logs (cells: term · ruler: index) · {long} "),
+        format!(" logs (cells: term · ruler: index) · {short} "),
+        " logs (cells: term · ruler: index) ".to_string(),
+        " logs (cells: term) ".to_string(),
+    ]
+    .into_iter()
+    .find(|t| t.chars().count() <= room)
+    .unwrap_or_else(|| " logs ".to_string())
 }
 
 /// The cells of indexes `from..=to`, compacted into a snapshot whose last index is `snapshot`:

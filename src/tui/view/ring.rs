@@ -1,6 +1,7 @@
 //! The cluster as a ring of nodes (ratatui Canvas): each node's role, id, term and election
-//! timer; the links between nodes, cut ones marked; messages in flight moving along them, one
-//! glyph per kind; recent drops marked ✗.
+//! timer, with its faults beside it (`+300ms` slow, `2×` clock); the links between nodes, cut
+//! ones marked ╳, lossy or delayed ones drawn apart and tagged (`✗59%` loss, `+200ms` delay);
+//! messages in flight moving along them, one glyph per kind; recent drops marked ✗.
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use ratatui::widgets::canvas::{Canvas, Line as CanvasLine};
 use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 
-use super::{style, ViewLayout};
+use super::{faults, style, ViewLayout};
 use crate::raft::{NodeId, Role};
 use crate::tui::app::{AppState, Theme};
 
@@ -74,6 +75,18 @@ pub fn render(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area
         Theme::Color => Color::DarkGray,
         Theme::Mono => Color::Reset,
     };
+    let marks = faults::link_marks(&view.links);
+    let faulty = |a: NodeId, b: NodeId| {
+        view.links
+            .iter()
+            .any(|l| (l.from, l.to) == (a, b) || (l.from, l.to) == (b, a))
+    };
+    // One character is about 100 / width canvas units.
+    let unit = 100.0 / f64::from(area.width.saturating_sub(2).max(1));
+    // Where text `w` characters wide starts so that it centres on `x`, inside the canvas.
+    let start = |x: f64, w: usize| {
+        (x - w as f64 / 2.0 * unit).clamp(0.0, (100.0 - w as f64 * unit).max(0.0))
+    };
     let canvas = Canvas::default()
         .block(block)
         .marker(Marker::Braille)
@@ -94,17 +107,36 @@ pub fn render(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area
                             Span::styled("╳", style::alert(theme)),
                         );
                     } else {
+                        let color = match (theme, faulty(a, b)) {
+                            (Theme::Color, true) => Color::Yellow,
+                            _ => link_color,
+                        };
                         ctx.draw(&CanvasLine {
                             x1,
                             y1,
                             x2,
                             y2,
-                            color: link_color,
+                            color,
                         });
                     }
                 }
             }
             ctx.layer();
+            // Links that lose or delay messages: a tag at the middle when both directions do
+            // the same, else a third of the way from the sender.
+            for m in &marks {
+                let (x1, y1) = position(m.fault.from, n);
+                let (x2, y2) = position(m.fault.to, n);
+                let along = if m.both { 0.5 } else { 0.35 };
+                let tag = faults::link_text(&m.fault, true);
+                let tag = if m.both { tag } else { format!("{tag}→") };
+                let w = tag.chars().count();
+                ctx.print(
+                    start(x1 + (x2 - x1) * along, w),
+                    y1 + (y2 - y1) * along,
+                    Span::styled(tag, faults::warn(theme)),
+                );
+            }
             // Messages in flight, moving from sender to receiver.
             for m in &view.in_flight {
                 let (x1, y1) = position(m.from, n);
@@ -150,14 +182,17 @@ pub fn render(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area
                     label_style = label_style.add_modifier(ratatui::style::Modifier::REVERSED);
                 }
                 let label = format!("{sym}{} t{}", node.id, node.status.term);
-                let w = label.chars().count() as f64;
-                // One character is about 100 / width canvas units.
-                let unit = 100.0 / f64::from(area.width.saturating_sub(2).max(1));
-                ctx.print(
-                    x - w / 2.0 * unit,
-                    y,
-                    Line::from(Span::styled(label, label_style)),
-                );
+                // Its faults beside it: `+300ms` (slow), `2×` (its clock's rate).
+                let tags: String = faults::node_tags(node)
+                    .iter()
+                    .map(|t| format!(" {t}"))
+                    .collect();
+                let w = label.chars().count() + tags.chars().count();
+                let mut spans = vec![Span::styled(label, label_style)];
+                if !tags.is_empty() {
+                    spans.push(Span::styled(tags, faults::warn(theme)));
+                }
+                ctx.print(start(x, w), y, Line::from(spans));
                 let below = match (role, style::role_detail(&node.status)) {
                     (Some(_), Some(detail)) => detail,
                     (Some(Role::Leader), None) => "♥ leads".to_string(),
@@ -170,9 +205,8 @@ pub fn render(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area
                 };
                 // One row is 100 / (rows - 1) canvas units; go a little more to land on the next.
                 let unit_y = 100.0 / f64::from(area.height.saturating_sub(3).max(1)) * 1.1;
-                let bw = below.chars().count() as f64;
                 ctx.print(
-                    x - bw / 2.0 * unit,
+                    start(x, below.chars().count()),
                     y - unit_y,
                     Span::styled(
                         below,

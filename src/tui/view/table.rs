@@ -1,8 +1,12 @@
 //! The node table: what each node believes — role, term, vote, last log entry, commit and apply
 //! indexes, its newest snapshot (`snap`, wherever the column fits), its election timer — and,
 //! from the leader's progress, each follower's match/next, or `▣ 50%` while the leader sends it
-//! a snapshot. The wide layout ends with each node's faults (`slow +300ms clock 2x isolated`),
-//! in short forms (`+300ms 2x isol`) when the column is too narrow for the long ones.
+//! a snapshot. The row ends with each node's faults (`slow +300ms clock 2× →4 loss 59%
+//! isolated`: its extra delay, its clock's rate, the links from it that lose or delay messages,
+//! its isolation), in short forms (`+300ms 2× →4 ✗59% isol`) when the column is too narrow for
+//! the long ones. The faults column shows in the wide layout, and in any other when some node
+//! has a fault and the row has room for it (before `snap`); where it has none, a node with a
+//! fault is marked `~` beside its id (the header names the faults).
 //!
 //! The columns are data ([`COLUMNS`]): a name and a short name, a width and a short width, and a
 //! [`Priority`] that says when the column shows. Below [`NARROW_BELOW`] columns the table uses
@@ -14,7 +18,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 use ratatui::Frame;
 
-use super::{ring::timer_bar, style};
+use super::{faults, ring::timer_bar, style};
 use crate::cluster::NodeState;
 use crate::observe::cluster_view::ClusterView;
 use crate::observe::format;
@@ -136,8 +140,10 @@ pub const COLUMNS: [Column; 13] = [
     },
 ];
 
-/// The columns shown in a table `width` columns wide (borders included), with their widths.
-pub fn columns(width: u16) -> Vec<(Column, u16)> {
+/// The columns shown in a table `width` columns wide (borders included), with their widths;
+/// `faults` says whether some node has a fault, which earns the faults column a place where
+/// there is room for it.
+pub fn columns(width: u16, faults: bool) -> Vec<(Column, u16)> {
     if width < NARROW_BELOW {
         return COLUMNS
             .iter()
@@ -159,6 +165,12 @@ pub fn columns(width: u16) -> Vec<(Column, u16)> {
     let used = |cols: &[Column]| {
         cols.iter().map(|c| c.width).sum::<u16>() + (cols.len() as u16).saturating_sub(1)
     };
+    let faults_column = COLUMNS.iter().find(|c| c.field == Field::Faults);
+    if let Some(c) = faults_column.filter(|_| faults && width < WIDE_FROM) {
+        if used(&shown) + 1 + c.width <= inner {
+            shown.push(*c);
+        }
+    }
     for (at, c) in COLUMNS.iter().enumerate() {
         if c.priority == Priority::IfRoom && used(&shown) + 1 + c.width <= inner {
             // In table order: after the shown columns that come before it.
@@ -180,7 +192,7 @@ struct RowContext<'a> {
     leader: Option<crate::raft::NodeId>,
     progress: &'a [PeerProgress],
     narrow: bool,
-    /// The width the faults column gets.
+    /// The width the faults column gets (0: not shown).
     faults_width: u16,
 }
 
@@ -198,7 +210,12 @@ fn cell(field: Field, cx: &RowContext) -> Cell<'static> {
         Field::Node => {
             let (sym, _) = style::role_symbol(role);
             let rs = style::role_style(cx.state.theme, role);
-            Cell::from(Span::styled(format!("{sym}{}", n.id), rs))
+            let mut spans = vec![Span::styled(format!("{sym}{}", n.id), rs)];
+            // No faults column: `~` says this node has one.
+            if cx.faults_width == 0 && !fault_list(cx).is_empty() {
+                spans.push(Span::styled("~", faults::warn(cx.state.theme)));
+            }
+            Cell::from(Line::from(spans))
         }
         Field::Role => {
             let (_, name) = style::role_symbol(role);
@@ -246,19 +263,25 @@ fn cell(field: Field, cx: &RowContext) -> Cell<'static> {
     }
 }
 
-/// The faults cell: long forms when they fit the column, short ones when not.
-fn faults(cx: &RowContext) -> Cell<'static> {
+/// The row's faults, (long, short) each: its delay, its clock, the links from it that lose or
+/// delay messages, its isolation.
+fn fault_list(cx: &RowContext) -> Vec<(String, String)> {
     let n = cx.node;
     let status = &cx.view.status;
-    // (long, short): the short forms when the long ones do not fit the column.
     let mut faults: Vec<(String, String)> = Vec::new();
     if !n.slow.is_zero() {
-        let ms = n.slow.as_millis();
-        faults.push((format!("slow +{ms}ms"), format!("+{ms}ms")));
+        let ms = faults::ms(n.slow);
+        faults.push((format!("slow +{ms}"), format!("+{ms}")));
     }
-    if (n.clock_rate - 1.0).abs() > 1e-9 {
-        let rate = n.clock_rate;
-        faults.push((format!("clock {rate}x"), format!("{rate}x")));
+    if faults::skewed(n) {
+        let rate = faults::rate(n.clock_rate);
+        faults.push((format!("clock {rate}"), rate));
+    }
+    for l in cx.view.links.iter().filter(|l| l.from == n.id) {
+        faults.push((
+            format!("→{} {}", l.to, faults::link_text(l, false)),
+            format!("→{} {}", l.to, faults::link_text(l, true)),
+        ));
     }
     let isolated = status
         .nodes
@@ -268,6 +291,12 @@ fn faults(cx: &RowContext) -> Cell<'static> {
     if isolated && status.nodes.len() > 1 {
         faults.push(("isolated".into(), "isol".into()));
     }
+    faults
+}
+
+/// The faults cell: long forms when they fit the column, short ones when not.
+fn faults(cx: &RowContext) -> Cell<'static> {
+    let faults = fault_list(cx);
     if faults.is_empty() {
         return Cell::from("");
     }
@@ -290,17 +319,21 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         return;
     };
     let narrow = area.width < NARROW_BELOW;
-    let columns = columns(area.width);
+    let columns = columns(area.width, faults::any(view));
     // What the filling column gets: the rest of the row, after the others and a space each.
     let fixed: Vec<u16> = columns
         .iter()
         .filter(|(c, _)| !c.fill)
         .map(|(_, w)| *w)
         .collect();
-    let faults_width = area
-        .width
-        .saturating_sub(2)
-        .saturating_sub(fixed.iter().sum::<u16>() + fixed.len() as u16);
+    let faults_width = if columns.iter().any(|(c, _)| c.field == Field::Faults) {
+        area.width
+            .saturating_sub(2)
+            .saturating_sub(fixed.iter().sum::<u16>() + fixed.len() as u16)
+            .max(1)
+    } else {
+        0
+    };
     let leader = view.status.leader();
     let progress = leader
         .and_then(|l| view.status.nodes.iter().find(|n| n.id == l))
@@ -346,7 +379,11 @@ mod tests {
     use super::*;
 
     fn names(width: u16) -> Vec<&'static str> {
-        columns(width)
+        names_with(width, false)
+    }
+
+    fn names_with(width: u16, faults: bool) -> Vec<&'static str> {
+        columns(width, faults)
             .iter()
             .map(|(c, _)| {
                 if width < NARROW_BELOW {
@@ -411,5 +448,33 @@ mod tests {
             names(59),
             ["", "id", "term", "vote", "last", "cmt", "appl", "tmr", "m/n"]
         );
+    }
+
+    #[test]
+    fn a_fault_brings_the_faults_column_in_where_it_fits() {
+        // At 120×40 the table is 76 wide: faults take the place of snap.
+        let with = |w| names_with(w, true);
+        assert_eq!(
+            with(76),
+            [
+                "",
+                "node",
+                "term",
+                "vote",
+                "last",
+                "commit",
+                "applied",
+                "timer",
+                "match/next",
+                "faults"
+            ]
+        );
+        assert!(!names(76).contains(&"faults"));
+        // Room for the least width of the column (8) from 69 columns on.
+        assert!(with(69).contains(&"faults") && !with(68).contains(&"faults"));
+        // Narrow: no room (a `~` beside the id says it instead).
+        assert!(!with(59).contains(&"faults"));
+        // Wide: the column is there anyway.
+        assert_eq!(with(94), names(94));
     }
 }

@@ -101,3 +101,72 @@ fn header_counts_nodes_up() {
     let header = Screen::of(&state, 140, 45).row(0);
     assert!(header.contains("4/5 up"), "{header:?}");
 }
+
+#[test]
+fn header_names_the_rules_in_force() {
+    let mut state = app_with(elected(), Vec::new());
+    for (w, h) in [(140, 45), (80, 24)] {
+        let header = Screen::of(&state, w, h).row(0);
+        assert!(
+            header.contains("PreVote·CheckQuorum"),
+            "{w}x{h}: {header:?}"
+        );
+    }
+    state.rules_in_force = Some(raftlab::node::Rules::paper().in_force());
+    for (w, h) in [(140, 45), (80, 24)] {
+        let header = Screen::of(&state, w, h).row(0);
+        assert!(header.contains("Figure 2 only"), "{w}x{h}: {header:?}");
+        assert!(!header.contains("PreVote"), "{w}x{h}: {header:?}");
+    }
+    // Beside the unsafe rules, at 140 columns.
+    state.unsafe_rules = Some("UNSAFE: commit-by-counting".into());
+    let header = Screen::of(&state, 140, 45).row(0);
+    assert!(
+        header.contains("Figure 2 only") && header.contains("UNSAFE: commit-by-counting"),
+        "{header:?}"
+    );
+    // Unknown (a replay): nothing said.
+    state.rules_in_force = None;
+    let header = Screen::of(&state, 140, 45).row(0);
+    assert!(!header.contains("Figure 2"), "{header:?}");
+}
+
+#[test]
+fn header_summarizes_the_faults_in_force() {
+    let calm = Screen::of(&app_with(elected(), Vec::new()), 140, 45).row(0);
+    assert!(!calm.contains("fault"), "{calm:?}");
+    let mut v = with_link(elected(), 1, 4, 0.59, 0);
+    v.status.nodes[1].slow = Duration::from_millis(300);
+    v.status.nodes[2].clock_rate = 2.0;
+    let state = app_with(v, Vec::new());
+    let header = Screen::of(&state, 140, 45).row(0);
+    assert!(
+        header.contains("faults: 2 slow 300ms · 3 clock 2× · 1→4 loss 59%"),
+        "{header:?}"
+    );
+    // 80 columns: shorter, never cut mid-word, and the rest of the header still there.
+    let header = Screen::of(&state, 80, 24).row(0);
+    assert!(
+        header.contains("faults: 2 slow · 3 clock · 1→4 loss"),
+        "{header:?}"
+    );
+    for part in ["leader 3", "term 4", "running"] {
+        assert!(header.contains(part), "{part:?} missing: {header:?}");
+    }
+    // Both directions of a link with one fault are told once.
+    let v = with_link(with_link(elected(), 1, 4, 0.0, 200), 4, 1, 0.0, 200);
+    let header = Screen::of(&app_with(v, Vec::new()), 140, 45).row(0);
+    assert!(header.contains("faults: 1↔4 delay 200ms"), "{header:?}");
+}
+
+#[test]
+fn header_counts_the_faults_when_even_their_names_do_not_fit() {
+    let mut v = partitioned();
+    v.status.paused = true;
+    for n in &mut v.status.nodes {
+        n.slow = Duration::from_millis(100);
+    }
+    let header = Screen::of(&app_with(v, Vec::new()), 80, 24).row(0);
+    assert!(header.contains("5 faults"), "{header:?}");
+    assert!(header.contains("{3,4,5} {1,2}"), "{header:?}");
+}

@@ -118,11 +118,11 @@ fn logs_ruler_labels_sit_over_their_index_when_the_window_starts_elsewhere() {
 fn logs_title_says_whether_it_follows_the_tail() {
     let mut state = app_with(elected(), Vec::new());
     let screen = Screen::of(&state, 140, 45);
-    assert!(screen.find(" logs (following the tail").is_some());
+    assert!(screen.find("· following the tail").is_some());
     state.log_end = Some(5);
     let screen = Screen::of(&state, 140, 45);
     assert!(screen
-        .find(" logs (up to index 5; End follows the tail)")
+        .find("· up to index 5; End follows the tail")
         .is_some());
 }
 
@@ -203,5 +203,19 @@ fn logs_show_a_log_compacted_up_to_its_last_entry() {
         let row = log_row(&screen, id);
         let cells: String = (1..=8).map(|i| log_cell(&row, 1, i)).collect();
         assert_eq!(cells, "▒▒▒▒▒▒▒▒▒▒ snapshot ≤8 ┃", "node {id}: {row:?}");
+    }
+}
+
+#[test]
+fn logs_say_cells_are_terms_and_the_ruler_indexes() {
+    let state = app_with(elected(), Vec::new());
+    for (w, h) in [(140, 45), (120, 40), (80, 24)] {
+        let screen = Screen::of(&state, w, h);
+        let logs = screen.block(" logs (");
+        assert!(
+            screen.text().contains(" logs (cells: term · ruler: index)"),
+            "{w}x{h}: {logs:?}"
+        );
+        assert!(logs[0].starts_with("idx"), "{w}x{h}: {:?}", logs[0]);
     }
 }

@@ -274,3 +274,79 @@ fn help_lists_the_keys_of_the_help_itself_and_of_the_prompt() {
         }
     }
 }
+
+/// Every message kind. The match fails to compile when a kind is added and not listed here.
+fn every_message_kind() -> Vec<MessageKind> {
+    let all = vec![
+        MessageKind::RequestVote,
+        MessageKind::RequestVoteReply,
+        MessageKind::PreVote,
+        MessageKind::PreVoteReply,
+        MessageKind::AppendEntries,
+        MessageKind::Heartbeat,
+        MessageKind::AppendEntriesReply,
+        MessageKind::InstallSnapshot,
+        MessageKind::InstallSnapshotReply,
+        MessageKind::TimeoutNow,
+    ];
+    for k in &all {
+        match k {
+            MessageKind::RequestVote
+            | MessageKind::RequestVoteReply
+            | MessageKind::PreVote
+            | MessageKind::PreVoteReply
+            | MessageKind::AppendEntries
+            | MessageKind::Heartbeat
+            | MessageKind::AppendEntriesReply
+            | MessageKind::InstallSnapshot
+            | MessageKind::InstallSnapshotReply
+            | MessageKind::TimeoutNow => {}
+        }
+    }
+    all
+}
+
+#[test]
+fn help_symbols_name_every_message_glyph() {
+    let symbols = view::help::SYMBOLS.join("\n");
+    for kind in every_message_kind() {
+        let (glyph, _) = view::style::message_glyph(Theme::Mono, kind);
+        // The glyph as a word of its own, followed by what it is.
+        let named = symbols
+            .split("  ")
+            .chain(symbols.split('\n'))
+            .any(|part| part.trim_start().starts_with(&format!("{glyph} ")));
+        assert!(
+            named,
+            "{glyph} ({kind:?}) missing from the help's symbols:\n{symbols}"
+        );
+    }
+}
+
+#[test]
+fn help_explains_the_rules_the_no_op_and_the_fault_marks() {
+    let mut state = app_with(elected(), Vec::new());
+    state.focus = Focus::Help;
+    state.help_scroll = u16::MAX;
+    let screen = Screen::of(&state, 140, 45);
+    let text = screen.block(" help (").join("\n");
+    for part in [
+        "Rules (header; now PreVote·CheckQuorum)",
+        "PreVote (thesis §9.6)",
+        "CheckQuorum (thesis §6.2)",
+        "Figure 2 only (--paper)",
+    ] {
+        assert!(text.contains(part), "{part:?} missing:\n{text}");
+    }
+    let symbols = view::help::SYMBOLS.join(" ");
+    for part in [
+        "no-op",
+        "¿ PreVote",
+        "¡ pre-vote reply",
+        "+300ms",
+        "✗59%",
+        "idx",
+    ] {
+        assert!(symbols.contains(part), "{part:?} missing: {symbols}");
+    }
+}

@@ -83,3 +83,38 @@ fn ring_highlights_the_selected_node_and_message() {
         "other messages are not highlighted: {text:?}"
     );
 }
+
+#[test]
+fn ring_marks_slow_nodes_and_skewed_clocks_beside_them() {
+    let mut v = elected();
+    v.status.nodes[1].slow = Duration::from_millis(300);
+    v.status.nodes[2].clock_rate = 2.0;
+    let state = app_with(v, Vec::new());
+    for (w, h) in [(120, 40), (80, 24)] {
+        let screen = Screen::of(&state, w, h);
+        let ring = screen.rect(layout(&state, w, h).ring).join("\n");
+        assert!(ring.contains("●2 t4 +300ms"), "{w}x{h}:\n{ring}");
+        assert!(ring.contains("★3 t4 2×"), "{w}x{h}:\n{ring}");
+        assert!(!ring.contains("●1 t4 +"), "{w}x{h}:\n{ring}");
+    }
+}
+
+#[test]
+fn ring_tags_links_that_lose_or_delay_messages() {
+    let calm = app_with(elected(), Vec::new());
+    let screen = Screen::of(&calm, 120, 40);
+    let ring = screen.rect(layout(&calm, 120, 40).ring).join("\n");
+    assert!(!ring.contains('%') && !ring.contains("ms"), "{ring}");
+    // One direction: the tag points the way messages go.
+    let state = app_with(with_link(elected(), 1, 4, 0.59, 0), Vec::new());
+    let screen = Screen::of(&state, 120, 40);
+    let ring = screen.rect(layout(&state, 120, 40).ring).join("\n");
+    assert!(ring.contains("✗59%→"), "{ring}");
+    // Both directions alike: one tag, at the middle.
+    let v = with_link(with_link(elected(), 2, 5, 0.0, 200), 5, 2, 0.0, 200);
+    let state = app_with(v, Vec::new());
+    let screen = Screen::of(&state, 120, 40);
+    let ring = screen.rect(layout(&state, 120, 40).ring).join("\n");
+    assert_eq!(ring.matches("+200ms").count(), 1, "{ring}");
+    assert!(!ring.contains("+200ms→"), "{ring}");
+}

@@ -44,7 +44,7 @@ fn table_lists_faults_on_a_wide_screen() {
             .clone()
     };
     assert!(row("●2").contains("slow +300ms"));
-    assert!(row("●7").contains("clock 2x"));
+    assert!(row("●7").contains("clock 2×"));
     assert!(row("◆9").contains("isolated"));
     assert!(row("◆9").contains("candidate"));
     assert!(!row("●1").contains("isolated"));
@@ -129,8 +129,8 @@ fn table_shortens_faults_that_do_not_fit_beside_the_snap_column() {
     // 140 columns: the faults column has 8 cells left.
     for (view, want, not) in [
         (with_faults(2, 300, 1.0), "+300ms", "slow"),
-        (with_faults(2, 0, 0.5), "0.5x", "clock"),
-        (with_faults(2, 0, 2.0), "clock 2x", "isol"),
+        (with_faults(2, 0, 0.5), "0.5×", "clock"),
+        (with_faults(2, 0, 2.0), "clock 2×", "isol"),
     ] {
         let state = app_with(view, Vec::new());
         let screen = Screen::of(&state, 140, 45);
@@ -142,4 +142,41 @@ fn table_shortens_faults_that_do_not_fit_beside_the_snap_column() {
     let state = app_with(with_faults(2, 300, 1.0), Vec::new());
     let screen = Screen::of(&state, 200, 60);
     assert!(table_row(&state, &screen, "●2").contains("slow +300ms"));
+}
+
+#[test]
+fn table_shows_faults_at_120_columns_in_place_of_snap() {
+    // 120×40: the table is 76 wide, not wide enough for the faults column of the wide layout;
+    // a fault brings it in.
+    let state = app_with(
+        with_link(with_faults(2, 300, 1.0), 1, 4, 0.59, 0),
+        Vec::new(),
+    );
+    let screen = Screen::of(&state, 120, 40);
+    let header = table_rows(&state, &screen)[1].clone();
+    assert!(header.contains("faults"), "{header:?}");
+    assert!(!header.contains(" snap "), "{header:?}");
+    let slow = table_row(&state, &screen, "●2");
+    assert!(slow.contains("slow +300ms"), "{slow:?}");
+    let lossy = table_row(&state, &screen, "●1");
+    assert!(lossy.contains("→4 loss 59%"), "{lossy:?}");
+    assert!(!table_row(&state, &screen, "●4").contains("loss"));
+    // Without faults: no faults column at 120.
+    let calm = app_with(elected(), Vec::new());
+    let screen = Screen::of(&calm, 120, 40);
+    assert!(!table_rows(&calm, &screen)[1].contains("faults"));
+}
+
+#[test]
+fn table_marks_a_faulty_node_beside_its_id_when_narrow() {
+    // 80×24: the table is 46 wide, no room for a faults column: `~` beside the id.
+    let state = app_with(with_faults(3, 0, 2.0), Vec::new());
+    let screen = Screen::of(&state, 80, 24);
+    let header = table_rows(&state, &screen)[1].clone();
+    assert!(!header.contains("faults"), "{header:?}");
+    assert!(table_row(&state, &screen, "★3~").contains("★3~"));
+    assert!(!table_row(&state, &screen, "●1").contains('~'));
+    let calm = app_with(elected(), Vec::new());
+    let screen = Screen::of(&calm, 80, 24);
+    assert!(!table_row(&calm, &screen, "★3").contains('~'));
 }
