@@ -236,8 +236,8 @@ const LONG_WORDS: [&str; 6] = [
 ];
 
 /// Words of the titles that shorten with the width (the key hints go first).
-const TITLE_WORDS: [&str; 6] = [
-    "flight", "select", "deliver", "machine", "DISAGREE", "scenario",
+const TITLE_WORDS: [&str; 8] = [
+    "flight", "select", "drop", "deliver", "dup", "machine", "DISAGREE", "scenario",
 ];
 
 /// The sizes a word must survive, from 80×24 to 200×60 (both sides of the 100-column step).
@@ -253,17 +253,27 @@ const EVERY_SIZE: [(u16, u16); 8] = [
 ];
 
 /// Every place on `screen` where a part of one of `words` shows without the rest: a run of
-/// letters that is the start (two letters or more) or the end (three or more) of a word but not
-/// the word. A word cut at a panel's edge, cut with `…`, or broken over two rows shows so.
+/// letters that is the start (two letters or more, or one that a border cuts) or the end (three
+/// or more) of a word but not the word. A word cut at a panel's edge, cut with `…`, or broken
+/// over two rows shows so.
 fn cut_words(screen: &Screen, words: &[&str]) -> Vec<String> {
     let mut cuts = Vec::new();
     for y in 0..screen.cells.len() {
         let row = screen.row(y);
+        let mut at = 0;
         for run in row.split(|c: char| !c.is_alphabetic()) {
+            let before = row[..at].chars().next_back().unwrap_or(' ');
+            let rest = &row[at + run.len()..];
+            let after = rest.chars().next().unwrap_or('│');
+            at += run.len() + rest.chars().next().map_or(0, char::len_utf8);
             let n = run.chars().count();
+            // One letter right against a border, at the start of a word.
+            let at_edge =
+                n >= 1 && "│┐┤─".contains(after) && (before == ' ' || "│┌├─".contains(before));
             for w in words {
-                let part =
-                    run != *w && ((n >= 2 && w.starts_with(run)) || (n >= 3 && w.ends_with(run)));
+                let part = run != *w
+                    && (((n >= 2 || at_edge) && w.starts_with(run))
+                        || (n >= 3 && w.ends_with(run)));
                 if part {
                     cuts.push(format!("row {y}: {run:?} of {w:?}: {:?}", row.trim_end()));
                 }
