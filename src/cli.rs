@@ -38,9 +38,8 @@ pub mod ui;
 
 pub use args::{
     theme, BenchArgs, ChallengeArgs, ChaosArgs, CheckArgs, Cli, Command, ConfigArgs, FsyncArg,
-    NetKind,
-    ReadModeArg, ReplayArgs, RulesArgs, ScenarioArgs, ServeArgs, SimArgs, StorageArgs, StorageKind,
-    TempDir, ThemeArg, UiArgs,
+    NetKind, ReadModeArg, ReplayArgs, RulesArgs, ScenarioArgs, ServeArgs, SimArgs, StorageArgs,
+    StorageKind, TempDir, ThemeArg, UiArgs,
 };
 
 /// Entry point of the binary.

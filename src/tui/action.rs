@@ -21,7 +21,7 @@ pub enum Action {
     Quit,
     /// Show or hide the help overlay.
     ToggleHelp,
-    /// Close whatever overlay is open.
+    /// Leave the zoom; else close whatever overlay is open and deselect the message.
     Close,
     /// Select a node by id.
     Select(NodeId),
@@ -90,6 +90,12 @@ pub enum Action {
     ToggleHistory,
     /// The running challenge's next hint (`:hint`).
     NextHint,
+    /// Zoom the next panel to the whole screen: ring, node table, logs, events, narration (while
+    /// a scenario runs), state machine / messages in flight, then back to every panel.
+    Zoom,
+    /// Switch the bottom panel (events, state machine / messages in flight, narration) on a
+    /// screen too narrow to show them side by side.
+    CycleBottom,
     /// A command typed at the prompt.
     Command(PromptCommand),
     /// Close the overlay on top (help, node detail, history); the message selection stays.
@@ -617,6 +623,19 @@ fn main_bindings() -> Vec<KeyBinding> {
             ToggleHistory,
             "why the footer's verdict says so (history)",
         ),
+        shown(
+            &[key('z')],
+            "z",
+            Zoom,
+            "zoom a panel; again: the next one (Esc: all)",
+            ("z", "zoom", 11),
+        ),
+        row(
+            &[key('b')],
+            "b",
+            CycleBottom,
+            "switch the bottom panel on a narrow screen",
+        ),
         row(
             &[key('H')],
             "H",
@@ -627,7 +646,7 @@ fn main_bindings() -> Vec<KeyBinding> {
             &[code(KeyCode::Esc)],
             "Esc",
             Close,
-            "close the overlay or prompt",
+            "close the overlay or prompt; leave the zoom",
         ),
     ]
 }
@@ -1231,6 +1250,8 @@ mod tests {
             Some(Action::Nemesis)
         );
         assert_eq!(main(press(KeyCode::Char('v'))), Some(Action::ToggleHistory));
+        assert_eq!(main(press(KeyCode::Char('z'))), Some(Action::Zoom));
+        assert_eq!(main(press(KeyCode::Char('b'))), Some(Action::CycleBottom));
         assert_eq!(main(press(KeyCode::Char('Z'))), None);
         // ⇧Tab arrives as BackTab with Shift.
         assert_eq!(

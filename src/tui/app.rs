@@ -140,6 +140,36 @@ pub enum Notice {
     Status(String),
 }
 
+/// A panel of the main screen, as the `z` key (zoom) and the `b` key (the bottom panel on small
+/// screens) name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Panel {
+    /// The ring of nodes.
+    Ring,
+    /// The node table.
+    Nodes,
+    /// The logs, one row per node.
+    Logs,
+    /// The event feed.
+    Events,
+    /// A scenario's narration (only while one runs on the dashboard).
+    Narration,
+    /// The state machine, or the messages in flight when one is selected or time is paused.
+    Side,
+}
+
+impl Panel {
+    /// The order `z` zooms them in (narration only while a scenario runs).
+    pub const ZOOM_ORDER: [Panel; 6] = [
+        Panel::Ring,
+        Panel::Nodes,
+        Panel::Logs,
+        Panel::Events,
+        Panel::Narration,
+        Panel::Side,
+    ];
+}
+
 /// Colours or none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Theme {
@@ -209,6 +239,12 @@ pub struct AppState {
     pub narration: Option<super::narration::Narration>,
     /// The challenge running on the dashboard, if any: its panel.
     pub challenge: Option<super::challenge::ChallengePanel>,
+    /// The panel `z` zoomed to the whole screen (between the header and the footer), if any.
+    pub zoom: Option<Panel>,
+    /// The bottom panel `b` chose, for screens too narrow to show every bottom panel side by
+    /// side; `None` until then (the view picks: narration while a scenario runs, the messages in
+    /// flight while one is selected, else the events).
+    pub bottom: Option<Panel>,
 }
 
 /// Delays the `s` key cycles through.
@@ -253,6 +289,8 @@ impl AppState {
             challenge: None,
             unsafe_rules: None,
             rules_in_force: None,
+            zoom: None,
+            bottom: None,
         }
     }
 
@@ -423,6 +461,67 @@ impl AppState {
             .find(|n| n.id == self.selected)
     }
 
+    /// Whether `panel` has something to show: the narration only while a scenario runs.
+    pub fn has_panel(&self, panel: Panel) -> bool {
+        panel != Panel::Narration || self.narration.is_some() || self.challenge.is_some()
+    }
+
+    /// The panels of the bottom row, left to right: events, narration (while a scenario runs),
+    /// and the state machine / messages in flight.
+    pub fn bottom_panels(&self) -> Vec<Panel> {
+        [Panel::Events, Panel::Narration, Panel::Side]
+            .into_iter()
+            .filter(|p| self.has_panel(*p))
+            .collect()
+    }
+
+    /// What `b` switches between when `slots` bottom panels fit side by side: every bottom panel
+    /// on one slot; with more slots, the events stay on the left and `b` switches the other
+    /// slot; nothing when every bottom panel shows.
+    pub fn bottom_choices(&self, slots: usize) -> Vec<Panel> {
+        let panels = self.bottom_panels();
+        match slots {
+            _ if slots >= panels.len() => Vec::new(),
+            0 | 1 => panels,
+            _ => panels.into_iter().skip(slots - 1).collect(),
+        }
+    }
+
+    /// The bottom panel `b` chose, or the default for `slots`: the messages in flight while
+    /// one is selected, else narration while a scenario runs, else the events.
+    pub fn bottom_choice(&self, slots: usize) -> Option<Panel> {
+        let choices = self.bottom_choices(slots);
+        if let Some(p) = self.bottom.filter(|p| choices.contains(p)) {
+            return Some(p);
+        }
+        [Panel::Side, Panel::Narration, Panel::Events]
+            .into_iter()
+            .find(|p| {
+                choices.contains(p)
+                    && match p {
+                        Panel::Side => self.message.is_some(),
+                        _ => true,
+                    }
+            })
+    }
+
+    /// The bottom row's panels for `slots` side by side, left to right.
+    pub fn bottom_shown(&self, slots: usize) -> Vec<Panel> {
+        let panels = self.bottom_panels();
+        match self.bottom_choice(slots) {
+            None => panels,
+            Some(chosen) => {
+                let fixed = slots.saturating_sub(1);
+                panels
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, p)| *i < fixed || *p == chosen)
+                    .map(|(_, p)| p)
+                    .collect()
+            }
+        }
+    }
+
     /// Which key table is in force.
     pub fn mode(&self) -> Mode {
         match self.focus {
@@ -569,8 +668,54 @@ impl AppState {
                 Vec::new()
             }
             Action::Close => {
+                // Esc leaves a zoom first; the message selection stays for the next Esc.
+                if self.zoom.take().is_none() {
+                    self.message = None;
+                }
                 self.focus = Focus::Main;
-                self.message = None;
+                Vec::new()
+            }
+            Action::Zoom => {
+                let order: Vec<Panel> = Panel::ZOOM_ORDER
+                    .into_iter()
+                    .filter(|p| self.has_panel(*p))
+                    .collect();
+                self.zoom = match self.zoom.and_then(|z| order.iter().position(|p| *p == z)) {
+                    None => order.first().copied(),
+                    Some(i) => order.get(i + 1).copied(),
+                };
+                self.status_line = match self.zoom {
+                    Some(p) => format!(
+                        "zoom: {}. z zooms the next panel, Esc shows them all.",
+                        self.panel_name(p)
+                    ),
+                    None => "zoom off: every panel shows.".into(),
+                };
+                Vec::new()
+            }
+            Action::CycleBottom => {
+                let slots = usize::from(self.layout.bottom_slots);
+                let choices = self.bottom_choices(slots);
+                let now = self.bottom_choice(slots);
+                let at = now.and_then(|n| choices.iter().position(|p| *p == n));
+                match at {
+                    Some(i) if !choices.is_empty() => {
+                        let next = choices[(i + 1) % choices.len()];
+                        self.bottom = Some(next);
+                        let names: Vec<&str> =
+                            choices.iter().map(|p| self.panel_name(*p)).collect();
+                        self.status_line = format!(
+                            "bottom panel: {} (b switches: {}).",
+                            self.panel_name(next),
+                            names.join(" · ")
+                        );
+                    }
+                    _ => {
+                        self.status_line = "every bottom panel shows already; b switches them \
+                                            on a narrower screen."
+                            .into();
+                    }
+                }
                 Vec::new()
             }
             Action::Select(n) => {
@@ -672,6 +817,8 @@ impl AppState {
                         (Some(i), true) => (i + 1) % n,
                         (Some(i), false) => (i + n - 1) % n,
                     });
+                    // A small screen shows the message selected rather than the events.
+                    self.bottom = Some(Panel::Side);
                 }
                 Vec::new()
             }
@@ -889,6 +1036,20 @@ impl AppState {
                 c.apply(report);
                 self.dirty = true;
             }
+        }
+    }
+
+    /// How the screen names `panel` (the side panel by what it shows now).
+    pub fn panel_name(&self, panel: Panel) -> &'static str {
+        match panel {
+            Panel::Ring => "ring",
+            Panel::Nodes => "node table",
+            Panel::Logs => "logs",
+            Panel::Events => "events",
+            Panel::Narration if self.narration.is_none() && self.challenge.is_some() => "challenge",
+            Panel::Narration => "narration",
+            Panel::Side if super::view::side::shows_in_flight(self) => "messages in flight",
+            Panel::Side => "state machine",
         }
     }
 

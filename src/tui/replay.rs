@@ -100,6 +100,8 @@ pub fn allowed_in_replay(action: &Action) -> bool {
         | Action::LogTail
         | Action::CycleFeedKind
         | Action::ToggleFeedNode
+        | Action::Zoom
+        | Action::CycleBottom
         | Action::ToggleHistory
         | Action::CloseOverlay
         | Action::Scroll(_)

@@ -11,9 +11,15 @@
 //! └ footer: status line · keys ··· nemesis 12 s left · ops 1,234 · linearizable ✓ ───────────┘
 //! ```
 //!
-//! A scenario on the dashboard (`raftlab scenario NAME`) puts its narration panel
-//! ([`narration`]) where the state machine and messages panel is; a challenge
-//! (`raftlab challenge NAME`, `:challenge NAME`) puts its panel ([`challenge`]) there too.
+//! The bottom row holds as many of its panels (events, narration while a scenario runs, state
+//! machine / messages in flight) as fit side by side ([`bottom_slots`]: one below 100 columns,
+//! two below 180, else three); `b` switches the one slot that changes
+//! ([`AppState::bottom_shown`]), and that panel's bottom border names the next. A scenario on
+//! the dashboard (`raftlab scenario NAME`) puts its narration ([`narration`]) where the state
+//! machine and messages panel is, until `b`; a challenge (`raftlab challenge NAME`, `:challenge
+//! NAME`) puts its panel ([`challenge`]) in that same place.
+//!
+//! `z` zooms one panel ([`AppState::zoom`]) to everything between the header and the footer.
 //!
 //! In a replay (`raftlab replay`), the footer's key row is the time slider ([`timeline`]), and a
 //! recording with narration (a scenario's) gets one more row above the footer for it.
@@ -23,9 +29,9 @@
 //! ratatui `StatefulWidget` writes its state. [`draw`] keeps that layout in the state for the key
 //! and mouse handlers.
 //!
-//! Panels shrink or drop out on small terminals (80×24 keeps the ring, table, logs, a few
-//! events and the footer); overlays (help, node detail, history and verdict) draw over
-//! everything.
+//! Below [`COMPACT_HEIGHT`] rows the panels share their borders (joined `├ ┤ ┴`), so 80×24
+//! keeps the ring, table, logs, five rows of the bottom panel and the footer; overlays (help,
+//! node detail, history and verdict) draw over everything.
 
 pub mod challenge;
 pub mod detail;
@@ -44,10 +50,11 @@ pub mod timeline;
 pub mod verdict;
 pub mod wrap;
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::Frame;
 
-use super::app::{AppState, Focus};
+use super::app::{AppState, Focus, Panel};
 
 /// Where the last frame put things: what the key and mouse handlers need to know of the screen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +66,8 @@ pub struct ViewLayout {
     pub log_cells: u64,
     /// The largest useful scroll of the overlay drawn last (help, history).
     pub max_scroll: u16,
+    /// How many bottom panels fit side by side (what `b` switches between depends on it).
+    pub bottom_slots: u8,
 }
 
 impl Default for ViewLayout {
@@ -67,7 +76,21 @@ impl Default for ViewLayout {
             ring: Rect::default(),
             log_cells: 64,
             max_scroll: u16::MAX,
+            bottom_slots: 2,
         }
+    }
+}
+
+/// Below this height the panels share their borders (a row each) so the bottom panel keeps a
+/// useful height: 80×24 shows five rows of events.
+pub const COMPACT_HEIGHT: u16 = 30;
+
+/// How many bottom panels fit side by side on a screen `width` columns wide.
+pub fn bottom_slots(width: u16) -> usize {
+    match width {
+        0..100 => 1,
+        100..180 => 2,
+        _ => 3,
     }
 }
 
@@ -86,6 +109,8 @@ pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
         too_small(state, frame, area);
         return;
     }
+    let slots = bottom_slots(area.width);
+    layout.bottom_slots = slots as u8;
     let nodes = state.nodes as u16;
     let footer_h = footer::height(state);
     let narration_h = u16::from(
@@ -94,20 +119,56 @@ pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
             .as_ref()
             .is_some_and(|r| r.recording.has_narration()),
     );
+    if let Some(panel) = state.zoom.filter(|p| state.has_panel(*p)) {
+        // One panel between the header and the footer, for a projector.
+        let rows = Layout::default()
+            .direction(Direction::Vertical)
+            .constraints([
+                Constraint::Length(1),
+                Constraint::Min(3),
+                Constraint::Length(narration_h),
+                Constraint::Length(footer_h),
+            ])
+            .split(area);
+        header::render(state, frame, rows[0]);
+        draw_panel(state, layout, frame, panel, rows[1]);
+        let next = Panel::ZOOM_ORDER
+            .into_iter()
+            .filter(|p| state.has_panel(*p))
+            .skip_while(|p| *p != panel)
+            .nth(1);
+        let hint = match next {
+            Some(p) => format!(" z: zoom {} · Esc: every panel ", state.panel_name(p)),
+            None => " z or Esc: every panel ".to_string(),
+        };
+        border_hint(frame.buffer_mut(), rows[1], &hint);
+        if narration_h > 0 {
+            timeline::narration(state, frame, rows[2]);
+        }
+        footer::footer(state, frame, rows[3]);
+        overlays(state, layout, frame, area);
+        return;
+    }
+    // Small screens: the panels share their borders, a row each.
+    let overlap = u16::from(area.height < COMPACT_HEIGHT);
     // The ring wants height; the table needs a row per node.
-    let top_h = (area.height * 2 / 5)
-        .clamp((nodes + 3).max(8), 18)
-        .min(area.height / 2);
+    let top_h = if overlap > 0 {
+        (nodes + 4).max(9)
+    } else {
+        (area.height * 2 / 5).clamp((nodes + 3).max(8), 18)
+    }
+    .min(area.height / 2);
     let logs_h = (nodes + 3).min(
         area.height
-            .saturating_sub(1 + top_h + footer_h + narration_h + 3),
+            .saturating_sub(1 + top_h + footer_h + narration_h + 3)
+            + overlap,
     );
     let rows = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
             Constraint::Length(1),
-            Constraint::Length(top_h),
-            Constraint::Length(logs_h),
+            Constraint::Length(top_h - overlap),
+            Constraint::Length(logs_h.saturating_sub(overlap)),
             Constraint::Min(3),
             Constraint::Length(narration_h),
             Constraint::Length(footer_h),
@@ -121,62 +182,138 @@ pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
         34
     }
     .min(area.width / 2);
+    let top_area = Rect {
+        height: rows[1].height + overlap,
+        ..rows[1]
+    };
     let top = Layout::default()
         .direction(Direction::Horizontal)
         .constraints([Constraint::Length(ring_w), Constraint::Min(20)])
-        .split(rows[1]);
+        .split(top_area);
     ring::render(state, layout, frame, top[0]);
     table::render(state, frame, top[1]);
-    logs::render(state, layout, frame, rows[2]);
+    let logs_area = Rect {
+        height: rows[2].height + overlap,
+        ..rows[2]
+    };
+    logs::render(state, layout, frame, logs_area);
 
+    // The bottom row: as many of events, narration and state machine / in flight as fit side
+    // by side; `b` switches the one slot that changes.
     let bottom = rows[3];
-    if let Some(n) = &state.narration {
-        // A scenario: its narration takes the place of the side panel (or of the feed when
-        // narrow).
-        if area.width >= 100 {
-            let cols = Layout::default()
-                .direction(Direction::Horizontal)
-                .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
-                .split(bottom);
-            feed::feed(state, frame, cols[0]);
-            narration::render(n, state.theme, frame, cols[1]);
-        } else {
-            narration::render(n, state.theme, frame, bottom);
+    let shown = state.bottom_shown(slots);
+    let constraints: Vec<Constraint> = match shown.as_slice() {
+        [_] => vec![Constraint::Percentage(100)],
+        [_, Panel::Side] => vec![Constraint::Percentage(60), Constraint::Percentage(40)],
+        [_, _] => vec![Constraint::Percentage(50), Constraint::Percentage(50)],
+        _ => vec![Constraint::Ratio(1, shown.len() as u32); shown.len()],
+    };
+    let cols = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints(constraints)
+        .split(bottom);
+    let choice = state.bottom_choice(slots);
+    let choices = state.bottom_choices(slots);
+    for (panel, col) in shown.iter().zip(cols.iter()) {
+        draw_panel(state, layout, frame, *panel, *col);
+        if Some(*panel) == choice {
+            let at = choices.iter().position(|p| p == panel).unwrap_or(0);
+            let next = choices[(at + 1) % choices.len()];
+            let hint = format!(" b: switch to {} ", state.panel_name(next));
+            border_hint(frame.buffer_mut(), *col, &hint);
         }
-    } else if let Some(c) = &state.challenge {
-        // A challenge: its panel goes where a scenario's narration would.
-        if area.width >= 100 {
-            let cols = Layout::default()
-                .direction(Direction::Horizontal)
-                .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
-                .split(bottom);
-            feed::feed(state, frame, cols[0]);
-            challenge::render(c, state.theme, frame, cols[1]);
-        } else {
-            challenge::render(c, state.theme, frame, bottom);
-        }
-    } else if area.width >= 100 {
-        let cols = Layout::default()
-            .direction(Direction::Horizontal)
-            .constraints([Constraint::Percentage(60), Constraint::Percentage(40)])
-            .split(bottom);
-        feed::feed(state, frame, cols[0]);
-        side::side(state, frame, cols[1]);
-    } else if state.message.is_some() {
-        side::side(state, frame, bottom);
-    } else {
-        feed::feed(state, frame, bottom);
+    }
+    if overlap > 0 {
+        join_borders(frame.buffer_mut(), rows[2].y, area);
+        join_borders(frame.buffer_mut(), rows[3].y, area);
     }
     if narration_h > 0 {
         timeline::narration(state, frame, rows[4]);
     }
     footer::footer(state, frame, rows[5]);
+    overlays(state, layout, frame, area);
+}
 
+/// Draws one panel of the main screen into `area`.
+fn draw_panel(
+    state: &AppState,
+    layout: &mut ViewLayout,
+    frame: &mut Frame,
+    panel: Panel,
+    area: Rect,
+) {
+    match panel {
+        Panel::Ring => ring::render(state, layout, frame, area),
+        Panel::Nodes => table::render(state, frame, area),
+        Panel::Logs => logs::render(state, layout, frame, area),
+        Panel::Events => feed::feed(state, frame, area),
+        Panel::Narration => {
+            if let Some(n) = &state.narration {
+                narration::render(n, state.theme, frame, area);
+            } else if let Some(c) = &state.challenge {
+                challenge::render(c, state.theme, frame, area);
+            }
+        }
+        Panel::Side => side::side(state, frame, area),
+    }
+}
+
+/// The overlay on top, if any (help, node detail, history).
+fn overlays(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area: Rect) {
     match state.focus {
         Focus::Help => help::help(state, layout, frame, centered(area, 96, 96)),
         Focus::Detail => detail::detail(state, frame, centered(area, 80, 80)),
         Focus::History => verdict::overlay(state, layout, frame, centered(area, 96, 90)),
         Focus::Main | Focus::Prompt => {}
+    }
+}
+
+/// Writes `hint` into the bottom border of the panel drawn in `area`, right-aligned (the
+/// panels' own titles are on their top border): which key switches or zooms it. Shortened by
+/// whole words when the border is short.
+fn border_hint(buf: &mut Buffer, area: Rect, hint: &str) {
+    if area.height < 2 || area.width < 6 {
+        return;
+    }
+    let room = area.width as usize - 4;
+    let text = wrap::clip_words(hint, room);
+    let w = wrap::width(&text) as u16;
+    if w == 0 {
+        return;
+    }
+    let x = area.right() - 2 - w;
+    buf.set_stringn(x, area.bottom() - 1, &text, room, style::dim());
+}
+
+/// Where two panels share the border row `y` (the upper panel's bottom, the lower one's top),
+/// the corners and lines become the joints that draw them as one frame: `├ ┤ ┴ ┬ ┼`.
+fn join_borders(buf: &mut Buffer, y: u16, area: Rect) {
+    if y == area.y || y + 1 >= area.bottom() {
+        return;
+    }
+    let sym =
+        |buf: &Buffer, x: u16, y: u16| buf.cell((x, y)).map_or("", |c| c.symbol()).to_string();
+    for x in area.x..area.right() {
+        let here = sym(buf, x, y);
+        let up = matches!(
+            sym(buf, x, y - 1).as_str(),
+            "│" | "├" | "┤" | "┼" | "┬" | "┌" | "┐"
+        );
+        let down = matches!(
+            sym(buf, x, y + 1).as_str(),
+            "│" | "├" | "┤" | "┼" | "┴" | "└" | "┘"
+        );
+        let joint = match (here.as_str(), up, down) {
+            ("─", true, true) => "┼",
+            ("─", true, false) => "┴",
+            ("─", false, true) => "┬",
+            ("┌" | "└", true, true) => "├",
+            ("┐" | "┘", true, true) => "┤",
+            _ => continue,
+        };
+        if let Some(cell) = buf.cell_mut((x, y)) {
+            cell.set_symbol(joint);
+        }
     }
 }
 

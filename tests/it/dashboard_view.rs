@@ -6,7 +6,8 @@
 //!
 //! - `screens`: whole screens, drawn on ratatui's `TestBackend` in the mono theme and compared
 //!   with insta snapshots under `tests/it/snapshots/` (each state at 80×24 and 140×45, plus a
-//!   too-small screen and a nine-node cluster at 200×60);
+//!   too-small screen and a nine-node cluster at 200×60), zoomed and with the bottom panel
+//!   switched; and that no word is cut at a panel's edge at any size from 80×24 to 200×60;
 //! - `header`, `ring`, `table`, `logs`, `panels`, `overlays`: widgets, one claim about one panel
 //!   each (the header names the leader, a down node's row shows ✕, the commit index is marked ┃,
 //!   ...), so a failure says what broke;
@@ -41,7 +42,8 @@ use raftlab::raft::{
     Term, TraceEvent,
 };
 use raftlab::tui::action::Action;
-use raftlab::tui::app::{self, AppState, Effect, Focus, NemesisView, Notice, Theme};
+use raftlab::tui::app::{self, AppState, Effect, Focus, NemesisView, Notice, Panel, Theme};
+use raftlab::tui::narration::Narration;
 use raftlab::tui::view::{self, ViewLayout};
 
 mod events;
@@ -673,6 +675,22 @@ fn election_story() -> Vec<Event> {
     ]
 }
 
+/// Puts a guided scenario on the dashboard, stopped at step 3 of 8 with `say` as its text.
+fn with_scenario(state: &mut AppState, say: &str) {
+    let mut n = Narration::new(
+        "figure-8",
+        "Figure 8: why a leader counts only its own term's entries",
+        8,
+        true,
+    );
+    n.step = (3, 8);
+    n.say = Some(say.to_string());
+    n.describe = "isolate 1".into();
+    n.waiting_for_user = true;
+    n.push(true, "put x 1 -> ok".into());
+    state.narration = Some(n);
+}
+
 /// A mono dashboard showing `view`, with `events` in its feed.
 fn app_with(view: ClusterView, events: Vec<Event>) -> AppState {
     let mut state = AppState::new(view.status.nodes.len(), Theme::Mono);
@@ -840,20 +858,21 @@ impl Screen {
         None
     }
 
-    /// The inside of the bordered block whose title contains `title`, one string per row.
+    /// The inside of the bordered block whose title contains `title`, one string per row (on a
+    /// small screen its corners may be joints it shares with the panels around it).
     fn block(&self, title: &str) -> Vec<String> {
         let (tx, ty) = self
             .find(title)
             .unwrap_or_else(|| panic!("no block titled {title:?} in\n{}", self.text()));
         let x0 = (0..=tx)
             .rev()
-            .find(|x| self.cell(*x, ty) == "┌")
+            .find(|x| matches!(self.cell(*x, ty), "┌" | "├"))
             .expect("the block's top-left corner");
         let x1 = (tx..self.width())
-            .find(|x| self.cell(*x, ty) == "┐")
+            .find(|x| matches!(self.cell(*x, ty), "┐" | "┤"))
             .expect("the block's top-right corner");
         let y1 = (ty + 1..self.cells.len())
-            .find(|y| self.cell(x0, *y) == "└")
+            .find(|y| matches!(self.cell(x0, *y), "└" | "├"))
             .expect("the block's bottom-left corner");
         (ty + 1..y1).map(|y| self.span(y, x0 + 1, x1)).collect()
     }

@@ -5,67 +5,91 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::style;
+use super::{style, wrap};
 use crate::raft::NodeId;
 use crate::tui::app::AppState;
 
 /// The right-hand panel: the selected message when one is selected, else the messages in
 /// flight when the cluster is paused, else the state machine.
 pub fn side(state: &AppState, frame: &mut Frame, area: Rect) {
-    let Some(view) = &state.view else {
+    if state.view.is_none() {
         return;
-    };
-    if state.message.is_some() || (view.status.paused && !view.in_flight.is_empty()) {
+    }
+    if shows_in_flight(state) {
         in_flight(state, frame, area);
     } else {
         state_machine(state, frame, area);
     }
 }
 
+/// Whether the side panel shows the messages in flight (else the state machine).
+pub fn shows_in_flight(state: &AppState) -> bool {
+    state.view.as_ref().is_some_and(|view| {
+        state.message.is_some() || (view.status.paused && !view.in_flight.is_empty())
+    })
+}
+
+/// The in-flight panel's title for `n` messages in `room` columns: the count always, the key
+/// hints dropped from the last when they do not fit.
+fn in_flight_title(n: usize, replay: bool, room: usize) -> String {
+    // Most useful first: each shorter wording drops the last hint.
+    let hints: &[&str] = if replay {
+        &["n/N select"]
+    } else {
+        &["n/N select", "x drop", "g deliver", "u dup"]
+    };
+    let mut options: Vec<String> = (1..=hints.len())
+        .rev()
+        .map(|k| format!(" {n} in flight ({}) ", hints[..k].join(" · ")))
+        .collect();
+    options.push(format!(" {n} in flight "));
+    wrap::fit(&options, room)
+}
+
 fn in_flight(state: &AppState, frame: &mut Frame, area: Rect) {
     let Some(view) = &state.view else {
         return;
     };
-    let keys = if state.replay.is_some() {
-        "n/N select"
-    } else {
-        "n/N select · x drop · u dup · g deliver"
-    };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(format!(" {} in flight ({keys}) ", view.in_flight.len()));
+    let title = in_flight_title(
+        view.in_flight.len(),
+        state.replay.is_some(),
+        area.width.saturating_sub(2) as usize,
+    );
+    let block = Block::default().borders(Borders::ALL).title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    // The selected message in full (wrapped), then the list, one message per row.
+    let width = inner.width as usize;
+    // The selected message in full (its fields wrapped, never cut), then the list, one message
+    // per entry, its fields wrapped under its summary.
     let selected = state.message;
     let mut top = 0u16;
     if let Some(m) = selected.and_then(|i| view.in_flight.get(i)) {
-        let detail = Paragraph::new(vec![
-            Line::from(Span::styled(
-                format!("#{} {}", m.id, m.summary),
-                style::strong(),
-            )),
-            Line::from(Span::styled(
-                format!(
-                    "sent {:.2}s, due {:.2}s ({} → {}, {})",
-                    m.sent_at.as_secs_f64(),
-                    m.due_at.as_secs_f64(),
-                    m.from,
-                    m.to,
-                    m.kind.as_str()
-                ),
-                style::dim(),
-            )),
-        ])
-        .wrap(Wrap { trim: false });
-        top = (detail.line_count(inner.width) as u16).min(inner.height);
+        let id = format!("#{}", m.id);
+        let mut lines: Vec<Line> = wrap::hang(wrap::width(&id) + 1, &id, &m.summary, width)
+            .into_iter()
+            .map(|l| l.style(style::strong()))
+            .collect();
+        let timing = format!(
+            "sent {:.2}s, due {:.2}s ({} → {}, {})",
+            m.sent_at.as_secs_f64(),
+            m.due_at.as_secs_f64(),
+            m.from,
+            m.to,
+            m.kind.as_str()
+        );
+        lines.extend(
+            wrap::word_wrap(&timing, width)
+                .into_iter()
+                .map(|l| Line::from(Span::styled(l, style::dim()))),
+        );
+        top = (lines.len() as u16).min(inner.height);
         frame.render_widget(
-            detail,
+            Paragraph::new(lines),
             Rect {
                 height: top,
                 ..inner
@@ -78,19 +102,50 @@ fn in_flight(state: &AppState, frame: &mut Frame, area: Rect) {
         ..inner
     };
     let rows = list_area.height as usize;
-    let skip = selected.unwrap_or(0).saturating_sub(rows / 2);
+    // Each message as its lines: `■ #41    3->1 AppendEntries{term:4 prev:8/4`, the rest of its
+    // fields on the lines under the summary.
+    const INDENT: usize = 9;
+    let entries: Vec<Vec<Line>> = view
+        .in_flight
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let (glyph, st) = style::message_glyph(state.theme, m.kind);
+            let mut lines: Vec<Line> =
+                wrap::word_wrap(&m.summary, width.saturating_sub(INDENT).max(10))
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, text)| {
+                        if k == 0 {
+                            Line::from(vec![
+                                Span::styled(format!("{glyph} "), st),
+                                Span::raw(format!("#{:<5} {text}", m.id)),
+                            ])
+                        } else {
+                            Line::from(format!("{}{text}", " ".repeat(INDENT)))
+                        }
+                    })
+                    .collect();
+            if Some(i) == selected {
+                let reversed = ratatui::style::Style::default().add_modifier(Modifier::REVERSED);
+                lines = lines.into_iter().map(|l| l.patch_style(reversed)).collect();
+            }
+            lines
+        })
+        .collect();
+    // Start far enough back that the selected message sits about half way down.
+    let mut first = selected.unwrap_or(0).min(entries.len().saturating_sub(1));
+    let mut above = 0;
+    while first > 0 && above + entries[first - 1].len() <= rows / 2 {
+        first -= 1;
+        above += entries[first].len();
+    }
     let mut lines = Vec::new();
-    for (i, m) in view.in_flight.iter().enumerate().skip(skip).take(rows) {
-        let (glyph, st) = style::message_glyph(state.theme, m.kind);
-        let mut line = Line::from(vec![
-            Span::styled(format!("{glyph} "), st),
-            Span::raw(format!("#{:<5} {}", m.id, m.summary)),
-        ]);
-        if Some(i) == selected {
-            line =
-                line.patch_style(ratatui::style::Style::default().add_modifier(Modifier::REVERSED));
+    for entry in entries.into_iter().skip(first) {
+        if lines.len() + entry.len() > rows && !lines.is_empty() {
+            break;
         }
-        lines.push(line);
+        lines.extend(entry);
     }
     frame.render_widget(Paragraph::new(lines), list_area);
 }
@@ -102,17 +157,25 @@ pub fn state_machine(state: &AppState, frame: &mut Frame, area: Rect) {
         return;
     };
     let rows = area.height.saturating_sub(2) as usize;
+    let width = area.width.saturating_sub(2) as usize;
     let mut lines = Vec::new();
-    let title;
+    let titles: Vec<String>;
     let mut contents = view.kv.values();
     let first = contents.next();
     let agree = contents.all(|c| Some(c) == first);
     if agree {
         let n = first.map_or(0, Vec::len);
         let keys = if n == 1 { "key" } else { "keys" };
-        title = format!(" state machine: all nodes agree, {n} {keys} ");
-        for (k, v) in first.into_iter().flatten().take(rows) {
-            lines.push(Line::from(format!("{k} = {v}")));
+        titles = vec![
+            format!(" state machine: all nodes agree, {n} {keys} "),
+            format!(" state machine: all agree, {n} {keys} "),
+            format!(" state machine: {n} {keys} "),
+        ];
+        for (k, v) in first.into_iter().flatten() {
+            if lines.len() >= rows {
+                break;
+            }
+            lines.extend(keyed(&format!("{k} ="), Style::default(), v, width));
         }
     } else {
         // Nodes that have applied less are simply behind; a difference between nodes that have
@@ -130,13 +193,20 @@ pub fn state_machine(state: &AppState, frame: &mut Frame, area: Rect) {
             .filter(|id| applied.get(id).copied().unwrap_or(0) < top)
             .map(|id| id.to_string())
             .collect();
-        title = if behind.is_empty() {
-            " state machine: nodes DISAGREE at the same applied index ".to_string()
+        titles = if behind.is_empty() {
+            vec![
+                " state machine: nodes DISAGREE at the same applied index ".to_string(),
+                " state machine: nodes DISAGREE at the same index ".to_string(),
+                " state machine: nodes DISAGREE ".to_string(),
+                " state machine: DISAGREE ".to_string(),
+            ]
         } else {
-            format!(
-                " state machine: nodes DISAGREE; behind: {} ",
-                behind.join(",")
-            )
+            let behind = behind.join(",");
+            vec![
+                format!(" state machine: nodes DISAGREE; behind: {behind} "),
+                format!(" state machine: behind: {behind} "),
+                format!(" state machine: DISAGREE "),
+            ]
         };
         let maps: BTreeMap<NodeId, BTreeMap<&str, &str>> = view
             .kv
@@ -159,13 +229,42 @@ pub fn state_machine(state: &AppState, frame: &mut Frame, area: Rect) {
                     .iter()
                     .map(|(id, m)| format!("{id}:{}", m.get(k).unwrap_or(&"∅")))
                     .collect();
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{k} "), style::alert(state.theme)),
-                    Span::raw(per.join(" ")),
-                ]));
+                lines.extend(keyed(k, style::alert(state.theme), &per.join(" "), width));
             }
         }
     }
-    let block = Block::default().borders(Borders::ALL).title(title);
+    lines.truncate(rows);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(wrap::fit(&titles, width));
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// `key text` in `width` columns: the key in `key_style`, the text word-wrapped after it with
+/// its continuation lines under the text (or indented by two when the key is long).
+fn keyed(key: &str, key_style: Style, text: &str, width: usize) -> Vec<Line<'static>> {
+    let key_w = wrap::width(key) + 1;
+    let (indent, own_line) = if key_w <= width / 2 {
+        (key_w, false)
+    } else {
+        (2, true)
+    };
+    let mut lines = Vec::new();
+    if own_line {
+        lines.push(Line::from(Span::styled(key.to_string(), key_style)));
+    }
+    for (i, part) in wrap::word_wrap(text, width.saturating_sub(indent).max(1))
+        .into_iter()
+        .enumerate()
+    {
+        lines.push(if i == 0 && !own_line {
+            Line::from(vec![
+                Span::styled(format!("{key} "), key_style),
+                Span::raw(part),
+            ])
+        } else {
+            Line::from(format!("{}{part}", " ".repeat(indent)))
+        });
+    }
+    lines
 }

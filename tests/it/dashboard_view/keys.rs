@@ -379,3 +379,135 @@ fn q_and_ctrl_c_quit() {
     assert!(state.on_key(ctrl('k')).is_empty());
     assert!(!state.quit);
 }
+
+#[test]
+fn z_zooms_each_panel_in_turn_then_every_panel_again() {
+    let mut state = app_with(elected(), election_story());
+    let mut seen = Vec::new();
+    while {
+        state.on_key(key('z'));
+        state.zoom.is_some()
+    } {
+        seen.push(state.zoom);
+        assert!(
+            state.status_line.starts_with("zoom: "),
+            "{}",
+            state.status_line
+        );
+    }
+    use Panel::*;
+    // No scenario runs: no narration.
+    let want = [Ring, Nodes, Logs, Events, Side].map(Some);
+    assert_eq!(seen, want);
+    // With a scenario, its narration comes before the state machine.
+    with_scenario(&mut state, "A step.");
+    for want in [Ring, Nodes, Logs, Events, Narration, Side] {
+        state.on_key(key('z'));
+        assert_eq!(state.zoom, Some(want));
+    }
+    state.on_key(key('z'));
+    assert_eq!(state.zoom, None);
+}
+
+#[test]
+fn the_zoomed_panel_fills_the_screen_and_keys_still_act() {
+    let mut state = app_with(long_logs(), election_story());
+    let cells = layout(&state, 80, 24).log_cells;
+    state.update(Action::Zoom);
+    state.update(Action::Zoom);
+    state.update(Action::Zoom);
+    assert_eq!(state.zoom, Some(Panel::Logs));
+    let screen = Screen::of(&state, 80, 24);
+    // Header, the logs, the footer: no ring, table or events.
+    assert!(screen.row(1).starts_with("┌ logs ("), "{}", screen.text());
+    assert!(screen.find(" cluster ").is_none());
+    assert!(screen.find(" events:").is_none());
+    assert!(
+        screen.row(21).contains("z: zoom events · Esc: every panel"),
+        "{}",
+        screen.text()
+    );
+    // Keys act as ever: the logs scroll, the selected node is killed.
+    draw_keeping_layout(&mut state, 80, 24);
+    assert!(state.layout.log_cells >= cells);
+    state.on_key(code(KeyCode::PageUp));
+    assert!(state.log_end.is_some());
+    assert_eq!(state.on_key(key('k')), run(PromptCommand::Kill(1)));
+    assert_eq!(state.zoom, Some(Panel::Logs));
+}
+
+#[test]
+fn esc_leaves_the_zoom_then_deselects_the_message() {
+    let mut state = app_with(paused_in_flight(), Vec::new());
+    state.on_key(key('n'));
+    assert_eq!(state.message, Some(0));
+    state.on_key(key('z'));
+    assert_eq!(state.zoom, Some(Panel::Ring));
+    state.on_key(code(KeyCode::Esc));
+    assert_eq!(state.zoom, None);
+    assert_eq!(state.message, Some(0), "the first Esc only leaves the zoom");
+    state.on_key(code(KeyCode::Esc));
+    assert_eq!(state.message, None);
+}
+
+#[test]
+fn b_switches_the_bottom_panel_where_they_do_not_all_fit() {
+    // 80 wide: one bottom panel; b goes events → state machine → events.
+    let mut state = app_with(elected(), election_story());
+    draw_keeping_layout(&mut state, 80, 24);
+    let title = |state: &AppState| {
+        let screen = Screen::of(state, 80, 24);
+        (
+            screen.find(" events: protocol").is_some(),
+            screen.find(" state machine:").is_some(),
+        )
+    };
+    assert_eq!(title(&state), (true, false));
+    assert!(Screen::of(&state, 80, 24)
+        .row(21)
+        .contains("b: switch to state machine"));
+    state.on_key(key('b'));
+    assert_eq!(title(&state), (false, true));
+    assert!(state.status_line.starts_with("bottom panel: state machine"));
+    state.on_key(key('b'));
+    assert_eq!(title(&state), (true, false));
+    // With a scenario: narration first, then events, then the state machine.
+    with_scenario(&mut state, "A step.");
+    state.bottom = None;
+    assert!(Screen::of(&state, 80, 24)
+        .find(" scenario figure-8")
+        .is_some());
+    for want in [Panel::Side, Panel::Events, Panel::Narration] {
+        state.on_key(key('b'));
+        assert_eq!(state.bottom, Some(want));
+    }
+    // 140 wide: the events stay on the left; b switches narration and state machine.
+    draw_keeping_layout(&mut state, 140, 45);
+    let screen = Screen::of(&state, 140, 45);
+    assert!(screen.find(" events:").is_some() && screen.find(" scenario").is_some());
+    state.on_key(key('b'));
+    let screen = Screen::of(&state, 140, 45);
+    assert!(screen.find(" events:").is_some() && screen.find(" state machine:").is_some());
+    assert!(screen.find(" scenario").is_none());
+    // Without a scenario everything fits at 140: b says so and changes nothing.
+    state.narration = None;
+    let panels = |state: &AppState| {
+        let text = Screen::of(state, 140, 45).text();
+        text.lines().take(43).collect::<Vec<_>>().join("\n")
+    };
+    let before = panels(&state);
+    state.on_key(key('b'));
+    assert!(state.status_line.starts_with("every bottom panel shows"));
+    assert_eq!(panels(&state), before);
+}
+
+#[test]
+fn selecting_a_message_shows_it_on_a_small_screen() {
+    let mut state = app_with(paused_in_flight(), election_story());
+    draw_keeping_layout(&mut state, 80, 24);
+    assert!(Screen::of(&state, 80, 24).find(" events:").is_some());
+    state.on_key(key('n'));
+    let screen = Screen::of(&state, 80, 24);
+    assert!(screen.find("4 in flight").is_some(), "{}", screen.text());
+    assert!(screen.find(" events:").is_none());
+}

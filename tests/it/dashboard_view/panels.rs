@@ -122,7 +122,8 @@ fn in_flight_list_rows_line_up() {
     let screen = Screen::of(&state, 140, 45);
     let (x0, y0) = screen.find("4 in flight").expect("the panel");
     let mut columns = Vec::new();
-    for y in y0 + 1..y0 + 8 {
+    // Long summaries wrap: a message may take two rows.
+    for y in y0 + 1..y0 + 14 {
         for id in ["#41 ", "#42 ", "#43 ", "#44 "] {
             // The list rows (not the detail line at the top, which has no glyph).
             let row = screen.span(y, x0.saturating_sub(2), screen.width());
