@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::app::{NemesisView, Notice};
-use crate::chaos::{run_chaos_into, ChaosOptions, ChaosReport};
+use crate::chaos::{explain_outcomes, run_chaos_into, ChaosOptions, ChaosReport};
 use crate::check::{self, CheckResult, Counts, History};
 use crate::cluster::ClusterHandle;
 use crate::observe::format::thousands;
@@ -229,9 +229,12 @@ async fn run_nemesis(
 }
 
 /// The feed's lines at the end of a run: what ran, whether the nodes converged, the verdict.
+/// The failed and unknown operations come next, explained by kind (`141 failed: 90 no leader
+/// (during an election, or cut off), …`).
 pub fn report_lines(report: &ChaosReport, stopped: bool, took: Duration) -> Vec<String> {
     let c = report.history.counts();
-    vec![
+    let why = explain_outcomes(&report.history.operations());
+    let mut lines = vec![
         format!(
             "nemesis {} after {:.0} s: {} ok, {} failed, {} unknown operations ({} faults, \
              leaders seen: {})",
@@ -248,7 +251,9 @@ pub fn report_lines(report: &ChaosReport, stopped: bool, took: Duration) -> Vec<
             Err(e) => format!("NOT CONVERGED: {e}"),
         },
         verdict_line(report),
-    ]
+    ];
+    lines.splice(1..1, why);
+    lines
 }
 
 /// `verdict: linearizable ✓`, `verdict: NOT linearizable on key "k1" ✗ (v shows why)`, ….
