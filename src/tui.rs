@@ -293,12 +293,14 @@ async fn event_loop(
         })
     });
     drop(reports_tx);
+    let user_ops = std::sync::Arc::new(crate::command::executor::OpsTracker::default());
     let commander = tokio::spawn(commander::run(
         cluster.handle(),
         history,
         effects_rx,
         results_tx,
         notices_tx,
+        user_ops.clone(),
     ));
     let mut bus = cluster.events().subscribe();
     let mut input = EventStream::new();
@@ -324,6 +326,7 @@ async fn event_loop(
             },
             Some(view) = views_rx.recv() => {
                 state.apply_view(view);
+                state.apply_pending(user_ops.pending_ops());
                 Vec::new()
             }
             ev = bus.recv() => {

@@ -61,7 +61,10 @@ pub async fn checker(history: History, notices: mpsc::Sender<Notice>, timing: Ch
         let counts = history.counts();
         if counts != last_counts {
             last_counts = counts;
-            if notices.send(Notice::Counts(counts)).await.is_err() {
+            let ops = Arc::new(history.operations());
+            if notices.send(Notice::Counts(counts)).await.is_err()
+                || notices.send(Notice::Operations(ops)).await.is_err()
+            {
                 return;
             }
         }

@@ -90,7 +90,7 @@ pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
         3
     } else {
         2
-    };
+    } + u16::from(footer::pending_row(state, area.width).is_some());
     let narration_h = u16::from(
         state
             .replay

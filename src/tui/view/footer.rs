@@ -1,5 +1,12 @@
 //! The footer: the prompt when open, else the last result (with a caret under the word a
-//! prompt error is about), the main keys and the verdict on the history.
+//! prompt error is about), the main keys and the verdict on the history. While the user's client
+//! operations wait for their answer, one row more above it says where each one sits:
+//!
+//! ```text
+//! 1 pending: put y 2 → node 3, index 5 (commit 4), 12 s
+//! put y 2 sent to node 3
+//! 1-9 select · : command · ? help ...
+//! ```
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -7,6 +14,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{style, verdict};
+use crate::command::executor::pending_line;
 use crate::command::prompt::PromptError;
 use crate::tui::action::{self, Mode, DIGITS_LABEL};
 use crate::tui::app::{AppState, Focus};
@@ -21,14 +29,25 @@ pub fn prompt_error(state: &AppState) -> Option<(&str, &PromptError)> {
     current.then_some((line.as_str(), e))
 }
 
+/// The pending row, `width` columns at most: the user's operations waiting for their answer,
+/// where each sits and for how long (cluster time: the ages stand still while paused). `None`
+/// when nothing waits (or in a replay).
+pub fn pending_row(state: &AppState, width: u16) -> Option<String> {
+    let view = state.view.as_ref().filter(|_| state.replay.is_none())?;
+    pending_line(&state.pending_ops, &view.status, view.at, width as usize)
+}
+
 /// The footer: the prompt when open, else the last result (with a caret under the word a
-/// prompt error is about) and the main keys.
+/// prompt error is about) and the main keys; the pending row above them.
 pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
     if state.replay.is_some() && state.focus != Focus::Prompt {
         super::timeline::footer(state, frame, area);
         return;
     }
     let mut lines = Vec::new();
+    if let Some(row) = pending_row(state, area.width) {
+        lines.push(Line::from(Span::styled(row, style::strong())));
+    }
     if state.focus == Focus::Prompt {
         lines.push(Line::from(vec![
             Span::styled(":", style::strong()),
