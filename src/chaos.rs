@@ -335,14 +335,16 @@ pub fn explain_failures<'a>(
     Some(format!("{total} {what}: {}", parts.join(", ")))
 }
 
-/// The failed and the unknown operations of `ops`, each explained by kind (see
-/// [`explain_failures`]): zero, one or two lines.
+/// The failed and the unknown operations of `ops` (those still in flight left out), each
+/// explained by kind (see [`explain_failures`]): zero, one or two lines.
 pub fn explain_outcomes(ops: &[check::Operation]) -> Vec<String> {
     use check::OpStatus;
     let errors = |status: OpStatus| {
         ops.iter()
             .filter(move |o| o.status() == status)
             .map(|o| o.error.as_deref().unwrap_or(""))
+            // Still waiting: not an outcome yet (the counts list them apart).
+            .filter(|e| *e != "in flight")
     };
     let mut out = Vec::new();
     out.extend(explain_failures("failed", errors(OpStatus::Failed)));

@@ -144,34 +144,32 @@ pub fn pending_line(
     if ops.is_empty() {
         return None;
     }
-    let head = format!("{} pending: ", ops.len());
-    let mut line = head.clone();
-    for (i, op) in ops.iter().enumerate() {
-        let node = op
-            .node
-            .and_then(|id| status.nodes.iter().find(|n| n.id == id));
-        let writes_there = ops
-            .iter()
-            .filter(|o| o.write && o.to_leader && o.node == op.node)
-            .count();
-        let item = op.describe(now, node, writes_there);
-        let sep = if i == 0 { "" } else { " · " };
-        let rest = ops.len() - i - 1;
-        let more = if rest > 0 {
-            format!(" · +{rest} more")
-        } else {
-            String::new()
+    let items: Vec<String> = ops
+        .iter()
+        .map(|op| {
+            let node = op
+                .node
+                .and_then(|id| status.nodes.iter().find(|n| n.id == id));
+            let writes_there = ops
+                .iter()
+                .filter(|o| o.write && o.to_leader && o.node == op.node)
+                .count();
+            op.describe(now, node, writes_there)
+        })
+        .collect();
+    // As many as fit (at least one), then how many were left out.
+    let line = |k: usize| {
+        let more = match ops.len() - k {
+            0 => String::new(),
+            rest => format!(" · +{rest} more"),
         };
-        let fits =
-            line.chars().count() + sep.len() + item.chars().count() + more.chars().count() <= width;
-        if !fits && i > 0 {
-            line.push_str(&format!(" · +{} more", ops.len() - i));
-            return Some(line);
-        }
-        line.push_str(sep);
-        line.push_str(&item);
-    }
-    Some(line)
+        format!("{} pending: {}{more}", ops.len(), items[..k].join(" · "))
+    };
+    let k = (1..=items.len())
+        .rev()
+        .find(|&k| line(k).chars().count() <= width)
+        .unwrap_or(1);
+    Some(line(k))
 }
 
 impl OpsTracker {

@@ -418,6 +418,42 @@ mod tests {
     }
 
     #[test]
+    fn the_nemesis_report_explains_its_failures_by_kind() {
+        let h = History::new();
+        put(&h, 1, "k0", "1", None);
+        for why in [
+            "Unavailable: no leader known",
+            "Unavailable: no leader known",
+            "Unavailable: not the leader; the leader is node 2",
+        ] {
+            h.invoke(1, KvOp::Get { key: "k0".into() })
+                .complete(Outcome::Failed(why.into()));
+        }
+        let report = ChaosReport {
+            history: h,
+            faults: vec!["  1.00 s  isolate node 3".into()],
+            elections: 2,
+            converged: Ok(()),
+            verdict: CheckResult::Linearizable,
+            unsafe_rules: None,
+        };
+        let lines = report_lines(&report, false, Duration::from_secs(30));
+        assert_eq!(
+            lines[0],
+            "nemesis over after 30 s: 1 ok, 3 failed, 0 unknown operations (1 faults, leaders \
+             seen: 2)"
+        );
+        assert_eq!(
+            lines[1],
+            "3 failed: 2 no leader (during an election, or cut off), 1 redirected (asked a \
+             follower; it named the leader)"
+        );
+        assert!(lines[2].starts_with("converged"), "{lines:?}");
+        assert!(lines[3].starts_with("verdict: linearizable"), "{lines:?}");
+        assert!(crate::chaos::summary(&report).contains("\n  3 failed: 2 no leader"));
+    }
+
+    #[test]
     fn dashboard_nemesis_options_are_cancellable_with_4_clients_on_3_keys() {
         let o = nemesis_options(7, Duration::from_secs(30));
         assert_eq!((o.clients, o.keys, o.seed), (4, 3, 7));

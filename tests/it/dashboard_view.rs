@@ -51,6 +51,7 @@ mod logs;
 mod mouse;
 mod overlays;
 mod panels;
+mod pending;
 mod prompt;
 mod ring;
 mod screens;
