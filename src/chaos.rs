@@ -217,6 +217,141 @@ pub fn outcome_of(status: &tonic::Status) -> Outcome {
     }
 }
 
+/// Why an operation did not end with an answer, read from the error its history records (the
+/// text [`outcome_of`] wrote, `"Code: message"`). The first five are definite refusals (failed:
+/// not applied); the rest leave the outcome unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FailureKind {
+    /// The node asked was not the leader and named the one it follows: the client goes there.
+    Redirected,
+    /// No leader was known (an election was under way, or the leader was cut off).
+    NoLeader,
+    /// The leader was handing leadership over (thesis §3.10) and took no proposals meanwhile.
+    Transfer,
+    /// The entry was appended, then replaced by a new leader's before it committed (§5.3).
+    Replaced,
+    /// The state machine (or the service) refused the request: a stale session, a bad argument.
+    Refused,
+    /// No answer within the deadline: it may still be applied (a leader that cannot commit, a
+    /// slow or partitioned node).
+    Timeout,
+    /// The node stopped (killed) before it knew the outcome.
+    NodeStopped,
+    /// The node could not be reached (down, or the connection broke).
+    Unreachable,
+    /// Still waiting for its answer when the history was read.
+    InFlight,
+    /// Anything else.
+    Other,
+}
+
+impl FailureKind {
+    /// Every kind, in the order reports list them.
+    pub const ALL: [FailureKind; 10] = [
+        FailureKind::Redirected,
+        FailureKind::NoLeader,
+        FailureKind::Transfer,
+        FailureKind::Replaced,
+        FailureKind::Refused,
+        FailureKind::Timeout,
+        FailureKind::NodeStopped,
+        FailureKind::Unreachable,
+        FailureKind::InFlight,
+        FailureKind::Other,
+    ];
+
+    /// The kind of a recorded error (`Operation::error`).
+    pub fn of(error: &str) -> FailureKind {
+        let (code, message) = error.split_once(": ").unwrap_or(("", error));
+        let lower = message.to_ascii_lowercase();
+        match code {
+            _ if error == "in flight" => FailureKind::InFlight,
+            "Unavailable" if message.starts_with("not the leader for long") => {
+                FailureKind::Transfer
+            }
+            "Unavailable" if message.starts_with("not the leader") => FailureKind::Redirected,
+            "Unavailable"
+                if message.starts_with("no leader known")
+                    || (message.starts_with("leader ") && message.contains("no known address")) =>
+            {
+                FailureKind::NoLeader
+            }
+            "Unavailable" if message.starts_with("not applied") => FailureKind::Replaced,
+            "Unavailable" if lower.contains("node stopped") => FailureKind::NodeStopped,
+            "Unavailable" => FailureKind::Unreachable,
+            "FailedPrecondition" | "InvalidArgument" => FailureKind::Refused,
+            "DeadlineExceeded" => FailureKind::Timeout,
+            "Cancelled" if lower.contains("timeout") || lower.contains("deadline") => {
+                FailureKind::Timeout
+            }
+            "Unknown" if lower.contains("node stopped") => FailureKind::NodeStopped,
+            "Unknown" if lower.contains("too busy") => FailureKind::Timeout,
+            _ if lower.contains("dropped without an outcome") => FailureKind::Other,
+            _ if lower.contains("connection") || lower.contains("transport") => {
+                FailureKind::Unreachable
+            }
+            _ => FailureKind::Other,
+        }
+    }
+
+    /// A few words saying what happened, for reports: `no leader (an election was on)`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FailureKind::Redirected => "redirected (asked a follower; it named the leader)",
+            FailureKind::NoLeader => "no leader (during an election, or cut off)",
+            FailureKind::Transfer => "refused during a leader transfer",
+            FailureKind::Replaced => "entry replaced by a new leader's before commit",
+            FailureKind::Refused => "refused by the state machine",
+            FailureKind::Timeout => "timed out (may still apply)",
+            FailureKind::NodeStopped => "node stopped before answering",
+            FailureKind::Unreachable => "node unreachable",
+            FailureKind::InFlight => "still waiting",
+            FailureKind::Other => "other",
+        }
+    }
+}
+
+/// `141 failed: 90 no leader (…), 40 redirected (…), 11 refused during a leader transfer`, or
+/// `None` when `errors` is empty. Kinds are listed most frequent first.
+pub fn explain_failures<'a>(
+    what: &str,
+    errors: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let mut counts = std::collections::BTreeMap::<FailureKind, u64>::new();
+    let mut total = 0u64;
+    for e in errors {
+        *counts.entry(FailureKind::of(e)).or_default() += 1;
+        total += 1;
+    }
+    if total == 0 {
+        return None;
+    }
+    let mut by_count: Vec<(FailureKind, u64)> = counts.into_iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let parts: Vec<String> = by_count
+        .iter()
+        .map(|(k, n)| format!("{n} {}", k.describe()))
+        .collect();
+    Some(format!("{total} {what}: {}", parts.join(", ")))
+}
+
+/// The failed and the unknown operations of `ops` (those still in flight left out), each
+/// explained by kind (see [`explain_failures`]): zero, one or two lines.
+pub fn explain_outcomes(ops: &[check::Operation]) -> Vec<String> {
+    use check::OpStatus;
+    let errors = |status: OpStatus| {
+        ops.iter()
+            .filter(move |o| o.status() == status)
+            .map(|o| o.error.as_deref().unwrap_or(""))
+            // Still waiting: not an outcome yet (the counts list them apart).
+            .filter(|e| *e != "in flight")
+    };
+    let mut out = Vec::new();
+    out.extend(explain_failures("failed", errors(OpStatus::Failed)));
+    out.extend(explain_failures("unknown", errors(OpStatus::Unknown)));
+    out
+}
+
 /// The leader hint of a refusal, if any.
 fn hint_of(status: &tonic::Status) -> Option<NodeId> {
     status
@@ -795,6 +930,9 @@ pub fn summary(report: &ChaosReport) -> String {
         "operations: {} ok, {} failed (known not applied), {} unknown\n",
         counts.ok, counts.failed, counts.unknown
     );
+    for line in explain_outcomes(&report.history.operations()) {
+        out += &format!("  {line}\n");
+    }
     out += &format!(
         "faults: {} applied; leaders elected: {}\n",
         report.faults.len(),
@@ -867,6 +1005,87 @@ mod tests {
         };
         assert_eq!(ops(7), ops(7));
         assert_ne!(ops(7), ops(8));
+    }
+
+    /// The errors a history records, as `outcome_of` writes them, by the kind they are counted as.
+    #[test]
+    fn every_refusal_and_unknown_outcome_is_classified_by_what_happened() {
+        let kind = |s: tonic::Status| {
+            let text = match outcome_of(&s) {
+                Outcome::Failed(t) | Outcome::Unknown(t) => t,
+                Outcome::Ok(_) => unreachable!(),
+            };
+            FailureKind::of(&text)
+        };
+        use FailureKind::*;
+        let cases = [
+            (tonic::Status::unavailable("not the leader; the leader is node 2"), Redirected),
+            (tonic::Status::unavailable("no leader known"), NoLeader),
+            (tonic::Status::unavailable("leader 3 has no known address"), NoLeader),
+            (
+                tonic::Status::unavailable(
+                    "not the leader for long: leadership is being transferred to node 4; retry there",
+                ),
+                Transfer,
+            ),
+            (
+                tonic::Status::unavailable(
+                    "not applied: entry 7 was replaced by a new leader's (safe to retry)",
+                ),
+                Replaced,
+            ),
+            (tonic::Status::failed_precondition("stale seq"), Refused),
+            (tonic::Status::invalid_argument("key must not be empty"), Refused),
+            (
+                tonic::Status::deadline_exceeded(
+                    "outcome unknown: not applied within 2000 ms (it may still be)",
+                ),
+                Timeout,
+            ),
+            (tonic::Status::cancelled("Timeout expired"), Timeout),
+            (tonic::Status::unknown("outcome unknown: node stopped"), NodeStopped),
+            (tonic::Status::unavailable("node stopped"), NodeStopped),
+            (tonic::Status::unavailable("tcp connect error: Connection refused"), Unreachable),
+            (tonic::Status::internal("undecodable result: x"), Other),
+        ];
+        for (status, want) in cases {
+            let msg = status.message().to_string();
+            assert_eq!(kind(status), want, "{msg}");
+        }
+        assert_eq!(FailureKind::of("in flight"), InFlight);
+        assert_eq!(FailureKind::of("dropped without an outcome"), Other);
+    }
+
+    #[test]
+    fn failures_are_explained_most_frequent_first() {
+        let errors = [
+            "Unavailable: no leader known",
+            "Unavailable: not the leader; the leader is node 2",
+            "Unavailable: no leader known",
+            "Unavailable: not the leader for long: leadership is being transferred to node 4",
+        ];
+        assert_eq!(
+            explain_failures("failed", errors).unwrap(),
+            "4 failed: 2 no leader (during an election, or cut off), 1 redirected (asked a \
+             follower; it named the leader), 1 refused during a leader transfer"
+        );
+        assert_eq!(explain_failures("failed", []), None);
+        let h = History::new();
+        h.invoke(1, KvOp::Get { key: "k".into() })
+            .complete(Outcome::Failed("Unavailable: no leader known".into()));
+        h.invoke(1, KvOp::Get { key: "k".into() })
+            .complete(Outcome::Unknown(
+                "DeadlineExceeded: outcome unknown: not applied within 2000 ms".into(),
+            ));
+        h.invoke(1, KvOp::Get { key: "k".into() })
+            .complete(Outcome::Ok(KvOutput::Get { value: None }));
+        assert_eq!(
+            explain_outcomes(&h.operations()),
+            vec![
+                "1 failed: 1 no leader (during an election, or cut off)".to_string(),
+                "1 unknown: 1 timed out (may still apply)".to_string(),
+            ]
+        );
     }
 
     #[test]

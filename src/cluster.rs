@@ -715,10 +715,13 @@ impl ClusterHandle {
         self.inner.clock.set_paused(true);
         self.inner.network.pause();
         self.fault("paused".into());
+        // Cluster time stops after the "paused" event is stamped.
+        self.inner.events.pause();
     }
 
     /// Resumes time.
     pub fn resume(&self) {
+        self.inner.events.resume();
         self.inner.clock.set_paused(false);
         self.inner.network.resume();
         self.fault("resumed".into());

@@ -435,12 +435,14 @@ async fn event_loop(
     if let Some(ch) = first_challenge {
         challenges.start(state, ch);
     }
+    let user_ops = std::sync::Arc::new(crate::command::executor::OpsTracker::default());
     let commander = tokio::spawn(commander::run(
         cluster.handle(),
         history,
         effects_rx,
         results_tx,
         notices_tx,
+        user_ops.clone(),
     ));
     let mut bus = cluster.events().subscribe();
     let mut input = input::Input::start();
@@ -477,6 +479,7 @@ async fn event_loop(
             }
             Some(view) = views_rx.recv() => {
                 state.apply_view(view);
+                state.apply_pending(user_ops.pending_ops());
                 Vec::new()
             }
             ev = bus.recv() => {

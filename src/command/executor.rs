@@ -16,10 +16,12 @@ use tonic::transport::Channel;
 use super::prompt::{LinkChange, PromptCommand};
 use crate::chaos::outcome_of;
 use crate::check::{History, KvOp, KvOutput, Outcome};
-use crate::cluster::{ClusterError, ClusterHandle, LinkPolicy};
+use crate::cluster::{
+    ClusterError, ClusterHandle, ClusterStatus, InFlightInfo, LinkPolicy, NodeState,
+};
 use crate::node::transport;
 use crate::pb::{self, kv_client::KvClient};
-use crate::raft::{NodeId, Rng, Role};
+use crate::raft::{Index, MessageKind, NodeId, Rng, Role};
 
 /// A client session of the dashboard: its own id, one sequence number per write. A session has
 /// at most one write outstanding (the state machine applies a session's writes in sequence
@@ -39,12 +41,149 @@ pub struct OpsTracker {
     pending: AtomicUsize,
     started: AtomicU64,
     last: Mutex<Option<(String, bool)>>,
+    waiting: Mutex<Vec<PendingOp>>,
+}
+
+/// A client operation waiting for its answer: what it is, where it went, since when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingOp {
+    /// Its number among the operations the tracker saw start.
+    pub id: u64,
+    /// The command, as typed (`put y 2`).
+    pub line: String,
+    /// Whether it writes (takes a log entry); a read takes none (ReadIndex).
+    pub write: bool,
+    /// The node it was sent to (`None`: no node was running).
+    pub node: Option<NodeId>,
+    /// Whether that node led when the operation was sent (it appends the entry itself; a
+    /// follower forwards to the leader it knows).
+    pub to_leader: bool,
+    /// That node's last log index when the operation was sent: its entry comes after.
+    pub last_index: Index,
+    /// Cluster time when it was sent (stands still while the cluster is paused).
+    pub sent_at: Duration,
+}
+
+impl PendingOp {
+    /// Where its entry sits, from what the node shows `now` (`node`: its state in the latest
+    /// capture; `writes_there`: how many pending writes went to that node). An index is named
+    /// only when it is certain: the node led, and exactly one entry was appended since the
+    /// write was sent, with no other write of ours pending there; otherwise the index it comes
+    /// after, and where the log ends.
+    pub fn whereabouts(&self, node: Option<&NodeState>, writes_there: usize) -> String {
+        let Some(id) = self.node else {
+            return "no node running".into();
+        };
+        let Some(n) = node else {
+            return format!("→ node {id}");
+        };
+        if !n.up {
+            return format!("→ node {id} (down)");
+        }
+        if !self.write {
+            return format!("→ node {id}, read (no log entry)");
+        }
+        if !self.to_leader {
+            return format!("→ node {id} (not the leader: forwarded)");
+        }
+        let (first, last, commit) = (
+            self.last_index + 1,
+            n.status.last_log_index,
+            n.status.commit,
+        );
+        if last < first {
+            return format!("→ node {id}, not in its log (commit {commit})");
+        }
+        let committed = if commit >= last {
+            "committed, not applied yet".to_string()
+        } else {
+            format!("commit {commit}")
+        };
+        if last == first && writes_there == 1 {
+            format!("→ node {id}, index {first} ({committed})")
+        } else {
+            // Other entries were appended too: ours is one of them, or still to come.
+            format!(
+                "→ node {id}, after index {} (last {last}, {committed})",
+                first - 1
+            )
+        }
+    }
+
+    /// `put y 2 → node 3, index 5 (commit 4), 12 s`: the operation, where it sits, its age at
+    /// cluster time `now`.
+    pub fn describe(&self, now: Duration, node: Option<&NodeState>, writes_there: usize) -> String {
+        format!(
+            "{} {}, {}",
+            self.line,
+            self.whereabouts(node, writes_there),
+            age(now.saturating_sub(self.sent_at))
+        )
+    }
+}
+
+/// `0.4 s`, `12 s`.
+fn age(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 10.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{s:.0} s")
+    }
+}
+
+/// One line for every pending operation (oldest first), at most `width` columns:
+/// `2 pending: put y 2 → node 3, index 5 (commit 4), 12 s · get y → node 3, read … · +1 more`.
+/// `None` when nothing is pending.
+pub fn pending_line(
+    ops: &[PendingOp],
+    status: &ClusterStatus,
+    now: Duration,
+    width: usize,
+) -> Option<String> {
+    if ops.is_empty() {
+        return None;
+    }
+    let items: Vec<String> = ops
+        .iter()
+        .map(|op| {
+            let node = op
+                .node
+                .and_then(|id| status.nodes.iter().find(|n| n.id == id));
+            let writes_there = ops
+                .iter()
+                .filter(|o| o.write && o.to_leader && o.node == op.node)
+                .count();
+            op.describe(now, node, writes_there)
+        })
+        .collect();
+    // As many as fit (at least one), then how many were left out.
+    let line = |k: usize| {
+        let more = match ops.len() - k {
+            0 => String::new(),
+            rest => format!(" · +{rest} more"),
+        };
+        format!("{} pending: {}{more}", ops.len(), items[..k].join(" · "))
+    };
+    let k = (1..=items.len())
+        .rev()
+        .find(|&k| line(k).chars().count() <= width)
+        .unwrap_or(1);
+    Some(line(k))
 }
 
 impl OpsTracker {
     /// Operations still waiting for their answer.
     pub fn pending(&self) -> usize {
         self.pending.load(Ordering::SeqCst)
+    }
+
+    /// The operations still waiting for their answer, oldest first.
+    pub fn pending_ops(&self) -> Vec<PendingOp> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Operations started so far.
@@ -57,14 +196,25 @@ impl OpsTracker {
         self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn begin(&self) {
-        self.started.fetch_add(1, Ordering::SeqCst);
+    /// Counts `op` as started and pending (its `id` is set here); returns the id.
+    fn begin(&self, mut op: PendingOp) -> u64 {
+        let id = self.started.fetch_add(1, Ordering::SeqCst);
         self.pending.fetch_add(1, Ordering::SeqCst);
+        op.id = id;
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(op);
+        id
     }
 
-    fn end(&self, line: &str) {
+    fn end(&self, id: u64, line: &str) {
         let ok = !line.starts_with("error");
         *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some((line.to_string(), ok));
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|o| o.id != id);
         self.pending.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -115,6 +265,13 @@ impl Executor {
     /// The tracker of this executor's client operations.
     pub fn ops(&self) -> Arc<OpsTracker> {
         self.ops.clone()
+    }
+
+    /// The same executor, counting its client operations in `ops` (shared with a dashboard that
+    /// shows them while they wait).
+    pub fn with_ops(mut self, ops: Arc<OpsTracker>) -> Self {
+        self.ops = ops;
+        self
     }
 
     /// A number from the session's RNG (seeds for background jobs).
@@ -193,9 +350,22 @@ impl Executor {
             self.ops.clone(),
             self.idle.clone(),
         );
-        ops.begin();
+        let st = c.status();
+        let target: Option<NodeId> = st
+            .leader()
+            .or_else(|| st.nodes.iter().find(|n| n.up).map(|n| n.id));
+        let node = target.and_then(|t| st.nodes.iter().find(|n| n.id == t));
+        let id = ops.begin(PendingOp {
+            id: 0,
+            line: op.line.clone(),
+            write: !op.op.is_read(),
+            node: target,
+            to_leader: node.is_some_and(|n| n.status.role == Role::Leader),
+            last_index: node.map_or(0, |n| n.status.last_log_index),
+            sent_at: c.events().elapsed(),
+        });
         tokio::spawn(async move {
-            let (line, outcome) = op.run(&c, record.then_some(&h)).await;
+            let (line, outcome) = op.run(&c, target, record.then_some(&h)).await;
             let definite_failure = matches!(outcome, Outcome::Failed(_));
             if let (Some(s), false) = (session, matches!(outcome, Outcome::Unknown(_))) {
                 idle.lock().unwrap_or_else(|p| p.into_inner()).push(s);
@@ -203,7 +373,7 @@ impl Executor {
             if let Some(f) = failed {
                 *f.lock().unwrap_or_else(|p| p.into_inner()) = Some(definite_failure);
             }
-            ops.end(&line);
+            ops.end(id, &line);
             let _ = r.send(line).await;
         });
     }
@@ -352,23 +522,133 @@ pub async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
         }
         PromptCommand::Step => Ok(format!("step: {}", c.step())),
         PromptCommand::DropMessage(id) => {
-            found(c.drop_message(id), format!("dropped message #{id}"), id)
+            let before = (c.in_flight().into_iter().find(|m| m.id == id), c.status());
+            let text = match &before {
+                (Some(m), st) => format!(
+                    "dropped #{id} {} {}→{}: {}",
+                    m.kind.as_str(),
+                    m.from,
+                    m.to,
+                    drop_consequence(m, st)
+                ),
+                (None, _) => format!("dropped message #{id}"),
+            };
+            found(c.drop_message(id), text, id)
         }
         PromptCommand::DupMessage(id) => match c.duplicate_message(id) {
             Some(copy) => Ok(format!("duplicated message #{id} as #{copy}")),
             None => Err(FaultError::NoMessage(id)),
         },
-        PromptCommand::DeliverMessage(id) => found(
-            c.deliver_message(id),
-            format!("delivered message #{id} now"),
-            id,
-        ),
+        PromptCommand::DeliverMessage(id) => {
+            let text = match c.in_flight().into_iter().find(|m| m.id == id) {
+                Some(m) => format!(
+                    "delivered #{id} {} {}→{} now, before it was due: {}",
+                    m.kind.as_str(),
+                    m.from,
+                    m.to,
+                    deliver_consequence(&m)
+                ),
+                None => format!("delivered message #{id} now"),
+            };
+            found(c.deliver_message(id), text, id)
+        }
         PromptCommand::Challenge(_) | PromptCommand::Hint => Err(FaultError::DashboardOnly),
         other => Err(FaultError::NotAClusterCommand(other)),
     };
     match outcome {
         Ok(text) => text,
         Err(e) => format!("error: {line}: {e}"),
+    }
+}
+
+/// What dropping message `m` changes, in one sentence, from the cluster as it is (`st`): the
+/// receiver's election timer for a heartbeat, the entries a follower misses for an append, the
+/// vote a candidate cannot count, ...
+pub fn drop_consequence(m: &InFlightInfo, st: &ClusterStatus) -> String {
+    let (from, to) = (m.from, m.to);
+    let receiver = st.nodes.iter().find(|n| n.id == to);
+    let paused = if st.paused {
+        " (time is paused: nothing moves until you resume or step)"
+    } else {
+        ""
+    };
+    let text = match m.kind {
+        MessageKind::Heartbeat => match receiver {
+            Some(n) if !n.up => format!("node {to} is down anyway: it would not have heard it"),
+            Some(n) => {
+                let left = n
+                    .status
+                    .election_timeout
+                    .saturating_sub(n.status.election_elapsed);
+                let rate = if n.clock_rate > 0.0 {
+                    n.clock_rate
+                } else {
+                    1.0
+                };
+                let secs = st.tick.as_secs_f64() * f64::from(left) / rate;
+                format!(
+                    "node {to}'s election timer is not reset; it times out in ~{left} ticks \
+                     (≈{secs:.1} s) unless another heartbeat from node {from} arrives first"
+                )
+            }
+            None => format!("node {to}'s election timer is not reset by it"),
+        },
+        MessageKind::AppendEntries => format!(
+            "node {to} does not get these entries now; node {from} sends them again when no \
+             answer comes, and until node {to} stores them they cannot count toward a majority"
+        ),
+        MessageKind::AppendEntriesReply => format!(
+            "node {to} does not learn what node {from} stored (or refused): its match index for \
+             node {from} stays, so commitment waits for other answers or the next round"
+        ),
+        MessageKind::RequestVote => format!(
+            "node {to} never sees candidate {from}'s request: {from} gets no vote from it this \
+             term and needs a majority from the others"
+        ),
+        MessageKind::RequestVoteReply => format!(
+            "candidate {to} never hears node {from}'s answer: a vote given stays given ({from} \
+             cannot vote again this term), but {to} cannot count it"
+        ),
+        MessageKind::PreVote => format!(
+            "node {to} never sees node {from}'s pre-vote: {from} needs a majority of pre-votes \
+             from the others before it may start an election"
+        ),
+        MessageKind::PreVoteReply => format!(
+            "node {to} never hears node {from}'s pre-vote answer: it cannot count it toward the \
+             majority it needs before starting an election"
+        ),
+        MessageKind::InstallSnapshot => format!(
+            "node {to} does not get this snapshot chunk; node {from} sends it again when no \
+             answer comes"
+        ),
+        MessageKind::InstallSnapshotReply => {
+            format!("node {to} does not learn that node {from} took the chunk; it sends it again")
+        }
+        MessageKind::TimeoutNow => format!(
+            "node {to} does not start the election node {from} asked for: the transfer is \
+             aborted after an election timeout and node {from} takes proposals again"
+        ),
+    };
+    format!("{text}{paused}")
+}
+
+/// What delivering message `m` early does, in a few words.
+pub fn deliver_consequence(m: &InFlightInfo) -> String {
+    let to = m.to;
+    match m.kind {
+        MessageKind::Heartbeat => format!("node {to}'s election timer is reset"),
+        MessageKind::AppendEntries => format!("node {to} checks and stores the entries"),
+        MessageKind::AppendEntriesReply | MessageKind::InstallSnapshotReply => {
+            format!("node {to} updates its progress for node {}", m.from)
+        }
+        MessageKind::RequestVote | MessageKind::PreVote => {
+            format!("node {to} decides whether to grant it")
+        }
+        MessageKind::RequestVoteReply | MessageKind::PreVoteReply => {
+            format!("node {to} counts the answer")
+        }
+        MessageKind::InstallSnapshot => format!("node {to} takes the snapshot chunk"),
+        MessageKind::TimeoutNow => format!("node {to} starts an election at once"),
     }
 }
 
@@ -494,13 +774,15 @@ fn client_op(s: &mut Session, cmd: PromptCommand) -> Result<ClientOp, PromptComm
 }
 
 impl ClientOp {
-    /// Sends the request to the leader (or any running node, which forwards it), records it in
+    /// Sends the request to `target` (the leader, or any running node, which forwards it),
+    /// records it in
     /// `history` (when given) and describes the outcome; also gives the outcome the answer proves.
-    async fn run(self, c: &ClusterHandle, history: Option<&History>) -> (String, Outcome) {
-        let st = c.status();
-        let target: Option<NodeId> = st
-            .leader()
-            .or_else(|| st.nodes.iter().find(|n| n.up).map(|n| n.id));
+    async fn run(
+        self,
+        c: &ClusterHandle,
+        target: Option<NodeId>,
+        history: Option<&History>,
+    ) -> (String, Outcome) {
         let Some(addr) = target.and_then(|t| c.addr(t)) else {
             let line = format!("error: {}: no node is running", self.line);
             return (line, Outcome::Failed("no node is running".into()));
@@ -694,5 +976,189 @@ mod tests {
             op.as_deref(),
             Some(format!("append x {}… (5,000 bytes)", "z".repeat(24)).as_str())
         );
+    }
+
+    use crate::cluster::Preset;
+    use crate::raft::Status;
+
+    fn node(id: NodeId, role: Role, last: Index, commit: Index) -> NodeState {
+        NodeState {
+            id,
+            addr: "127.0.0.1:1".parse().unwrap(),
+            up: true,
+            status: Status {
+                id,
+                role,
+                term: 2,
+                voted_for: None,
+                leader_id: None,
+                commit,
+                applied: commit,
+                last_log_index: last,
+                last_log_term: 2,
+                persisted_index: last,
+                first_index: 1,
+                snapshot_index: 0,
+                snapshot_term: 0,
+                snapshot_bytes: 0,
+                receiving_snapshot: None,
+                election_elapsed: 12,
+                election_timeout: 19,
+                progress: Vec::new(),
+                pre_candidate: false,
+                transfer_target: None,
+                voters: Vec::new(),
+                learners: Vec::new(),
+                conf_pending: false,
+            },
+            kv_len: 0,
+            clock_rate: 1.0,
+            slow: Duration::ZERO,
+        }
+    }
+
+    fn cluster(nodes: Vec<NodeState>, paused: bool) -> ClusterStatus {
+        ClusterStatus {
+            nodes,
+            paused,
+            speed: 1.0,
+            preset: Preset::Teach,
+            tick: Duration::from_millis(100),
+            groups: Vec::new(),
+            cut_links: Vec::new(),
+        }
+    }
+
+    fn message(kind: MessageKind, from: NodeId, to: NodeId) -> InFlightInfo {
+        InFlightInfo {
+            id: 7,
+            from,
+            to,
+            kind,
+            term: 2,
+            sent_at: Duration::from_secs(3),
+            due_at: Duration::from_secs(4),
+            summary: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_dropped_heartbeat_says_when_the_follower_times_out() {
+        let st = cluster(
+            vec![node(1, Role::Leader, 4, 4), node(2, Role::Follower, 4, 4)],
+            false,
+        );
+        let text = drop_consequence(&message(MessageKind::Heartbeat, 1, 2), &st);
+        assert_eq!(
+            text,
+            "node 2's election timer is not reset; it times out in ~7 ticks (≈0.7 s) unless \
+             another heartbeat from node 1 arrives first"
+        );
+        let mut down = st.clone();
+        down.nodes[1].up = false;
+        let text = drop_consequence(&message(MessageKind::Heartbeat, 1, 2), &down);
+        assert!(text.contains("down anyway"), "{text}");
+        let paused = cluster(st.nodes.clone(), true);
+        let text = drop_consequence(&message(MessageKind::Heartbeat, 1, 2), &paused);
+        assert!(text.ends_with("(time is paused: nothing moves until you resume or step)"));
+    }
+
+    #[test]
+    fn every_kind_of_dropped_message_has_its_own_consequence() {
+        let st = cluster(vec![node(1, Role::Leader, 4, 4)], false);
+        let kinds = [
+            (MessageKind::AppendEntries, "cannot count toward a majority"),
+            (MessageKind::AppendEntriesReply, "commitment waits"),
+            (MessageKind::RequestVote, "gets no vote from it"),
+            (MessageKind::RequestVoteReply, "a vote given stays given"),
+            (MessageKind::PreVote, "majority of pre-votes"),
+            (MessageKind::PreVoteReply, "before starting an election"),
+            (MessageKind::InstallSnapshot, "snapshot chunk"),
+            (MessageKind::InstallSnapshotReply, "sends it again"),
+            (MessageKind::TimeoutNow, "transfer is aborted"),
+        ];
+        for (kind, words) in kinds {
+            let text = drop_consequence(&message(kind, 1, 2), &st);
+            assert!(text.contains(words), "{kind:?}: {text}");
+            assert!(!deliver_consequence(&message(kind, 1, 2)).is_empty());
+        }
+    }
+
+    fn pending(line: &str, node: NodeId, to_leader: bool, last: Index, at: u64) -> PendingOp {
+        PendingOp {
+            id: 0,
+            line: line.into(),
+            write: !line.starts_with("get"),
+            node: Some(node),
+            to_leader,
+            last_index: last,
+            sent_at: Duration::from_secs(at),
+        }
+    }
+
+    #[test]
+    fn a_pending_write_names_its_index_only_when_it_is_certain() {
+        // A stale leader appended the write at 5 and cannot commit it.
+        let st = cluster(vec![node(3, Role::Leader, 5, 4)], false);
+        let now = Duration::from_secs(14);
+        let put = pending("put y 2", 3, true, 4, 2);
+        assert_eq!(
+            pending_line(std::slice::from_ref(&put), &st, now, 200).unwrap(),
+            "1 pending: put y 2 → node 3, index 5 (commit 4), 12 s"
+        );
+        // Two of our writes there, or other entries since: only where it comes after is certain.
+        let two = [put.clone(), pending("put z 1", 3, true, 4, 13)];
+        let line = pending_line(&two, &st, now, 200).unwrap();
+        assert_eq!(
+            line,
+            "2 pending: put y 2 → node 3, after index 4 (last 5, commit 4), 12 s · put z 1 → \
+             node 3, after index 4 (last 5, commit 4), 1.0 s"
+        );
+        let grown = cluster(vec![node(3, Role::Leader, 7, 4)], false);
+        assert!(put
+            .describe(now, grown.nodes.first(), 1)
+            .contains("after index 4 (last 7, commit 4)"));
+        // Not appended yet; sent to a follower; a read; the node went down.
+        let behind = cluster(vec![node(3, Role::Leader, 4, 4)], false);
+        assert!(put
+            .describe(now, behind.nodes.first(), 1)
+            .contains("not in its log"));
+        let forwarded = pending("put y 2", 3, false, 4, 2);
+        assert!(forwarded
+            .describe(now, st.nodes.first(), 1)
+            .contains("forwarded"));
+        let get = pending("get y", 3, true, 4, 2);
+        assert!(get
+            .describe(now, st.nodes.first(), 0)
+            .contains("read (no log entry)"));
+        let mut down = st.clone();
+        down.nodes[0].up = false;
+        assert!(put.describe(now, down.nodes.first(), 1).contains("(down)"));
+        assert_eq!(pending_line(&[], &st, now, 80), None);
+    }
+
+    #[test]
+    fn the_pending_line_fits_its_width_by_counting_what_it_leaves_out() {
+        let st = cluster(vec![node(3, Role::Leader, 9, 4)], false);
+        let ops: Vec<PendingOp> = (0..5)
+            .map(|i| pending(&format!("put k{i} {i}"), 3, true, 4, 1))
+            .collect();
+        let line = pending_line(&ops, &st, Duration::from_secs(3), 80).unwrap();
+        assert!(line.chars().count() <= 80, "{line}");
+        assert!(line.starts_with("5 pending: put k0 0 → node 3"), "{line}");
+        assert!(line.contains("more"), "{line}");
+    }
+
+    #[test]
+    fn the_tracker_lists_what_waits_and_forgets_what_ended() {
+        let t = OpsTracker::default();
+        let a = t.begin(pending("put a 1", 1, true, 0, 0));
+        let b = t.begin(pending("get a", 1, true, 0, 0));
+        assert_eq!((t.pending(), t.started()), (2, 2));
+        t.end(a, "put a 1 → ok");
+        let left = t.pending_ops();
+        assert_eq!(left.len(), 1);
+        assert_eq!((left[0].id, left[0].line.as_str()), (b, "get a"));
+        assert_eq!(t.last(), Some(("put a 1 → ok".to_string(), true)));
     }
 }

@@ -138,11 +138,45 @@ impl EventKind {
 }
 
 /// The sending side of the event bus: a bounded broadcast (a slow reader skips events, it never
-/// slows the cluster) and the cluster's start time for stamps.
+/// slows the cluster) and the cluster's clock for stamps.
+///
+/// The clock is cluster time: time since the cluster started, minus the time it spent paused.
+/// While the cluster is paused ([`EventBus::pause`]) it stands still, so every time shown from it
+/// — an event's stamp, a message's send and due times, the age of a pending operation — stops
+/// too; after [`EventBus::resume`] it runs on from where it stopped.
 #[derive(Clone, Debug)]
 pub struct EventBus {
     tx: tokio::sync::broadcast::Sender<Event>,
+    clock: std::sync::Arc<std::sync::Mutex<Stopwatch>>,
+}
+
+/// Wall time since the start, less the pauses.
+#[derive(Debug)]
+struct Stopwatch {
     start: std::time::Instant,
+    /// Wall time (since `start`) when the running pause began.
+    paused_at: Option<Duration>,
+    /// Every finished pause: wall time (since `start`) it began and ended, in order.
+    pauses: Vec<(Duration, Duration)>,
+}
+
+impl Stopwatch {
+    fn now(&self) -> Duration {
+        self.at(self.start.elapsed())
+    }
+
+    /// Cluster time at wall time `wall`: `wall` less every pause (or part of one) before it.
+    fn at(&self, wall: Duration) -> Duration {
+        let running = self.paused_at.map(|p| (p, Duration::MAX));
+        let paused: Duration = self
+            .pauses
+            .iter()
+            .copied()
+            .chain(running)
+            .map(|(from, to)| wall.min(to).saturating_sub(from))
+            .sum();
+        wall.saturating_sub(paused)
+    }
 }
 
 impl EventBus {
@@ -151,14 +185,22 @@ impl EventBus {
         let (tx, _) = tokio::sync::broadcast::channel(capacity.max(16));
         EventBus {
             tx,
-            start: std::time::Instant::now(),
+            clock: std::sync::Arc::new(std::sync::Mutex::new(Stopwatch {
+                start: std::time::Instant::now(),
+                paused_at: None,
+                pauses: Vec::new(),
+            })),
         }
+    }
+
+    fn stopwatch(&self) -> std::sync::MutexGuard<'_, Stopwatch> {
+        self.clock.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Publishes an event about `node` (0: the cluster). Never blocks; nobody listening is fine.
     pub fn emit(&self, node: NodeId, kind: EventKind) {
         let _ = self.tx.send(Event {
-            at: self.start.elapsed(),
+            at: self.elapsed(),
             node,
             kind,
         });
@@ -169,8 +211,82 @@ impl EventBus {
         self.tx.subscribe()
     }
 
-    /// Time since the bus (the cluster) started.
+    /// Cluster time: since the bus (the cluster) started, less the time spent paused.
     pub fn elapsed(&self) -> Duration {
-        self.start.elapsed()
+        self.stopwatch().now()
+    }
+
+    /// Wall time since the bus started, pauses included (to line up other clocks with it).
+    pub fn wall_elapsed(&self) -> Duration {
+        self.stopwatch().start.elapsed()
+    }
+
+    /// The cluster time at wall time `wall` (since the bus started, as [`EventBus::wall_elapsed`]
+    /// gave it): `wall` less the pauses before it.
+    pub fn cluster_time_at(&self, wall: Duration) -> Duration {
+        self.stopwatch().at(wall)
+    }
+
+    /// Stops the clock (the cluster is paused). Idempotent.
+    pub fn pause(&self) {
+        let mut s = self.stopwatch();
+        if s.paused_at.is_none() {
+            s.paused_at = Some(s.start.elapsed());
+        }
+    }
+
+    /// Runs the clock again from where it stopped. Idempotent.
+    pub fn resume(&self) {
+        let mut s = self.stopwatch();
+        if let Some(p) = s.paused_at.take() {
+            let now = s.start.elapsed();
+            s.pauses.push((p, now));
+        }
+    }
+
+    /// Whether the clock stands still.
+    pub fn is_paused(&self) -> bool {
+        self.stopwatch().paused_at.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_time_stands_still_while_paused_and_runs_on_from_there() {
+        let bus = EventBus::new(16);
+        std::thread::sleep(Duration::from_millis(20));
+        bus.pause();
+        let stopped = bus.elapsed();
+        assert!(stopped >= Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(bus.elapsed(), stopped, "paused: the clock stands still");
+        let mut rx = bus.subscribe();
+        bus.emit(1, EventKind::NodeUp);
+        assert_eq!(
+            rx.try_recv().unwrap().at,
+            stopped,
+            "events are stamped frozen"
+        );
+        bus.pause();
+        bus.resume();
+        let resumed = bus.elapsed();
+        assert!(resumed >= stopped && resumed < stopped + Duration::from_millis(50));
+        assert!(bus.wall_elapsed() >= resumed + Duration::from_millis(60));
+        bus.resume();
+        assert!(!bus.is_paused());
+        // A moment before the pause keeps its time; one after it loses the pause.
+        let wall = bus.wall_elapsed();
+        assert_eq!(
+            bus.cluster_time_at(Duration::from_millis(10)),
+            Duration::from_millis(10)
+        );
+        let late = bus.cluster_time_at(wall);
+        assert!(
+            late + Duration::from_millis(60) <= wall,
+            "{late:?} {wall:?}"
+        );
     }
 }

@@ -454,20 +454,22 @@ impl Sink {
     }
 }
 
-/// Follows a history: which operations were recorded, and the offset from its clock to the
-/// cluster's.
+/// Follows a history: which operations were recorded, and the offset from its clock (wall
+/// time) to the bus's wall time, which the bus turns into cluster time (pauses left out).
 struct OpTracker {
     history: History,
-    /// Cluster time minus history time, in µs.
+    bus: EventBus,
+    /// Bus wall time minus history time, in µs.
     offset_us: i128,
     done: Vec<bool>,
 }
 
 impl OpTracker {
     fn new(history: History, bus: &EventBus) -> OpTracker {
-        let offset_us = bus.elapsed().as_micros() as i128 - i128::from(history.now_us());
+        let offset_us = bus.wall_elapsed().as_micros() as i128 - i128::from(history.now_us());
         OpTracker {
             history,
+            bus: bus.clone(),
             offset_us,
             done: Vec::new(),
         }
@@ -493,7 +495,8 @@ impl OpTracker {
             self.done[i] = true;
             let t = op.complete_us.map_or(now, |c| {
                 let us = i128::from(c) + self.offset_us;
-                Duration::from_micros(u64::try_from(us.max(0)).unwrap_or(u64::MAX))
+                let wall = Duration::from_micros(u64::try_from(us.max(0)).unwrap_or(u64::MAX));
+                self.bus.cluster_time_at(wall)
             });
             out.push(Encoder::note(t, NoteKind::Op, &op_text(&op), Some(&op)));
         }

@@ -15,7 +15,8 @@ use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 
 use super::action::{action_for, Action, Mode};
 use super::view::ViewLayout;
-use crate::check::{CheckResult, Counts};
+use crate::check::{CheckResult, Counts, Operation};
+use crate::command::executor::PendingOp;
 use crate::command::prompt::{
     self, InputHistory, PromptCommand, PromptError, NEMESIS_DEFAULT, PROMPT_MAX,
 };
@@ -84,6 +85,8 @@ pub struct CheckView {
     /// The verdict on the longest history checked, and how many operations that history held.
     /// `None` before the first check. A violation is final: later verdicts do not replace it.
     pub verdict: Option<(usize, CheckResult)>,
+    /// Every operation recorded, as of the last count (the `v` overlay's timeline per key).
+    pub operations: std::sync::Arc<Vec<Operation>>,
 }
 
 impl CheckView {
@@ -118,6 +121,8 @@ pub enum NemesisView {
 pub enum Notice {
     /// The history's operations, by outcome.
     Counts(Counts),
+    /// The history's operations themselves (sent with new counts).
+    Operations(std::sync::Arc<Vec<Operation>>),
     /// The checker started (`true`) or finished (`false`) a check.
     Checking(bool),
     /// A verdict on the first `ops` operations of the history.
@@ -245,6 +250,8 @@ pub struct AppState {
     /// side; `None` until then (the view picks: narration while a scenario runs, the messages in
     /// flight while one is selected, else the events).
     pub bottom: Option<Panel>,
+    /// The user's client operations still waiting for their answer (the footer's pending row).
+    pub pending_ops: Vec<PendingOp>,
 }
 
 /// Delays the `s` key cycles through.
@@ -291,6 +298,7 @@ impl AppState {
             rules_in_force: None,
             zoom: None,
             bottom: None,
+            pending_ops: Vec::new(),
         }
     }
 
@@ -345,6 +353,15 @@ impl AppState {
         if changed || moving {
             self.dirty = true;
         }
+    }
+
+    /// Takes the list of the user's operations still waiting for their answer (the screen
+    /// redraws while there are any: their ages move with cluster time).
+    pub fn apply_pending(&mut self, ops: Vec<PendingOp>) {
+        if !ops.is_empty() || ops != self.pending_ops {
+            self.dirty = true;
+        }
+        self.pending_ops = ops;
     }
 
     /// Takes an event from the bus into the feed.
@@ -402,6 +419,7 @@ impl AppState {
         self.dirty = true;
         match notice {
             Notice::Counts(counts) => self.check.counts = counts,
+            Notice::Operations(ops) => self.check.operations = ops,
             Notice::Checking(on) => self.check.checking = on,
             Notice::Verdict { ops, result } => {
                 // The longest history wins; a violation stays (a longer history that contains

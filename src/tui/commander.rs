@@ -2,24 +2,29 @@
 //! reports each outcome as one line. Prompt commands go to an [`Executor`]; the nemesis runs as
 //! a background job ([`super::jobs`]) recording into the same history.
 
+use std::sync::Arc;
+
 use tokio::sync::mpsc;
 
 use super::app::{Effect, Notice};
 use super::jobs::{self, NemesisJob};
 use crate::check::History;
 use crate::cluster::ClusterHandle;
-use crate::command::executor::{align, Executor};
+use crate::command::executor::{align, Executor, OpsTracker};
 use crate::command::prompt::PromptCommand;
 
-/// Runs effects until the dashboard hangs up, recording client operations into `history`.
+/// Runs effects until the dashboard hangs up, recording client operations into `history` and
+/// counting the ones that wait for their answer in `ops`.
 pub async fn run(
     cluster: ClusterHandle,
     history: History,
     mut effects: mpsc::Receiver<Effect>,
     results: mpsc::Sender<String>,
     notices: mpsc::Sender<Notice>,
+    ops: Arc<OpsTracker>,
 ) {
-    let mut executor = Executor::new(cluster.clone(), history.clone(), results.clone());
+    let mut executor =
+        Executor::new(cluster.clone(), history.clone(), results.clone()).with_ops(ops);
     // Dropped (cancelled) when the dashboard hangs up.
     let mut nemesis: Option<NemesisJob> = None;
     while let Some(effect) = effects.recv().await {

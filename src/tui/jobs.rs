@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::app::{NemesisView, Notice};
-use crate::chaos::{run_chaos_into, ChaosOptions, ChaosReport};
+use crate::chaos::{explain_outcomes, run_chaos_into, ChaosOptions, ChaosReport};
 use crate::check::{self, CheckResult, Counts, History};
 use crate::cluster::ClusterHandle;
 use crate::observe::format::thousands;
@@ -61,7 +61,10 @@ pub async fn checker(history: History, notices: mpsc::Sender<Notice>, timing: Ch
         let counts = history.counts();
         if counts != last_counts {
             last_counts = counts;
-            if notices.send(Notice::Counts(counts)).await.is_err() {
+            let ops = Arc::new(history.operations());
+            if notices.send(Notice::Counts(counts)).await.is_err()
+                || notices.send(Notice::Operations(ops)).await.is_err()
+            {
                 return;
             }
         }
@@ -229,9 +232,12 @@ async fn run_nemesis(
 }
 
 /// The feed's lines at the end of a run: what ran, whether the nodes converged, the verdict.
+/// The failed and unknown operations come next, explained by kind (`141 failed: 90 no leader
+/// (during an election, or cut off), …`).
 pub fn report_lines(report: &ChaosReport, stopped: bool, took: Duration) -> Vec<String> {
     let c = report.history.counts();
-    vec![
+    let why = explain_outcomes(&report.history.operations());
+    let mut lines = vec![
         format!(
             "nemesis {} after {:.0} s: {} ok, {} failed, {} unknown operations ({} faults, \
              leaders seen: {})",
@@ -248,7 +254,9 @@ pub fn report_lines(report: &ChaosReport, stopped: bool, took: Duration) -> Vec<
             Err(e) => format!("NOT CONVERGED: {e}"),
         },
         verdict_line(report),
-    ]
+    ];
+    lines.splice(1..1, why);
+    lines
 }
 
 /// `verdict: linearizable ✓`, `verdict: NOT linearizable on key "k1" ✗ (v shows why)`, ….
@@ -407,6 +415,42 @@ mod tests {
         assert_eq!(names, vec![std::ffi::OsString::from("h.jsonl")]);
         assert!(save(&h, Path::new("/")).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_nemesis_report_explains_its_failures_by_kind() {
+        let h = History::new();
+        put(&h, 1, "k0", "1", None);
+        for why in [
+            "Unavailable: no leader known",
+            "Unavailable: no leader known",
+            "Unavailable: not the leader; the leader is node 2",
+        ] {
+            h.invoke(1, KvOp::Get { key: "k0".into() })
+                .complete(Outcome::Failed(why.into()));
+        }
+        let report = ChaosReport {
+            history: h,
+            faults: vec!["  1.00 s  isolate node 3".into()],
+            elections: 2,
+            converged: Ok(()),
+            verdict: CheckResult::Linearizable,
+            unsafe_rules: None,
+        };
+        let lines = report_lines(&report, false, Duration::from_secs(30));
+        assert_eq!(
+            lines[0],
+            "nemesis over after 30 s: 1 ok, 3 failed, 0 unknown operations (1 faults, leaders \
+             seen: 2)"
+        );
+        assert_eq!(
+            lines[1],
+            "3 failed: 2 no leader (during an election, or cut off), 1 redirected (asked a \
+             follower; it named the leader)"
+        );
+        assert!(lines[2].starts_with("converged"), "{lines:?}");
+        assert!(lines[3].starts_with("verdict: linearizable"), "{lines:?}");
+        assert!(crate::chaos::summary(&report).contains("\n  3 failed: 2 no leader"));
     }
 
     #[test]

@@ -112,7 +112,8 @@ pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
     let slots = bottom_slots(area.width);
     layout.bottom_slots = slots as u8;
     let nodes = state.nodes as u16;
-    let footer_h = footer::height(state);
+    let footer_h =
+        footer::height(state) + u16::from(footer::pending_row(state, area.width).is_some());
     let narration_h = u16::from(
         state
             .replay

@@ -466,3 +466,48 @@ async fn restarted_follower_catches_up_by_snapshot_and_sessions_survive_it() {
     c.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Paused means every clock stops: cluster time (event stamps, capture times, the send times of
+/// messages) stands still while wall time passes, and runs on from there after resume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_time_stands_still_while_paused() {
+    let _real_time = crate::common::real_time();
+    let c = start(3).await;
+    let all = c.ids();
+    let leader = wait_leader(&c, &all).await;
+    c.pause();
+    let stopped = c.events().elapsed();
+    // A human looking at the paused screen.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(c.events().elapsed(), stopped);
+    let view = raftlab::observe::cluster_view::capture(&c, Default::default(), None, false).await;
+    assert_eq!(view.at, stopped);
+    // A write while paused: the leader appends and sends at once; the network holds the
+    // messages, stamped with the moment of the pause.
+    let mut kv = client(&c, leader);
+    let write = tokio::spawn(async move {
+        let mut req = tonic::Request::new(pb::PutRequest {
+            key: "y".into(),
+            value: "2".into(),
+            client_id: 0,
+            seq: 0,
+        });
+        req.set_timeout(Duration::from_secs(5));
+        kv.put(req).await
+    });
+    let sent = eventually("the write's appends held in flight", || async {
+        let held: Vec<_> = c
+            .in_flight()
+            .into_iter()
+            .filter(|m| m.from == leader && m.sent_at >= stopped)
+            .collect();
+        (!held.is_empty()).then_some(held)
+    })
+    .await;
+    assert!(sent.iter().all(|m| m.sent_at == stopped), "{sent:?}");
+    c.resume();
+    let resumed = c.events().elapsed();
+    assert!(resumed >= stopped && resumed < stopped + Duration::from_millis(400));
+    let _ = write.await;
+    c.shutdown().await;
+}

@@ -54,6 +54,7 @@ mod logs;
 mod mouse;
 mod overlays;
 mod panels;
+mod pending;
 mod prompt;
 mod ring;
 mod screens;

@@ -1,6 +1,14 @@
 //! The footer: the prompt when open (a long line scrolled to show its end, and a notice when a
 //! paste was cut or changed), else the last result (with a caret under the word a prompt error
-//! is about), the main keys and the verdict on the history.
+//! is about), the main keys and the verdict on the history. While the
+//! user's client operations wait for their answer, one row more above it says where each one
+//! sits:
+//!
+//! ```text
+//! 1 pending: put y 2 → node 3, index 5 (commit 4), 12 s
+//! put y 2 sent to node 3
+//! 1-9 select · : command · ? help ...
+//! ```
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -8,6 +16,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{style, verdict};
+use crate::command::executor::pending_line;
 use crate::command::prompt::{PromptError, PROMPT_MAX};
 use crate::observe::format::thousands;
 use crate::tui::action::{self, Mode, DIGITS_LABEL};
@@ -73,14 +82,25 @@ pub fn prompt_line(input: &str, width: usize) -> (Line<'static>, bool) {
     (line, true)
 }
 
+/// The pending row, `width` columns at most: the user's operations waiting for their answer,
+/// where each sits and for how long (cluster time: the ages stand still while paused). `None`
+/// when nothing waits (or in a replay).
+pub fn pending_row(state: &AppState, width: u16) -> Option<String> {
+    let view = state.view.as_ref().filter(|_| state.replay.is_none())?;
+    pending_line(&state.pending_ops, &view.status, view.at, width as usize)
+}
+
 /// The footer: the prompt when open, else the last result (with a caret under the word a
-/// prompt error is about) and the main keys.
+/// prompt error is about) and the main keys; the pending row above them.
 pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
     if state.replay.is_some() && state.focus != Focus::Prompt {
         super::timeline::footer(state, frame, area);
         return;
     }
     let mut lines = Vec::new();
+    if let Some(row) = pending_row(state, area.width) {
+        lines.push(Line::from(Span::styled(row, style::strong())));
+    }
     if state.focus == Focus::Prompt {
         let width = area.width as usize;
         let (line, scrolled) = prompt_line(&state.prompt.input, width);

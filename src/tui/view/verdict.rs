@@ -1,5 +1,6 @@
 //! The verdict on the dashboard's history: the footer's status segment, right-aligned on the key
-//! row, and the history overlay (`v`, `:history`).
+//! row, and the history overlay (`v`, `:history`): counts, why operations failed (by kind), the
+//! verdict, and every operation as a timeline per key, linearizable or not.
 //!
 //! ```text
 //! 1-9 select · : command · ? help · k kill      nemesis 12 s left · ops 1,234 · linearizable ✓
@@ -14,9 +15,10 @@ use ratatui::Frame;
 
 use super::help::clamp_scroll;
 use super::style;
-use super::wrap::word_wrap;
+use super::wrap::{hang, word_wrap};
 use super::ViewLayout;
-use crate::check::CheckResult;
+use crate::chaos::{explain_outcomes, FailureKind};
+use crate::check::{CheckResult, OpStatus, Operation};
 use crate::observe::format::thousands;
 use crate::tui::action::{bindings, Action, Mode};
 use crate::tui::app::{AppState, NemesisView, Theme};
@@ -181,6 +183,9 @@ pub fn overlay(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, are
             thousands(c.in_flight as u64)
         ),
     );
+    for why in explain_outcomes(&check.operations) {
+        prose(&mut lines, &why);
+    }
     prose(
         &mut lines,
         "Client 0 is you (the prompt's get, put, del, append, cas and the w key); clients 1 and \
@@ -231,6 +236,7 @@ pub fn overlay(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, are
             }
         }
     }
+    timeline(&check.operations, width, &mut lines);
     lines.push(Line::from(""));
     prose(
         &mut lines,
@@ -238,4 +244,75 @@ pub fn overlay(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, are
     );
     let scroll = clamp_scroll(state, layout, lines.len(), inner.height);
     frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
+}
+
+/// Operations shown per key in the timeline (the newest; `:history save` writes them all).
+pub const TIMELINE_PER_KEY: usize = 200;
+
+/// `12.31`: seconds since the history began.
+fn secs(us: u64) -> String {
+    format!("{:.2}", us as f64 / 1e6)
+}
+
+/// What an operation got: its answer, or why it has none (by kind).
+fn outcome_text(op: &Operation) -> String {
+    let why = || FailureKind::of(op.error.as_deref().unwrap_or("")).describe();
+    match (op.status(), &op.output) {
+        (OpStatus::Ok, Some(out)) => out.to_string(),
+        (OpStatus::Failed, _) => format!("→ failed: {}", why()),
+        _ if op.error.as_deref() == Some("in flight") => "→ waiting for its answer".into(),
+        _ => format!(
+            "→ unknown: {}; may take effect any time after it was sent",
+            why()
+        ),
+    }
+}
+
+/// Every operation, key by key, in the order they were sent: client, sent → answered (seconds
+/// since the dashboard started; `…` when no answer came: open-ended), the operation and its
+/// outcome.
+fn timeline(ops: &[Operation], width: usize, lines: &mut Vec<Line<'static>>) {
+    if ops.is_empty() {
+        return;
+    }
+    let mut keys: std::collections::BTreeMap<&str, Vec<&Operation>> = Default::default();
+    for op in ops {
+        keys.entry(op.key()).or_default().push(op);
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "Timeline per key",
+        style::strong(),
+    )));
+    lines.extend(
+        word_wrap(
+            "client, sent → answered (seconds since the dashboard started; … : no answer, \
+             open-ended), the operation and what it got",
+            width,
+        )
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, style::dim()))),
+    );
+    for (key, ops) in keys {
+        lines.push(Line::from(Span::styled(
+            format!("key {key}: {} operations", thousands(ops.len() as u64)),
+            style::strong(),
+        )));
+        let skipped = ops.len().saturating_sub(TIMELINE_PER_KEY);
+        if skipped > 0 {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "  … {} earlier (:history save FILE has them all)",
+                    thousands(skipped as u64)
+                ),
+                style::dim(),
+            )));
+        }
+        for op in &ops[skipped..] {
+            let done = op.complete_us.map_or("…".to_string(), secs);
+            let label = format!("  c{} {}→{done}", op.client, secs(op.invoke_us));
+            let text = format!("{} {}", op.op, outcome_text(op));
+            lines.extend(hang(22, &label, &text, width));
+        }
+    }
 }

@@ -431,3 +431,123 @@ fn help_mentions_the_verdict_line_the_nemesis_key_and_commands() {
         assert!(text.contains(want), "{want:?} missing from the help");
     }
 }
+
+/// A linearizable history on two keys with every kind of outcome: answered, refused (no leader),
+/// unknown (timed out: open-ended), and one still waiting.
+fn mixed_history() -> Vec<Operation> {
+    let put = |key: &str, value: &str| KvOp::Put {
+        key: key.into(),
+        value: value.into(),
+    };
+    let mut ops = vec![
+        operation(
+            0,
+            0,
+            (1_000, 1_012),
+            put("y", "2"),
+            KvOutput::Put { previous: None },
+        ),
+        operation(
+            1,
+            1,
+            (1_500, 1_520),
+            KvOp::Get { key: "x".into() },
+            KvOutput::Get { value: None },
+        ),
+        operation(
+            2,
+            2,
+            (2_000, 2_004),
+            put("x", "2.1"),
+            KvOutput::Put { previous: None },
+        ),
+    ];
+    ops.push(Operation {
+        error: Some("Unavailable: no leader known".into()),
+        output: None,
+        ..operation(
+            3,
+            1,
+            (2_500, 2_503),
+            put("x", "1.2"),
+            KvOutput::Put { previous: None },
+        )
+    });
+    ops.push(Operation {
+        error: Some("DeadlineExceeded: outcome unknown: not applied within 2000 ms".into()),
+        output: None,
+        complete_us: None,
+        ..operation(
+            4,
+            0,
+            (3_000, 0),
+            put("y", "3"),
+            KvOutput::Put { previous: None },
+        )
+    });
+    ops.push(Operation {
+        error: Some("in flight".into()),
+        output: None,
+        complete_us: None,
+        ..operation(
+            5,
+            2,
+            (3_200, 0),
+            KvOp::Get { key: "y".into() },
+            KvOutput::Get { value: None },
+        )
+    });
+    ops
+}
+
+fn timeline_state() -> AppState {
+    let mut state = app_with(elected(), election_story());
+    state.apply_notice(Notice::Operations(std::sync::Arc::new(mixed_history())));
+    let mut state = judged(state, 6, CheckResult::Linearizable);
+    state.apply_notice(Notice::Counts(counts(3, 1, 1, 1)));
+    state.update(Action::ToggleHistory);
+    state
+}
+
+#[test]
+fn the_history_overlay_lists_every_operation_per_key_when_linearizable() {
+    let state = timeline_state();
+    let text = Screen::of(&state, 140, 45).text();
+    for want in [
+        "1 failed: 1 no leader (during an election, or cut off)",
+        "1 unknown: 1 timed out (may still apply)",
+        "Timeline per key",
+        "key x: 3 operations",
+        "c1 1.50→1.52",
+        "get x → absent",
+        "c1 2.50→2.50",
+        "put x=\"1.2\" → failed: no leader (during an election, or cut off)",
+        "key y: 3 operations",
+        "c0 3.00→…",
+        "put y=\"3\" → unknown: timed out (may still apply); may take effect any time",
+        "get y → waiting for its answer",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    // Keys in order, operations in the order they were sent.
+    let x = text.find("key x:").expect("key x listed");
+    let y = text.find("key y:").expect("key y listed");
+    assert!(x < y);
+    snapshot("history_overlay_timeline", &state, 80, 24);
+}
+
+#[test]
+fn the_timeline_scrolls_to_its_last_operation() {
+    let mut state = timeline_state();
+    let _ = draw_keeping_layout(&mut state, 80, 24);
+    for _ in 0..200 {
+        state.update(Action::Scroll(1));
+    }
+    let text = draw_keeping_layout(&mut state, 80, 24);
+    let screen = text.backend().to_string();
+    assert!(
+        screen.contains("get y → waiting for its answer"),
+        "{screen}"
+    );
+    assert!(screen.contains("history save FILE"), "{screen}");
+}
