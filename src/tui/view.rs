@@ -56,6 +56,12 @@ pub struct ViewLayout {
     pub log_cells: u64,
     /// The largest useful scroll of the overlay drawn last (help, history).
     pub max_scroll: u16,
+    /// Where the event feed was drawn (the mouse wheel over it scrolls it).
+    pub feed: Rect,
+    /// How many rows of lines the feed showed (a page for PgUp and PgDn).
+    pub feed_rows: u16,
+    /// The oldest feed line shown whole (its sequence number): ↑ past it scrolls back.
+    pub feed_top: Option<u64>,
 }
 
 impl Default for ViewLayout {
@@ -64,6 +70,9 @@ impl Default for ViewLayout {
             ring: Rect::default(),
             log_cells: 64,
             max_scroll: u16::MAX,
+            feed: Rect::default(),
+            feed_rows: 0,
+            feed_top: None,
         }
     }
 }
@@ -141,7 +150,7 @@ pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
                 .direction(Direction::Horizontal)
                 .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
                 .split(bottom);
-            feed::feed(state, frame, cols[0]);
+            feed::feed(state, layout, frame, cols[0]);
             narration::render(n, state.theme, frame, cols[1]);
         } else {
             narration::render(n, state.theme, frame, bottom);
@@ -151,12 +160,12 @@ pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
             .direction(Direction::Horizontal)
             .constraints([Constraint::Percentage(60), Constraint::Percentage(40)])
             .split(bottom);
-        feed::feed(state, frame, cols[0]);
+        feed::feed(state, layout, frame, cols[0]);
         side::side(state, frame, cols[1]);
     } else if state.message.is_some() {
         side::side(state, frame, bottom);
     } else {
-        feed::feed(state, frame, bottom);
+        feed::feed(state, layout, frame, bottom);
     }
     if narration_h > 0 {
         timeline::narration(state, frame, rows[4]);
