@@ -428,7 +428,7 @@ fn main_bindings() -> Vec<KeyBinding> {
             "?",
             ToggleHelp,
             "help: every key and command",
-            ("?", "help", 1),
+            ("?", "help", 2),
         ),
         row(
             &[code(KeyCode::Right), code(KeyCode::Tab)],
@@ -446,7 +446,7 @@ fn main_bindings() -> Vec<KeyBinding> {
             &[code(KeyCode::Enter)],
             "Enter",
             ToggleDetail,
-            "details of the selected node: term, vote, log, timers, followers, its events",
+            "details of the selected node",
             ("Enter", "details", 1),
         ),
         shown(
@@ -607,7 +607,7 @@ fn main_bindings() -> Vec<KeyBinding> {
             &[key('e')],
             "e",
             FocusFeed,
-            "event feed: look back (↑↓ select, Enter shows an event in full, Esc leaves)",
+            "event feed: select, scroll back, open one",
             ("e", "events", 9),
         ),
         shown(
