@@ -505,22 +505,28 @@ fn tell(round: &Round) -> String {
     if failures.len() > 2 {
         failures.drain(..failures.len() - 2);
     }
-    let failed = !failures.is_empty();
-    for (i, (who, what)) in failures.into_iter().enumerate() {
-        match who {
-            Some(n) if i == 0 && n == starter => out.push_str(&format!(", {what}")),
-            Some(n) => out.push_str(&format!("; node {n} {what}")),
-            None => out.push_str(&format!("; {what}")),
+    // The winner first (a sentence too long for its rows loses its end, not its point), then
+    // how the round began and what failed on the way.
+    let winner = round
+        .attempts
+        .iter()
+        .find(|a| a.stage == Stage::Won)
+        .and_then(|w| Some((w.node, deed(w)?)));
+    let mut failures = failures.into_iter().peekable();
+    match winner {
+        Some((w, d)) if w == starter => out.push_str(&format!(", {d}")),
+        Some((w, d)) => out = format!("node {w} {d}; {out}"),
+        // No winner: the starter's own failure reads on from the opening.
+        None => {
+            if let Some((_, what)) = failures.next_if(|(who, _)| *who == Some(starter)) {
+                out.push_str(&format!(", {what}"));
+            }
         }
     }
-    let winner = round.attempts.iter().find(|a| a.stage == Stage::Won);
-    if let Some((w, d)) = winner.and_then(|w| Some((w, deed(w)?))) {
-        if !failed && w.node == starter {
-            out.push_str(&format!(", {d}"));
-        } else if failed {
-            out.push_str(&format!("; then node {} {d}", w.node));
-        } else {
-            out.push_str(&format!("; node {} {d}", w.node));
+    for (who, what) in failures {
+        match who {
+            Some(n) => out.push_str(&format!("; node {n} {what}")),
+            None => out.push_str(&format!("; {what}")),
         }
     }
     out
@@ -740,8 +746,42 @@ mod tests {
         ]);
         assert_eq!(
             told(&events),
-            "node 1 timed out first (17 ticks); term 2 split the vote: node 1 got 1 and 2, \
-             node 3 got 3 and 4 (3 needed); then node 3 won term 3 with votes of 3, 4 and 5"
+            "node 3 won term 3 with votes of 3, 4 and 5; node 1 timed out first (17 ticks); \
+             term 2 split the vote: node 1 got 1 and 2, node 3 got 3 and 4 (3 needed)"
+        );
+    }
+
+    #[test]
+    fn a_rival_that_lost_its_votes_is_told_after_the_winner() {
+        use TraceEvent::*;
+        let events = [
+            (
+                5,
+                ElectionTimeout {
+                    term: 0,
+                    timeout: 26,
+                },
+            ),
+            (5, BecameCandidate { term: 1 }),
+            (3, BecameCandidate { term: 1 }),
+            (
+                2,
+                VoteRejected {
+                    to: 3,
+                    term: 1,
+                    reason: VoteRejectReason::AlreadyVoted { voted_for: 5 },
+                },
+            ),
+            (3, vote(1, 1, true, 2)),
+            (3, vote(2, 1, false, 2)),
+            (5, vote(2, 1, true, 2)),
+            (5, vote(4, 1, true, 3)),
+            (5, BecameLeader { term: 1 }),
+        ];
+        assert_eq!(
+            told(&events),
+            "node 5 timed out first (26 ticks), won term 1 with votes of 2, 4 and 5; node 3 \
+             got votes of 1 and 3 in term 1 (3 needed); refused by 2 (already voted for 5)"
         );
     }
 
