@@ -159,7 +159,9 @@ fn main() {
         ("logs", |s, f, a| {
             logs::render(s, &mut ViewLayout::default(), f, a)
         }),
-        ("feed", feed::feed),
+        ("feed", |s, f, a| {
+            feed::feed(s, &mut ViewLayout::default(), f, a)
+        }),
         ("side", side::side),
         ("footer", footer::footer),
     ];

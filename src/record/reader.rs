@@ -466,12 +466,7 @@ impl Recording {
         let i = self.events.partition_point(|e| e.t <= t);
         self.events[i.saturating_sub(FEED_CAPACITY)..i]
             .iter()
-            .map(|e| FeedLine {
-                at: e.t,
-                node: e.node,
-                category: e.category,
-                text: e.text.clone(),
-            })
+            .map(|e| FeedLine::text(e.t, e.node, e.category, e.text.clone()))
             .collect()
     }
 

@@ -83,6 +83,24 @@ pub enum Action {
     CycleFeedKind,
     /// Show only the selected node's events, or all again.
     ToggleFeedNode,
+    /// Focus the event feed: select events, scroll back, open one (the feed's own keys).
+    FocusFeed,
+    /// Event feed: select the next older event (scrolls back when it is above the top).
+    FeedOlder,
+    /// Event feed: select the next newer event.
+    FeedNewer,
+    /// Event feed: scroll back a page.
+    FeedPageBack,
+    /// Event feed: scroll forward a page.
+    FeedPageForward,
+    /// Event feed: scroll to the oldest event kept.
+    FeedOldest,
+    /// Event feed: follow the newest events again.
+    FeedFollow,
+    /// Event feed: show the selected event in full, and the logs at its index (again: hide it).
+    FeedOpen,
+    /// Event feed: hide the event shown in full; else leave the feed, following the newest.
+    FeedLeave,
     /// Start a nemesis (random faults and client workers, 30 s), or stop the one running.
     Nemesis,
     /// Show or hide the recorded operations and the checker's verdict (the failing window when
@@ -168,13 +186,16 @@ pub enum Mode {
     Detail,
     /// The history and the checker's verdict (`v`).
     History,
+    /// The event feed, focused with `e`: its own keys first, then the main screen's.
+    Feed,
 }
 
 impl Mode {
     /// Every mode, in the order the docs list them.
-    pub const ALL: [Mode; 7] = [
+    pub const ALL: [Mode; 8] = [
         Mode::Main,
         Mode::Stop,
+        Mode::Feed,
         Mode::Replay,
         Mode::Prompt,
         Mode::Help,
@@ -192,6 +213,7 @@ impl Mode {
             Mode::Help => "Help overlay",
             Mode::Detail => "Node detail",
             Mode::History => "History and verdict",
+            Mode::Feed => "Event feed",
         }
     }
 
@@ -215,6 +237,12 @@ impl Mode {
             Mode::Help => "After `?` (or `:help`).",
             Mode::Detail => "After Enter on the main screen: the selected node in detail.",
             Mode::History => "After `v` (or `:history`): the recorded operations and the verdict.",
+            Mode::Feed => {
+                "After `e` on the main screen: the event feed has the arrows, pages and Enter. \
+                 While you look back it stops following the newest events (its title says how \
+                 many newer ones wait: `⏸ 37 newer`). Every other key does what it does on the \
+                 main screen."
+            }
         }
     }
 
@@ -227,7 +255,7 @@ impl Mode {
         }
         match self {
             // Shift is ignored: letters carry it in their case, ⇧Tab arrives as BackTab.
-            Mode::Main | Mode::Stop => !ctrl,
+            Mode::Main | Mode::Stop | Mode::Feed => !ctrl,
             // Ctrl belongs to the main table; Shift tells a frame (⇧→) from a second (→).
             Mode::Replay => {
                 !ctrl
@@ -417,6 +445,7 @@ pub fn default_bindings(mode: Mode) -> Vec<KeyBinding> {
             "close the history (v, Enter, q, ? too)",
             true,
         ),
+        Mode::Feed => feed_bindings(),
     }
 }
 
@@ -436,7 +465,7 @@ fn main_bindings() -> Vec<KeyBinding> {
             "?",
             ToggleHelp,
             "help: every key and command",
-            ("?", "help", 1),
+            ("?", "help", 2),
         ),
         row(
             &[code(KeyCode::Right), code(KeyCode::Tab)],
@@ -450,11 +479,12 @@ fn main_bindings() -> Vec<KeyBinding> {
             SelectPrev,
             "select the previous node",
         ),
-        row(
+        shown(
             &[code(KeyCode::Enter)],
             "Enter",
             ToggleDetail,
             "details of the selected node",
+            ("Enter", "details", 1),
         ),
         shown(
             &[key('k')],
@@ -611,6 +641,13 @@ fn main_bindings() -> Vec<KeyBinding> {
             "event feed: the selected node only / all",
         ),
         shown(
+            &[key('e')],
+            "e",
+            FocusFeed,
+            "event feed: select, scroll back, open one",
+            ("e", "events", 9),
+        ),
+        shown(
             &[key('C')],
             "C",
             Nemesis,
@@ -720,6 +757,67 @@ fn replay_bindings() -> Vec<KeyBinding> {
             "]",
             r(LogForward),
             "scroll the logs forward (past the end: follow the tail)",
+        ),
+    ]
+}
+
+/// The focused event feed's table; the main screen's keys work too (pause, kill, f, F...).
+fn feed_bindings() -> Vec<KeyBinding> {
+    use Action::*;
+    vec![
+        shown(
+            &[code(KeyCode::Up)],
+            "↑",
+            FeedOlder,
+            "select the older event (scrolls back past the top)",
+            ("↑↓", "select", 0),
+        ),
+        row(
+            &[code(KeyCode::Down)],
+            "↓",
+            FeedNewer,
+            "select the newer event",
+        ),
+        shown(
+            &[code(KeyCode::Enter)],
+            "Enter",
+            FeedOpen,
+            "the selected event in full: its text, the message it concerns, and the logs \
+             at its index",
+            ("Enter", "opens", 1),
+        ),
+        shown(
+            &[code(KeyCode::PageUp)],
+            "PgUp",
+            FeedPageBack,
+            "scroll the feed back a page (it stops following the newest)",
+            ("PgUp PgDn", "scroll", 2),
+        ),
+        row(
+            &[code(KeyCode::PageDown)],
+            "PgDn",
+            FeedPageForward,
+            "scroll the feed forward a page",
+        ),
+        row(
+            &[code(KeyCode::Home)],
+            "Home",
+            FeedOldest,
+            "the oldest event kept",
+        ),
+        shown(
+            &[code(KeyCode::End)],
+            "End",
+            FeedFollow,
+            "follow the newest events again",
+            ("End", "follows", 3),
+        ),
+        shown(
+            &[code(KeyCode::Esc), key('e')],
+            "Esc e",
+            FeedLeave,
+            "hide the event shown in full; else leave the feed (it follows the newest again)",
+            ("Esc", "leaves", 4),
         ),
     ]
 }
@@ -843,8 +941,8 @@ pub fn action_for(mode: Mode, ev: &KeyEvent, nodes: usize) -> Option<Action> {
             }
             binding_for(mode, ev).map(|b| b.action)
         }
-        // The replay's (or the stop's) keys first, then the main screen's.
-        Mode::Replay | Mode::Stop => binding_for(mode, ev)
+        // The replay's (or the stop's, or the feed's) keys first, then the main screen's.
+        Mode::Replay | Mode::Stop | Mode::Feed => binding_for(mode, ev)
             .map(|b| b.action)
             .or_else(|| action_for(Mode::Main, ev, nodes)),
         Mode::Prompt => binding_for(mode, ev).map(|b| b.action).or(match ev.code {
@@ -919,6 +1017,7 @@ impl Mode {
             Mode::Detail => "detail",
             Mode::History => "history",
             Mode::Stop => "stop",
+            Mode::Feed => "feed",
         }
     }
 }

@@ -22,7 +22,8 @@ use crate::command::prompt::{
 };
 use crate::node::{Event, EventKind};
 use crate::observe::cluster_view::{ClusterView, LogWant};
-use crate::observe::feed::{category, Category, DropMark, FeedKind, FeedLine, FEED_CAPACITY};
+use crate::observe::election::ElectionStory;
+use crate::observe::feed::{Category, DropMark, FeedKind, FeedLine, FEED_CAPACITY};
 use crate::raft::NodeId;
 
 /// What has the keyboard.
@@ -175,6 +176,20 @@ impl Panel {
     ];
 }
 
+/// Where the event feed looks when the user looks back (`e`, the mouse wheel). Lines are
+/// named by their sequence number ([`AppState::feed_seq`]), so new lines do not move them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FeedCursor {
+    /// The feed has the keyboard (`e`; Esc gives it back).
+    pub focused: bool,
+    /// The newest line shown; `None` follows the newest.
+    pub anchor: Option<u64>,
+    /// The selected line.
+    pub selected: Option<u64>,
+    /// The line shown in full (Enter).
+    pub open: Option<u64>,
+}
+
 /// Colours or none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Theme {
@@ -212,6 +227,13 @@ pub struct AppState {
     pub feed_kind: FeedKind,
     /// Show only the selected node's events.
     pub feed_node_only: bool,
+    /// Where the feed looks, what is selected and open in it.
+    pub feed_cursor: FeedCursor,
+    /// Lines dropped off the front of the feed so far: a line's sequence number is this plus
+    /// its position in [`AppState::feed`].
+    pub feed_dropped: u64,
+    /// The last election in one sentence, or the one under way: the feed's sticky line.
+    pub election: ElectionStory,
     /// Recent drops, for the ring.
     pub drops: VecDeque<DropMark>,
     /// Log view: None follows the tail, Some(i) ends at index i.
@@ -279,6 +301,9 @@ impl AppState {
             feed: VecDeque::new(),
             feed_kind: FeedKind::Protocol,
             feed_node_only: false,
+            feed_cursor: FeedCursor::default(),
+            feed_dropped: 0,
+            election: ElectionStory::default(),
             drops: VecDeque::new(),
             log_end: None,
             message: None,
@@ -376,28 +401,151 @@ impl AppState {
                 self.drops.pop_front();
             }
         }
-        let category = category(&event.kind);
-        self.feed.push_back(FeedLine {
-            at: event.at,
-            node: event.node,
-            category,
-            text: event.kind.to_string(),
-        });
+        self.election.apply(&event);
+        let line = FeedLine::of(event.at, event.node, &event.kind);
+        // Election events may change the sticky line, whatever the filter.
+        if self.feed_kind.shows(line.category) || line.category == Category::Election {
+            self.dirty = true;
+        }
+        self.push_feed(line);
+    }
+
+    /// Adds a line to the feed, dropping the oldest beyond [`FEED_CAPACITY`].
+    fn push_feed(&mut self, line: FeedLine) {
+        self.feed.push_back(line);
         while self.feed.len() > FEED_CAPACITY {
             self.feed.pop_front();
-        }
-        if self.feed_kind.shows(category) {
-            self.dirty = true;
+            self.feed_dropped += 1;
         }
     }
 
     /// The feed lines the current filter shows, oldest first.
     pub fn visible_feed(&self) -> impl DoubleEndedIterator<Item = &FeedLine> {
+        self.visible_feed_seq().map(|(_, l)| l)
+    }
+
+    /// The feed lines the current filter shows with their sequence numbers, oldest first.
+    pub fn visible_feed_seq(&self) -> impl DoubleEndedIterator<Item = (u64, &FeedLine)> {
         let node = self.feed_node_only.then_some(self.selected);
         let kind = self.feed_kind;
+        let base = self.feed_dropped;
         self.feed
             .iter()
-            .filter(move |l| kind.shows(l.category) && node.is_none_or(|n| l.node == n))
+            .enumerate()
+            .map(move |(i, l)| (base + i as u64, l))
+            .filter(move |(_, l)| kind.shows(l.category) && node.is_none_or(|n| l.node == n))
+    }
+
+    /// The feed line with sequence number `seq`, while the feed keeps it.
+    pub fn feed_seq(&self, seq: u64) -> Option<&FeedLine> {
+        let i = usize::try_from(seq.checked_sub(self.feed_dropped)?).ok()?;
+        self.feed.get(i)
+    }
+
+    /// How many lines the filter shows after the newest one shown (0 when following).
+    pub fn feed_newer(&self) -> usize {
+        match self.feed_cursor.anchor {
+            None => 0,
+            Some(a) => self
+                .visible_feed_seq()
+                .rev()
+                .take_while(|(s, _)| *s > a)
+                .count(),
+        }
+    }
+
+    /// Moves the feed's window by `delta` lines of the filter (negative: back in time); past
+    /// the newest, it follows again.
+    fn scroll_feed(&mut self, delta: isize) {
+        let seqs: Vec<u64> = self.visible_feed_seq().map(|(s, _)| s).collect();
+        let Some(last) = seqs.len().checked_sub(1) else {
+            return;
+        };
+        let bottom = self.feed_bottom(&seqs);
+        let to = bottom.saturating_add_signed(delta);
+        // Back: at least a page of lines stays on screen; forward past the end: follow.
+        let page = usize::from(self.layout.feed_rows.max(1));
+        self.feed_cursor.anchor = if delta > 0 && to >= last {
+            None
+        } else {
+            Some(seqs[to.clamp((page - 1).min(last), last)])
+        };
+    }
+
+    /// Where the newest line shown sits among `seqs` (the filter's lines).
+    fn feed_bottom(&self, seqs: &[u64]) -> usize {
+        let last = seqs.len().saturating_sub(1);
+        match self.feed_cursor.anchor {
+            None => last,
+            Some(a) => seqs.partition_point(|s| *s <= a).saturating_sub(1),
+        }
+    }
+
+    /// Moves the feed's selection by one line (`older`: up), scrolling to keep it on screen;
+    /// the first move selects the newest line shown and stops following.
+    fn select_feed(&mut self, older: bool) {
+        let seqs: Vec<u64> = self.visible_feed_seq().map(|(s, _)| s).collect();
+        let Some(last) = seqs.len().checked_sub(1) else {
+            self.status_line = "the event feed is empty under this filter (f, F change it)".into();
+            return;
+        };
+        let bottom = self.feed_bottom(&seqs);
+        let at = match self.feed_cursor.selected {
+            None => {
+                self.feed_cursor.selected = Some(seqs[bottom]);
+                self.feed_cursor.anchor = Some(seqs[bottom]);
+                return;
+            }
+            Some(sel) => seqs.partition_point(|s| *s <= sel).saturating_sub(1),
+        };
+        let to = if older {
+            at.saturating_sub(1)
+        } else {
+            (at + 1).min(last)
+        };
+        let seq = seqs[to];
+        self.feed_cursor.selected = Some(seq);
+        let top = self.layout.feed_top.unwrap_or(0);
+        if seq < top {
+            // Above the top: the window goes back one line.
+            self.feed_cursor.anchor = Some(seqs[bottom.saturating_sub(1)]);
+        } else if to == last && !older {
+            self.feed_cursor.anchor = None;
+        } else if self.feed_cursor.anchor.is_none_or(|a| seq > a) {
+            self.feed_cursor.anchor = Some(seq.max(seqs[bottom]));
+        }
+    }
+
+    /// Shows the selected line in full (or hides it) and moves the logs to its index.
+    fn open_feed(&mut self) {
+        if self.feed_cursor.open.is_some() && self.feed_cursor.open == self.feed_cursor.selected {
+            self.feed_cursor.open = None;
+            return;
+        }
+        if self.feed_cursor.selected.is_none() {
+            self.select_feed(true);
+        }
+        let Some(seq) = self.feed_cursor.selected else {
+            return;
+        };
+        self.feed_cursor.open = Some(seq);
+        let index = self
+            .feed_seq(seq)
+            .and_then(|l| l.subject.as_ref())
+            .and_then(|s| s.index());
+        if let Some(i) = index {
+            let cells = self.layout.log_cells.max(8);
+            let end = (i + cells / 2).max(cells);
+            self.log_end = (end < self.highest_index()).then_some(end);
+            self.status_line = format!(
+                "logs moved to index {i}{}",
+                if self.log_end.is_some() {
+                    " (End on the main screen follows the tail again)"
+                } else {
+                    ""
+                }
+            );
+        }
     }
 
     /// Takes a report of the scenario runner into the narration panel.
@@ -437,15 +585,7 @@ impl AppState {
             }
             Notice::Nemesis(n) => self.nemesis = n,
             Notice::Feed { at, text } => {
-                self.feed.push_back(FeedLine {
-                    at,
-                    node: 0,
-                    category: Category::Fault,
-                    text,
-                });
-                while self.feed.len() > FEED_CAPACITY {
-                    self.feed.pop_front();
-                }
+                self.push_feed(FeedLine::text(at, 0, Category::Fault, text));
             }
             Notice::Status(text) => self.status_line = text,
         }
@@ -544,6 +684,7 @@ impl AppState {
     pub fn mode(&self) -> Mode {
         match self.focus {
             Focus::Main if self.replay.is_some() => Mode::Replay,
+            Focus::Main if self.feed_cursor.focused => Mode::Feed,
             Focus::Main if self.narration.as_ref().is_some_and(|n| n.waiting_for_user) => {
                 Mode::Stop
             }
@@ -633,8 +774,25 @@ impl AppState {
         }
     }
 
-    /// Handles a mouse event: a click on a node in the ring selects it.
+    /// Handles a mouse event: a click on a node in the ring selects it; the wheel over the
+    /// event feed scrolls it.
     pub fn on_mouse(&mut self, ev: MouseEvent) -> Vec<Effect> {
+        let over_feed = self.layout.feed.contains(ratatui::layout::Position {
+            x: ev.column,
+            y: ev.row,
+        });
+        if over_feed && self.focus == Focus::Main {
+            let delta = match ev.kind {
+                MouseEventKind::ScrollUp => -3,
+                MouseEventKind::ScrollDown => 3,
+                _ => 0,
+            };
+            if delta != 0 {
+                self.dirty = true;
+                self.scroll_feed(delta);
+                return Vec::new();
+            }
+        }
         if ev.kind != MouseEventKind::Down(MouseButton::Left) || self.focus != Focus::Main {
             return Vec::new();
         }
@@ -691,6 +849,8 @@ impl AppState {
                     self.message = None;
                 }
                 self.focus = Focus::Main;
+                // A feed scrolled back with the wheel follows again.
+                self.feed_cursor = FeedCursor::default();
                 Vec::new()
             }
             Action::Zoom => {
@@ -881,6 +1041,51 @@ impl AppState {
             }
             Action::ToggleFeedNode => {
                 self.feed_node_only = !self.feed_node_only;
+                Vec::new()
+            }
+            Action::FocusFeed => {
+                self.feed_cursor.focused = true;
+                self.status_line =
+                    "event feed: ↑↓ select, Enter shows one in full, PgUp PgDn scroll, Esc leaves"
+                        .into();
+                Vec::new()
+            }
+            Action::FeedOlder | Action::FeedNewer => {
+                self.select_feed(action == Action::FeedOlder);
+                Vec::new()
+            }
+            Action::FeedPageBack | Action::FeedPageForward => {
+                let page = self.layout.feed_rows.saturating_sub(1).max(1) as isize;
+                self.scroll_feed(if action == Action::FeedPageBack {
+                    -page
+                } else {
+                    page
+                });
+                Vec::new()
+            }
+            Action::FeedOldest => {
+                let first = self.visible_feed_seq().next().map(|(s, _)| s);
+                self.feed_cursor.selected = first;
+                self.scroll_feed(isize::MIN / 2);
+                Vec::new()
+            }
+            Action::FeedFollow => {
+                self.feed_cursor = FeedCursor {
+                    focused: self.feed_cursor.focused,
+                    ..FeedCursor::default()
+                };
+                Vec::new()
+            }
+            Action::FeedOpen => {
+                self.open_feed();
+                Vec::new()
+            }
+            Action::FeedLeave => {
+                if self.feed_cursor.open.is_some() {
+                    self.feed_cursor.open = None;
+                } else {
+                    self.feed_cursor = FeedCursor::default();
+                }
                 Vec::new()
             }
             Action::Nemesis => run(if self.nemesis.is_some() {

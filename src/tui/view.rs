@@ -68,6 +68,12 @@ pub struct ViewLayout {
     pub max_scroll: u16,
     /// How many bottom panels fit side by side (what `b` switches between depends on it).
     pub bottom_slots: u8,
+    /// Where the event feed was drawn (the mouse wheel over it scrolls it).
+    pub feed: Rect,
+    /// How many rows of lines the feed showed (a page for PgUp and PgDn).
+    pub feed_rows: u16,
+    /// The oldest feed line shown whole (its sequence number): ↑ past it scrolls back.
+    pub feed_top: Option<u64>,
 }
 
 impl Default for ViewLayout {
@@ -77,6 +83,9 @@ impl Default for ViewLayout {
             log_cells: 64,
             max_scroll: u16::MAX,
             bottom_slots: 2,
+            feed: Rect::default(),
+            feed_rows: 0,
+            feed_top: None,
         }
     }
 }
@@ -247,7 +256,7 @@ fn draw_panel(
         Panel::Ring => ring::render(state, layout, frame, area),
         Panel::Nodes => table::render(state, frame, area),
         Panel::Logs => logs::render(state, layout, frame, area),
-        Panel::Events => feed::feed(state, frame, area),
+        Panel::Events => feed::feed(state, layout, frame, area),
         Panel::Narration => {
             if let Some(n) = &state.narration {
                 narration::render(n, state.theme, frame, area);

@@ -102,6 +102,7 @@ pub fn help(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area: 
     }
     // The keys of the help itself and of the prompt, from their tables too.
     for (title, mode) in [
+        ("In the event feed (e)", Mode::Feed),
         ("In this help", Mode::Help),
         ("At the prompt (:)", Mode::Prompt),
     ] {

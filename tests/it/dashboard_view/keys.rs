@@ -345,7 +345,7 @@ fn feed_filters_by_kind_and_node() {
     state.update(Action::ToggleFeedNode);
     let screen = Screen::of(&state, 140, 45);
     assert!(screen
-        .find(" events: elections, node 1 (f: kind, F: node) ")
+        .find(" events: elections, node 1 (f: kind, F: node, e: look back) ")
         .is_some());
 }
 
@@ -510,4 +510,41 @@ fn selecting_a_message_shows_it_on_a_small_screen() {
     let screen = Screen::of(&state, 80, 24);
     assert!(screen.find("4 in flight").is_some(), "{}", screen.text());
     assert!(screen.find(" events:").is_none());
+}
+
+#[test]
+fn the_focused_feed_takes_arrows_pages_enter_and_esc_and_leaves_the_rest_to_the_main_keys() {
+    use raftlab::tui::action::{action_for, Mode};
+    let feed = |ev: KeyEvent| action_for(Mode::Feed, &ev, 5);
+    assert_eq!(
+        action_for(Mode::Main, &key('e'), 5),
+        Some(Action::FocusFeed)
+    );
+    assert_eq!(feed(code(KeyCode::Up)), Some(Action::FeedOlder));
+    assert_eq!(feed(code(KeyCode::Down)), Some(Action::FeedNewer));
+    assert_eq!(feed(code(KeyCode::PageUp)), Some(Action::FeedPageBack));
+    assert_eq!(feed(code(KeyCode::PageDown)), Some(Action::FeedPageForward));
+    assert_eq!(feed(code(KeyCode::Home)), Some(Action::FeedOldest));
+    assert_eq!(feed(code(KeyCode::End)), Some(Action::FeedFollow));
+    assert_eq!(feed(code(KeyCode::Enter)), Some(Action::FeedOpen));
+    assert_eq!(feed(code(KeyCode::Esc)), Some(Action::FeedLeave));
+    assert_eq!(feed(key('e')), Some(Action::FeedLeave));
+    // The main screen's other keys still act: pause, kill, the filters, the digits.
+    assert_eq!(feed(key(' ')), Some(Action::PauseResume));
+    assert_eq!(feed(key('k')), Some(Action::Kill));
+    assert_eq!(feed(key('f')), Some(Action::CycleFeedKind));
+    assert_eq!(feed(key('3')), Some(Action::Select(3)));
+    assert_eq!(feed(ctrl('c')), Some(Action::Quit));
+    // The state's mode follows the focus; the prompt and overlays still take over.
+    let mut state = app_with(elected(), election_story());
+    state.on_key(key('e'));
+    assert_eq!(state.mode(), Mode::Feed);
+    state.on_key(key('?'));
+    assert_eq!(state.mode(), Mode::Help);
+    state.on_key(code(KeyCode::Esc));
+    assert_eq!(state.mode(), Mode::Feed, "back to the feed after the help");
+    // Enter in the feed opens an event, not the node detail.
+    state.on_key(code(KeyCode::Enter));
+    assert_eq!(state.focus, Focus::Main);
+    assert!(state.feed_cursor.open.is_some());
 }

@@ -1,4 +1,5 @@
-//! The mouse: a click on a node in the ring selects it, nothing else does.
+//! The mouse: a click on a node in the ring selects it, nothing else does; the wheel over the
+//! event feed scrolls it.
 
 use super::*;
 
@@ -46,4 +47,45 @@ fn a_click_elsewhere_or_not_a_left_press_selects_nothing() {
     state.focus = Focus::Main;
     state.on_mouse(click(x, y));
     assert_eq!(state.selected, 4);
+}
+
+fn wheel(up: bool, column: u16, row: u16) -> MouseEvent {
+    MouseEvent {
+        kind: if up {
+            MouseEventKind::ScrollUp
+        } else {
+            MouseEventKind::ScrollDown
+        },
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    }
+}
+
+#[test]
+fn the_wheel_over_the_feed_scrolls_it_and_nowhere_else() {
+    let events = (0..40)
+        .map(|i| ev(3_000 + i * 100, 0, EventKind::Fault(format!("fault {i}"))))
+        .collect();
+    let mut state = app_with(elected(), events);
+    draw_keeping_layout(&mut state, 120, 40);
+    let feed = state.layout.feed;
+    assert!(feed.width > 0 && feed.height > 0, "{feed:?}");
+    // Over the ring: nothing.
+    let ring = state.layout.ring;
+    state.on_mouse(wheel(true, ring.x + 1, ring.y + 1));
+    assert_eq!(state.feed_cursor.anchor, None);
+    // Over the feed: three lines back, then forward again to following.
+    let (x, y) = (feed.x + 5, feed.y + 3);
+    assert!(state.on_mouse(wheel(true, x, y)).is_empty());
+    let newest = state.visible_feed_seq().last().map(|(s, _)| s);
+    assert_eq!(state.feed_cursor.anchor, newest.map(|s| s - 3));
+    let screen = Screen::of(&state, 120, 40);
+    assert!(screen.find("⏸ 3 newer").is_some(), "{}", screen.text());
+    state.on_mouse(wheel(false, x, y));
+    assert_eq!(state.feed_cursor.anchor, None);
+    // Esc on the main screen follows again after a wheel.
+    state.on_mouse(wheel(true, x, y));
+    state.on_key(code(KeyCode::Esc));
+    assert_eq!(state.feed_cursor.anchor, None);
 }

@@ -61,6 +61,7 @@ fn footer_lists_the_main_keys() {
         "space pause",
         "w write",
         ": command",
+        "Enter details",
     ] {
         assert!(keys.contains(k), "{k:?} missing from {keys:?}");
     }
@@ -72,6 +73,26 @@ fn footer_lists_the_prompt_key_at_80_columns() {
     let screen = Screen::of(&state, 80, 24);
     let keys = screen.row(23);
     assert!(keys.contains(": command"), "{keys:?}");
+}
+
+#[test]
+fn footer_names_enter_for_node_details_at_120_and_80_columns() {
+    let mut state = app_with(elected(), Vec::new());
+    for verdict in [false, true] {
+        if verdict {
+            // The verdict takes the right end of the row: Enter still fits.
+            state.apply_notice(Notice::Counts(Counts {
+                ok: 1_240,
+                ..Counts::default()
+            }));
+        }
+        for (w, h) in [(120, 40), (80, 24)] {
+            let screen = Screen::of(&state, w, h);
+            let keys = screen.row(usize::from(h) - 1);
+            assert!(keys.contains("Enter details"), "{w}x{h}: {keys:?}");
+            assert!(keys.contains(": command"), "{w}x{h}: {keys:?}");
+        }
+    }
 }
 
 #[test]
@@ -157,7 +178,7 @@ fn narrow_screen_shows_the_selected_message_instead_of_the_feed() {
 fn feed_shows_the_newest_lines_with_times_and_nodes() {
     let state = app_with(elected(), election_story());
     let screen = Screen::of(&state, 140, 45);
-    let rows = screen.block(" events: protocol (f: kind, F: node) ");
+    let rows = screen.block(" events: protocol (f: kind, F: node, e: look back) ");
     let text: Vec<&str> = rows.iter().map(|r| r.trim_end()).collect();
     assert!(
         text.contains(&"   2.4s  3 client put x 7 -> ok in 4.2 ms"),
