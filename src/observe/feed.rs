@@ -291,6 +291,11 @@ pub fn subject(node: NodeId, kind: &EventKind) -> Option<Subject> {
             s.indexes.push(("truncated from", *from_index));
             s
         }
+        TraceEvent::NoopAppended { index, term: t } => Subject {
+            term: Some(*t),
+            indexes: vec![("no-op entry", *index)],
+            ..Subject::default()
+        },
         TraceEvent::SnapshotTaken { index, term: t, .. } => Subject {
             term: Some(*t),
             indexes: vec![("last included index", *index)],

@@ -437,7 +437,7 @@ fn enter_on_an_event_shows_it_in_full_and_moves_the_logs_to_its_index() {
     }
     state.apply_view(fetched);
     let screen = Screen::of(&state, 120, 40);
-    let ruler = &screen.block(" logs (up to index 58")[0];
+    let ruler = &screen.block(" logs (cells: term · ruler: index) · up to index 58")[0];
     assert!(ruler.contains("40"), "{ruler}");
     let rows = feed_rows(&state, 120, 40);
     let rule = rows

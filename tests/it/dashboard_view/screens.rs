@@ -379,8 +379,6 @@ fn the_word_check_sees_a_cut() {
 }
 
 #[test]
-#[ignore = "the feed's lines and the scenario's result lines are still cut (issue 20 item 9, \
-            owned by the feed and guided helpers); run with --ignored once they wrap"]
 fn feed_and_scenario_result_lines_are_not_cut() {
     let mut state = app_with(elected(), election_story());
     let long = LONG_WORDS.repeat(2).join(" ");
