@@ -1585,7 +1585,7 @@ mod tests {
         let (line, why) = keymap_error("mian", &[("kill", &["K"])]);
         assert_eq!(line, 1);
         assert!(
-            why.contains("unknown mode keys.mian (expected one of: main, replay"),
+            why.contains("unknown mode keys.mian (expected one of: main, stop, feed, replay"),
             "{why}"
         );
         let (line, why) = keymap_error("main", &[("kil", &["K"])]);

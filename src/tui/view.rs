@@ -121,8 +121,9 @@ pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
     let slots = bottom_slots(area.width);
     layout.bottom_slots = slots as u8;
     let nodes = state.nodes as u16;
-    let footer_h =
-        footer::height(state) + u16::from(footer::pending_row(state, area.width).is_some());
+    let footer_h = footer::height(state)
+        + u16::from(footer::pending_row(state, area.width).is_some())
+        + footer::extra_status_rows(state, area.width);
     let narration_h = u16::from(
         state
             .replay

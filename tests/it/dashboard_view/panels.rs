@@ -267,3 +267,26 @@ fn before_the_first_snapshot_the_screen_says_starting() {
     assert!(screen.find(" nodes ").is_some());
     assert!(screen.find(" cluster ").is_some());
 }
+
+#[test]
+fn a_long_result_wraps_by_words_in_the_footer_instead_of_running_off_the_screen() {
+    let mut state = app_with(elected(), election_story());
+    let answer = "dropped #777 AppendEntriesReply 1→2: node 2 does not learn what node 1 stored \
+                  (or refused): its match index for node 1 stays where it was, and commitment \
+                  waits for another reply";
+    state.status_line = answer.to_string();
+    for (w, h) in [(120, 40), (80, 24)] {
+        let screen = Screen::of(&state, w, h);
+        let text = screen.text();
+        let squeeze = |s: &str| s.split_whitespace().collect::<String>();
+        assert!(
+            squeeze(&text).contains(&squeeze(answer)),
+            "{w}×{h}: the answer is not whole:\n{text}"
+        );
+        // The key row still shows under it.
+        assert!(
+            screen.row(usize::from(h) - 1).starts_with("1-9 select"),
+            "{text}"
+        );
+    }
+}
