@@ -22,22 +22,13 @@ pub fn main(args: ChallengeArgs) -> ExitCode {
     super::warn_if_unsafe("challenge", &challenge.rules);
     // As for a scenario: the config file gives the theme, the keys and where logs go; the
     // challenge brings its own cluster (nodes, rules).
-    let loaded = match super::config::load_or_exit() {
-        Ok(l) => l,
+    let (theme, logs) = match super::config::own_cluster_settings(args.theme) {
+        Ok(s) => s,
         Err(code) => return code,
     };
-    let mut settings = loaded.config;
-    super::config::apply_theme_flag(&mut settings, args.theme);
-    let logs = super::config::log_place(loaded.places.as_ref(), &settings);
-    crate::tui::action::install(loaded.keymap);
     super::run_async(
         None,
-        crate::tui::run_challenge(
-            challenge,
-            args.preset,
-            super::config::theme(&settings),
-            logs,
-        ),
+        crate::tui::run_challenge(challenge, args.preset, theme, logs),
     )
 }
 

@@ -55,6 +55,20 @@ pub fn load_or_exit() -> Result<Loaded, ExitCode> {
     })
 }
 
+/// What a dashboard that brings its own cluster (a scenario, a challenge) takes from the config
+/// file: the theme (the flag over it), where logs go, and the keys, installed here. `Err` is the
+/// exit code after a bad file was reported.
+pub fn own_cluster_settings(
+    theme_flag: Option<ThemeArg>,
+) -> Result<(crate::tui::app::Theme, crate::tui::LogPlace), ExitCode> {
+    let loaded = load_or_exit()?;
+    let mut settings = loaded.config;
+    apply_theme_flag(&mut settings, theme_flag);
+    let logs = log_place(loaded.places.as_ref(), &settings);
+    crate::tui::action::install(loaded.keymap);
+    Ok((theme(&settings), logs))
+}
+
 /// Lays the dashboard's flags over `config`: a flag given wins over the file.
 pub fn apply_ui_flags(config: &mut Config, args: &UiArgs) {
     if let Some(n) = args.nodes {

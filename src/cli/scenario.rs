@@ -40,23 +40,13 @@ pub fn main(args: ScenarioArgs) -> ExitCode {
     } else {
         // On the dashboard the config file gives the theme, the keys and where logs go; the
         // scenario brings its own cluster (nodes, preset, rules).
-        let loaded = match super::config::load_or_exit() {
-            Ok(l) => l,
+        let (theme, logs) = match super::config::own_cluster_settings(args.theme) {
+            Ok(s) => s,
             Err(code) => return code,
         };
-        let mut settings = loaded.config;
-        super::config::apply_theme_flag(&mut settings, args.theme);
-        let logs = super::config::log_place(loaded.places.as_ref(), &settings);
-        crate::tui::action::install(loaded.keymap);
         super::run_async(
             None,
-            crate::tui::run_scenario(
-                scenario,
-                args.guided,
-                args.record.clone(),
-                super::config::theme(&settings),
-                logs,
-            ),
+            crate::tui::run_scenario(scenario, args.guided, args.record.clone(), theme, logs),
         )
     }
 }
