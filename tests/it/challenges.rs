@@ -98,16 +98,21 @@ async fn attempt(name: &str, preset: Option<Preset>, steps: &str, expect: Expect
         }
     }
     watcher.abort();
+    let state = if want != solved.is_some() {
+        where_it_stood(&handle).await
+    } else {
+        String::new()
+    };
     cluster.shutdown().await;
     drain.abort();
     let last: Vec<&String> = seen.iter().rev().take(4).collect();
     match (want, solved) {
         (true, None) => panic!(
-            "{name}: not solved within {} s after the attempt; last reports: {last:?}\n{log}",
+            "{name}: not solved within {} s after the attempt; last reports: {last:?}\n{log}{state}",
             wait.as_secs()
         ),
         (false, Some(took)) => panic!(
-            "{name}: the wrong attempt solved it after {} s\n{log}",
+            "{name}: the wrong attempt solved it after {} s\n{log}{state}",
             took.as_secs()
         ),
         _ => {}
@@ -117,6 +122,24 @@ async fn attempt(name: &str, preset: Option<Preset>, steps: &str, expect: Expect
         if want { "solved" } else { "not solved" },
         started.elapsed().as_secs_f64()
     );
+}
+
+/// Each node's role, term, vote, commit and log terms: where the cluster stood when an attempt
+/// ended the wrong way, for the failure message.
+async fn where_it_stood(handle: &raftlab::cluster::ClusterHandle) -> String {
+    let mut out = String::from("where the cluster stood:\n");
+    for node in handle.status().nodes {
+        let st = &node.status;
+        let terms = match handle.log_terms(node.id, 1, st.last_log_index).await {
+            Ok(t) => format!("{t:?}"),
+            Err(e) => e.to_string(),
+        };
+        out.push_str(&format!(
+            "  node {} up {}: {:?} term {} vote {:?} commit {} log (index, term) {terms}\n",
+            node.id, node.up, st.role, st.term, st.voted_for, st.commit
+        ));
+    }
+    out
 }
 
 fn solved() -> Expect {
@@ -373,14 +396,11 @@ do = "restart 1"
 }
 
 // ---------------------------------------------------------------------------------------------
-// lost-commit (§5.4.2): Figure 8 on three nodes with commit-by-counting, by hand. The teaching
-// preset's link delay (300 ms at least) leaves time to cut node 1 off after it counts y
-// committed and before its next entry reaches node 2.
+// lost-commit (§5.4.2): Figure 8 on three nodes with commit-by-counting, by hand. An extra
+// 600 ms on the link from 1 to 2 leaves time to cut node 1 off after it counts y committed and
+// before its next entry reaches node 2.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "not reliable yet: step (c) must isolate node 1 between its commit of y and node 2 \
-            receiving node 1's next entry, a window the 50 ms poll misses on this machine \
-            (docs/challenges.md, issue 20's note); run with --ignored"]
 async fn lost_commit_is_reached_by_figure_8() {
     attempt(
         "lost-commit",
@@ -405,14 +425,18 @@ do = "campaign 3"
 wait = "vote 2 == 3"
 within = "20s"
 [[step]]
-do = "link 3 2 cut"
+# Node 3's messages to node 1 are cut too: node 1 is down, but a message still in flight when it
+# restarts would bring it node 3's entry.
+do = ["link 3 2 cut", "link 3 1 cut"]
 wait = "leader 3"
 within = "20s"
 [[step]]
 do = "kill 3"
 assert = "last 2 == {k}"
 [[step]]
-do = ["restart 1", "campaign 1"]
+# 600 ms more on the link from 1 to 2: node 1's next entry, of its own term, sent the moment node 2
+# acknowledges y, is still in flight when the test sees the commit and cuts node 1 off.
+do = ["link 1 2 delay 600ms", "restart 1", "campaign 1"]
 wait = "commit 1 > {k}"
 within = "60s"
 [[step]]
