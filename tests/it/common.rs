@@ -3,6 +3,7 @@
 //! for clusters run in the test's own process (`in_process`).
 
 pub mod in_process;
+pub mod tmux;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

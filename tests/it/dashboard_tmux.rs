@@ -11,134 +11,13 @@
 //! Needs `tmux` on the PATH (CI's `.ci/run` installs it); without it the test fails and says so.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-/// How long any one step may take: generous, as this runs on a loaded 2-core machine.
-const DEADLINE: Duration = Duration::from_secs(30);
-/// How often the screen is read while waiting.
-const POLL: Duration = Duration::from_millis(100);
+use crate::common::tmux::{sh_quote, Tmux};
 const WIDTH: usize = 120;
 const HEIGHT: usize = 40;
 /// The tmux session (and so the target of every command).
 const TARGET: &str = "e2e";
-
-/// A private tmux server (`tmux -L raftlab-e2e-<pid>`), killed when dropped, so a failing test
-/// leaves no server or dashboard behind and never touches the user's own tmux.
-struct Tmux {
-    socket: String,
-    /// The socket's file, known once the server runs: tmux leaves it behind on kill-server.
-    socket_path: Option<PathBuf>,
-    /// The dashboard's RAFTLAB_HOME (its log file in `state/`, no user config) and TMPDIR;
-    /// removed when the test passes.
-    tmp: PathBuf,
-}
-
-impl Tmux {
-    fn command(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        // -f /dev/null: none of the user's tmux.conf (key bindings, sizes, shells).
-        cmd.args(["-L", &self.socket, "-f", "/dev/null"]);
-        // Inside a user's tmux session, $TMUX must not steer us to their server.
-        cmd.env_remove("TMUX");
-        cmd
-    }
-
-    /// Runs one tmux command; panics with its stderr if it fails.
-    fn run(&self, args: &[&str]) -> String {
-        let out = self
-            .command()
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run tmux {args:?}: {e}"));
-        assert!(
-            out.status.success(),
-            "tmux {args:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The visible screen of the pane, one string per row.
-    fn capture(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", TARGET])
-    }
-
-    /// Types literal text.
-    fn type_text(&self, text: &str) {
-        self.run(&["send-keys", "-t", TARGET, "-l", text]);
-    }
-
-    /// Presses one named key (`Enter`, `Escape`, ...).
-    fn press(&self, key: &str) {
-        self.run(&["send-keys", "-t", TARGET, key]);
-    }
-
-    /// Polls the screen every [`POLL`] until `check` returns `Ok`, or fails after [`DEADLINE`]
-    /// with `what`, the last reason `check` gave and the last screen.
-    fn wait_for<T>(&self, what: &str, mut check: impl FnMut(&str) -> Result<T, String>) -> T {
-        let start = Instant::now();
-        loop {
-            let screen = self.capture();
-            let why = match check(&screen) {
-                Ok(t) => return t,
-                Err(why) => why,
-            };
-            if start.elapsed() > DEADLINE {
-                panic!(
-                    "{what}: not seen within {DEADLINE:?} ({why}).\n\
-                     The dashboard's log is in {}.\nLast screen:\n{}",
-                    self.tmp.display(),
-                    framed(&screen)
-                );
-            }
-            std::thread::sleep(POLL);
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.command().arg("kill-server").output();
-        if let Some(path) = &self.socket_path {
-            let _ = std::fs::remove_file(path);
-        }
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.tmp);
-        }
-    }
-}
-
-/// The screen between two rules, so a failure shows where it starts and ends.
-fn framed(screen: &str) -> String {
-    let rule = "-".repeat(WIDTH);
-    format!("{rule}\n{}\n{rule}", screen.trim_end_matches('\n'))
-}
-
-/// Quotes `s` for `sh`.
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// `tmux -V`, or a failure that says to install tmux.
-fn require_tmux() {
-    let out: std::io::Result<Output> = Command::new("tmux").arg("-V").output();
-    match out {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => panic!(
-            "`tmux -V` failed ({}): {}. This test drives the dashboard inside tmux.",
-            o.status,
-            String::from_utf8_lossy(&o.stderr).trim()
-        ),
-        Err(e) => panic!(
-            "tmux is not installed ({e}). This test drives the dashboard inside tmux: install \
-             it (Debian/Ubuntu: `apt-get install -y tmux`, macOS: `brew install tmux`); CI's \
-             .ci/run installs it before `cargo test`."
-        ),
-    }
-}
 
 /// The header row: the first row of the screen, which must be the dashboard's.
 fn header(screen: &str) -> Result<&str, String> {
@@ -277,42 +156,12 @@ fn state_machine(screen: &str) -> Result<(&str, Vec<&str>), String> {
 #[test]
 fn dashboard_in_tmux_elects_writes_snapshots_fails_over_partitions_heals_and_quits_cleanly() {
     let _real_time = crate::common::real_time();
-    require_tmux();
-    let pid = std::process::id();
-    let mut tmux = Tmux {
-        socket: format!("raftlab-e2e-{pid}"),
-        socket_path: None,
-        tmp: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dashboard-tmux-{pid}")),
-    };
-    std::fs::create_dir_all(&tmux.tmp).expect("create the dashboard's TMPDIR");
-    // A server left over under this name (a reused pid) would not be ours to reuse.
-    let _ = tmux.command().arg("kill-server").output();
-
     // A shell in the pane runs the dashboard, then shows how it exited and stays for a while.
     let script = format!(
         "{} --preset fast; echo EXITED $?; sleep 60",
         sh_quote(env!("CARGO_BIN_EXE_raftlab"))
     );
-    let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
-    // This command starts the server, whose environment the pane inherits: RAFTLAB_HOME puts
-    // the dashboard's log file in the test's own directory, and keeps the user's config file
-    // out of the test.
-    let started = tmux
-        .command()
-        .env("TMPDIR", &tmux.tmp)
-        .env("RAFTLAB_HOME", &tmux.tmp)
-        .args(["new-session", "-d", "-s", TARGET, "-x", &w, "-y", &h])
-        .arg(format!("sh -c {}", sh_quote(&script)))
-        .output()
-        .expect("run tmux new-session");
-    assert!(
-        started.status.success(),
-        "tmux new-session failed ({}): {}",
-        started.status,
-        String::from_utf8_lossy(&started.stderr).trim()
-    );
-    let socket_path = tmux.run(&["display-message", "-p", "#{socket_path}"]);
-    tmux.socket_path = Some(PathBuf::from(socket_path.trim()));
+    let tmux = Tmux::start("e2e", TARGET, (WIDTH, HEIGHT), &script);
     let size = tmux.run(&[
         "display-message",
         "-p",
@@ -463,7 +312,7 @@ fn dashboard_in_tmux_elects_writes_snapshots_fails_over_partitions_heals_and_qui
                 other => Err(format!("status line {other:?}")),
             },
         );
-    let shown = |what: &str| format!("6. {what}; screen:\n{}", framed(&verdict));
+    let shown = |what: &str| format!("6. {what}; screen:\n{}", tmux.framed(&verdict));
     assert!(
         status_line(&verdict).is_some_and(|s| s.starts_with("verdict: linearizable ✓")),
         "{}",
@@ -494,7 +343,12 @@ fn dashboard_in_tmux_elects_writes_snapshots_fails_over_partitions_heals_and_qui
         }
     });
     let screen = tmux.capture();
-    let shown = |what: &str| format!("7. {what} after quitting; screen:\n{}", framed(&screen));
+    let shown = |what: &str| {
+        format!(
+            "7. {what} after quitting; screen:\n{}",
+            tmux.framed(&screen)
+        )
+    };
     assert!(
         screen.lines().any(|l| l.trim() == "EXITED 0"),
         "{}",

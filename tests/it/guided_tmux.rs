@@ -11,12 +11,12 @@
 //!
 //! Needs `tmux` on the PATH (CI's `.ci/run` installs it); without it the test fails and says so.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use raftlab::scenario;
+
+use crate::common::tmux::{sh_quote, Tmux};
 
 const WIDTH: usize = 120;
 const HEIGHT: usize = 40;
@@ -28,57 +28,6 @@ const STEP_DEADLINE: Duration = Duration::from_secs(150);
 const POLL: Duration = Duration::from_millis(200);
 /// Scenarios running at the same time.
 const AT_ONCE: usize = 3;
-
-/// A private tmux server (`tmux -L raftlab-guided-<pid>`), killed when dropped.
-struct Tmux {
-    socket: String,
-    /// The socket's file, known once the server runs: tmux leaves it behind on kill-server.
-    socket_path: Option<PathBuf>,
-    /// Where the dashboards write their log files (their TMPDIR); removed when the test passes.
-    tmp: PathBuf,
-}
-
-impl Tmux {
-    fn command(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        cmd.args(["-L", &self.socket, "-f", "/dev/null"]);
-        cmd.env_remove("TMUX");
-        cmd
-    }
-
-    /// Runs one tmux command; an error with its stderr if it fails.
-    fn run(&self, args: &[&str]) -> Result<String, String> {
-        let out = self
-            .command()
-            .args(args)
-            .output()
-            .map_err(|e| format!("cannot run tmux {args:?}: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "tmux {args:?} failed ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.command().arg("kill-server").output();
-        if let Some(path) = &self.socket_path {
-            let _ = std::fs::remove_file(path);
-        }
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.tmp);
-        }
-    }
-}
-
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
 
 /// The narration panel at a stop: its step (number, total) and its rows (without borders).
 fn narration(screen: &str, name: &str) -> Option<((usize, usize), Vec<String>)> {
@@ -117,7 +66,7 @@ fn guide(tmux: &Tmux, name: &str, total: usize) -> Result<String, String> {
     );
     let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
     let command = format!("sh -c {}", sh_quote(&script));
-    tmux.run(&[
+    tmux.try_run(&[
         "new-session",
         "-d",
         "-s",
@@ -128,7 +77,7 @@ fn guide(tmux: &Tmux, name: &str, total: usize) -> Result<String, String> {
         &h,
         &command,
     ])?;
-    let capture = || tmux.run(&["capture-pane", "-p", "-t", name]);
+    let capture = || tmux.try_run(&["capture-pane", "-p", "-t", name]);
     let framed = |screen: &str| {
         let rule = "-".repeat(WIDTH);
         format!("{rule}\n{}\n{rule}", screen.trim_end_matches('\n'))
@@ -170,7 +119,7 @@ fn guide(tmux: &Tmux, name: &str, total: usize) -> Result<String, String> {
                     framed(&screen)
                 ));
             }
-            let _ = tmux.run(&["send-keys", "-t", name, "q"]);
+            let _ = tmux.try_run(&["send-keys", "-t", name, "q"]);
             return Ok(format!(
                 "{name}: {total}/{total} steps, {stops} stops, {:.0} s",
                 started.elapsed().as_secs_f64()
@@ -226,7 +175,7 @@ fn guide(tmux: &Tmux, name: &str, total: usize) -> Result<String, String> {
                 framed(&after)
             ));
         }
-        tmux.run(&["send-keys", "-t", name, "Enter"])?;
+        tmux.try_run(&["send-keys", "-t", name, "Enter"])?;
         stops = step;
     }
 }
@@ -234,39 +183,9 @@ fn guide(tmux: &Tmux, name: &str, total: usize) -> Result<String, String> {
 #[test]
 fn every_scenario_guided_at_a_readers_pace_passes_every_step() {
     let _real_time = crate::common::real_time();
-    let tmux_ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        tmux_ok,
-        "tmux is not installed: this test drives the dashboard inside tmux (Debian/Ubuntu: \
-         `apt-get install -y tmux`); CI's .ci/run installs it"
-    );
-    let pid = std::process::id();
-    let mut tmux = Tmux {
-        socket: format!("raftlab-guided-{pid}"),
-        socket_path: None,
-        tmp: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("guided-tmux-{pid}")),
-    };
-    std::fs::create_dir_all(&tmux.tmp).expect("create the dashboards' TMPDIR");
-    let _ = tmux.command().arg("kill-server").output();
-    // A first session starts the server, whose environment every pane inherits: TMPDIR puts
-    // the dashboards' log files in the test's own directory.
-    let out = tmux
-        .command()
-        .env("TMPDIR", &tmux.tmp)
-        .args(["new-session", "-d", "-s", "keep", "sleep 3600"])
-        .output()
-        .expect("run tmux new-session");
-    assert!(
-        out.status.success(),
-        "tmux new-session failed: {}",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    if let Ok(path) = tmux.run(&["display-message", "-p", "#{socket_path}"]) {
-        tmux.socket_path = Some(PathBuf::from(path.trim()));
-    }
+    // A first session starts the server, whose environment every pane inherits: the
+    // dashboards' log files and config in the test's own directory.
+    let tmux = Tmux::start("guided", "keep", (WIDTH, HEIGHT), "sleep 3600");
 
     let queue: Vec<(String, usize)> = scenario::builtin()
         .into_iter()

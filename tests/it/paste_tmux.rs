@@ -18,16 +18,15 @@
 //!
 //! Needs `tmux` on the PATH, like `dashboard_tmux`.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
+
+use crate::common::tmux::{sh_quote, Tmux};
 
 /// How long start-up (a leader elected) may take on a loaded machine.
 const START_DEADLINE: Duration = Duration::from_secs(30);
 /// How long a key pressed after a paste may take to show its effect: "at once", with room for
 /// a 2-core machine shared with other tests (the starved dashboard never showed it at all).
 const ACT_DEADLINE: Duration = Duration::from_secs(5);
-const POLL: Duration = Duration::from_millis(50);
 const WIDTH: usize = 120;
 const HEIGHT: usize = 40;
 const TARGET: &str = "paste";
@@ -36,44 +35,7 @@ const PASTE: usize = 65_536;
 /// The prompt's limit (`raftlab::command::prompt::PROMPT_MAX`).
 const PROMPT_MAX: usize = raftlab::command::prompt::PROMPT_MAX;
 
-/// A private tmux server, killed when dropped.
-struct Tmux {
-    socket: String,
-    socket_path: Option<PathBuf>,
-    tmp: PathBuf,
-}
-
 impl Tmux {
-    fn command(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        cmd.args(["-L", &self.socket, "-f", "/dev/null"]);
-        cmd.env_remove("TMUX");
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = self
-            .command()
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run tmux {args:?}: {e}"));
-        assert!(
-            out.status.success(),
-            "tmux {args:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn capture(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", TARGET])
-    }
-
-    fn press(&self, key: &str) {
-        self.run(&["send-keys", "-t", TARGET, key]);
-    }
-
     /// Pastes `text` into the pane through a tmux buffer: bracketed (`-p`, when the application
     /// asked for bracketed paste) or typed.
     fn paste(&self, text: &str, bracketed: bool) {
@@ -87,48 +49,6 @@ impl Tmux {
         }
         self.run(&args);
     }
-
-    /// Polls the screen until `check` is `Ok`; fails after `deadline` with `what`, the last
-    /// reason and the last screen. Returns the value and how long it took.
-    fn wait_for<T>(
-        &self,
-        what: &str,
-        deadline: Duration,
-        mut check: impl FnMut(&str) -> Result<T, String>,
-    ) -> (T, Duration) {
-        let start = Instant::now();
-        loop {
-            let screen = self.capture();
-            let why = match check(&screen) {
-                Ok(t) => return (t, start.elapsed()),
-                Err(why) => why,
-            };
-            if start.elapsed() > deadline {
-                let rule = "-".repeat(WIDTH);
-                panic!(
-                    "{what}: not seen within {deadline:?} ({why}).\nLast screen:\n{rule}\n{}\n{rule}",
-                    screen.trim_end()
-                );
-            }
-            std::thread::sleep(POLL);
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.command().arg("kill-server").output();
-        if let Some(path) = &self.socket_path {
-            let _ = std::fs::remove_file(path);
-        }
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.tmp);
-        }
-    }
-}
-
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// The header row, if the dashboard is on the screen.
@@ -206,37 +126,15 @@ fn keys_text() -> String {
 #[test]
 fn a_64k_paste_never_starves_the_keyboard_nor_acts_as_keys() {
     let _real_time = crate::common::real_time();
-    let pid = std::process::id();
-    let mut tmux = Tmux {
-        socket: format!("raftlab-paste-{pid}"),
-        socket_path: None,
-        tmp: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("paste-tmux-{pid}")),
-    };
-    std::fs::create_dir_all(&tmux.tmp).expect("create the test's directory");
-    let _ = tmux.command().arg("kill-server").output();
     // After the dashboard, `cat -v` shows what a paste sends: `^[[200~` if bracketed paste
     // was left on.
     let script = format!(
         "{} --preset fast; echo EXITED $?; exec cat -v",
         sh_quote(env!("CARGO_BIN_EXE_raftlab"))
     );
-    let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
-    let started = tmux
-        .command()
-        .env("TMPDIR", &tmux.tmp)
-        .args(["new-session", "-d", "-s", TARGET, "-x", &w, "-y", &h])
-        .arg(format!("sh -c {}", sh_quote(&script)))
-        .output()
-        .expect("run tmux new-session (is tmux installed?)");
-    assert!(
-        started.status.success(),
-        "tmux new-session failed: {}",
-        String::from_utf8_lossy(&started.stderr).trim()
-    );
-    let socket_path = tmux.run(&["display-message", "-p", "#{socket_path}"]);
-    tmux.socket_path = Some(PathBuf::from(socket_path.trim()));
+    let tmux = Tmux::start("paste", TARGET, (WIDTH, HEIGHT), &script);
 
-    let (speed, _) = tmux.wait_for("a leader, 5/5 up", START_DEADLINE, |screen| {
+    let (speed, _) = tmux.wait_timed("a leader, 5/5 up", START_DEADLINE, |screen| {
         let h = header(screen)?;
         if !h.contains("leader ") || !h.contains("5/5 up") {
             return Err(format!("header {h:?}"));
@@ -248,14 +146,14 @@ fn a_64k_paste_never_starves_the_keyboard_nor_acts_as_keys() {
     // 1. At the prompt, bracketed: the line is the paste's first 4 KiB, line breaks made
     // spaces (tmux sends them as CR), and the prompt shows its end.
     tmux.press(":");
-    tmux.wait_for("1. the prompt opens", ACT_DEADLINE, prompt_open);
+    tmux.wait_timed("1. the prompt opens", ACT_DEADLINE, prompt_open);
     tmux.paste(&text, true);
     let line = text[..PROMPT_MAX].replace('\n', " ");
     let cut = format!(
         "the last {} bytes of the paste were cut",
         thousands(PASTE - PROMPT_MAX)
     );
-    let (_, took) = tmux.wait_for(
+    let (_, took) = tmux.wait_timed(
         "1. the prompt shows the capped line's end and says what was cut",
         ACT_DEADLINE,
         |screen| {
@@ -276,7 +174,7 @@ fn a_64k_paste_never_starves_the_keyboard_nor_acts_as_keys() {
     eprintln!("1. the pasted line showed after {took:?}");
     // The next key acts at once: Backspace takes the last character.
     tmux.press("BSpace");
-    let (_, took) = tmux.wait_for("1. Backspace acts", ACT_DEADLINE, |screen| {
+    let (_, took) = tmux.wait_timed("1. Backspace acts", ACT_DEADLINE, |screen| {
         let tail = &line[line.len() - 80..line.len() - 1];
         let row = screen.lines().find(|r| r.starts_with(":…")).unwrap_or("");
         row.trim_end()
@@ -286,11 +184,11 @@ fn a_64k_paste_never_starves_the_keyboard_nor_acts_as_keys() {
     });
     eprintln!("1. Backspace acted after {took:?}");
     tmux.press("Escape");
-    tmux.wait_for("1. Esc closes the prompt", ACT_DEADLINE, main_screen);
+    tmux.wait_timed("1. Esc closes the prompt", ACT_DEADLINE, main_screen);
     tmux.press("?");
-    tmux.wait_for("1. ? opens the help", ACT_DEADLINE, help_open);
+    tmux.wait_timed("1. ? opens the help", ACT_DEADLINE, help_open);
     tmux.press("Escape");
-    tmux.wait_for("1. the cluster unchanged", ACT_DEADLINE, |s| {
+    tmux.wait_timed("1. the cluster unchanged", ACT_DEADLINE, |s| {
         main_screen(s)?;
         unchanged(s, &speed)
     });
@@ -303,13 +201,13 @@ fn a_64k_paste_never_starves_the_keyboard_nor_acts_as_keys() {
     tmux.press("Escape");
     std::thread::sleep(Duration::from_millis(300));
     tmux.press("?");
-    let (_, took) = tmux.wait_for("2. Esc, then ? after the paste act", ACT_DEADLINE, |s| {
+    let (_, took) = tmux.wait_timed("2. Esc, then ? after the paste act", ACT_DEADLINE, |s| {
         help_open(s)?;
         unchanged(s, &speed)
     });
     eprintln!("2. Esc and ? acted {took:?} after ?");
     tmux.press("Escape");
-    tmux.wait_for("2. the cluster unchanged", ACT_DEADLINE, |s| {
+    tmux.wait_timed("2. the cluster unchanged", ACT_DEADLINE, |s| {
         main_screen(s)?;
         unchanged(s, &speed)
     });
@@ -319,14 +217,14 @@ fn a_64k_paste_never_starves_the_keyboard_nor_acts_as_keys() {
     // is not left waiting on the tty.
     let typed = text.replace('\n', " ");
     tmux.press(":");
-    tmux.wait_for("3. the prompt opens", ACT_DEADLINE, prompt_open);
+    tmux.wait_timed("3. the prompt opens", ACT_DEADLINE, prompt_open);
     let sent = Instant::now();
     tmux.paste(&typed, false);
     let refused = format!(
         "the prompt is full (4,096 bytes): {} keys were not typed",
         thousands(PASTE - PROMPT_MAX)
     );
-    let (_, took) = tmux.wait_for("3. every typed key taken", ACT_DEADLINE, |s| {
+    let (_, took) = tmux.wait_timed("3. every typed key taken", ACT_DEADLINE, |s| {
         s.contains(&refused)
             .then_some(())
             .ok_or_else(|| format!("no {refused:?}"))
@@ -336,26 +234,26 @@ fn a_64k_paste_never_starves_the_keyboard_nor_acts_as_keys() {
         sent.elapsed()
     );
     tmux.press("Escape");
-    let (_, took) = tmux.wait_for("3. Esc acts", ACT_DEADLINE, main_screen);
+    let (_, took) = tmux.wait_timed("3. Esc acts", ACT_DEADLINE, main_screen);
     eprintln!("3. Esc acted after {took:?}");
     tmux.press("?");
-    tmux.wait_for("3. ? opens the help", ACT_DEADLINE, help_open);
+    tmux.wait_timed("3. ? opens the help", ACT_DEADLINE, help_open);
     tmux.press("Escape");
-    tmux.wait_for("3. the cluster unchanged", ACT_DEADLINE, |s| {
+    tmux.wait_timed("3. the cluster unchanged", ACT_DEADLINE, |s| {
         main_screen(s)?;
         unchanged(s, &speed)
     });
 
     // 4. Quit; a paste into the shell's `cat -v` after it comes unbracketed.
     tmux.press("q");
-    tmux.wait_for("4. `EXITED 0` after q", START_DEADLINE, |s| {
+    tmux.wait_timed("4. `EXITED 0` after q", START_DEADLINE, |s| {
         s.lines()
             .any(|l| l.trim() == "EXITED 0")
             .then_some(())
             .ok_or_else(|| "no `EXITED 0`".into())
     });
     tmux.paste("after-the-dashboard\n", true);
-    let (screen, _) = tmux.wait_for("4. the paste echoed by the shell", ACT_DEADLINE, |s| {
+    let (screen, _) = tmux.wait_timed("4. the paste echoed by the shell", ACT_DEADLINE, |s| {
         s.contains("after-the-dashboard")
             .then(|| s.to_string())
             .ok_or_else(|| "no echo of the paste".into())
