@@ -30,6 +30,7 @@ pub mod challenge;
 pub mod chaos;
 pub mod check;
 pub mod config;
+pub mod lab;
 pub mod replay;
 pub mod scenario;
 pub mod serve;
@@ -65,6 +66,7 @@ pub fn main() -> ExitCode {
         Command::Scenario(args) => scenario::main(args),
         Command::Challenge(args) => challenge::main(args),
         Command::Replay(args) => replay::main(args),
+        Command::Lab(args) => lab::main(args),
         Command::Config(args) => config::main(args),
     }
 }

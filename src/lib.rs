@@ -13,6 +13,8 @@
 //! scenario       scripted scenarios (TOML): actions, waits, assertions, narration
 //! command        the prompt's command language and the executor that carries it out
 //! chaos          client workers and a nemesis against a live cluster, judged by `check`
+//! engine         what runs drive: the sim engine's lab (a seeded run of timed actions, seen as
+//!                the dashboard sees a live cluster)
 //! observe        what a run looks like from outside: the cluster view and its poller, the event
 //!                feed's lines and categories, number and size formatting
 //! cluster        the supervisor: nodes, fault-injecting network, clock, Control service
@@ -33,6 +35,7 @@ pub mod cli;
 pub mod cluster;
 pub mod command;
 pub mod config;
+pub mod engine;
 pub mod node;
 pub mod observe;
 pub mod paths;

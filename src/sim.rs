@@ -156,14 +156,14 @@ impl SimConfig {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Event {
     Tick(NodeId, u64),
     Deliver(InFlight),
 }
 
 /// The simulator.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Simulator {
     config: SimConfig,
     now: u64,

@@ -5,7 +5,7 @@
 //!   Cli ─ command: Option<Command>      none: the dashboard, with Cli::ui's flags
 //!         ui: UiArgs ─┬─ RulesArgs      PreVote, CheckQuorum, read mode, UNSAFE rules
 //!                     └─ StorageArgs    disk or memory, data dir, fsync, snapshots
-//!   Command ─ Ui · Serve · Bench · Chaos · Check · Sim · Scenario · Challenge · Replay · Config
+//!   Command ─ Ui · Serve · Bench · Chaos · Check · Sim · Scenario · Challenge · Replay · Lab · Config
 //!             (one *Args each)
 //! ```
 //!
@@ -72,6 +72,11 @@ pub enum Command {
     /// Open a recording made with `--record FILE` in the dashboard: play, pause, change speed
     /// and seek backward and forward with a time slider.
     Replay(ReplayArgs),
+    /// The deterministic lab: a run (a seed, settings and timed actions) played on the
+    /// simulator and opened in the replay dashboard, where the slider travels through it. The
+    /// same run draws the same screens on any machine; `--save` and `--share` hand it on.
+    /// `--headless` prints what happened and exits 1 if a safety property broke.
+    Lab(LabArgs),
     /// Show the dashboard's settings in force and where each came from (default, the config
     /// file's line, an environment variable, a flag), and where the config file and the logs
     /// are. Dashboard flags given here show how they would override the file.
@@ -137,6 +142,62 @@ pub struct ChallengeArgs {
     /// Override the challenge's timing preset (fast: elections in 150–300 ms).
     #[arg(long, value_enum)]
     pub preset: Option<Preset>,
+    /// Colours: color, or mono (also chosen when NO_COLOR is set).
+    #[arg(long, value_enum)]
+    pub theme: Option<ThemeArg>,
+}
+
+/// Flags of `raftlab lab`.
+#[derive(Debug, Args, Clone)]
+pub struct LabArgs {
+    /// A run file (written by --save), or a built-in run: figure-8, forget-vote,
+    /// vote-without-log-check (each breaks Raft with its unsafe rule). Without it (and
+    /// without --run), a new run from the flags below.
+    #[arg(conflicts_with = "run")]
+    pub file: Option<std::path::PathBuf>,
+    /// A run as a share string (printed by --share).
+    #[arg(long, value_name = "STRING")]
+    pub run: Option<String>,
+    /// Nodes of a new run, 1 to 9.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=9))]
+    pub nodes: u64,
+    /// Seed of a new run: election timers and message delays.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Timing of a new run: teach (100 ms ticks, 150–450 ms links) or fast.
+    #[arg(long, value_enum, default_value_t = Preset::Teach)]
+    pub preset: Preset,
+    /// A new run with the paper's Figure 2 rules only (PreVote and CheckQuorum off).
+    #[arg(long)]
+    pub paper: bool,
+    /// UNSAFE rules of a new run, comma-separated: vote-without-log-check,
+    /// commit-by-counting, forget-vote.
+    #[arg(long = "unsafe", value_name = "RULE[,RULE]", value_delimiter = ',')]
+    pub unsafe_rules: Vec<String>,
+    /// Entries per AppendEntries in a new run (default 64).
+    #[arg(long, value_name = "N")]
+    pub max_append: Option<usize>,
+    /// An action at a simulated moment, added after the run's own: `--do "2s kill 3"`,
+    /// `--do "2.5s put x 1"`. Repeat for more, in time order. Actions: kill, restart,
+    /// isolate, partition, heal, link FROM TO cut|up, campaign, clock N RATE, put KEY VALUE.
+    #[arg(long = "do", value_name = "MOMENT ACTION")]
+    pub actions: Vec<String>,
+    /// How much simulated time to play (default: 10 s past the last action, at least 30 s).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    pub play_for: Option<Duration>,
+    /// Write the run to FILE (JSON: settings and actions), to open later or elsewhere.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<std::path::PathBuf>,
+    /// Print the run as one compact string for `raftlab lab --run STRING`.
+    #[arg(long)]
+    pub share: bool,
+    /// Write the played run as a recording (for `raftlab replay FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
+    /// Print each action's outcome, the end state and the safety verdict instead of opening
+    /// the dashboard.
+    #[arg(long)]
+    pub headless: bool,
     /// Colours: color, or mono (also chosen when NO_COLOR is set).
     #[arg(long, value_enum)]
     pub theme: Option<ThemeArg>,

@@ -137,7 +137,7 @@ impl std::fmt::Display for StepError {
 impl std::error::Error for StepError {}
 
 /// A snapshot a follower is receiving, chunk by chunk.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct IncomingSnapshot {
     /// The term of the leader sending it: chunks are only put together within one term.
     term: Term,
@@ -155,7 +155,7 @@ struct Transfer {
 }
 
 /// One Raft server's consensus state.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct RaftNode {
     config: Config,
     // Persistent state (Figure 2), made durable through Ready before anything depends on it.

@@ -108,7 +108,7 @@ struct Committed {
 }
 
 /// The global record of the four safety properties.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Checker {
     leaders: BTreeMap<Term, LeaderRecord>,
     stored: HashMap<(Index, Term), u64>,

@@ -77,7 +77,7 @@ pub enum SendOutcome {
 }
 
 /// The network between the simulated servers (the live cluster's is `cluster::Network`).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SimNetwork {
     config: NetConfig,
     /// Group of each node: nodes in different groups cannot talk. All 0 when healed.
@@ -161,6 +161,17 @@ impl SimNetwork {
         } else {
             self.cut.insert((from, to));
         }
+    }
+
+    /// The partition groups (nodes that can talk), largest first; one group when healed.
+    pub fn groups(&self) -> Vec<Vec<NodeId>> {
+        let mut by_group: BTreeMap<u64, Vec<NodeId>> = BTreeMap::new();
+        for (id, g) in &self.group {
+            by_group.entry(*g).or_default().push(*id);
+        }
+        let mut groups: Vec<Vec<NodeId>> = by_group.into_values().collect();
+        groups.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        groups
     }
 
     /// Clears every partition and cut.

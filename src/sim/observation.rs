@@ -10,7 +10,9 @@ use crate::raft::{
     Entry, EntryKind, Index, Membership, MessageKind, NodeId, RaftNode, Role, Status, Storage, Term,
 };
 
-use super::{Checker, Record, ServedRead, Simulator, Timeline};
+use super::{
+    Checker, Event, InFlight, Record, ServedRead, SimConfig, SimNetwork, Simulator, Timeline,
+};
 
 /// Counters of what crossed the network.
 #[derive(Clone, Debug, Default)]
@@ -61,6 +63,32 @@ impl Simulator {
     /// A live server's status.
     pub fn status(&self, id: NodeId) -> Option<Status> {
         self.nodes.get(&id)?.core.as_ref().map(RaftNode::status)
+    }
+
+    /// The messages in flight, earliest due first.
+    pub fn in_flight(&self) -> Vec<&InFlight> {
+        self.queue
+            .values()
+            .filter_map(|e| match e {
+                Event::Deliver(m) => Some(m),
+                Event::Tick(..) => None,
+            })
+            .collect()
+    }
+
+    /// The network: its groups and cut links.
+    pub fn network(&self) -> &SimNetwork {
+        &self.net
+    }
+
+    /// The settings the simulation started with.
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// Simulated microseconds between two ticks of server `id` (its clock rate).
+    pub fn tick_us(&self, id: NodeId) -> Option<u64> {
+        self.nodes.get(&id).map(|n| n.tick_us)
     }
 
     /// Status of every live server.

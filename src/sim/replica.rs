@@ -8,7 +8,7 @@ use crate::raft::{Entry, EntryKind, Index, MemStorage, RaftNode, Snapshot, Term}
 
 use super::Chain;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct SimNode {
     pub(super) core: Option<RaftNode>,
     pub(super) storage: MemStorage,

@@ -77,7 +77,7 @@ impl fmt::Display for Stamped {
 }
 
 /// The last `capacity` records (all of them when `capacity` is 0).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Timeline {
     records: VecDeque<Stamped>,
     capacity: usize,

@@ -20,6 +20,7 @@ mod docs;
 mod golden;
 mod guided_tmux;
 mod keys_doc;
+mod lab;
 mod layers;
 mod membership;
 mod paste_tmux;
