@@ -524,7 +524,7 @@ proptest! {
                 prop_assert!(disk.warnings().is_empty(), "{:?}", disk.warnings());
                 // The node restarts with what the disk kept (the commit index may be older;
                 // as read from the file, not yet clamped to the log).
-                let hs = hard_state::read(tmp.path()).expect("hard state");
+                let hs = hard_state::read(&RealDisk, tmp.path()).expect("hard state");
                 prop_assert_eq!((hs.term, hs.voted_for), durable);
                 mem.persist(Some(&hs), &[]).expect("mem hard state");
             }
