@@ -108,6 +108,10 @@ struct State {
     capacity: Option<u64>,
     /// Successful syncs of files and directories, for tests.
     syncs: u64,
+    /// Syncs that may still succeed before the machine goes down ([`FaultyDisk::crash_after_syncs`]).
+    syncs_left: Option<u64>,
+    /// The machine is going down: every operation fails until the power cut.
+    down: bool,
 }
 
 fn eio(what: &str) -> io::Error {
@@ -222,6 +226,14 @@ impl State {
     }
 
     fn sync(&mut self, what: &str) -> io::Result<()> {
+        match self.syncs_left {
+            Some(0) => {
+                self.down = true;
+                return Err(eio(what));
+            }
+            Some(n) => self.syncs_left = Some(n - 1),
+            None => {}
+        }
         if self.fail_fsyncs > 0 {
             self.fail_fsyncs -= 1;
             return Err(eio(what));
@@ -232,6 +244,8 @@ impl State {
 
     fn power_cut(&mut self, unsynced: Unsynced) {
         self.generation += 1;
+        self.down = false;
+        self.syncs_left = None;
         for dir in self.dirs.values_mut() {
             dir.entries = dir.durable.clone();
         }
@@ -305,6 +319,8 @@ impl FaultyDisk {
                 fail_writes: 0,
                 capacity: None,
                 syncs: 0,
+                syncs_left: None,
+                down: false,
             })),
             generation: 0,
         }
@@ -315,6 +331,9 @@ impl FaultyDisk {
         let state = self.lock();
         if state.generation != self.generation {
             return Err(dead());
+        }
+        if state.down {
+            return Err(eio("a machine going down"));
         }
         Ok(state)
     }
@@ -374,6 +393,13 @@ impl FaultyDisk {
     /// and writes nothing.
     pub fn set_capacity(&self, bytes: Option<u64>) {
         self.lock().capacity = bytes;
+    }
+
+    /// The machine goes down after `n` more successful syncs: the next one fails with EIO, and
+    /// so does every operation after it until [`FaultyDisk::power_cut`]. A test enumerates the
+    /// crash points of an operation with `n = 0, 1, 2, ...`.
+    pub fn crash_after_syncs(&self, n: u64) {
+        self.lock().syncs_left = Some(n);
     }
 
     /// Successful syncs (files and directories) so far.

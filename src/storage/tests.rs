@@ -1,10 +1,11 @@
-//! Tests of the disk storage: WAL append, segments, truncation and reopening, the hard state, torn tails and corruption, and a comparison against [`MemStorage`](crate::raft::MemStorage). Snapshots on disk are in `tests/snapshots.rs`.
+//! Tests of the disk storage: WAL append, segments, truncation and reopening, the hard state, torn tails and corruption, and a comparison against [`MemStorage`](crate::raft::MemStorage). Snapshots on disk are in `tests/snapshots.rs`; power cuts on a faulty disk in `tests/power_cut.rs`.
 
 use super::*;
 use crate::raft::MemStorage;
 use proptest::prelude::*;
 use std::fs;
 
+mod power_cut;
 mod snapshots;
 
 fn entry(index: Index, term: Term) -> Entry {
