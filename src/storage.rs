@@ -115,6 +115,8 @@
 //!   every snapshot file is corrupt and the log does not start at 1, there is nothing to start
 //!   from: an error.
 
+mod disk;
+mod faulty_disk;
 mod hard_state;
 mod purge;
 mod recovery;
@@ -122,6 +124,7 @@ mod snapshot;
 mod wal;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::raft::{
     Entry, HardState, Index, InitialState, NodeId, Snapshot, SnapshotMeta, Storage, StorageError,
@@ -129,6 +132,8 @@ use crate::raft::{
 };
 use wal::End;
 
+pub use disk::{Disk, DiskFile, RealDisk};
+pub use faulty_disk::{FaultyDisk, Unsynced};
 pub use wal::MAX_RECORD_BYTES;
 
 /// When [`DiskStorage`] calls `fsync`.
@@ -170,6 +175,8 @@ impl Default for DiskOptions {
 /// process.
 #[derive(Debug)]
 pub struct DiskStorage {
+    /// Where every file operation goes: the real disk, or one that injects faults.
+    disk: Arc<dyn Disk>,
     dir: PathBuf,
     options: DiskOptions,
     wal: wal::Wal,
@@ -183,6 +190,9 @@ pub struct DiskStorage {
     warnings: Vec<String>,
     /// Deletes what snapshots made useless, off the caller's thread (started on first use).
     purger: Option<purge::Purger>,
+    /// The first write that failed (I/O): every later write is refused with it, so that a failed
+    /// fsync is never retried as if the data were safe.
+    failed: Option<String>,
 }
 
 /// Where a simulated crash stops [`DiskStorage::save_snapshot_until`] (tests only).
@@ -204,20 +214,30 @@ impl DiskStorage {
     /// and on a damaged hard state. A corrupt snapshot file is not fatal: an older one (or the
     /// log alone) is used, and [`DiskStorage::warnings`] says so.
     pub fn open(dir: &Path, options: DiskOptions) -> Result<DiskStorage, StorageError> {
+        DiskStorage::open_on(Arc::new(RealDisk), dir, options)
+    }
+
+    /// [`DiskStorage::open`] on another [`Disk`]: a [`FaultyDisk`] in tests.
+    pub fn open_on(
+        disk: Arc<dyn Disk>,
+        dir: &Path,
+        options: DiskOptions,
+    ) -> Result<DiskStorage, StorageError> {
         let fsync = options.fsync == FsyncPolicy::Always;
         let snapshots = dir.join(snapshot::DIR_NAME);
-        std::fs::create_dir_all(&snapshots)
+        disk.create_dir_all(&snapshots)
             .map_err(|e| io_error("cannot create", &snapshots, e))?;
         if fsync {
-            sync_dir(dir)?;
+            sync_dir(&*disk, dir)?;
         }
-        let hard_state = hard_state::read(dir)?;
-        let mut wal = wal::Wal::open(dir, fsync, options.segment_bytes)?;
-        let recovered = recovery::recover(dir, &mut wal, fsync)?;
+        let hard_state = hard_state::read(&*disk, dir)?;
+        let mut wal = wal::Wal::open(Arc::clone(&disk), dir, fsync, options.segment_bytes)?;
+        let recovered = recovery::recover(&*disk, dir, &mut wal, fsync)?;
         for warning in &recovered.warnings {
             tracing::warn!("{}: {warning}", dir.display());
         }
         Ok(DiskStorage {
+            disk,
             dir: dir.to_path_buf(),
             options,
             wal,
@@ -226,6 +246,7 @@ impl DiskStorage {
             snapshot: recovered.snapshot,
             warnings: recovered.warnings,
             purger: None,
+            failed: None,
         })
     }
 
@@ -253,6 +274,7 @@ impl DiskStorage {
     /// [`DiskStorage::save_staged_snapshot`].
     pub fn snapshot_stager(&self) -> SnapshotStager {
         SnapshotStager {
+            disk: Arc::clone(&self.disk),
             dir: self.snapshot_dir(),
             fsync: self.fsync(),
         }
@@ -275,7 +297,7 @@ impl DiskStorage {
                 self.snapshot_dir().display()
             )));
         }
-        self.save_snapshot_until(snapshot, Some(staged), None)
+        self.guarded(|s| s.save_snapshot_until(snapshot, Some(staged), None))
     }
 
     /// [`Storage::save_snapshot`] (with the file written ahead, if `staged`), stopping with an
@@ -308,12 +330,12 @@ impl DiskStorage {
         // 1. The snapshot file, durably, before anything it replaces is deleted.
         let tmp = match staged {
             Some(staged) => staged.into_file(),
-            None => snapshot::write_tmp(&dir, s, fsync)?,
+            None => snapshot::write_tmp(&*self.disk, &dir, s, fsync)?,
         };
         if crash == Some(CrashPoint::BeforeRename) {
             return Err(crashed());
         }
-        snapshot::install(&dir, &tmp, meta, fsync)?;
+        snapshot::install(&*self.disk, &dir, &tmp, meta, fsync)?;
         if crash == Some(CrashPoint::AfterRename) {
             return Err(crashed());
         }
@@ -358,13 +380,13 @@ impl DiskStorage {
             .map(snapshot::file_name)
             .collect();
         if purge {
-            let names = snapshot::not_kept(&dir, &keep)?;
+            let names = snapshot::not_kept(&*self.disk, &dir, &keep)?;
             useless.extend(names.iter().map(|name| dir.join(name)));
             if !useless.is_empty() {
                 self.purger()?.delete(useless)?;
             }
         } else {
-            snapshot::retain(&dir, &keep, fsync)?;
+            snapshot::retain(&*self.disk, &dir, &keep, fsync)?;
         }
         Ok(())
     }
@@ -373,9 +395,30 @@ impl DiskStorage {
     fn purger(&mut self) -> Result<&purge::Purger, StorageError> {
         let purger = match self.purger.take() {
             Some(purger) => purger,
-            None => purge::Purger::start(self.fsync())?,
+            None => purge::Purger::start(Arc::clone(&self.disk), self.fsync())?,
         };
         Ok(self.purger.insert(purger))
+    }
+
+    /// Refuses to go on after a failed write; otherwise runs `write` and remembers its failure.
+    /// A write that failed half-way leaves files the storage no longer knows (and a failed fsync
+    /// may have lost data the kernel reported written): only a restart, which reads back what is
+    /// really on disk, can go on from there.
+    fn guarded<T>(
+        &mut self,
+        write: impl FnOnce(&mut Self) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        if let Some(why) = &self.failed {
+            return Err(StorageError(format!(
+                "{}: an earlier write failed ({why}); refusing to write until a restart",
+                self.dir.display()
+            )));
+        }
+        let result = write(self);
+        if let Err(e) = &result {
+            self.failed = Some(e.0.clone());
+        }
+        result
     }
 
     /// Waits for the purger, for a test to look at the files.
@@ -395,6 +438,7 @@ impl DiskStorage {
 /// [module documentation](self#snapshots-and-compaction).
 #[derive(Clone, Debug)]
 pub struct SnapshotStager {
+    disk: Arc<dyn Disk>,
     /// The storage's snapshot directory.
     dir: PathBuf,
     fsync: bool,
@@ -404,8 +448,9 @@ impl SnapshotStager {
     /// Writes `snapshot`'s file, synced as the storage would sync it, where only
     /// [`DiskStorage::save_staged_snapshot`] puts it into use.
     pub fn stage(&self, snapshot: &Snapshot) -> Result<StagedSnapshot, StorageError> {
-        let file = snapshot::write_staged(&self.dir, snapshot, self.fsync)?;
+        let file = snapshot::write_staged(&*self.disk, &self.dir, snapshot, self.fsync)?;
         Ok(StagedSnapshot {
+            disk: Arc::clone(&self.disk),
             meta: snapshot.meta,
             dir: self.dir.clone(),
             file: Some(file),
@@ -417,6 +462,7 @@ impl SnapshotStager {
 /// installed, it deletes its file.
 #[derive(Debug)]
 pub struct StagedSnapshot {
+    disk: Arc<dyn Disk>,
     meta: SnapshotMeta,
     /// The snapshot directory it was written in.
     dir: PathBuf,
@@ -441,7 +487,7 @@ impl Drop for StagedSnapshot {
     fn drop(&mut self) {
         if let Some(file) = self.file.take() {
             // Best effort: a leftover is deleted on the next open.
-            let _ = std::fs::remove_file(file);
+            let _ = self.disk.remove(&file);
         }
     }
 }
@@ -449,13 +495,15 @@ impl Drop for StagedSnapshot {
 impl Storage for DiskStorage {
     fn initial_state(&self) -> Result<InitialState, StorageError> {
         let snapshot = match self.snapshot {
-            Some(meta) => Some(snapshot::read(&self.snapshot_dir(), meta).map_err(|why| {
-                StorageError(format!(
-                    "{}: snapshot {} ({why})",
-                    self.snapshot_dir().display(),
-                    snapshot::file_name(meta)
-                ))
-            })?),
+            Some(meta) => Some(
+                snapshot::read(&*self.disk, &self.snapshot_dir(), meta).map_err(|why| {
+                    StorageError(format!(
+                        "{}: snapshot {} ({why})",
+                        self.snapshot_dir().display(),
+                        snapshot::file_name(meta)
+                    ))
+                })?,
+            ),
             None => None,
         };
         let entries = self
@@ -489,21 +537,23 @@ impl Storage for DiskStorage {
             }
         }
         let batch = self.wal.prepare(entries)?;
-        if let Some(hs) = hard_state {
-            if (hs.term, hs.voted_for) != self.stored {
-                hard_state::write(&self.dir, hs, self.options.fsync == FsyncPolicy::Always)?;
-                self.stored = (hs.term, hs.voted_for);
+        self.guarded(|s| {
+            if let Some(hs) = hard_state {
+                if (hs.term, hs.voted_for) != s.stored {
+                    hard_state::write(&*s.disk, &s.dir, hs, s.fsync())?;
+                    s.stored = (hs.term, hs.voted_for);
+                }
+                s.hard_state = *hs;
             }
-            self.hard_state = *hs;
-        }
-        if let Some(batch) = batch {
-            self.wal.append(batch)?;
-        }
-        Ok(())
+            if let Some(batch) = batch {
+                s.wal.append(batch)?;
+            }
+            Ok(())
+        })
     }
 
     fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StorageError> {
-        self.save_snapshot_until(snapshot, None, None)
+        self.guarded(|s| s.save_snapshot_until(snapshot, None, None))
     }
 
     fn last_index(&self) -> Index {
@@ -521,16 +571,9 @@ fn io_error(what: &str, path: &Path, e: std::io::Error) -> StorageError {
 }
 
 /// Makes the entries of directory `dir` (created, renamed, deleted files) durable.
-fn sync_dir(dir: &Path) -> Result<(), StorageError> {
-    #[cfg(unix)]
-    {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io_error("cannot sync directory", dir, e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+fn sync_dir(disk: &dyn Disk, dir: &Path) -> Result<(), StorageError> {
+    disk.sync_dir(dir)
+        .map_err(|e| io_error("cannot sync directory", dir, e))
 }
 
 #[cfg(test)]

@@ -125,6 +125,9 @@ pub struct Driver {
     reads: Reads,
     /// Bench counters (see [`super::metrics`]).
     metrics: std::sync::Arc<super::metrics::NodeMetrics>,
+    /// A storage write failed outside the Ready loop (a snapshot asked for by Control): the node
+    /// stops at the end of this turn, as when a persist fails.
+    storage_failed: Option<String>,
 }
 
 impl Driver {
@@ -160,6 +163,7 @@ impl Driver {
             serializing: None,
             reads: Reads::default(),
             metrics: Default::default(),
+            storage_failed: None,
         })
     }
 
@@ -202,6 +206,10 @@ impl Driver {
                 }
                 Wake::Serialized(done) => self.finish_snapshot(done),
             };
+            // A failed storage write is fatal: nothing that depends on it may be sent or
+            // acknowledged, and the write is not retried (a failed fsync may have lost data the
+            // kernel reported written). A restart recovers from what is really on disk.
+            let turn = turn.and_then(|()| self.storage_failed.take().map_or(Ok(()), Err));
             if let Err(e) = turn.and_then(|()| self.drain_ready()) {
                 tracing::error!(node = id, "stopping: {e}");
                 self.events.emit(id, EventKind::NodeDown(e));
@@ -545,7 +553,10 @@ impl Driver {
             .core
             .compact(applied, data)
             .map_err(|e| e.to_string())?;
-        self.store_snapshot(&snapshot)?;
+        if let Err(e) = self.store_snapshot(&snapshot) {
+            self.storage_failed = Some(e.clone());
+            return Err(e);
+        }
         self.bytes_since_snapshot = 0;
         Ok(snapshot.meta)
     }

@@ -3,13 +3,12 @@
 //! `hardstate`, and the directory synced. A crash leaves the old file or the new one, never a mix;
 //! a `hardstate.tmp` left behind by a crash is never read (the next write replaces it).
 
-use std::fs::{self, File};
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::Path;
 
 use prost::Message as _;
 
-use super::{io_error, sync_dir};
+use super::{io_error, sync_dir, Disk};
 use crate::pb;
 use crate::raft::{HardState, StorageError};
 
@@ -20,9 +19,9 @@ pub(crate) const TMP_FILE_NAME: &str = "hardstate.tmp";
 
 /// Reads the hard state of `dir`: the default when there is no file; an error naming the file
 /// when it is there but damaged.
-pub(crate) fn read(dir: &Path) -> Result<HardState, StorageError> {
+pub(crate) fn read(disk: &dyn Disk, dir: &Path) -> Result<HardState, StorageError> {
     let path = dir.join(FILE_NAME);
-    let bytes = match fs::read(&path) {
+    let bytes = match disk.read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(HardState::default()),
         Err(e) => return Err(io_error("cannot read", &path, e)),
@@ -53,14 +52,21 @@ pub(crate) fn read(dir: &Path) -> Result<HardState, StorageError> {
 }
 
 /// Replaces the hard state of `dir` atomically; with `fsync`, durably.
-pub(crate) fn write(dir: &Path, hs: &HardState, fsync: bool) -> Result<(), StorageError> {
+pub(crate) fn write(
+    disk: &dyn Disk,
+    dir: &Path,
+    hs: &HardState,
+    fsync: bool,
+) -> Result<(), StorageError> {
     let payload = pb::HardState::from(*hs).encode_to_vec();
     let mut buf = Vec::with_capacity(4 + payload.len());
     buf.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
     buf.extend_from_slice(&payload);
     let tmp = dir.join(TMP_FILE_NAME);
-    let mut file = File::create(&tmp).map_err(|e| io_error("cannot create", &tmp, e))?;
-    file.write_all(&buf)
+    let mut file = disk
+        .create(&tmp)
+        .map_err(|e| io_error("cannot create", &tmp, e))?;
+    file.append(&buf)
         .map_err(|e| io_error("cannot write", &tmp, e))?;
     if fsync {
         file.sync_all()
@@ -68,9 +74,10 @@ pub(crate) fn write(dir: &Path, hs: &HardState, fsync: bool) -> Result<(), Stora
     }
     drop(file);
     let path = dir.join(FILE_NAME);
-    fs::rename(&tmp, &path).map_err(|e| io_error("cannot rename over", &path, e))?;
+    disk.rename(&tmp, &path)
+        .map_err(|e| io_error("cannot rename over", &path, e))?;
     if fsync {
-        sync_dir(dir)?;
+        sync_dir(disk, dir)?;
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::{io_error, sync_dir};
+use super::{io_error, sync_dir, Disk};
 use crate::raft::StorageError;
 
 /// What the purger is asked to do.
@@ -41,7 +41,7 @@ pub(crate) struct Purger {
 
 impl Purger {
     /// Starts the thread; `fsync`: sync each file's directory after deleting it.
-    pub(crate) fn start(fsync: bool) -> Result<Purger, StorageError> {
+    pub(crate) fn start(disk: Arc<dyn Disk>, fsync: bool) -> Result<Purger, StorageError> {
         let (jobs, inbox) = mpsc::channel::<Job>();
         let failed = Arc::new(Mutex::new(None));
         let failure = Arc::clone(&failed);
@@ -55,7 +55,7 @@ impl Purger {
                             if failure.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
                                 continue;
                             }
-                            if let Err(e) = delete_all(&paths, fsync) {
+                            if let Err(e) = delete_all(&*disk, &paths, fsync) {
                                 tracing::error!("purging old files: {e}");
                                 *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.0);
                             }
@@ -120,16 +120,16 @@ impl Drop for Purger {
 
 /// Deletes `paths` in order (a missing one is not an error), each followed by a sync of its
 /// directory with `fsync`; stops at the first failure.
-fn delete_all(paths: &[PathBuf], fsync: bool) -> Result<(), StorageError> {
+fn delete_all(disk: &dyn Disk, paths: &[PathBuf], fsync: bool) -> Result<(), StorageError> {
     for path in paths {
-        match std::fs::remove_file(path) {
+        match disk.remove(path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(io_error("cannot delete", path, e)),
         }
         if fsync {
             if let Some(dir) = path.parent() {
-                sync_dir(dir)?;
+                sync_dir(disk, dir)?;
             }
         }
     }
@@ -147,7 +147,7 @@ mod tests {
         for p in &paths {
             std::fs::write(p, b"x").expect("write");
         }
-        let purger = Purger::start(true).expect("start");
+        let purger = Purger::start(Arc::new(super::super::RealDisk), true).expect("start");
         purger.delete(paths[..3].to_vec()).expect("queue");
         purger
             .delete(vec![tmp.path().join("never-existed")])
@@ -169,7 +169,7 @@ mod tests {
         std::fs::write(blocker.join("inside"), b"x").expect("write");
         let later = tmp.path().join("later");
         std::fs::write(&later, b"x").expect("write");
-        let purger = Purger::start(false).expect("start");
+        let purger = Purger::start(Arc::new(super::super::RealDisk), false).expect("start");
         purger.delete(vec![blocker.clone()]).expect("queue");
         let err = purger.flush().expect_err("failed");
         assert!(err.0.contains("cannot delete"), "{err}");

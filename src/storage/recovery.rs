@@ -20,6 +20,7 @@ use std::path::Path;
 
 use super::snapshot::{self, describe, file_name};
 use super::wal::{End, Wal};
+use super::Disk;
 use crate::raft::{Index, SnapshotMeta, StorageError};
 
 /// What [`recover`] chose.
@@ -75,13 +76,18 @@ fn fit(wal: &Wal, meta: SnapshotMeta) -> Result<Result<(), String>, StorageError
 ///
 /// A directory without snapshot files is left exactly as it is. Fails only on I/O errors, or
 /// when no choice is possible: every snapshot file is corrupt and the log does not start at 1.
-pub(crate) fn recover(dir: &Path, wal: &mut Wal, fsync: bool) -> Result<Recovered, StorageError> {
+pub(crate) fn recover(
+    disk: &dyn Disk,
+    dir: &Path,
+    wal: &mut Wal,
+    fsync: bool,
+) -> Result<Recovered, StorageError> {
     let snap_dir = dir.join(snapshot::DIR_NAME);
     let mut warnings = Vec::new();
-    for name in snapshot::remove_tmp(&snap_dir, fsync)? {
+    for name in snapshot::remove_tmp(disk, &snap_dir, fsync)? {
         tracing::info!("deleted {name}, left by a crash while a snapshot was written");
     }
-    let listing = snapshot::list(&snap_dir)?;
+    let listing = snapshot::list(disk, &snap_dir)?;
     for name in &listing.malformed {
         warnings.push(format!(
             "ignoring {}/{name}: not a snapshot file name (snap-<index, 20 digits>-<term, 20 \
@@ -99,7 +105,7 @@ pub(crate) fn recover(dir: &Path, wal: &mut Wal, fsync: bool) -> Result<Recovere
     let mut candidates = Vec::new();
     let mut corrupt = Vec::new();
     for listed in &listing.files {
-        if let Err(why) = snapshot::read(&snap_dir, listed.meta) {
+        if let Err(why) = snapshot::read(disk, &snap_dir, listed.meta) {
             corrupt.push((listed, why));
             continue;
         }
@@ -177,7 +183,7 @@ pub(crate) fn recover(dir: &Path, wal: &mut Wal, fsync: bool) -> Result<Recovere
         ));
         lost.push(file_name(meta));
     }
-    snapshot::remove(&snap_dir, &lost, fsync)?;
+    snapshot::remove(disk, &snap_dir, &lost, fsync)?;
 
     if let Some(meta) = chosen {
         let next = meta.index.saturating_add(1);

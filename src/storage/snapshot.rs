@@ -25,14 +25,13 @@
 //! header against name, length against file size, CRC. What is wrong with one that fails is
 //! described for a warning; choosing among the files is the caller's business.
 
-use std::fs::{self, File};
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
-use super::{io_error, sync_dir};
+use super::{io_error, sync_dir, Disk};
 use crate::raft::{Configuration, Snapshot, SnapshotMeta, StorageError};
 
 /// Name of the snapshot directory inside a node directory.
@@ -189,16 +188,15 @@ pub(crate) struct Listing {
 }
 
 /// Lists the snapshot files of `dir` (the snapshot directory).
-pub(crate) fn list(dir: &Path) -> Result<Listing, StorageError> {
+pub(crate) fn list(disk: &dyn Disk, dir: &Path) -> Result<Listing, StorageError> {
     let mut listing = Listing::default();
-    let entries = match fs::read_dir(dir) {
+    let entries = match disk.list(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(listing),
         Err(e) => return Err(io_error("cannot list", dir, e)),
     };
-    for entry in entries {
-        let entry = entry.map_err(|e| io_error("cannot list", dir, e))?;
-        let Ok(name) = entry.file_name().into_string() else {
+    for name in entries {
+        let Ok(name) = name.into_string() else {
             continue;
         };
         match parse_file_name(&name) {
@@ -215,39 +213,47 @@ pub(crate) fn list(dir: &Path) -> Result<Listing, StorageError> {
 }
 
 /// Reads and checks the snapshot file of `dir` named after `meta`; what is wrong otherwise.
-pub(crate) fn read(dir: &Path, meta: SnapshotMeta) -> Result<Snapshot, String> {
+pub(crate) fn read(disk: &dyn Disk, dir: &Path, meta: SnapshotMeta) -> Result<Snapshot, String> {
     let path = dir.join(file_name(meta));
-    let bytes = fs::read(&path).map_err(|e| format!("unreadable: {e}"))?;
+    let bytes = disk.read(&path).map_err(|e| format!("unreadable: {e}"))?;
     decode(&bytes, meta)
 }
 
 /// Writes `snapshot` to its `.tmp` file in `dir` and, with `fsync`, syncs it; returns its path.
 /// Not visible as a snapshot until [`install`]ed.
 pub(crate) fn write_tmp(
+    disk: &dyn Disk,
     dir: &Path,
     snapshot: &Snapshot,
     fsync: bool,
 ) -> Result<PathBuf, StorageError> {
     let tmp = dir.join(format!("{}{TMP_SUFFIX}", file_name(snapshot.meta)));
-    write_file(tmp, snapshot, fsync)
+    write_file(disk, tmp, snapshot, fsync)
 }
 
 /// [`write_tmp`] under a name of its own (see [`STAGED_INFIX`]), which a retention pass leaves
 /// alone: for a file written on another thread while its storage goes on.
 pub(crate) fn write_staged(
+    disk: &dyn Disk,
     dir: &Path,
     snapshot: &Snapshot,
     fsync: bool,
 ) -> Result<PathBuf, StorageError> {
     let n = NEXT_STAGED.fetch_add(1, Ordering::Relaxed);
     let name = format!("{}{STAGED_INFIX}{n}{TMP_SUFFIX}", file_name(snapshot.meta));
-    write_file(dir.join(name), snapshot, fsync)
+    write_file(disk, dir.join(name), snapshot, fsync)
 }
 
-fn write_file(tmp: PathBuf, snapshot: &Snapshot, fsync: bool) -> Result<PathBuf, StorageError> {
-    let result = File::create(&tmp)
+fn write_file(
+    disk: &dyn Disk,
+    tmp: PathBuf,
+    snapshot: &Snapshot,
+    fsync: bool,
+) -> Result<PathBuf, StorageError> {
+    let result = disk
+        .create(&tmp)
         .and_then(|mut file| {
-            file.write_all(&encode(snapshot))?;
+            file.append(&encode(snapshot))?;
             if fsync {
                 file.sync_all()?;
             }
@@ -256,7 +262,7 @@ fn write_file(tmp: PathBuf, snapshot: &Snapshot, fsync: bool) -> Result<PathBuf,
         .map_err(|e| io_error("cannot write", &tmp, e));
     if result.is_err() {
         // Best effort: a leftover is deleted by the next recovery anyway.
-        let _ = fs::remove_file(&tmp);
+        let _ = disk.remove(&tmp);
     }
     result.map(|()| tmp)
 }
@@ -264,15 +270,17 @@ fn write_file(tmp: PathBuf, snapshot: &Snapshot, fsync: bool) -> Result<PathBuf,
 /// Renames the `.tmp` file written by [`write_tmp`] to the snapshot's name and, with `fsync`,
 /// syncs the directory: from here on the snapshot survives a crash.
 pub(crate) fn install(
+    disk: &dyn Disk,
     dir: &Path,
     tmp: &Path,
     meta: SnapshotMeta,
     fsync: bool,
 ) -> Result<(), StorageError> {
     let path = dir.join(file_name(meta));
-    fs::rename(tmp, &path).map_err(|e| io_error("cannot rename over", &path, e))?;
+    disk.rename(tmp, &path)
+        .map_err(|e| io_error("cannot rename over", &path, e))?;
     if fsync {
-        sync_dir(dir)?;
+        sync_dir(disk, dir)?;
     }
     Ok(())
 }
@@ -281,22 +289,28 @@ pub(crate) fn install(
 /// writing) and every snapshot file whose name is not in `keep`; returns the names deleted.
 /// With `fsync`, syncs the directory if anything was deleted.
 pub(crate) fn retain(
+    disk: &dyn Disk,
     dir: &Path,
     keep: &[String],
     fsync: bool,
 ) -> Result<Vec<String>, StorageError> {
-    let doomed = not_kept(dir, keep)?;
-    remove(dir, &doomed, fsync)?;
+    let doomed = not_kept(disk, dir, keep)?;
+    remove(disk, dir, &doomed, fsync)?;
     Ok(doomed)
 }
 
 /// The files [`retain`] deletes, sorted by name.
-pub(crate) fn not_kept(dir: &Path, keep: &[String]) -> Result<Vec<String>, StorageError> {
-    let entries = fs::read_dir(dir).map_err(|e| io_error("cannot list", dir, e))?;
+pub(crate) fn not_kept(
+    disk: &dyn Disk,
+    dir: &Path,
+    keep: &[String],
+) -> Result<Vec<String>, StorageError> {
+    let entries = disk
+        .list(dir)
+        .map_err(|e| io_error("cannot list", dir, e))?;
     let mut doomed = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| io_error("cannot list", dir, e))?;
-        let Ok(name) = entry.file_name().into_string() else {
+    for name in entries {
+        let Ok(name) = name.into_string() else {
             continue;
         };
         let stray_tmp = name.ends_with(TMP_SUFFIX) && !name.contains(STAGED_INFIX);
@@ -311,35 +325,45 @@ pub(crate) fn not_kept(dir: &Path, keep: &[String]) -> Result<Vec<String>, Stora
 
 /// Deletes the named files of `dir` (a missing one is not an error); with `fsync`, syncs the
 /// directory if there were any.
-pub(crate) fn remove(dir: &Path, names: &[String], fsync: bool) -> Result<(), StorageError> {
+pub(crate) fn remove(
+    disk: &dyn Disk,
+    dir: &Path,
+    names: &[String],
+    fsync: bool,
+) -> Result<(), StorageError> {
     for name in names {
         let path = dir.join(name);
-        match fs::remove_file(&path) {
+        match disk.remove(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(io_error("cannot delete", &path, e)),
         }
     }
     if fsync && !names.is_empty() {
-        sync_dir(dir)?;
+        sync_dir(disk, dir)?;
     }
     Ok(())
 }
 
 /// Deletes every `.tmp` file of `dir`, staged ones included (what a crash during [`write_tmp`]
 /// or [`write_staged`] leaves).
-pub(crate) fn remove_tmp(dir: &Path, fsync: bool) -> Result<Vec<String>, StorageError> {
-    let entries = fs::read_dir(dir).map_err(|e| io_error("cannot list", dir, e))?;
+pub(crate) fn remove_tmp(
+    disk: &dyn Disk,
+    dir: &Path,
+    fsync: bool,
+) -> Result<Vec<String>, StorageError> {
+    let entries = disk
+        .list(dir)
+        .map_err(|e| io_error("cannot list", dir, e))?;
     let mut doomed = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| io_error("cannot list", dir, e))?;
-        if let Ok(name) = entry.file_name().into_string() {
+    for name in entries {
+        if let Ok(name) = name.into_string() {
             if name.ends_with(TMP_SUFFIX) {
                 doomed.push(name);
             }
         }
     }
-    remove(dir, &doomed, fsync)?;
+    remove(disk, dir, &doomed, fsync)?;
     Ok(doomed)
 }
 
@@ -357,6 +381,7 @@ pub(crate) fn describe(meta: SnapshotMeta) -> String {
 mod tests {
     use super::*;
     use crate::raft::{Index, Term};
+    use std::fs;
 
     fn snap(index: Index, term: Term, data: &'static [u8]) -> Snapshot {
         Snapshot {
@@ -448,35 +473,36 @@ mod tests {
     fn write_install_list_and_retain() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path();
+        let disk = &crate::storage::RealDisk;
         let mut written = Vec::new();
         for (i, t) in [(5, 1), (20, 2), (9, 1)] {
             let s = snap(i, t, b"x");
-            let path = write_tmp(dir, &s, true).expect("write");
-            assert!(list(dir)
+            let path = write_tmp(disk, dir, &s, true).expect("write");
+            assert!(list(disk, dir)
                 .expect("list")
                 .files
                 .iter()
                 .all(|f| f.meta != s.meta));
-            install(dir, &path, s.meta, true).expect("install");
+            install(disk, dir, &path, s.meta, true).expect("install");
             written.push(s);
         }
         fs::write(dir.join("snap-1.snap"), b"?").expect("write");
         fs::write(dir.join("snap-x.snap.tmp"), b"?").expect("write");
-        let listing = list(dir).expect("list");
+        let listing = list(disk, dir).expect("list");
         let indexes: Vec<Index> = listing.files.iter().map(|f| f.meta.index).collect();
         assert_eq!(indexes, vec![20, 9, 5], "newest first");
         assert_eq!(listing.malformed, vec!["snap-1.snap".to_string()]);
-        assert_eq!(read(dir, written[1].meta), Ok(written[1].clone()));
-        assert!(read(dir, SnapshotMeta { index: 7, term: 1 })
+        assert_eq!(read(disk, dir, written[1].meta), Ok(written[1].clone()));
+        assert!(read(disk, dir, SnapshotMeta { index: 7, term: 1 })
             .expect_err("missing")
             .contains("unreadable"));
         let keep = [file_name(written[1].meta), file_name(written[2].meta)];
-        let deleted = retain(dir, &keep, true).expect("retain");
+        let deleted = retain(disk, dir, &keep, true).expect("retain");
         assert_eq!(
             deleted,
             vec![file_name(written[0].meta), "snap-x.snap.tmp".to_string()]
         );
-        let left: Vec<Index> = list(dir)
+        let left: Vec<Index> = list(disk, dir)
             .expect("list")
             .files
             .iter()

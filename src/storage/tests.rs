@@ -1,10 +1,11 @@
-//! Tests of the disk storage: WAL append, segments, truncation and reopening, the hard state, torn tails and corruption, and a comparison against [`MemStorage`](crate::raft::MemStorage). Snapshots on disk are in `tests/snapshots.rs`.
+//! Tests of the disk storage: WAL append, segments, truncation and reopening, the hard state, torn tails and corruption, and a comparison against [`MemStorage`](crate::raft::MemStorage). Snapshots on disk are in `tests/snapshots.rs`; power cuts on a faulty disk in `tests/power_cut.rs`.
 
 use super::*;
 use crate::raft::MemStorage;
 use proptest::prelude::*;
 use std::fs;
 
+mod power_cut;
 mod snapshots;
 
 fn entry(index: Index, term: Term) -> Entry {
@@ -524,7 +525,7 @@ proptest! {
                 prop_assert!(disk.warnings().is_empty(), "{:?}", disk.warnings());
                 // The node restarts with what the disk kept (the commit index may be older;
                 // as read from the file, not yet clamped to the log).
-                let hs = hard_state::read(tmp.path()).expect("hard state");
+                let hs = hard_state::read(&RealDisk, tmp.path()).expect("hard state");
                 prop_assert_eq!((hs.term, hs.voted_for), durable);
                 mem.persist(Some(&hs), &[]).expect("mem hard state");
             }

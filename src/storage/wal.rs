@@ -26,13 +26,12 @@
 //! error naming the file and the byte offset: the log cannot be trusted and the node must not start.
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use prost::Message as _;
 
-use super::{io_error, sync_dir};
+use super::{io_error, sync_dir, Disk, DiskFile};
 use crate::pb;
 use crate::raft::{Entry, Index, StorageError, Term};
 
@@ -97,6 +96,7 @@ pub(crate) enum End {
 /// The log on disk and its index.
 #[derive(Debug)]
 pub(crate) struct Wal {
+    disk: Arc<dyn Disk>,
     dir: PathBuf,
     fsync: bool,
     segment_bytes: u64,
@@ -106,7 +106,7 @@ pub(crate) struct Wal {
     /// the snapshot index + 1 after the whole log was discarded for a snapshot.
     start: Index,
     /// Append handle on the last segment, opened on demand.
-    file: Option<File>,
+    file: Option<Box<dyn DiskFile>>,
     /// The last segment was cut (`set_len`) and not synced since.
     cut_unsynced: bool,
     /// Set when a write failed half-way: the index may no longer match the files.
@@ -262,12 +262,12 @@ fn scan(
 }
 
 /// The first indexes of the segment files in `dir`, sorted.
-fn list_segments(dir: &Path) -> Result<Vec<Index>, StorageError> {
+fn list_segments(disk: &dyn Disk, dir: &Path) -> Result<Vec<Index>, StorageError> {
     let mut firsts = Vec::new();
-    let entries = fs::read_dir(dir).map_err(|e| io_error("cannot list", dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| io_error("cannot list", dir, e))?;
-        let name = entry.file_name();
+    let entries = disk
+        .list(dir)
+        .map_err(|e| io_error("cannot list", dir, e))?;
+    for name in entries {
         let Some(name) = name.to_str() else { continue };
         match parse_segment_name(name) {
             None => {}
@@ -286,8 +286,13 @@ fn list_segments(dir: &Path) -> Result<Vec<Index>, StorageError> {
 
 impl Wal {
     /// Recovers the log in `dir`: checks every segment, cuts a torn tail off the last one.
-    pub(crate) fn open(dir: &Path, fsync: bool, segment_bytes: u64) -> Result<Wal, StorageError> {
-        let firsts = list_segments(dir)?;
+    pub(crate) fn open(
+        disk: Arc<dyn Disk>,
+        dir: &Path,
+        fsync: bool,
+        segment_bytes: u64,
+    ) -> Result<Wal, StorageError> {
+        let firsts = list_segments(&*disk, dir)?;
         let count = firsts.len();
         let mut segments: Vec<Segment> = Vec::with_capacity(count);
         for (i, first) in firsts.into_iter().enumerate() {
@@ -308,7 +313,9 @@ impl Wal {
                     )));
                 }
             }
-            let bytes = fs::read(&path).map_err(|e| io_error("cannot read", &path, e))?;
+            let bytes = disk
+                .read(&path)
+                .map_err(|e| io_error("cannot read", &path, e))?;
             let scanned = scan(&path, &bytes, first, i + 1 == count, None)?;
             if let Some(bad) = scanned.torn {
                 tracing::warn!(
@@ -317,11 +324,10 @@ impl Wal {
                     scanned.good_len,
                     bytes.len() - scanned.good_len
                 );
-                let file = OpenOptions::new()
-                    .write(true)
+                let mut file = disk
                     .open(&path)
                     .map_err(|e| io_error("cannot open", &path, e))?;
-                file.set_len(scanned.good_len as u64)
+                file.truncate(scanned.good_len as u64)
                     .map_err(|e| io_error("cannot truncate", &path, e))?;
                 if fsync {
                     file.sync_all()
@@ -335,6 +341,7 @@ impl Wal {
             });
         }
         Ok(Wal {
+            disk,
             dir: dir.to_path_buf(),
             fsync,
             segment_bytes,
@@ -400,11 +407,8 @@ impl Wal {
         let to = to.copied().unwrap_or(seg.len);
         let path = segment_path(&self.dir, seg.first);
         let mut buf = vec![0; usize::try_from(to.saturating_sub(from)).unwrap_or(0)];
-        File::open(&path)
-            .and_then(|mut f| {
-                f.seek(SeekFrom::Start(from))?;
-                f.read_exact(&mut buf)
-            })
+        self.disk
+            .read_at(&path, from, &mut buf)
             .map_err(|e| io_error("cannot read", &path, e))?;
         let at = usize::try_from(from).unwrap_or(usize::MAX);
         let (payload, _) = read_record(&buf, 0).map_err(|bad| corrupt(&path, at, bad))?;
@@ -436,11 +440,13 @@ impl Wal {
         };
         let path = segment_path(&self.dir, seg.first);
         let (first, next) = (seg.first, seg.next_index());
-        let result = fs::remove_file(&path)
+        let result = self
+            .disk
+            .remove(&path)
             .map_err(|e| io_error("cannot delete", &path, e))
             .and_then(|()| {
                 if self.fsync {
-                    sync_dir(&self.dir)
+                    sync_dir(&*self.disk, &self.dir)
                 } else {
                     Ok(())
                 }
@@ -518,7 +524,10 @@ impl Wal {
         let mut out = Vec::new();
         for seg in self.segments.iter().filter(|s| s.last_index() >= from) {
             let path = segment_path(&self.dir, seg.first);
-            let bytes = fs::read(&path).map_err(|e| io_error("cannot read", &path, e))?;
+            let bytes = self
+                .disk
+                .read(&path)
+                .map_err(|e| io_error("cannot read", &path, e))?;
             let Some(bytes) = bytes.get(..seg.len as usize) else {
                 return Err(StorageError(format!(
                     "{}: {} bytes, {} expected: changed behind our back",
@@ -631,10 +640,9 @@ impl Wal {
             }
             self.cut_unsynced = false;
             let path = segment_path(&self.dir, first);
-            let file = OpenOptions::new()
-                .append(true)
-                .create_new(true)
-                .open(&path)
+            let file = self
+                .disk
+                .create_new(&path)
                 .map_err(|e| io_error("cannot create", &path, e))?;
             self.file = Some(file);
             self.segments.push(Segment {
@@ -646,13 +654,13 @@ impl Wal {
         let fsync = self.fsync;
         let path = self.last_segment_path();
         let file = self.current_file()?;
-        file.write_all(buf)
+        file.append(buf)
             .map_err(|e| io_error("cannot write", &path, e))?;
         if fsync {
             file.sync_data()
                 .map_err(|e| io_error("cannot sync", &path, e))?;
             if roll {
-                sync_dir(&self.dir)?;
+                sync_dir(&*self.disk, &self.dir)?;
             }
         }
         self.cut_unsynced = false;
@@ -681,11 +689,13 @@ impl Wal {
             };
             self.file = None;
             let path = segment_path(&self.dir, seg.first);
-            fs::remove_file(&path).map_err(|e| io_error("cannot delete", &path, e))?;
+            self.disk
+                .remove(&path)
+                .map_err(|e| io_error("cannot delete", &path, e))?;
             deleted = true;
         }
         if deleted && self.fsync {
-            sync_dir(&self.dir)?;
+            sync_dir(&*self.disk, &self.dir)?;
         }
         let (k, offset) = {
             let Some(seg) = self.segments.get(holding) else {
@@ -699,7 +709,7 @@ impl Wal {
         };
         let path = self.last_segment_path();
         self.current_file()?
-            .set_len(offset)
+            .truncate(offset)
             .map_err(|e| io_error("cannot truncate", &path, e))?;
         self.cut_unsynced = true;
         if let Some(seg) = self.segments.get_mut(holding) {
@@ -717,14 +727,14 @@ impl Wal {
     }
 
     /// The append handle on the last segment, opened if needed.
-    fn current_file(&mut self) -> Result<&mut File, StorageError> {
+    fn current_file(&mut self) -> Result<&mut Box<dyn DiskFile>, StorageError> {
         if self.file.is_none() {
             let Some(seg) = self.segments.last() else {
                 return Err(StorageError("no segment to write to".into()));
             };
             let path = segment_path(&self.dir, seg.first);
-            let file = OpenOptions::new()
-                .append(true)
+            let file = self
+                .disk
                 .open(&path)
                 .map_err(|e| io_error("cannot open", &path, e))?;
             self.file = Some(file);

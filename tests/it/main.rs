@@ -16,6 +16,7 @@ mod config;
 mod crash;
 mod dashboard_tmux;
 mod dashboard_view;
+mod disk_faults;
 mod docs;
 mod golden;
 mod guided_tmux;
