@@ -153,6 +153,17 @@ pub struct ReplayArgs {
     /// Colours: color, or mono (also chosen when NO_COLOR is set).
     #[arg(long, value_enum)]
     pub theme: Option<ThemeArg>,
+    /// Write the run's space-time diagram to OUT instead of opening the dashboard; the extension
+    /// chooses the format: .svg, .html (self-contained, zoom and hover), .mmd (Mermaid, at most
+    /// 300 messages), .shiviz (ShiViz's log).
+    #[arg(long, value_name = "OUT")]
+    pub export: Option<std::path::PathBuf>,
+    /// With --export: start of the window, in cluster time (2s, 1500ms; default: the start).
+    #[arg(long, value_parser = parse_instant, requires = "export")]
+    pub from: Option<Duration>,
+    /// With --export: end of the window, in cluster time (default: the end).
+    #[arg(long, value_parser = parse_instant, requires = "export")]
+    pub to: Option<Duration>,
 }
 
 /// Where the nodes keep their data (shared by the dashboard, `serve` and `bench`).
@@ -629,6 +640,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("{s:?} is out of range"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses a moment of a run: a duration since the cluster started, 0 included.
+pub fn parse_instant(s: &str) -> Result<Duration, String> {
+    if s.trim().trim_end_matches(['s', 'm']).trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(s)
 }
 
 /// Parses a warm-up: a duration, or 0 for none.
