@@ -269,18 +269,18 @@ pub fn build(rec: &Recording, window: Window) -> Result<SpaceTime, ExportError> 
     let span = || format!("{} to {}", secs(rec.start()), secs(rec.end()));
     let from = window.from.unwrap_or(rec.start());
     let to = window.to.unwrap_or(rec.end());
-    if from > to {
-        return Err(ExportError::Window(format!(
-            "--from {} is after --to {}",
-            secs(from),
-            secs(to)
-        )));
-    }
     if from > rec.end() {
         return Err(ExportError::Window(format!(
             "--from {} is after the recording's end (it spans {})",
             secs(from),
             span()
+        )));
+    }
+    if from > to {
+        return Err(ExportError::Window(format!(
+            "--from {} is after --to {}",
+            secs(from),
+            secs(to)
         )));
     }
 
@@ -316,6 +316,21 @@ pub fn build(rec: &Recording, window: Window) -> Result<SpaceTime, ExportError> 
                 continue;
             }
             let (term, delay) = term_and_delay(w.rest);
+            if w.id == 0 {
+                // Delivered at once, never on the wire (and so without an id of its own).
+                unnumbered.push(Arrow {
+                    id: 0,
+                    from: w.from,
+                    to: w.to,
+                    kind: w.kind,
+                    term,
+                    sent: t,
+                    end: t + delay.unwrap_or_default(),
+                    fate: Fate::Delivered,
+                    summary: text.to_string(),
+                });
+                continue;
+            }
             messages.insert(
                 w.id,
                 Pending {
@@ -372,10 +387,7 @@ pub fn build(rec: &Recording, window: Window) -> Result<SpaceTime, ExportError> 
     }
 
     // The frames: messages the events missed, summaries, node ids, and the fault bands.
-    let want = LogWant {
-        end: None,
-        len: 1,
-    };
+    let want = LogWant { end: None, len: 1 };
     let mut open: BTreeMap<(NodeId, BandKind), Duration> = BTreeMap::new();
     let mut bands = Vec::new();
     let mut at = Some(from);

@@ -301,7 +301,10 @@ fn arrow(s: &mut String, l: &Layout, a: &Arrow) {
 }
 
 fn legend(s: &mut String, x: f64) {
-    let _ = writeln!(s, "<g id=\"legend\" transform=\"translate({x:.1},{TOP:.1})\">");
+    let _ = writeln!(
+        s,
+        "<g id=\"legend\" transform=\"translate({x:.1},{TOP:.1})\">"
+    );
     let mut y = 0.0;
     for k in KINDS {
         let (color, glyph) = kind_style(k);

@@ -17,6 +17,7 @@ mod crash;
 mod dashboard_tmux;
 mod dashboard_view;
 mod docs;
+mod export;
 mod golden;
 mod guided_tmux;
 mod keys_doc;
