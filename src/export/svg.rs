@@ -178,26 +178,6 @@ pub fn render(st: &SpaceTime, standalone: bool) -> String {
         ))
     );
 
-    // Bands, behind everything.
-    s.push_str("<g id=\"bands\">\n");
-    for b in &st.bands {
-        let x = l.x(b.node) - 9.0;
-        let y = l.y(b.from);
-        let h = (l.y(b.to) - y).max(1.0);
-        let _ = writeln!(
-            s,
-            "<rect class=\"band band-{}\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"18\" height=\"{h:.1}\" \
-             fill=\"{}\" fill-opacity=\"0.35\"><title>node {} {} from {} to {}</title></rect>",
-            b.kind.name().replace(' ', "-"),
-            band_style(b.kind),
-            b.node,
-            b.kind.name(),
-            secs(b.from),
-            secs(b.to)
-        );
-    }
-    s.push_str("</g>\n");
-
     // Time axis.
     s.push_str("<g id=\"axis\" fill=\"#555\">\n");
     let span_ms = (last - st.from).as_millis() as u64;
@@ -216,6 +196,26 @@ pub fn render(st: &SpaceTime, standalone: bool) -> String {
             LEFT + GAP * (st.nodes.len() as f64 - 0.5)
         );
         t += step;
+    }
+    s.push_str("</g>\n");
+
+    // Bands, behind the lanes.
+    s.push_str("<g id=\"bands\">\n");
+    for b in &st.bands {
+        let x = l.x(b.node) - 9.0;
+        let y = l.y(b.from);
+        let h = (l.y(b.to) - y).max(1.0);
+        let _ = writeln!(
+            s,
+            "<rect class=\"band band-{}\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"18\" height=\"{h:.1}\" \
+             fill=\"{}\" fill-opacity=\"0.35\"><title>node {} {} from {} to {}</title></rect>",
+            b.kind.name().replace(' ', "-"),
+            band_style(b.kind),
+            b.node,
+            b.kind.name(),
+            secs(b.from),
+            secs(b.to)
+        );
     }
     s.push_str("</g>\n");
 
