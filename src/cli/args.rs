@@ -70,7 +70,8 @@ pub enum Command {
     /// dashboard on the challenge's cluster: `H` or `:hint` gives a hint.
     Challenge(ChallengeArgs),
     /// Open a recording made with `--record FILE` in the dashboard: play, pause, change speed
-    /// and seek backward and forward with a time slider.
+    /// and seek backward and forward with a time slider. With `--export OUT`, write the run's
+    /// space-time diagram (SVG, HTML, Mermaid or ShiViz) instead.
     Replay(ReplayArgs),
     /// Show the dashboard's settings in force and where each came from (default, the config
     /// file's line, an environment variable, a flag), and where the config file and the logs
@@ -642,12 +643,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// Parses a moment of a run: a duration since the cluster started, 0 included.
+/// Parses a moment of a run: a duration since the cluster started, 0 included (the words of a
+/// warm-up).
 pub fn parse_instant(s: &str) -> Result<Duration, String> {
-    if s.trim().trim_end_matches(['s', 'm']).trim() == "0" {
-        return Ok(Duration::ZERO);
-    }
-    parse_duration(s)
+    parse_warmup(s)
 }
 
 /// Parses a warm-up: a duration, or 0 for none.
@@ -779,6 +778,9 @@ mod tests {
         assert_eq!(parse_warmup("0"), Ok(Duration::ZERO));
         assert_eq!(parse_warmup("0s"), Ok(Duration::ZERO));
         assert_eq!(parse_warmup("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_instant("0ms"), Ok(Duration::ZERO));
+        assert_eq!(parse_instant("1500ms"), Ok(Duration::from_millis(1500)));
+        assert!(parse_instant("2h").is_err());
     }
 
     #[test]
