@@ -70,7 +70,8 @@ pub enum Command {
     /// dashboard on the challenge's cluster: `H` or `:hint` gives a hint.
     Challenge(ChallengeArgs),
     /// Open a recording made with `--record FILE` in the dashboard: play, pause, change speed
-    /// and seek backward and forward with a time slider.
+    /// and seek backward and forward with a time slider. With `--export OUT`, write the run's
+    /// space-time diagram (SVG, HTML, Mermaid or ShiViz) instead.
     Replay(ReplayArgs),
     /// The deterministic lab: a run (a seed, settings and timed actions) played on the
     /// simulator and opened in the replay dashboard, where the slider travels through it. The
@@ -214,6 +215,17 @@ pub struct ReplayArgs {
     /// Colours: color, or mono (also chosen when NO_COLOR is set).
     #[arg(long, value_enum)]
     pub theme: Option<ThemeArg>,
+    /// Write the run's space-time diagram to OUT instead of opening the dashboard; the extension
+    /// chooses the format: .svg, .html (self-contained, zoom and hover), .mmd (Mermaid, at most
+    /// 300 messages), .shiviz (ShiViz's log).
+    #[arg(long, value_name = "OUT")]
+    pub export: Option<std::path::PathBuf>,
+    /// With --export: start of the window, in cluster time (2s, 1500ms; default: the start).
+    #[arg(long, value_parser = parse_instant, requires = "export")]
+    pub from: Option<Duration>,
+    /// With --export: end of the window, in cluster time (default: the end).
+    #[arg(long, value_parser = parse_instant, requires = "export")]
+    pub to: Option<Duration>,
 }
 
 /// Where the nodes keep their data (shared by the dashboard, `serve` and `bench`).
@@ -692,6 +704,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Parses a moment of a run: a duration since the cluster started, 0 included (the words of a
+/// warm-up).
+pub fn parse_instant(s: &str) -> Result<Duration, String> {
+    parse_warmup(s)
+}
+
 /// Parses a warm-up: a duration, or 0 for none.
 pub fn parse_warmup(s: &str) -> Result<Duration, String> {
     if s.trim().trim_end_matches(['s', 'm']).trim() == "0" {
@@ -821,6 +839,9 @@ mod tests {
         assert_eq!(parse_warmup("0"), Ok(Duration::ZERO));
         assert_eq!(parse_warmup("0s"), Ok(Duration::ZERO));
         assert_eq!(parse_warmup("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_instant("0ms"), Ok(Duration::ZERO));
+        assert_eq!(parse_instant("1500ms"), Ok(Duration::from_millis(1500)));
+        assert!(parse_instant("2h").is_err());
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! `raftlab replay FILE`: opens a recording (`--record FILE`) in the dashboard. The file is read
 //! and checked before the terminal is touched: a bad file gets one line on stderr and exit 2.
+//! With `--export OUT [--from T] [--to T]` it draws the run's space-time diagram into OUT
+//! instead ([`crate::export`]), prints one line and exits, without the dashboard.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -9,6 +11,9 @@ use crate::record::Recording;
 
 /// Runs `raftlab replay`.
 pub fn main(args: ReplayArgs) -> ExitCode {
+    if let Some(out) = &args.export {
+        return export(&args, out);
+    }
     // The config file gives the theme and the keys.
     let loaded = match super::config::load_or_exit() {
         Ok(l) => l,
@@ -55,4 +60,38 @@ pub fn main(args: ReplayArgs) -> ExitCode {
             super::config::theme(&settings),
         ),
     )
+}
+
+/// `raftlab replay FILE --export OUT`: writes the diagram, prints `exported OUT (size, N
+/// messages)`, exit 0; any error is one line on stderr and exit 2, with nothing written.
+fn export(args: &ReplayArgs, out: &std::path::Path) -> ExitCode {
+    // The extension first: a typo should not wait for a large recording to load.
+    if let Err(e) = crate::export::Format::of_path(out) {
+        eprintln!("raftlab replay: {e}");
+        return ExitCode::from(2);
+    }
+    let recording = match Recording::load(&args.file) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("raftlab replay: {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    for w in recording.warnings() {
+        eprintln!("raftlab replay: {}: {w}", args.file.display());
+    }
+    let window = crate::export::Window {
+        from: args.from,
+        to: args.to,
+    };
+    match crate::export::export(&recording, window, out) {
+        Ok(done) => {
+            println!("{}", done.describe());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("raftlab replay: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

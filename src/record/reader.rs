@@ -470,6 +470,20 @@ impl Recording {
             .collect()
     }
 
+    /// The events from `from` to `to` (both included), oldest first: time, node, category and
+    /// text, borrowed. The exporter (`crate::export`) reads a whole run through this.
+    pub fn events_between(
+        &self,
+        from: Duration,
+        to: Duration,
+    ) -> impl Iterator<Item = (Duration, NodeId, Category, &str)> + '_ {
+        let i = self.events.partition_point(|e| e.t < from);
+        self.events[i..]
+            .iter()
+            .take_while(move |e| e.t <= to)
+            .map(|e| (e.t, e.node, e.category, e.text.as_str()))
+    }
+
     /// The ring's drop marks at `t`: the newest 64 drops up to `t`, oldest first.
     pub fn drops_at(&self, t: Duration) -> Vec<DropMark> {
         let i = self.drops.partition_point(|d| d.at <= t);

@@ -18,6 +18,7 @@ mod dashboard_tmux;
 mod dashboard_view;
 mod disk_faults;
 mod docs;
+mod export;
 mod golden;
 mod guided_tmux;
 mod keys_doc;
