@@ -21,16 +21,10 @@ pub fn main(args: ReplayArgs) -> ExitCode {
     };
     let mut settings = loaded.config;
     super::config::apply_theme_flag(&mut settings, args.theme);
-    let recording = match Recording::load(&args.file) {
+    let recording = match load(&args.file) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("raftlab replay: {}: {e}", args.file.display());
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    for w in recording.warnings() {
-        eprintln!("raftlab replay: {}: {w}", args.file.display());
-    }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         let h = recording.header();
         eprintln!(
@@ -62,6 +56,18 @@ pub fn main(args: ReplayArgs) -> ExitCode {
     )
 }
 
+/// Reads the recording, its warnings on stderr; a bad file is a line on stderr and exit 2.
+fn load(file: &std::path::Path) -> Result<Recording, ExitCode> {
+    let recording = Recording::load(file).map_err(|e| {
+        eprintln!("raftlab replay: {}: {e}", file.display());
+        ExitCode::from(2)
+    })?;
+    for w in recording.warnings() {
+        eprintln!("raftlab replay: {}: {w}", file.display());
+    }
+    Ok(recording)
+}
+
 /// `raftlab replay FILE --export OUT`: writes the diagram, prints `exported OUT (size, N
 /// messages)`, exit 0; any error is one line on stderr and exit 2, with nothing written.
 fn export(args: &ReplayArgs, out: &std::path::Path) -> ExitCode {
@@ -70,16 +76,10 @@ fn export(args: &ReplayArgs, out: &std::path::Path) -> ExitCode {
         eprintln!("raftlab replay: {e}");
         return ExitCode::from(2);
     }
-    let recording = match Recording::load(&args.file) {
+    let recording = match load(&args.file) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("raftlab replay: {}: {e}", args.file.display());
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    for w in recording.warnings() {
-        eprintln!("raftlab replay: {}: {w}", args.file.display());
-    }
     let window = crate::export::Window {
         from: args.from,
         to: args.to,

@@ -245,14 +245,7 @@ impl Lab {
                 summary: m.msg.to_string(),
             })
             .collect();
-        let highest = status
-            .nodes
-            .iter()
-            .map(|n| n.status.last_log_index)
-            .max()
-            .unwrap_or(0);
-        let end = want.end.unwrap_or(highest).min(highest);
-        let lo = end.saturating_sub(want.len.saturating_sub(1)).max(1);
+        let (lo, end) = want.range(&status.nodes);
         let logs = ids
             .iter()
             .map(|id| (*id, self.log_window(*id, lo, end)))

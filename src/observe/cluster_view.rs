@@ -90,6 +90,21 @@ pub struct LogWant {
     pub len: u64,
 }
 
+impl LogWant {
+    /// The indexes `lo..=end` of the window this asks for, among `nodes` (whose longest log
+    /// ends the tail).
+    pub fn range(&self, nodes: &[crate::cluster::NodeState]) -> (Index, Index) {
+        let highest = nodes
+            .iter()
+            .map(|n| n.status.last_log_index)
+            .max()
+            .unwrap_or(0);
+        let end = self.end.unwrap_or(highest).min(highest);
+        let lo = end.saturating_sub(self.len.saturating_sub(1)).max(1);
+        (lo, end)
+    }
+}
+
 impl Default for LogWant {
     fn default() -> Self {
         LogWant { end: None, len: 64 }
@@ -106,14 +121,7 @@ pub async fn capture(
     let status = cluster.status();
     let in_flight = cluster.in_flight();
     let links = link_faults(cluster, &status);
-    let highest = status
-        .nodes
-        .iter()
-        .map(|n| n.status.last_log_index)
-        .max()
-        .unwrap_or(0);
-    let end = want.end.unwrap_or(highest).min(highest);
-    let lo = end.saturating_sub(want.len.saturating_sub(1)).max(1);
+    let (lo, end) = want.range(&status.nodes);
     let mut logs = BTreeMap::new();
     let mut kv = BTreeMap::new();
     for n in &status.nodes {

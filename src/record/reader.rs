@@ -410,13 +410,7 @@ impl Recording {
         let i = self.frames.partition_point(|f| f.t <= t);
         let f = &self.frames[i.checked_sub(1)?];
         let nodes: Vec<NodeState> = f.nodes.iter().map(|n| (**n).clone()).collect();
-        let highest = nodes
-            .iter()
-            .map(|n| n.status.last_log_index)
-            .max()
-            .unwrap_or(0);
-        let end = want.end.unwrap_or(highest).min(highest);
-        let lo = end.saturating_sub(want.len.saturating_sub(1)).max(1);
+        let (lo, end) = want.range(&nodes);
         let logs = f
             .logs
             .iter()
