@@ -229,6 +229,11 @@ impl DiskStorage {
             .map_err(|e| io_error("cannot create", &snapshots, e))?;
         if fsync {
             sync_dir(&*disk, dir)?;
+            // The node directory's own entry too: a directory created now is lost on a power
+            // cut until its parent is synced, and everything in it with it.
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                sync_dir(&*disk, parent)?;
+            }
         }
         let hard_state = hard_state::read(&*disk, dir)?;
         let mut wal = wal::Wal::open(Arc::clone(&disk), dir, fsync, options.segment_bytes)?;
