@@ -21,6 +21,9 @@ use crate::engine::sim::{play_each, Ending, Played as Step, Run, RunError, Setti
 use crate::observe::cluster_view::ClusterView;
 use crate::record::{Encoder, Header, NoteKind, Recording};
 
+/// The longest run a lab plays: an hour of simulated time (its recording is held in memory).
+const MAX_LENGTH: Duration = Duration::from_secs(3_600);
+
 /// Runs `raftlab lab`.
 pub fn main(args: LabArgs) -> ExitCode {
     let fail = |e: &dyn std::fmt::Display| {
@@ -31,6 +34,15 @@ pub fn main(args: LabArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
+    let until = args.play_for.unwrap_or_else(|| default_length(&run));
+    if until > MAX_LENGTH {
+        return fail(&format!(
+            "a lab run plays at most {} s of simulated time (asked for {} s): choose --for or \
+             earlier actions",
+            MAX_LENGTH.as_secs(),
+            until.as_secs()
+        ));
+    }
     if let Some(path) = &args.save {
         if let Err(e) = std::fs::write(path, run.to_file()) {
             return fail(&format!("cannot write {}: {e}", path.display()));
@@ -40,7 +52,6 @@ pub fn main(args: LabArgs) -> ExitCode {
     if args.share {
         println!("{}", run.share());
     }
-    let until = args.play_for.unwrap_or_else(|| default_length(&run));
     let title = title(&run);
     let played = match record_run(run, until, &title) {
         Ok(p) => p,

@@ -185,6 +185,8 @@ fn bad_runs_are_one_line_errors_that_change_nothing() {
         ),
         (vec!["--unsafe", "local-reads"], "not on the sim"),
         (vec!["--unsafe", "be-sloppy"], "be-sloppy"),
+        (vec!["--for", "61m"], "at most 3600 s"),
+        (vec!["--do", "5000s heal"], "at most 3600 s"),
     ];
     for (mut args, says) in cases {
         args.extend(["--headless", "--save", &saved]);
