@@ -26,18 +26,7 @@ use crate::raft::{MessageKind, NodeId, Term};
 use crate::record::Recording;
 
 /// Every message kind, in the order of the legend.
-pub const KINDS: [MessageKind; 10] = [
-    MessageKind::RequestVote,
-    MessageKind::RequestVoteReply,
-    MessageKind::PreVote,
-    MessageKind::PreVoteReply,
-    MessageKind::AppendEntries,
-    MessageKind::Heartbeat,
-    MessageKind::AppendEntriesReply,
-    MessageKind::InstallSnapshot,
-    MessageKind::InstallSnapshotReply,
-    MessageKind::TimeoutNow,
-];
+pub const KINDS: [MessageKind; 10] = MessageKind::ALL;
 
 /// The part of a run to draw, in cluster time (`None`: from the start / to the end).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! Numbers and sizes as a person reads them, wherever a run is shown: the dashboard and a
+//! Numbers, sizes and dates as a person reads them, wherever a run is shown: the dashboard and a
 //! recording's summary. `1,048,576 B`, not `1048576`.
 
 /// A size in bytes with thousands separators: `1,024 B`.
@@ -26,6 +26,20 @@ pub fn percent(done: u64, total: u64) -> u64 {
     } else {
         (u128::from(done.min(total)) * 100 / u128::from(total)) as u64
     }
+}
+
+/// The civil date (year, month 1–12, day 1–31) of a day counted from 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`).
+pub fn civil_date(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 #[cfg(test)]

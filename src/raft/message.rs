@@ -185,6 +185,20 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
+    /// Every kind, requests before their replies (the order of a legend).
+    pub const ALL: [MessageKind; 10] = [
+        MessageKind::RequestVote,
+        MessageKind::RequestVoteReply,
+        MessageKind::PreVote,
+        MessageKind::PreVoteReply,
+        MessageKind::AppendEntries,
+        MessageKind::Heartbeat,
+        MessageKind::AppendEntriesReply,
+        MessageKind::InstallSnapshot,
+        MessageKind::InstallSnapshotReply,
+        MessageKind::TimeoutNow,
+    ];
+
     /// Short name, for display.
     pub fn as_str(self) -> &'static str {
         match self {
