@@ -6,10 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use raftlab::cli::lab::record_run;
 use raftlab::engine::sim::{Run, Settings, Timed};
 use raftlab::observe::cluster_view::LogWant;
-use raftlab::record::Recording;
+use raftlab::record::{record_run, Recording};
 
 /// A run of `secs` seconds with a write every second.
 fn run_of(secs: u64) -> Run {

@@ -43,13 +43,16 @@
 //!
 //! - `format`: the lines' types, shared by both sides;
 //! - `writer`: [`Encoder`] (captures to lines) and [`Recorder`] (a task writing a live run);
-//! - `reader`: [`Recording`] (a file read back, asked for what was on screen at any time).
+//! - `reader`: [`Recording`] (a file read back, asked for what was on screen at any time);
+//! - `lab`: [`record_run`] (a lab run played on the simulator, as a recording).
 
 mod format;
+mod lab;
 mod reader;
 mod writer;
 
 pub use format::{command_line, Header, NoteKind, FORMAT};
+pub use lab::{record_run, Played};
 pub use reader::{Note, RecordError, Recording};
 pub use writer::{
     op_text, Encoder, RecordOptions, RecordSummary, Recorder, FRAME_EVERY, LOG_WINDOW,

@@ -8,10 +8,10 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use raftlab::cli::lab::{record_run, BUILTIN};
+use raftlab::cli::lab::BUILTIN;
 use raftlab::engine::sim::{play, Action, Run, Settings, Timed};
 use raftlab::observe::cluster_view::LogWant;
-use raftlab::record::Recording;
+use raftlab::record::{record_run, Recording};
 
 fn lab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_raftlab"))
