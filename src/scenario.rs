@@ -395,6 +395,10 @@ fn forbidden(cmd: &PromptCommand) -> bool {
             | PromptCommand::Quit
             | PromptCommand::History
             | PromptCommand::HistorySave(_)
+            | PromptCommand::Save(_)
+            | PromptCommand::Share
+            | PromptCommand::Branches
+            | PromptCommand::Branch(_)
             | PromptCommand::Nemesis(_)
             | PromptCommand::NemesisStop
     )

@@ -26,6 +26,7 @@ pub mod input;
 /// The prompt's language lives in the command layer; re-exported where the dashboard uses it.
 pub use crate::command::prompt;
 pub mod jobs;
+pub mod lab;
 pub mod narration;
 pub mod replay;
 pub mod view;

@@ -204,6 +204,16 @@ pub struct LabArgs {
     pub theme: Option<ThemeArg>,
 }
 
+/// Which engine runs behind the dashboard.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineArg {
+    /// The real gRPC cluster, in real time.
+    #[default]
+    Live,
+    /// The deterministic simulator, in simulated time.
+    Sim,
+}
+
 /// Flags of `raftlab replay`.
 #[derive(Debug, Args, Clone)]
 pub struct ReplayArgs {
@@ -448,6 +458,11 @@ pub struct UiArgs {
     /// Seed of the nodes' election timeouts and of the network's random choices.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// What runs behind the dashboard: live (real nodes speaking gRPC on 127.0.0.1, in real
+    /// time) or sim (the same core on the deterministic simulator: rewind, branches, runs to
+    /// share; see `raftlab lab`).
+    #[arg(long, value_enum, default_value_t = EngineArg::Live)]
+    pub engine: EngineArg,
     /// Colours: color, or mono (also chosen when NO_COLOR is set).
     #[arg(long, value_enum)]
     pub theme: Option<ThemeArg>,

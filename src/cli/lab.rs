@@ -1,12 +1,11 @@
-//! `raftlab lab`: a run (from a file, a share string, or flags) played on the simulator and
-//! opened in the replay dashboard, or printed with `--headless`.
+//! `raftlab lab` (and `raftlab --engine sim`): a run (from a file, a share string, or flags)
+//! opened on the sim engine's dashboard, or played and printed with `--headless`.
 //!
 //! ```text
 //!   FILE | --run STRING | flags ─► Run (+ --do actions) ─► --save FILE, --share
-//!        ─► record::record_run(run, for) (the simulator's frames, events, notes as lines)
-//!                                                     ├─► --record FILE
-//!                                                     └─► replay dashboard (the slider travels)
-//!        --headless: outcomes, end state, safety verdict on stdout (exit 1 if broken)
+//!        ├─► TimeMachine ─► tui::lab (plays as it goes; keys act; rewind, branches)
+//!        └─► --headless / --record FILE: record::record_run(run, for) (frames, events, notes)
+//!              --headless: outcomes, end state, safety verdict on stdout (exit 1 if broken)
 //! ```
 //!
 //! Everything is read and checked before the terminal is touched: a bad file, string, flag or
@@ -17,11 +16,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::args::LabArgs;
-use crate::engine::sim::{Run, RunError, Settings, Timed};
-use crate::record::{record_run, Played, Recording};
-
-/// The longest run a lab plays: an hour of simulated time (its recording is held in memory).
-const MAX_LENGTH: Duration = Duration::from_secs(3_600);
+use crate::engine::sim::travel::TimeMachine;
+use crate::engine::sim::{Run, RunError, Settings, Timed, MAX_LENGTH};
+use crate::record::{record_run, Played};
 
 /// Runs `raftlab lab`.
 pub fn main(args: LabArgs) -> ExitCode {
@@ -52,31 +49,39 @@ pub fn main(args: LabArgs) -> ExitCode {
         println!("{}", run.share());
     }
     let title = title(&run);
-    let played = match record_run(run, until, &title) {
-        Ok(p) => p,
-        Err(e) => return fail(&e),
-    };
-    if let Some(path) = &args.record {
-        if let Err(e) = std::fs::write(path, &played.recording) {
-            return fail(&format!("cannot write {}: {e}", path.display()));
-        }
-    }
-    if args.headless {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(report(&played).as_bytes());
-        return if played.ending.broken.is_some() {
-            ExitCode::FAILURE
-        } else {
-            ExitCode::SUCCESS
+    if args.headless || args.record.is_some() {
+        let played = match record_run(run.clone(), until, &title) {
+            Ok(p) => p,
+            Err(e) => return fail(&e),
         };
+        if let Some(path) = &args.record {
+            if let Err(e) = std::fs::write(path, &played.recording) {
+                return fail(&format!("cannot write {}: {e}", path.display()));
+            }
+        }
+        if args.headless {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(report(&played).as_bytes());
+            return if played.ending.broken.is_some() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
     }
     if args.share && !std::io::stdout().is_terminal() {
         // The string went to a pipe: that was the point.
         return ExitCode::SUCCESS;
     }
-    let recording = match Recording::parse(played.recording.as_bytes()) {
-        Ok(r) => r,
-        Err(e) => return fail(&format!("the played run did not read back: {e}")),
+    open(run, title, args.theme)
+}
+
+/// Opens the lab dashboard on `run`, playing from moment 0 (its actions happen as their
+/// moments come).
+pub fn open(run: Run, title: String, theme: Option<super::ThemeArg>) -> ExitCode {
+    let fail = |e: &dyn std::fmt::Display| {
+        eprintln!("raftlab lab: {e}");
+        ExitCode::from(2)
     };
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return fail(&"the dashboard needs a terminal (--headless prints the run instead)");
@@ -86,11 +91,15 @@ pub fn main(args: LabArgs) -> ExitCode {
         Err(code) => return code,
     };
     let mut config = loaded.config;
-    super::config::apply_theme_flag(&mut config, args.theme);
+    super::config::apply_theme_flag(&mut config, theme);
     crate::tui::action::install(loaded.keymap);
+    let machine = match TimeMachine::new(run) {
+        Ok(m) => m,
+        Err(e) => return fail(&e),
+    };
     super::run_async(
         None,
-        crate::tui::replay::run(recording, title, 1.0, super::config::theme(&config)),
+        crate::tui::lab::run(machine, title, super::config::theme(&config)),
     )
 }
 
@@ -151,7 +160,7 @@ fn default_length(run: &Run) -> Duration {
 }
 
 /// `lab · 5 nodes · seed 1 · teach`.
-fn title(run: &Run) -> String {
+pub fn title(run: &Run) -> String {
     let s = &run.settings;
     let mut t = format!(
         "lab · {} nodes · seed {} · {}",

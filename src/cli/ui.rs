@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use super::args::{StorageKind, UiArgs};
+use super::args::{EngineArg, StorageKind, UiArgs};
 use crate::config::Config;
 
 /// Runs the dashboard: a bad config file is one line on stderr and exit 2, before anything
@@ -16,6 +16,18 @@ pub fn main(args: UiArgs) -> ExitCode {
     };
     let mut settings = loaded.config;
     super::config::apply_ui_flags(&mut settings, &args);
+    if args.engine == EngineArg::Sim {
+        return match sim_run(&settings, &args) {
+            Ok(run) => {
+                let title = super::lab::title(&run);
+                super::lab::open(run, title, args.theme)
+            }
+            Err(e) => {
+                eprintln!("raftlab: --engine sim: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let logs = super::config::log_place(loaded.places.as_ref(), &settings);
     crate::tui::action::install(loaded.keymap);
     super::with_storage(&args.storage.clone(), StorageKind::Disk, |storage| {
@@ -23,6 +35,40 @@ pub fn main(args: UiArgs) -> ExitCode {
         ui.logs = logs;
         super::run_async(None, crate::tui::run(ui))
     })
+}
+
+/// The run `--engine sim` starts: the dashboard's nodes, preset, seed and rules on the
+/// simulator. What the sim engine does not have is a one-line error.
+fn sim_run(settings: &Config, args: &UiArgs) -> Result<crate::engine::sim::Run, String> {
+    if args.record.is_some() {
+        return Err(
+            "--record is for the live engine; raftlab lab --record FILE records a run".into(),
+        );
+    }
+    let rules = settings.rules();
+    if rules.pre_vote != rules.check_quorum {
+        return Err(
+            "the sim engine runs PreVote and CheckQuorum both on, or both off (--paper)".into(),
+        );
+    }
+    if rules.read_mode != crate::raft::ReadMode::Safe {
+        return Err("--read-mode is not on the sim engine yet".into());
+    }
+    let unsafe_rules = crate::node::UnsafeRule::ALL
+        .into_iter()
+        .filter(|r| rules.is_on(*r))
+        .map(|r| r.name().to_string())
+        .collect();
+    let run = crate::engine::sim::Run::new(crate::engine::sim::Settings {
+        nodes: settings.nodes.value as usize,
+        seed: args.seed,
+        preset: settings.preset.value,
+        paper: !rules.pre_vote,
+        unsafe_rules,
+        max_append: None,
+    });
+    run.validate().map_err(|e| e.to_string())?;
+    Ok(run)
 }
 
 /// The dashboard's configuration from its flags and the environment (NO_COLOR) alone, without

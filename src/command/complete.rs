@@ -169,7 +169,7 @@ mod tests {
         assert_eq!(complete("  he", N), strings(&["  heal ", "  help "]));
         assert_eq!(
             complete("s", N),
-            strings(&["slow ", "snapshot ", "speed ", "step "])
+            strings(&["save ", "share ", "slow ", "snapshot ", "speed ", "step "])
         );
         assert_eq!(complete("sn", N), strings(&["snapshot "]));
         assert_eq!(complete("zz", N), Vec::<String>::new());

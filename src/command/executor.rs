@@ -553,6 +553,10 @@ pub async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
             found(c.deliver_message(id), text, id)
         }
         PromptCommand::Challenge(_) | PromptCommand::Hint => Err(FaultError::DashboardOnly),
+        PromptCommand::Save(_)
+        | PromptCommand::Share
+        | PromptCommand::Branches
+        | PromptCommand::Branch(_) => Err(FaultError::LabOnly),
         other => Err(FaultError::NotAClusterCommand(other)),
     };
     match outcome {
@@ -671,6 +675,8 @@ pub enum FaultError {
     NotAClusterCommand(PromptCommand),
     /// Challenges and hints live on the dashboard.
     DashboardOnly,
+    /// Runs and branches belong to the sim engine's lab.
+    LabOnly,
 }
 
 impl fmt::Display for FaultError {
@@ -680,6 +686,10 @@ impl fmt::Display for FaultError {
             FaultError::NoMessage(id) => write!(f, "no message #{id} in flight"),
             FaultError::NotAClusterCommand(cmd) => write!(f, "{cmd} is not a cluster command"),
             FaultError::DashboardOnly => f.write_str("only on the dashboard"),
+            FaultError::LabOnly => f.write_str(
+                "only on the sim engine (raftlab --engine sim, raftlab lab): a live cluster has \
+                 no run to save and no branches",
+            ),
         }
     }
 }

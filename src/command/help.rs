@@ -11,6 +11,14 @@ pub struct CommandHelp {
     pub summary: &'static str,
 }
 
+impl CommandHelp {
+    /// Whether only the sim engine's lab has it (its summary starts `lab:`): the live
+    /// dashboard's help leaves it out.
+    pub fn lab_only(&self) -> bool {
+        self.summary.starts_with("lab:")
+    }
+}
+
 /// Every command of the prompt, in the order the help overlay shows them. The first word of each
 /// `usage` is the command's canonical name, which [`complete`] offers.
 pub const COMMANDS: &[CommandHelp] = &[
@@ -139,6 +147,22 @@ pub const COMMANDS: &[CommandHelp] = &[
         summary: "operations and verdict; save: as JSON lines",
     },
     CommandHelp {
+        usage: "save FILE",
+        summary: "lab: write the run (settings, seed, actions)",
+    },
+    CommandHelp {
+        usage: "share",
+        summary: "lab: the run as a string for raftlab lab --run",
+    },
+    CommandHelp {
+        usage: "branches",
+        summary: "lab: the branches acting in the past made",
+    },
+    CommandHelp {
+        usage: "branch N",
+        summary: "lab: switch to branch N",
+    },
+    CommandHelp {
         usage: "challenge [NAME]",
         summary: "start a challenge (dashboard); no NAME: list",
     },
@@ -190,6 +214,10 @@ pub(crate) enum Kind {
     Deliver,
     Nemesis,
     History,
+    Save,
+    Share,
+    Branches,
+    Branch,
     Challenge,
     Hint,
     Help,
@@ -198,7 +226,7 @@ pub(crate) enum Kind {
 
 impl Kind {
     #[cfg(test)]
-    const ALL: [Kind; 35] = [
+    const ALL: [Kind; 39] = [
         Kind::Put,
         Kind::Get,
         Kind::Del,
@@ -230,6 +258,10 @@ impl Kind {
         Kind::Deliver,
         Kind::Nemesis,
         Kind::History,
+        Kind::Save,
+        Kind::Share,
+        Kind::Branches,
+        Kind::Branch,
         Kind::Challenge,
         Kind::Hint,
         Kind::Help,
@@ -270,6 +302,10 @@ impl Kind {
             "deliver" => Kind::Deliver,
             "nemesis" => Kind::Nemesis,
             "history" => Kind::History,
+            "save" => Kind::Save,
+            "share" => Kind::Share,
+            "branches" => Kind::Branches,
+            "branch" => Kind::Branch,
             "challenge" => Kind::Challenge,
             "hint" => Kind::Hint,
             "help" | "?" => Kind::Help,
@@ -312,6 +348,10 @@ impl Kind {
             Kind::Deliver => "deliver",
             Kind::Nemesis => "nemesis",
             Kind::History => "history",
+            Kind::Save => "save",
+            Kind::Share => "share",
+            Kind::Branches => "branches",
+            Kind::Branch => "branch",
             Kind::Challenge => "challenge",
             Kind::Hint => "hint",
             Kind::Help => "help",

@@ -466,6 +466,27 @@ pub fn parse(line: &str, nodes: usize) -> Result<PromptCommand, PromptError> {
         Kind::Deliver => PromptCommand::DeliverMessage(cx.one_message()?),
         Kind::Nemesis => cx.nemesis()?,
         Kind::History => cx.history()?,
+        Kind::Save => match cx.args {
+            [] => return Err(cx.missing("FILE")),
+            [file] if file.text.is_empty() => {
+                return Err(PromptError::new(
+                    PromptErrorKind::EmptyFile { usage: cx.usage() },
+                    file.span,
+                ))
+            }
+            [file] => PromptCommand::Save(file.text.clone()),
+            _ => return Err(cx.too_many(1)),
+        },
+        Kind::Share => cx.none(PromptCommand::Share)?,
+        Kind::Branches => cx.none(PromptCommand::Branches)?,
+        Kind::Branch => {
+            let [word] = cx.exactly()?;
+            let n = cx.number(word)?;
+            if !(n >= 1.0 && n.fract() == 0.0 && n <= u32::MAX as f64) {
+                return Err(cx.not_positive(Some("the branch number"), word));
+            }
+            PromptCommand::Branch(n as usize)
+        }
         Kind::Challenge => match cx.args {
             [] => PromptCommand::Challenge(None),
             [name] => PromptCommand::Challenge(Some(name.text.clone())),

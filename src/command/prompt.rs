@@ -229,6 +229,14 @@ pub enum PromptCommand {
     History,
     /// `history save FILE`: writes the recorded operations to FILE as JSON lines.
     HistorySave(String),
+    /// `save FILE`: the lab's run to FILE (the sim engine only).
+    Save(String),
+    /// `share`: the lab's run as a share string (the sim engine only).
+    Share,
+    /// `branches`: the lab's branches (the sim engine only).
+    Branches,
+    /// `branch N`: switch to the lab's branch N, counted from 1 (the sim engine only).
+    Branch(usize),
     /// `challenge NAME`: starts a challenge on the dashboard; `challenge` alone lists them.
     Challenge(Option<String>),
     /// `hint`: the running challenge's next hint (the dashboard's `H`).
@@ -346,6 +354,10 @@ impl fmt::Display for PromptCommand {
             PromptCommand::Challenge(Some(name)) => write!(f, "challenge {}", Word(name)),
             PromptCommand::Hint => f.write_str("hint"),
             PromptCommand::HistorySave(file) => write!(f, "history save {}", Word(file)),
+            PromptCommand::Save(file) => write!(f, "save {}", Word(file)),
+            PromptCommand::Share => f.write_str("share"),
+            PromptCommand::Branches => f.write_str("branches"),
+            PromptCommand::Branch(n) => write!(f, "branch {n}"),
             PromptCommand::Help => f.write_str("help"),
             PromptCommand::Quit => f.write_str("quit"),
         }

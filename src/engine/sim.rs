@@ -18,6 +18,7 @@
 //! snapshots by hand, per-link delay and loss, and dropping or delivering a chosen message.
 
 pub mod run;
+pub mod travel;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -35,6 +36,9 @@ pub use run::{Action, Run, RunError, Settings, Timed, RUN_FORMAT};
 
 /// How often [`play`] captures a frame (as the live recorder does).
 pub const FRAME_EVERY: Duration = Duration::from_millis(100);
+
+/// The longest run the lab plays: an hour of simulated time.
+pub const MAX_LENGTH: Duration = Duration::from_secs(3_600);
 
 /// Timeline records the simulator keeps between two reads of the lab (many more than one
 /// frame's worth at any speed).

@@ -193,6 +193,16 @@ impl Simulator {
         &self.timeline
     }
 
+    /// Drops the timeline's records once read (see [`Timeline::forget`]).
+    pub fn forget_timeline(&mut self) {
+        self.timeline.forget();
+    }
+
+    /// When the next pending event (a tick or a delivery) happens, in microseconds.
+    pub fn next_event_at(&self) -> Option<u64> {
+        self.queue.first_key_value().map(|((at, _), _)| *at)
+    }
+
     /// Records a note of the test's own in the timeline (shown with faults).
     pub fn note(&mut self, what: impl Into<String>) {
         self.timeline.push(self.now, Record::Note(what.into()));

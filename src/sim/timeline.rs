@@ -120,6 +120,12 @@ impl Timeline {
     pub fn total(&self) -> u64 {
         self.total
     }
+
+    /// Drops every record kept (the count goes on): for a reader that has taken them all and
+    /// keeps copies of the simulator (the lab's checkpoints), so that no copy carries them.
+    pub fn forget(&mut self) {
+        self.records.clear();
+    }
 }
 
 /// A broken safety property, with what is needed to reproduce it.

@@ -713,14 +713,14 @@ fn replay_bindings() -> Vec<KeyBinding> {
             &[shift(KeyCode::Right), key('.')],
             ". ⇧→",
             r(NextFrame),
-            "next frame (~100 ms)",
+            "next frame (~100 ms; lab: next event)",
             (",.", "frame", 2),
         ),
         row(
             &[shift(KeyCode::Left), key(',')],
             ", ⇧←",
             r(PrevFrame),
-            "previous frame",
+            "previous frame (lab: event)",
         ),
         shown(
             &[code(KeyCode::PageDown)],
@@ -742,7 +742,12 @@ fn replay_bindings() -> Vec<KeyBinding> {
             "to the start",
             ("Home End", "", 4),
         ),
-        row(&[code(KeyCode::End)], "End", r(End), "to the end"),
+        row(
+            &[code(KeyCode::End)],
+            "End",
+            r(End),
+            "to the end (lab: as far as played)",
+        ),
         shown(
             &[key('+'), key('=')],
             "+",

@@ -816,7 +816,11 @@ impl AppState {
     /// Applies one action; returns the effects for the cluster.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
-        if self.replay.is_some() && !super::replay::allowed_in_replay(&action) {
+        let read_only = self
+            .replay
+            .as_ref()
+            .is_some_and(|r| r.recording().is_some());
+        if read_only && !super::replay::allowed_in_replay(&action) {
             self.status_line = super::replay::READ_ONLY.to_string();
             return Vec::new();
         }
@@ -1217,7 +1221,7 @@ impl AppState {
         };
         match name {
             _ if self.replay.is_some() => {
-                self.status_line = "error: challenge: not in a replay".into();
+                self.status_line = "error: challenge: not in a replay or the lab".into();
             }
             _ if self.narration.is_some() => {
                 self.status_line = "error: challenge: a scenario is running".into();

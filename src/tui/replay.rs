@@ -26,6 +26,7 @@ use super::action::{Action, ReplayAction};
 use super::app::{AppState, Theme};
 
 use crate::command::prompt::PromptCommand;
+use crate::engine::sim::travel::TimeMachine;
 use crate::observe::cluster_view::LogWant;
 use crate::record::Recording;
 
@@ -35,11 +36,21 @@ pub const SPEEDS: [f64; 7] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0];
 pub const READ_ONLY: &str =
     "replay: read-only (this is a recording; keys that act on a cluster do nothing)";
 
+/// What a replay moves along: a recording, or the sim engine's lab (which plays as it goes and
+/// takes actions, see [`super::lab`]).
+#[derive(Clone)]
+pub enum Tape {
+    /// `raftlab replay FILE`: read-only.
+    Recording(Arc<Recording>),
+    /// `raftlab lab`, `raftlab --engine sim`: the run on the simulator, with its branches.
+    Lab(Box<TimeMachine>),
+}
+
 /// Where a replay is.
 #[derive(Clone)]
 pub struct ReplayState {
-    /// The recording.
-    pub recording: Arc<Recording>,
+    /// What it moves along.
+    pub tape: Tape,
     /// Where it came from (shown in the footer and help).
     pub source: String,
     /// Cluster time shown.
@@ -52,6 +63,10 @@ pub struct ReplayState {
     pub narration: Option<String>,
     /// The log window the cluster-derived state was built with.
     pub built_want: LogWant,
+    /// What the last command said in a lab, shown until the next one.
+    pub message: Option<String>,
+    /// Share strings asked for in a lab (`:share`), printed on the way out.
+    pub shared: Vec<String>,
 }
 
 impl std::fmt::Debug for ReplayState {
@@ -66,19 +81,44 @@ impl std::fmt::Debug for ReplayState {
 }
 
 impl ReplayState {
-    /// Cluster time of the recording's first frame.
+    /// Cluster time of the recording's first frame (a lab's 0).
     pub fn start(&self) -> Duration {
-        self.recording.start()
+        match &self.tape {
+            Tape::Recording(r) => r.start(),
+            Tape::Lab(_) => Duration::ZERO,
+        }
     }
 
-    /// Cluster time of its end.
+    /// Cluster time of its end (how far a lab's branch has been played).
     pub fn end(&self) -> Duration {
-        self.recording.end()
+        match &self.tape {
+            Tape::Recording(r) => r.end(),
+            Tape::Lab(m) => m.frontier().max(self.position),
+        }
     }
 
-    /// Whether the position is at the end.
+    /// Whether the position is at the end (a lab ends only where safety broke).
     pub fn at_end(&self) -> bool {
-        self.position >= self.end()
+        match &self.tape {
+            Tape::Recording(_) => self.position >= self.end(),
+            Tape::Lab(m) => m.broken().is_some(),
+        }
+    }
+
+    /// The recording, when this is one.
+    pub fn recording(&self) -> Option<&Arc<Recording>> {
+        match &self.tape {
+            Tape::Recording(r) => Some(r),
+            Tape::Lab(_) => None,
+        }
+    }
+
+    /// The lab, when this is one.
+    pub fn lab(&self) -> Option<&TimeMachine> {
+        match &self.tape {
+            Tape::Recording(_) => None,
+            Tape::Lab(m) => Some(m),
+        }
     }
 }
 
@@ -151,13 +191,15 @@ impl AppState {
         let mut state = AppState::new(nodes, theme);
         let start = recording.start();
         state.replay = Some(ReplayState {
-            recording,
+            tape: Tape::Recording(recording),
             source,
             position: start,
             playing: true,
             speed: clamp_speed(speed),
             narration: None,
             built_want: LogWant::default(),
+            message: None,
+            shared: Vec::new(),
         });
         state.seek(start);
         state
@@ -171,7 +213,10 @@ impl AppState {
         let Some(replay) = self.replay.as_mut() else {
             return;
         };
-        let r = replay.recording.clone();
+        let r = match &replay.tape {
+            Tape::Recording(r) => r.clone(),
+            Tape::Lab(_) => return self.seek_lab(t),
+        };
         let t = t.clamp(r.start(), r.end());
         replay.position = t;
         if t >= r.end() {
@@ -216,7 +261,7 @@ impl AppState {
             return;
         }
         let t = replay.position + real.mul_f64(replay.speed);
-        if t >= replay.end() {
+        if replay.recording().is_some() && t >= replay.end() {
             replay.playing = false;
         }
         self.seek(t);
@@ -228,7 +273,10 @@ impl AppState {
             return;
         };
         let pos = replay.position;
-        let r = replay.recording.clone();
+        let r = match &replay.tape {
+            Tape::Recording(r) => r.clone(),
+            Tape::Lab(_) => return self.lab_time(action),
+        };
         match action {
             ReplayAction::PlayPause => {
                 replay.playing = !replay.playing;
@@ -266,17 +314,24 @@ impl AppState {
 
 /// Runs the replay dashboard until the user quits. The caller checked that this is a terminal.
 pub async fn run(recording: Recording, source: String, speed: f64, theme: Theme) -> ExitCode {
-    let mut state = AppState::replay(Arc::new(recording), source, speed, theme);
+    let state = AppState::replay(Arc::new(recording), source, speed, theme);
+    run_state(state).await.0
+}
+
+/// Runs the dashboard on a replay's (or a lab's) `state` until the user quits; gives back the
+/// state with the exit code, once the terminal is restored.
+pub async fn run_state(mut state: AppState) -> (ExitCode, AppState) {
     let (mut terminal, guard) = super::enter_terminal();
     let result = event_loop(&mut terminal, &mut state).await;
     drop(guard);
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("raftlab replay: {e}");
+            eprintln!("raftlab: {e}");
             ExitCode::FAILURE
         }
-    }
+    };
+    (code, state)
 }
 
 async fn event_loop(
@@ -298,14 +353,16 @@ async fn event_loop(
             ev = input.next() => match ev {
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                     let was_playing = playing;
-                    // Effects never come out of a replay (cluster actions are refused).
-                    let _ = state.on_key(key);
+                    // Effects come out of a lab only (a recording refuses cluster actions).
+                    let effects = state.on_key(key);
+                    state.lab_effects(effects);
                     if !was_playing {
                         last_tick = Instant::now();
                     }
                 }
                 Some(Ok(TermEvent::Mouse(m))) => {
-                    let _ = state.on_mouse(m);
+                    let effects = state.on_mouse(m);
+                    state.lab_effects(effects);
                 }
                 Some(Ok(TermEvent::Resize(..))) => state.dirty = true,
                 Some(Ok(TermEvent::Paste(text))) => state.on_paste(&text),

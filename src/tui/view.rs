@@ -128,7 +128,8 @@ pub fn view(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame) {
         state
             .replay
             .as_ref()
-            .is_some_and(|r| r.recording.has_narration()),
+            .and_then(|r| r.recording())
+            .is_some_and(|r| r.has_narration()),
     );
     if let Some(panel) = state.zoom.filter(|p| state.has_panel(*p)) {
         // One panel between the header and the footer, for a projector.

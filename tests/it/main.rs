@@ -23,6 +23,7 @@ mod golden;
 mod guided_tmux;
 mod keys_doc;
 mod lab;
+mod lab_tmux;
 mod layers;
 mod membership;
 mod paste_tmux;

@@ -145,10 +145,27 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         (0, vec![Span::styled(" │ ? help", style::dim())]),
         gone(2),
     ]);
-    if state.replay.is_some() {
+    if let Some(replay) = &state.replay {
+        let label = match replay.lab() {
+            // The engine and the branch: a lab is not a recording.
+            Some(m) => format!(
+                " │ LAB sim engine · seed {} · branch {}/{}",
+                m.run().settings.seed,
+                m.current() + 1,
+                m.branches().len()
+            ),
+            None => " │ REPLAY".to_string(),
+        };
+        let short = match replay.lab() {
+            Some(m) => format!(" │ LAB b{}", m.current() + 1),
+            None => " │ REPLAY".to_string(),
+        };
         segments.insert(
             1,
-            vec![(0, vec![Span::styled(" │ REPLAY", style::strong())])],
+            vec![
+                (0, vec![Span::styled(label, style::strong())]),
+                (2, vec![Span::styled(short, style::strong())]),
+            ],
         );
     }
     // Rules that break Raft on purpose are never hidden: loud, and they never give way.

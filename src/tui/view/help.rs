@@ -14,6 +14,17 @@ use crate::command::prompt::COMMANDS;
 use crate::tui::action::{self, bindings, KeyBinding, Mode, DIGITS_HELP, DIGITS_LABEL};
 use crate::tui::app::AppState;
 
+/// What the help says about the lab (the sim engine).
+const LAB: [&str; 3] = [
+    "The sim engine: the same Raft core and key-value store on a simulated network, in \
+     simulated time drawn from one seed. The same run draws the same screens on any machine.",
+    "The slider is the whole run so far: seek back and every panel shows that moment. A key or \
+     command acts at the slider's moment; in the past it starts a new branch and keeps the \
+     old one (:branches, :branch N).",
+    "With an UNSAFE rule, time stops where a safety property of the paper broke; go back to see \
+     how it came to be. :save FILE and :share keep the run (raftlab lab FILE / --run STRING).",
+];
+
 /// The help overlay: every key and every command, from the same tables the handlers use. Two
 /// columns when wide enough; it scrolls (↑ ↓ PgUp PgDn) when it does not fit.
 pub fn help(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area: Rect) {
@@ -41,9 +52,12 @@ pub fn help(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area: 
     let cmd_w = right_w as usize;
     let mut commands;
     if let Some(replay) = &state.replay {
-        // A replay: its own keys first, then the live keys that only change what is shown.
+        // A replay: its own keys first, then the live keys that only change what is shown (a
+        // lab's act: all of them).
+        let lab = replay.lab().is_some();
+        let title = if lab { "Lab keys" } else { "Replay keys" };
         keys = vec![Line::from(Span::styled(
-            format!("Replay keys ({})", replay.source),
+            format!("{title} ({})", replay.source),
             style::strong(),
         ))];
         rows(&mut keys, &bindings(Mode::Replay), col_w);
@@ -65,18 +79,36 @@ pub fn help(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area: 
         };
         let shown: Vec<KeyBinding> = bindings(Mode::Main)
             .into_iter()
-            .filter(|b| crate::tui::replay::allowed_in_replay(&b.action) && !shadowed(b))
+            .filter(|b| (lab || crate::tui::replay::allowed_in_replay(&b.action)) && !shadowed(b))
             .collect();
         rows(&mut keys, &shown, col_w);
-        commands = vec![Line::from(Span::styled("A recording", style::strong()))];
-        for l in [
-            "This is a recording, not a live cluster: keys and commands that would act on a \
+        if lab {
+            commands = vec![Line::from(Span::styled("The lab", style::strong()))];
+            for l in LAB {
+                commands.extend(hang(2, "", l, cmd_w));
+            }
+            commands.push(Line::from(""));
+            commands.push(Line::from(Span::styled(
+                format!(
+                    "Commands (press {})",
+                    action::label_of(Mode::Main, &action::Action::OpenPrompt)
+                ),
+                style::strong(),
+            )));
+            for c in COMMANDS {
+                commands.extend(hang(30, &format!("  {}", c.usage), c.summary, cmd_w));
+            }
+        } else {
+            commands = vec![Line::from(Span::styled("A recording", style::strong()))];
+            for l in [
+                "This is a recording, not a live cluster: keys and commands that would act on a \
              cluster (kill, write, partition, ...) answer \"replay: read-only\". The prompt (:) \
              takes help and quit.",
-            "Every panel shows the cluster as it was at the slider's time: the frame recorded \
+                "Every panel shows the cluster as it was at the slider's time: the frame recorded \
              then (every ~100 ms), the events up to then, the last command result.",
-        ] {
-            commands.extend(hang(2, "", l, cmd_w));
+            ] {
+                commands.extend(hang(2, "", l, cmd_w));
+            }
         }
     } else {
         keys.extend(hang(13, &format!("  {DIGITS_LABEL}"), DIGITS_HELP, col_w));
@@ -96,7 +128,7 @@ pub fn help(state: &AppState, layout: &mut ViewLayout, frame: &mut Frame, area: 
             ),
             style::strong(),
         ))];
-        for c in COMMANDS {
+        for c in COMMANDS.iter().filter(|c| !c.lab_only()) {
             commands.extend(hang(30, &format!("  {}", c.usage), c.summary, cmd_w));
         }
     }

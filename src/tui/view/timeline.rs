@@ -5,7 +5,8 @@
 //! ```
 //!
 //! Play state and speed, the position, a bar with the cursor where the position is between the
-//! recording's first frame and its end, the end time, and as many replay keys as fit (they give
+//! recording's first frame and its end (in a lab: 0 and how far the branch has been played,
+//! with `┿` where the branch forked), the end time, and as many replay keys as fit (they give
 //! way first; the bar keeps at least [`MIN_BAR`] columns).
 
 use ratatui::layout::Rect;
@@ -82,10 +83,26 @@ pub fn bar(r: &ReplayState, width: usize) -> (String, String, String) {
         1.0
     };
     let cursor = ((width - 1) as f64 * frac).round() as usize;
+    let mut played: Vec<char> = "━".repeat(cursor).chars().collect();
+    let mut rest: Vec<char> = "─".repeat(width - 1 - cursor).chars().collect();
+    // A lab's branch that forked: `┿` where it parts from the one it came from.
+    let fork = r
+        .lab()
+        .and_then(|m| m.branches()[m.current()].parent)
+        .map(|(_, at)| at);
+    if let Some(at) = fork.filter(|_| total > 0.0) {
+        let f = (at.saturating_sub(r.start()).as_secs_f64() / total).clamp(0.0, 1.0);
+        let col = ((width - 1) as f64 * f).round() as usize;
+        if col < cursor {
+            played[col] = '┿';
+        } else if col > cursor {
+            rest[col - cursor - 1] = '┼';
+        }
+    }
     (
-        "━".repeat(cursor),
+        played.into_iter().collect(),
         "●".to_string(),
-        "─".repeat(width - 1 - cursor),
+        rest.into_iter().collect(),
     )
 }
 
