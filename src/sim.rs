@@ -22,6 +22,7 @@
 //! | `faults`      | crashes, restarts, partitions, cut links, clock drift, timer nudges     |
 //! | `clients`     | proposals, `one()`, ReadIndex reads, leader transfer, membership        |
 //! | `observation` | status, logs, applied commands, [`Stats`], the [`Timeline`]             |
+//! | `pending`     | what happens next ([`Pending`]); a message delivered, dropped, duplicated |
 //! | `timeline`    | [`Timeline`]: what happened, stamped with simulated time; [`Violation`]  |
 //! | `invariants`  | [`Checker`]: the safety properties of Figure 3                          |
 
@@ -30,6 +31,7 @@ mod faults;
 pub mod invariants;
 pub mod network;
 mod observation;
+mod pending;
 mod replica;
 pub mod timeline;
 
@@ -39,8 +41,9 @@ use bytes::Bytes;
 
 pub use clients::ServedRead;
 pub use invariants::{Chain, Checker};
-pub use network::{InFlight, NetConfig, SendOutcome, SimNetwork};
+pub use network::{InFlight, LinkFault, NetConfig, SendOutcome, SimNetwork};
 pub use observation::Stats;
+pub use pending::{NoSuchMessage, Pending, PendingKind};
 pub use replica::{decode_state, encode_applied};
 pub use timeline::{Record, Timeline, Violation};
 
@@ -297,40 +300,47 @@ impl Simulator {
                 self.process(id)?;
             }
             Event::Deliver(inflight) => {
-                let msg = inflight.msg;
-                let (from, to, kind) = (msg.from, msg.to, msg.kind());
-                let up = self.nodes.get(&to).is_some_and(|n| n.core.is_some());
-                let why = if !self.net.connected(from, to) {
-                    Some("link cut")
-                } else if !up {
-                    Some("receiver down")
-                } else {
-                    None
-                };
-                if let Some(why) = why {
-                    self.stats.lost += 1;
-                    self.timeline.push(
-                        self.now,
-                        Record::Lost {
-                            from,
-                            to,
-                            kind,
-                            why,
-                        },
-                    );
-                    return Ok(true);
-                }
-                self.stats.delivered += 1;
-                self.timeline.push(self.now, Record::Delivered(msg.clone()));
-                if let Some(core) = self.nodes.get_mut(&to).and_then(|n| n.core.as_mut()) {
-                    if let Err(e) = core.step(msg) {
-                        return Err(self.violation(format!("core refused a message: {e}")));
-                    }
-                }
-                self.process(to)?;
+                self.deliver(inflight)?;
             }
         }
         Ok(true)
+    }
+
+    /// Hands a message to its receiver now — or loses it, when the link is cut or the receiver
+    /// is down. Returns why it was lost, if it was.
+    fn deliver(&mut self, inflight: InFlight) -> Result<Option<&'static str>, Violation> {
+        let msg = inflight.msg;
+        let (from, to, kind) = (msg.from, msg.to, msg.kind());
+        let up = self.nodes.get(&to).is_some_and(|n| n.core.is_some());
+        let why = if !self.net.connected(from, to) {
+            Some("link cut")
+        } else if !up {
+            Some("receiver down")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            self.stats.lost += 1;
+            self.timeline.push(
+                self.now,
+                Record::Lost {
+                    from,
+                    to,
+                    kind,
+                    why,
+                },
+            );
+            return Ok(Some(why));
+        }
+        self.stats.delivered += 1;
+        self.timeline.push(self.now, Record::Delivered(msg.clone()));
+        if let Some(core) = self.nodes.get_mut(&to).and_then(|n| n.core.as_mut()) {
+            if let Err(e) = core.step(msg) {
+                return Err(self.violation(format!("core refused a message: {e}")));
+            }
+        }
+        self.process(to)?;
+        Ok(None)
     }
 
     /// Runs until simulated time `until` (microseconds).

@@ -180,7 +180,8 @@ pub struct LabArgs {
     pub max_append: Option<usize>,
     /// An action at a simulated moment, added after the run's own: `--do "2s kill 3"`,
     /// `--do "2.5s put x 1"`. Repeat for more, in time order. Actions: kill, restart,
-    /// isolate, partition, heal, link FROM TO cut|up, campaign, clock N RATE, put KEY VALUE.
+    /// isolate, partition, heal, link FROM TO cut|up|delay D|drop P, campaign, clock N RATE,
+    /// put KEY VALUE, get KEY, transfer N, deliver ID, drop ID, duplicate ID (docs/lab.md).
     #[arg(long = "do", value_name = "MOMENT ACTION")]
     pub actions: Vec<String>,
     /// How much simulated time to play (default: 10 s past the last action, at least 30 s).

@@ -14,8 +14,11 @@
 //! on any machine. The simulator checks the paper's safety properties after every step; with an
 //! unsafe rule a run can break one, and the lab stops at that step and names the property.
 //!
-//! What the lab does not have yet (see docs/lab.md): gets, membership changes, leader transfer,
-//! snapshots by hand, per-link delay and loss, and dropping or delivering a chosen message.
+//! Paused, the lab lists what happens next ([`Lab::next_events`]): each message in flight and
+//! each node's next timer, with the [`Action`] that makes it happen now.
+//!
+//! What the lab does not have yet (see docs/lab.md): membership changes, snapshots by hand,
+//! link jitter, slow nodes, and a leader's heartbeat fired early.
 
 pub mod run;
 pub mod travel;
@@ -28,7 +31,7 @@ use crate::cluster::{ClusterStatus, InFlightInfo, NodeState, Preset};
 use crate::node::{Event, EventKind};
 use crate::observe::cluster_view::{ClusterView, LogWant, LogWindow};
 use crate::raft::{Index, NodeId, Status};
-use crate::sim::{NetConfig, Record, SimConfig, Simulator};
+use crate::sim::{LinkFault, NetConfig, PendingKind, Record, SimConfig, Simulator};
 use crate::state_machine::kv::{encode_command, KvStore};
 use crate::state_machine::StateMachine;
 
@@ -56,6 +59,18 @@ pub struct SafetyBreak {
     pub what: String,
 }
 
+/// A pending event in the dashboard's terms, with the action that makes it happen now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NextEvent {
+    /// When it happens if nothing else is done (simulated time since the start).
+    pub at: Duration,
+    /// What happens, as "deliver #412 AppendEntries 1→3 t4" or "node 2's election timer fires".
+    pub text: String,
+    /// The action that makes it happen now (`deliver ID`, `campaign N`); none for a leader's
+    /// heartbeat, which the core cannot send early.
+    pub action: Option<Action>,
+}
+
 /// One node's key-value store, as applied so far.
 #[derive(Clone, Default)]
 struct NodeKv {
@@ -80,6 +95,10 @@ pub struct Lab {
     events: Vec<Event>,
     notes: Vec<(Duration, String)>,
     broken: Option<SafetyBreak>,
+    /// `get` actions asked and not yet answered: read context → key.
+    gets: BTreeMap<u64, String>,
+    /// Reads the simulator served that were already looked at.
+    reads_seen: usize,
 }
 
 impl Lab {
@@ -130,6 +149,8 @@ impl Lab {
             events: Vec::new(),
             notes: Vec::new(),
             broken: None,
+            gets: BTreeMap::new(),
+            reads_seen: 0,
         };
         lab.observe();
         Ok(lab)
@@ -340,6 +361,68 @@ impl Lab {
                     None => "no leader to take it".to_string(),
                 }
             }
+            Action::Deliver(id) => {
+                let Some(what) = sim.message(*id).map(describe) else {
+                    return Ok(format!("no message #{id} is in flight"));
+                };
+                match sim.deliver_now(*id)? {
+                    Ok(None) => format!("delivered {what} now"),
+                    Ok(Some(why)) => format!("{what} lost: {why}"),
+                    Err(e) => e.to_string(),
+                }
+            }
+            Action::Drop(id) => {
+                let Some(what) = sim.message(*id).map(describe) else {
+                    return Ok(format!("no message #{id} is in flight"));
+                };
+                match sim.drop_message(*id) {
+                    Ok(()) => format!("dropped {what}"),
+                    Err(e) => e.to_string(),
+                }
+            }
+            Action::Duplicate(id) => match sim.duplicate(*id) {
+                Ok(copy) => format!("#{copy} is a copy of #{id}, due at the same moment"),
+                Err(_) => format!("no message #{id} is in flight"),
+            },
+            Action::LinkDelay { from, to, delay } => {
+                let fault = LinkFault {
+                    delay: delay.as_micros() as u64,
+                    ..sim.network().link_fault(*from, *to)
+                };
+                sim.set_link_fault(*from, *to, fault);
+                format!(
+                    "messages {from}→{to} take {}ms more from now on",
+                    delay.as_millis()
+                )
+            }
+            Action::LinkDrop { from, to, rate } => {
+                let fault = LinkFault {
+                    drop_rate: *rate,
+                    ..sim.network().link_fault(*from, *to)
+                };
+                sim.set_link_fault(*from, *to, fault);
+                format!(
+                    "{}% of messages {from}→{to} are lost from now on",
+                    (rate * 100_000.0).round() / 1_000.0
+                )
+            }
+            Action::Transfer(n) => match sim.leader() {
+                None => "no leader to hand over".to_string(),
+                Some(leader) => match sim.transfer_leader(leader, *n)? {
+                    Ok(()) => format!("node {leader} hands leadership to node {n}"),
+                    Err(e) => format!("node {leader} refused: {e}"),
+                },
+            },
+            Action::Get(key) => match sim.leader() {
+                None => "no leader to ask".to_string(),
+                Some(leader) => match sim.read_index(leader)? {
+                    Ok(ctx) => {
+                        self.gets.insert(ctx, key.clone());
+                        format!("asked node {leader} (a ReadIndex read: the answer follows)")
+                    }
+                    Err(e) => format!("node {leader} refused: {e}"),
+                },
+            },
         })
     }
 
@@ -403,6 +486,7 @@ impl Lab {
             }
         }
         self.seen = timeline.total();
+        self.answer_gets();
         for id in self.sim.ids() {
             if let Some(s) = self.sim.status(id) {
                 self.last_status.insert(id, s);
@@ -420,6 +504,73 @@ impl Lab {
             }
             kv.applied = applied.len();
         }
+    }
+
+    /// What happens next if nothing else is done, earliest first (at most `limit`): each
+    /// message in flight and each node's next timer, with the action that makes it happen now.
+    pub fn next_events(&self, limit: usize) -> Vec<NextEvent> {
+        self.sim
+            .pending()
+            .into_iter()
+            .take(limit)
+            .map(|p| {
+                let at = Duration::from_micros(p.at);
+                let (text, action) = match p.what {
+                    PendingKind::Delivery {
+                        id,
+                        from,
+                        to,
+                        kind,
+                        term,
+                        ..
+                    } => (
+                        format!("deliver #{id} {} {from}→{to} t{term}", kind.as_str()),
+                        Some(Action::Deliver(id)),
+                    ),
+                    PendingKind::ElectionTimeout { node } => (
+                        format!("node {node}'s election timer fires"),
+                        Some(Action::Campaign(node)),
+                    ),
+                    PendingKind::Heartbeat { node } => {
+                        (format!("node {node} sends heartbeats"), None)
+                    }
+                };
+                NextEvent { at, text, action }
+            })
+            .collect()
+    }
+
+    /// Turns the reads of `get` actions that a leader confirmed since the last look into
+    /// outcomes: the key's value as of the read index, on the node that served it.
+    fn answer_gets(&mut self) {
+        let served = self.sim.reads_served();
+        for read in served.iter().skip(self.reads_seen) {
+            let Some(key) = self.gets.remove(&read.ctx) else {
+                continue;
+            };
+            // The value as of the read index: the commands applied up to it.
+            let mut store = KvStore::default();
+            for (i, (_, data)) in self
+                .sim
+                .applied(read.node)
+                .iter()
+                .take(read.index as usize)
+                .enumerate()
+            {
+                if !data.is_empty() {
+                    store.apply(i as Index + 1, data);
+                }
+            }
+            let value = store.get(&key).unwrap_or("(none)");
+            self.notes.push((
+                Duration::from_micros(read.served_at),
+                format!(
+                    "get {key} → {value} (read at index {} on node {})",
+                    read.index, read.node
+                ),
+            ));
+        }
+        self.reads_seen = served.len();
     }
 }
 
@@ -503,6 +654,18 @@ pub fn play(run: Run, until: Duration) -> Result<Session, RunError> {
     })
 }
 
+/// A message in flight in a few words: "#412 AppendEntries 1→3 t4".
+fn describe(m: &crate::sim::InFlight) -> String {
+    format!(
+        "#{} {} {}→{} t{}",
+        m.id,
+        m.msg.kind().as_str(),
+        m.msg.from,
+        m.msg.to,
+        m.msg.term()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -559,6 +722,127 @@ mod tests {
         // And another seed another run.
         let c = play(run(5, 10, &[]), Duration::from_secs(12)).unwrap();
         assert_ne!(a.frames, c.frames);
+    }
+
+    #[test]
+    fn next_events_name_each_pending_event_and_the_action_that_makes_it_happen() {
+        let mut lab = Lab::new(run(3, 5, &[])).unwrap();
+        // At the start nothing is in flight: three election timers, earliest first.
+        let next = lab.next_events(10);
+        assert_eq!(next.len(), 3, "{next:?}");
+        assert!(next.windows(2).all(|w| w[0].at <= w[1].at));
+        for e in &next {
+            let Some(Action::Campaign(n)) = e.action else {
+                panic!("{e:?}")
+            };
+            assert_eq!(e.text, format!("node {n}'s election timer fires"));
+        }
+        // Doing the first one's action now starts that election at once.
+        let Some(Action::Campaign(n)) = next[0].action.clone() else {
+            unreachable!()
+        };
+        lab.act(&Action::Campaign(n)).unwrap();
+        let next = lab.next_events(usize::MAX);
+        let votes: Vec<&NextEvent> = next
+            .iter()
+            .filter(|e| matches!(e.action, Some(Action::Deliver(_))))
+            .collect();
+        assert_eq!(
+            votes.len(),
+            2,
+            "a vote request to each other node: {next:?}"
+        );
+        for e in &votes {
+            assert!(
+                e.text.starts_with("deliver #") && e.text.contains(&format!(" {n}→")),
+                "{}",
+                e.text
+            );
+        }
+        assert_eq!(lab.next_events(1).len(), 1);
+        // A leader's next timer is its heartbeat, which has no action.
+        lab.advance(Duration::from_secs(10));
+        let next = lab.next_events(usize::MAX);
+        let beats: Vec<&NextEvent> = next
+            .iter()
+            .filter(|e| e.text.ends_with("sends heartbeats"))
+            .collect();
+        assert_eq!(beats.len(), 1, "{next:?}");
+        assert_eq!(beats[0].action, None);
+    }
+
+    #[test]
+    fn messages_are_delivered_dropped_and_duplicated_by_id() {
+        let mut lab = Lab::new(run(3, 5, &[])).unwrap();
+        lab.act(&Action::Campaign(1)).unwrap();
+        let ids: Vec<u64> = lab
+            .next_events(usize::MAX)
+            .into_iter()
+            .filter_map(|e| match e.action {
+                Some(Action::Deliver(id)) => Some(id),
+                _ => None,
+            })
+            .collect();
+        let text = lab.act(&Action::Deliver(ids[0])).unwrap();
+        assert!(
+            text.starts_with(&format!("delivered #{} ", ids[0])),
+            "{text}"
+        );
+        let text = lab.act(&Action::Drop(ids[1])).unwrap();
+        assert!(text.starts_with(&format!("dropped #{} ", ids[1])), "{text}");
+        for action in [Action::Deliver(ids[1]), Action::Drop(ids[0])] {
+            let text = lab.act(&action).unwrap();
+            assert!(text.contains("is in flight"), "{action}: {text}");
+        }
+        let text = lab.act(&Action::Duplicate(424_242)).unwrap();
+        assert!(text.contains("no message #424242"), "{text}");
+    }
+
+    #[test]
+    fn a_get_answers_with_the_value_at_its_read_index() {
+        let session = play(
+            run(3, 1, &["6s put x 1", "8s get x", "9s get y"]),
+            Duration::from_secs(12),
+        )
+        .unwrap();
+        let notes: Vec<&str> = session.notes.iter().map(|(_, t)| t.as_str()).collect();
+        assert!(
+            notes
+                .iter()
+                .any(|t| t.starts_with("get x → 1 (read at index ")),
+            "{notes:?}"
+        );
+        assert!(
+            notes.iter().any(|t| t.starts_with("get y → (none)")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn a_transfer_moves_the_leader() {
+        let mut lab = Lab::new(run(3, 1, &[])).unwrap();
+        lab.advance(Duration::from_secs(8));
+        let leader = lab.sim.leader().unwrap();
+        let to = leader % 3 + 1;
+        let text = lab.act(&Action::Transfer(to)).unwrap();
+        assert_eq!(text, format!("node {leader} hands leadership to node {to}"));
+        lab.advance(Duration::from_secs(12));
+        assert_eq!(lab.sim.leader(), Some(to));
+        let text = lab.act(&Action::Transfer(to)).unwrap();
+        assert!(text.contains("refused"), "{text}");
+    }
+
+    #[test]
+    fn a_link_delay_and_drop_reach_the_simulated_network() {
+        let mut lab = Lab::new(run(3, 5, &[])).unwrap();
+        lab.act(&"link 1 2 delay 700ms".parse().unwrap()).unwrap();
+        lab.act(&"link 1 2 drop 0.5".parse().unwrap()).unwrap();
+        let fault = lab.sim.network().link_fault(1, 2);
+        assert_eq!(fault.delay, 700_000);
+        assert_eq!(fault.drop_rate, 0.5);
+        assert_eq!(lab.sim.network().link_fault(2, 1), LinkFault::default());
+        lab.act(&Action::Heal).unwrap();
+        assert_eq!(lab.sim.network().link_fault(1, 2), LinkFault::default());
     }
 
     #[test]

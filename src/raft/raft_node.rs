@@ -327,6 +327,18 @@ impl RaftNode {
         self.election_elapsed = elapsed;
     }
 
+    /// The election timer: (ticks elapsed, the randomized timeout it runs to). A follower or
+    /// candidate that is a voter times out on the tick that brings the first to the second.
+    pub fn election_timer(&self) -> (u32, u32) {
+        (self.election_elapsed, self.randomized_election_timeout)
+    }
+
+    /// Leader only: ticks since the last heartbeat; the next goes out on the tick that brings
+    /// it to the configured heartbeat interval.
+    pub fn heartbeat_elapsed(&self) -> u32 {
+        self.heartbeat_elapsed
+    }
+
     /// Appends a client command to the leader's log and starts replicating it. Returns the
     /// entry's index and term: the command is committed once an entry with that index *and*
     /// term is applied.

@@ -5,7 +5,7 @@
 
 use crate::raft::NodeId;
 
-use super::{NetConfig, Record, Simulator, Violation};
+use super::{LinkFault, NetConfig, Record, Simulator, Violation};
 
 impl Simulator {
     /// Crashes a server: it loses everything but its storage; messages to it are lost.
@@ -68,7 +68,20 @@ impl Simulator {
         self.net.set_link(from, to, up);
     }
 
-    /// Clears every partition and cut link.
+    /// Sets one direction of one link's extra delay and loss (the default clears them).
+    pub fn set_link_fault(&mut self, from: NodeId, to: NodeId, fault: LinkFault) {
+        self.timeline.push(
+            self.now,
+            Record::Fault(format!(
+                "link {from}->{to} delay {}ms drop {}",
+                fault.delay / 1_000,
+                fault.drop_rate
+            )),
+        );
+        self.net.set_link_fault(from, to, fault);
+    }
+
+    /// Clears every partition, cut link, and link delay and loss.
     pub fn heal(&mut self) {
         self.timeline.push(self.now, Record::Fault("heal".into()));
         self.net.heal();

@@ -1,5 +1,6 @@
 //! The simulator's network: messages in flight with due times, per-link cuts and partitions,
-//! random delay, loss, duplication and long reordering — all drawn from the simulator's seed.
+//! random delay, loss, duplication and long reordering, and per-link extra delay and loss — all
+//! drawn from the simulator's seed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -76,6 +77,16 @@ pub enum SendOutcome {
     Dropped,
 }
 
+/// How one directed link misbehaves beyond the network's [`NetConfig`] (as the live cluster's
+/// `link FROM TO delay D drop P`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LinkFault {
+    /// Extra one-way delay, in simulated microseconds.
+    pub delay: u64,
+    /// Probability that a message on the link is lost (on top of the network's own loss).
+    pub drop_rate: f64,
+}
+
 /// The network between the simulated servers (the live cluster's is `cluster::Network`).
 #[derive(Clone, Debug)]
 pub struct SimNetwork {
@@ -84,6 +95,8 @@ pub struct SimNetwork {
     group: BTreeMap<NodeId, u64>,
     /// Directed links cut one way, beyond partitions.
     cut: BTreeSet<(NodeId, NodeId)>,
+    /// Directed links with extra delay or loss.
+    faults: BTreeMap<(NodeId, NodeId), LinkFault>,
     next_group: u64,
     next_id: u64,
 }
@@ -95,6 +108,7 @@ impl SimNetwork {
             config,
             group: nodes.iter().map(|n| (*n, 0)).collect(),
             cut: BTreeSet::new(),
+            faults: BTreeMap::new(),
             next_group: 1,
             next_id: 1,
         }
@@ -152,6 +166,7 @@ impl SimNetwork {
             *slot = 0;
         }
         self.cut.retain(|(a, b)| *a != node && *b != node);
+        self.faults.retain(|(a, b), _| *a != node && *b != node);
     }
 
     /// Cuts or restores the directed link `from → to`.
@@ -161,6 +176,26 @@ impl SimNetwork {
         } else {
             self.cut.insert((from, to));
         }
+    }
+
+    /// Sets the extra delay and loss of the directed link `from → to` (the default clears it).
+    pub fn set_link_fault(&mut self, from: NodeId, to: NodeId, fault: LinkFault) {
+        if fault == LinkFault::default() {
+            self.faults.remove(&(from, to));
+        } else {
+            self.faults.insert((from, to), fault);
+        }
+    }
+
+    /// The extra delay and loss of the directed link `from → to`.
+    pub fn link_fault(&self, from: NodeId, to: NodeId) -> LinkFault {
+        self.faults.get(&(from, to)).copied().unwrap_or_default()
+    }
+
+    /// A fresh id for a message copy made outside [`SimNetwork::send`] (a duplicate by hand).
+    pub fn next_message_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
     }
 
     /// The partition groups (nodes that can talk), largest first; one group when healed.
@@ -174,12 +209,13 @@ impl SimNetwork {
         groups
     }
 
-    /// Clears every partition and cut.
+    /// Clears every partition, cut, and link delay and loss.
     pub fn heal(&mut self) {
         for g in self.group.values_mut() {
             *g = 0;
         }
         self.cut.clear();
+        self.faults.clear();
     }
 
     fn fresh_group(&mut self) -> u64 {
@@ -195,6 +231,11 @@ impl SimNetwork {
         if rng.chance(self.config.drop_rate) {
             return (SendOutcome::Dropped, Vec::new());
         }
+        // A link without a fault draws nothing more: runs without link faults stay as they were.
+        let link = self.link_fault(msg.from, msg.to);
+        if rng.chance(link.drop_rate) {
+            return (SendOutcome::Dropped, Vec::new());
+        }
         let copies = if rng.chance(self.config.duplicate_rate) {
             2
         } else {
@@ -202,7 +243,8 @@ impl SimNetwork {
         };
         let mut out = Vec::with_capacity(copies);
         for _ in 0..copies {
-            let mut delay = rng.range(self.config.min_delay, self.config.max_delay + 1);
+            let mut delay =
+                link.delay + rng.range(self.config.min_delay, self.config.max_delay + 1);
             if rng.chance(self.config.long_delay_rate) {
                 delay += rng.range(0, self.config.long_delay_max + 1);
             }
@@ -259,6 +301,36 @@ mod tests {
         assert!(net.connected(3, 4));
         let mut rng = Rng::new(1);
         assert_eq!(net.send(msg(1, 2), 0, &mut rng).0, SendOutcome::Cut);
+    }
+
+    #[test]
+    fn a_link_fault_delays_and_loses_only_its_own_direction() {
+        let mut net = SimNetwork::new(NetConfig::reliable(), &[1, 2]);
+        net.set_link_fault(
+            1,
+            2,
+            LinkFault {
+                delay: 300_000,
+                drop_rate: 0.5,
+            },
+        );
+        let mut rng = Rng::new(3);
+        let mut dropped = 0;
+        for _ in 0..1_000 {
+            match net.send(msg(1, 2), 0, &mut rng) {
+                (SendOutcome::Dropped, _) => dropped += 1,
+                (_, copies) => assert!(copies.iter().all(|c| c.due_at >= 301_000)),
+            }
+            let (outcome, copies) = net.send(msg(2, 1), 0, &mut rng);
+            assert_eq!(outcome, SendOutcome::Scheduled { copies: 1 });
+            assert!(copies[0].due_at <= 5_000);
+        }
+        assert!(
+            (400..600).contains(&dropped),
+            "{dropped} dropped of 1000 at 50%"
+        );
+        net.heal();
+        assert_eq!(net.link_fault(1, 2), LinkFault::default());
     }
 
     #[test]

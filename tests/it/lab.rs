@@ -1,7 +1,8 @@
 //! `raftlab lab`, the deterministic lab: runs played on the simulator, from outside (the binary:
 //! `--headless`, `--save`, `--share`, `--run`, `--record`, bad input) and from the library (the
 //! same run twice gives the same frames; a recording of a run reads back frame for frame; each
-//! unsafe rule's built-in run stops at the property it breaks).
+//! unsafe rule's built-in run stops at the property it breaks; messages delivered and dropped by
+//! id replay the same).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -9,7 +10,8 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use raftlab::cli::lab::BUILTIN;
-use raftlab::engine::sim::{play, Action, Run, Settings, Timed};
+use raftlab::engine::sim::{play, Action, Lab, Run, Settings, Timed};
+use raftlab::node::EventKind;
 use raftlab::observe::cluster_view::LogWant;
 use raftlab::record::{record_run, Recording};
 
@@ -200,6 +202,110 @@ fn bad_runs_are_one_line_errors_that_change_nothing() {
     }
 }
 
+/// Two message ids in flight at `at` in `run` (the first two the next-events list shows).
+fn two_messages_in_flight(run: &Run, at: Duration) -> (u64, u64) {
+    let mut lab = Lab::new(run.clone()).expect("a run");
+    lab.advance(at);
+    let ids: Vec<u64> = lab
+        .next_events(usize::MAX)
+        .into_iter()
+        .filter_map(|e| match e.action {
+            Some(Action::Deliver(id)) => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert!(ids.len() >= 2, "messages in flight at {at:?}: {ids:?}");
+    (ids[0], ids[1])
+}
+
+#[test]
+fn messages_delivered_and_dropped_by_id_replay_the_same_and_a_dropped_one_never_arrives() {
+    let mut run = Run::new(Settings::new(3, 2));
+    run.actions.push("6s put x 1".parse().expect("an action"));
+    let at = Duration::from_millis(6_000);
+    let (deliver, dropped) = two_messages_in_flight(&run, at);
+    run.actions
+        .push(format!("6s deliver {deliver}").parse().expect("an action"));
+    run.actions
+        .push(format!("6s drop {dropped}").parse().expect("an action"));
+    // Saved and loaded, the ids stay what they were.
+    let run = Run::from_file(&run.to_file()).expect("reads back");
+    let until = Duration::from_secs(12);
+    let a = play(run.clone(), until).expect("plays");
+    let b = play(run, until).expect("plays");
+    assert!(a.broken.is_none(), "{:?}", a.broken);
+    assert_eq!(a.frames, b.frames);
+    assert_eq!(format!("{:?}", a.events), format!("{:?}", b.events));
+    assert_eq!(a.notes, b.notes);
+    let notes: Vec<&str> = a.notes.iter().map(|(_, t)| t.as_str()).collect();
+    assert!(
+        notes
+            .iter()
+            .any(|t| t.starts_with(&format!("deliver {deliver} → delivered #{deliver} "))),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|t| t.starts_with(&format!("drop {dropped} → dropped #{dropped} "))),
+        "{notes:?}"
+    );
+    // From the moment of the actions on, neither is in flight.
+    assert_eq!(a.frames[60].at, at);
+    for id in [deliver, dropped] {
+        for f in &a.frames[60..] {
+            assert!(
+                f.in_flight.iter().all(|m| m.id != id),
+                "#{id} at {:?}",
+                f.at
+            );
+        }
+    }
+    let by_hand = a
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(&e.kind, EventKind::MessageDropped { why, .. } if why == "dropped by hand")
+        })
+        .count();
+    assert_eq!(by_hand, 1, "the dropped message is lost once, by hand");
+    // The same run without the drop: the message arrives (so the test can tell).
+    let mut kept = Run::new(Settings::new(3, 2));
+    kept.actions.push("6s put x 1".parse().expect("an action"));
+    let c = play(kept, until).expect("plays");
+    for id in [deliver, dropped] {
+        assert!(
+            c.frames[60].in_flight.iter().any(|m| m.id == id),
+            "#{id} is in flight at 6s when left alone"
+        );
+    }
+    assert!(!c.events.iter().any(|e| {
+        matches!(&e.kind, EventKind::MessageDropped { why, .. } if why == "dropped by hand")
+    }));
+}
+
+#[test]
+fn a_message_id_not_in_flight_is_a_clear_outcome_at_play_time() {
+    // An id cannot be checked before playing (ids depend on the run): it is checked when its
+    // moment comes, and the outcome says it was not there; the run goes on.
+    let mut run = Run::new(Settings::new(3, 2));
+    for a in ["3s deliver 999999", "3s drop 999999", "3s duplicate 999999"] {
+        run.actions.push(a.parse().expect("an action"));
+    }
+    let session = play(run, Duration::from_secs(5)).expect("plays");
+    assert!(session.broken.is_none());
+    let notes: Vec<&str> = session.notes.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    for t in notes {
+        assert!(t.contains("no message #999999 is in flight"), "{t}");
+    }
+    // A word that is not an id is refused when the file is read.
+    let out = lab(&["--do", "1s deliver soon", "--headless"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not a message id"), "{err}");
+}
+
 /// A random action on a cluster of `nodes`.
 fn action(nodes: u64) -> impl Strategy<Value = Action> {
     let node = 1..=nodes;
@@ -214,8 +320,23 @@ fn action(nodes: u64) -> impl Strategy<Value = Action> {
             to,
             up
         }),
-        (node, 1..20u8).prop_map(|(n, r)| Action::Clock(n, f64::from(r) / 4.0)),
+        (node.clone(), 1..20u8).prop_map(|(n, r)| Action::Clock(n, f64::from(r) / 4.0)),
         (0..5u8, 0..100u8).prop_map(|(k, v)| Action::Put(format!("k{k}"), v.to_string())),
+        (0..5u8).prop_map(|k| Action::Get(format!("k{k}"))),
+        node.clone().prop_map(Action::Transfer),
+        (1..400u64).prop_map(Action::Deliver),
+        (1..400u64).prop_map(Action::Drop),
+        (1..400u64).prop_map(Action::Duplicate),
+        (node.clone(), node.clone(), 0..2_000u64).prop_map(|(from, to, ms)| Action::LinkDelay {
+            from,
+            to,
+            delay: Duration::from_millis(ms)
+        }),
+        (node, 0..=4u8).prop_map(|(n, r)| Action::LinkDrop {
+            from: n,
+            to: n % 5 + 1,
+            rate: f64::from(r) / 4.0
+        }),
     ]
 }
 

@@ -8,8 +8,9 @@
 //!       └─json─► zstd ─► base64url ─► "raftlab-run-1:..." (raftlab lab --run STRING)
 //! ```
 //!
-//! Actions are written in the prompt's words (`kill 3`, `link 1 2 cut`, `put x 1`), so a run
-//! file reads like the session it records.
+//! Actions are written in the prompt's words (`kill 3`, `link 1 2 cut`, `put x 1`, `deliver 412`),
+//! so a run file reads like the session it records. Message ids are the simulator's own: it
+//! numbers messages in the order it sends them, so the same run gives the same ids.
 
 use std::fmt;
 use std::str::FromStr;
@@ -87,7 +88,8 @@ impl Settings {
             let rule = UnsafeRule::from_name(name).map_err(RunError::Invalid)?;
             if rule == UnsafeRule::LocalReads {
                 return Err(RunError::Invalid(
-                    "local-reads is not on the sim engine yet (its gets are not simulated)".into(),
+                    "local-reads is not on the sim engine yet (its gets are ReadIndex reads)"
+                        .into(),
                 ));
             }
             rules.push(rule);
@@ -198,7 +200,40 @@ pub enum Action {
     Clock(NodeId, f64),
     /// `put KEY VALUE`: a client write, to the leader.
     Put(String, String),
+    /// `deliver ID`: the message in flight with that id arrives now, ahead of its time.
+    Deliver(u64),
+    /// `drop ID`: the message in flight with that id is lost.
+    Drop(u64),
+    /// `duplicate ID`: a second copy of that message, due at the same moment.
+    Duplicate(u64),
+    /// `link FROM TO delay DURATION`: extra one-way delay on one direction of one link
+    /// (`delay 0ms` removes it).
+    LinkDelay {
+        /// The sender's end.
+        from: NodeId,
+        /// The receiver's end.
+        to: NodeId,
+        /// The extra delay, in whole milliseconds.
+        delay: Duration,
+    },
+    /// `link FROM TO drop P`: that share (0 to 1) of the messages on one direction of one link
+    /// is lost.
+    LinkDrop {
+        /// The sender's end.
+        from: NodeId,
+        /// The receiver's end.
+        to: NodeId,
+        /// The probability of losing each message.
+        rate: f64,
+    },
+    /// `transfer N`: the leader hands leadership to node N (thesis §3.10).
+    Transfer(NodeId),
+    /// `get KEY`: a linearizable read (ReadIndex, thesis §6.4), asked of the leader.
+    Get(String),
 }
+
+/// The longest extra delay a link takes.
+const MAX_LINK_DELAY: Duration = Duration::from_secs(60);
 
 impl Action {
     /// The nodes the action names (each must exist).
@@ -208,10 +243,18 @@ impl Action {
             | Action::Restart(n)
             | Action::Isolate(n)
             | Action::Campaign(n)
-            | Action::Clock(n, _) => vec![*n],
+            | Action::Clock(n, _)
+            | Action::Transfer(n) => vec![*n],
             Action::Partition(groups) => groups.iter().flatten().copied().collect(),
-            Action::Link { from, to, .. } => vec![*from, *to],
-            Action::Heal | Action::Put(..) => Vec::new(),
+            Action::Link { from, to, .. }
+            | Action::LinkDelay { from, to, .. }
+            | Action::LinkDrop { from, to, .. } => vec![*from, *to],
+            Action::Heal
+            | Action::Put(..)
+            | Action::Get(_)
+            | Action::Deliver(_)
+            | Action::Drop(_)
+            | Action::Duplicate(_) => Vec::new(),
         }
     }
 }
@@ -241,6 +284,15 @@ impl fmt::Display for Action {
             Action::Campaign(n) => write!(f, "campaign {n}"),
             Action::Clock(n, rate) => write!(f, "clock {n} {rate}"),
             Action::Put(k, v) => write!(f, "put {k} {v}"),
+            Action::Deliver(id) => write!(f, "deliver {id}"),
+            Action::Drop(id) => write!(f, "drop {id}"),
+            Action::Duplicate(id) => write!(f, "duplicate {id}"),
+            Action::LinkDelay { from, to, delay } => {
+                write!(f, "link {from} {to} delay {}ms", delay.as_millis())
+            }
+            Action::LinkDrop { from, to, rate } => write!(f, "link {from} {to} drop {rate}"),
+            Action::Transfer(n) => write!(f, "transfer {n}"),
+            Action::Get(k) => write!(f, "get {k}"),
         }
     }
 }
@@ -257,6 +309,14 @@ impl FromStr for Action {
                 .ok()
                 .filter(|n| *n >= 1)
                 .ok_or_else(|| bad(&format!("{w:?} is not a node id")))
+        };
+        let message = |w: &str| -> Result<u64, RunError> {
+            w.strip_prefix('#')
+                .unwrap_or(w)
+                .parse::<u64>()
+                .ok()
+                .filter(|id| *id >= 1)
+                .ok_or_else(|| bad(&format!("{w:?} is not a message id")))
         };
         let arity = |n: usize| -> Result<(), RunError> {
             if words.len() == n {
@@ -304,14 +364,49 @@ impl FromStr for Action {
                 Action::Partition(groups)
             }
             Some("link") => {
-                arity(4)?;
                 let (from, to) = (node(words.get(1))?, node(words.get(2))?);
-                let up = match words[3] {
-                    "up" => true,
-                    "cut" => false,
-                    other => return Err(bad(&format!("{other:?}: a link is `cut` or `up`"))),
-                };
-                Action::Link { from, to, up }
+                let self_link = || bad(&format!("node {from} has no link to itself"));
+                match words.get(3).copied() {
+                    Some("delay") => {
+                        arity(5)?;
+                        if from == to {
+                            return Err(self_link());
+                        }
+                        let delay = parse_moment(words[4])
+                            .ok()
+                            .filter(|d| *d <= MAX_LINK_DELAY)
+                            .ok_or_else(|| {
+                                bad("a link delay is a duration up to 60s, as 300ms or 1.5s")
+                            })?;
+                        let delay = Duration::from_millis(delay.as_millis() as u64);
+                        Action::LinkDelay { from, to, delay }
+                    }
+                    Some("drop") => {
+                        arity(5)?;
+                        if from == to {
+                            return Err(self_link());
+                        }
+                        let rate: f64 = words[4]
+                            .parse()
+                            .ok()
+                            .filter(|r: &f64| (0.0..=1.0).contains(r))
+                            .ok_or_else(|| bad("a drop rate is a number from 0 to 1"))?;
+                        Action::LinkDrop { from, to, rate }
+                    }
+                    _ => {
+                        arity(4)?;
+                        let up = match words[3] {
+                            "up" => true,
+                            "cut" => false,
+                            other => {
+                                return Err(bad(&format!(
+                                    "{other:?}: a link is `cut`, `up`, `delay D` or `drop P`"
+                                )))
+                            }
+                        };
+                        Action::Link { from, to, up }
+                    }
+                }
             }
             Some("clock") => {
                 arity(3)?;
@@ -327,10 +422,30 @@ impl FromStr for Action {
                 arity(3)?;
                 Action::Put(words[1].to_string(), words[2].to_string())
             }
+            Some("get") => {
+                arity(2)?;
+                Action::Get(words[1].to_string())
+            }
+            Some("transfer") => {
+                arity(2)?;
+                Action::Transfer(node(words.get(1))?)
+            }
+            Some("deliver") => {
+                arity(2)?;
+                Action::Deliver(message(words[1])?)
+            }
+            Some("drop") => {
+                arity(2)?;
+                Action::Drop(message(words[1])?)
+            }
+            Some("duplicate" | "dup") => {
+                arity(2)?;
+                Action::Duplicate(message(words[1])?)
+            }
             Some(other) => {
                 return Err(RunError::Invalid(format!(
                     "{other:?} is not a lab action (kill, restart, isolate, partition, heal, \
-                     link, campaign, clock, put)"
+                     link, campaign, clock, put, get, transfer, deliver, drop, duplicate)"
                 )))
             }
             None => return Err(bad("empty action")),
@@ -544,6 +659,15 @@ mod tests {
             "campaign 4",
             "clock 2 1.5",
             "put x 42",
+            "get x",
+            "transfer 2",
+            "deliver 412",
+            "drop 7",
+            "duplicate 9",
+            "link 1 3 delay 300ms",
+            "link 3 1 delay 0ms",
+            "link 2 1 drop 0.25",
+            "link 2 1 drop 1",
         ] {
             let action: Action = text.parse().unwrap();
             assert_eq!(action.to_string(), text);
@@ -558,12 +682,32 @@ mod tests {
             ("kill", "expected 1 word"),
             ("kill x", "not a node id"),
             ("kill 0", "not a node id"),
-            ("link 1 2 sideways", "`cut` or `up`"),
+            ("link 1 2 sideways", "`cut`, `up`"),
             ("clock 1 99", "0.1 to 10"),
             ("put x", "expected 2 word"),
+            ("deliver", "expected 1 word"),
+            ("deliver x", "not a message id"),
+            ("drop -3", "not a message id"),
+            ("duplicate 0", "not a message id"),
+            ("get", "expected 1 word"),
+            ("transfer x", "not a node id"),
+            ("link 1 1 drop 0.5", "no link to itself"),
+            ("link 1 2 delay", "expected 4 word"),
+            ("link 1 2 delay soon", "up to 60s"),
+            ("link 1 2 delay 2m", "up to 60s"),
+            ("link 1 2 delay 61s", "up to 60s"),
+            ("link 1 2 drop 1.5", "from 0 to 1"),
         ] {
             let e = text.parse::<Action>().unwrap_err().to_string();
             assert!(e.contains(says), "{text:?}: {e}");
+        }
+        // Other spellings read as the canonical one.
+        for (text, reads) in [
+            ("deliver #412", "deliver 412"),
+            ("dup 9", "duplicate 9"),
+            ("link 1 2 delay 1.5s", "link 1 2 delay 1500ms"),
+        ] {
+            assert_eq!(text.parse::<Action>().unwrap().to_string(), reads);
         }
         let e = "soon kill 3".parse::<Timed>().unwrap_err().to_string();
         assert!(e.contains("not a moment"), "{e}");
