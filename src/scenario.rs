@@ -399,6 +399,7 @@ fn forbidden(cmd: &PromptCommand) -> bool {
             | PromptCommand::Share
             | PromptCommand::Branches
             | PromptCommand::Branch(_)
+            | PromptCommand::Next
             | PromptCommand::Nemesis(_)
             | PromptCommand::NemesisStop
     )

@@ -250,7 +250,8 @@ mod tests {
 
     #[test]
     fn completes_nemesis_and_history_subcommands() {
-        assert_eq!(complete("ne", N), strings(&["nemesis "]));
+        assert_eq!(complete("ne", N), strings(&["nemesis ", "next "]));
+        assert_eq!(complete("nem", N), strings(&["nemesis "]));
         assert_eq!(complete("hi", N), strings(&["hint ", "history "]));
         assert_eq!(complete("his", N), strings(&["history "]));
         assert_eq!(complete("nemesis ", N), strings(&["nemesis stop"]));

@@ -556,7 +556,8 @@ pub async fn fault(c: &ClusterHandle, cmd: PromptCommand) -> String {
         PromptCommand::Save(_)
         | PromptCommand::Share
         | PromptCommand::Branches
-        | PromptCommand::Branch(_) => Err(FaultError::LabOnly),
+        | PromptCommand::Branch(_)
+        | PromptCommand::Next => Err(FaultError::LabOnly),
         other => Err(FaultError::NotAClusterCommand(other)),
     };
     match outcome {

@@ -163,6 +163,10 @@ pub const COMMANDS: &[CommandHelp] = &[
         summary: "lab: switch to branch N",
     },
     CommandHelp {
+        usage: "next",
+        summary: "lab: what happens next, in order",
+    },
+    CommandHelp {
         usage: "challenge [NAME]",
         summary: "start a challenge (dashboard); no NAME: list",
     },
@@ -218,6 +222,7 @@ pub(crate) enum Kind {
     Share,
     Branches,
     Branch,
+    Next,
     Challenge,
     Hint,
     Help,
@@ -226,7 +231,7 @@ pub(crate) enum Kind {
 
 impl Kind {
     #[cfg(test)]
-    const ALL: [Kind; 39] = [
+    const ALL: [Kind; 40] = [
         Kind::Put,
         Kind::Get,
         Kind::Del,
@@ -262,6 +267,7 @@ impl Kind {
         Kind::Share,
         Kind::Branches,
         Kind::Branch,
+        Kind::Next,
         Kind::Challenge,
         Kind::Hint,
         Kind::Help,
@@ -306,6 +312,7 @@ impl Kind {
             "share" => Kind::Share,
             "branches" => Kind::Branches,
             "branch" => Kind::Branch,
+            "next" => Kind::Next,
             "challenge" => Kind::Challenge,
             "hint" => Kind::Hint,
             "help" | "?" => Kind::Help,
@@ -352,6 +359,7 @@ impl Kind {
             Kind::Share => "share",
             Kind::Branches => "branches",
             Kind::Branch => "branch",
+            Kind::Next => "next",
             Kind::Challenge => "challenge",
             Kind::Hint => "hint",
             Kind::Help => "help",

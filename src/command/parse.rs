@@ -479,6 +479,7 @@ pub fn parse(line: &str, nodes: usize) -> Result<PromptCommand, PromptError> {
         },
         Kind::Share => cx.none(PromptCommand::Share)?,
         Kind::Branches => cx.none(PromptCommand::Branches)?,
+        Kind::Next => cx.none(PromptCommand::Next)?,
         Kind::Branch => {
             let [word] = cx.exactly()?;
             let n = cx.number(word)?;

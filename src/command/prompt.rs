@@ -237,6 +237,8 @@ pub enum PromptCommand {
     Branches,
     /// `branch N`: switch to the lab's branch N, counted from 1 (the sim engine only).
     Branch(usize),
+    /// `next`: what happens next in the lab, in order (the sim engine only).
+    Next,
     /// `challenge NAME`: starts a challenge on the dashboard; `challenge` alone lists them.
     Challenge(Option<String>),
     /// `hint`: the running challenge's next hint (the dashboard's `H`).
@@ -358,6 +360,7 @@ impl fmt::Display for PromptCommand {
             PromptCommand::Share => f.write_str("share"),
             PromptCommand::Branches => f.write_str("branches"),
             PromptCommand::Branch(n) => write!(f, "branch {n}"),
+            PromptCommand::Next => f.write_str("next"),
             PromptCommand::Help => f.write_str("help"),
             PromptCommand::Quit => f.write_str("quit"),
         }

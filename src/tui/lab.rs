@@ -6,7 +6,7 @@
 //!  keys ─► replay table: space play/pause · ← → 1 s · , . one event · Home End · + - speed
 //!       └─► main table ─► Effect::Run(command) ─► lab_effects ─► engine Action ─► act
 //!                                     (at the frontier: joins the run; in the past: a new branch)
-//!  prompt: save FILE · share · branches · branch N · pause · resume · step · speed F
+//!  prompt: save FILE · share · branches · branch N · next · pause · resume · step · speed F
 //!  every position ─► view, feed, drops, status line rebuilt from the moment (seek_lab)
 //! ```
 //!
@@ -229,6 +229,7 @@ impl AppState {
                 ))
             }
             PromptCommand::Branches => Some(branches_line(m)),
+            PromptCommand::Next => Some(next_line(m)),
             PromptCommand::Branch(n) => Some(match m.switch(n.saturating_sub(1)) {
                 Ok(()) => {
                     replay.position = m.now();
@@ -238,19 +239,21 @@ impl AppState {
             }),
             other => {
                 let written = m.run().actions.len();
-                let outcome = engine_action(&other, written).and_then(|a| {
-                    let before = m.branches().len();
-                    m.act(a).map(|text| {
-                        if m.branches().len() > before {
-                            format!(
-                                "{text} — a new branch {} from {} (the old one is kept: \
-                                 :branches)",
-                                m.current() + 1,
-                                clock(m.now())
-                            )
-                        } else {
-                            text
-                        }
+                let before = m.branches().len();
+                let outcome = engine_actions(&other, written).and_then(|actions| {
+                    let mut said = Vec::new();
+                    for a in actions {
+                        said.push(m.act(a)?);
+                    }
+                    let text = said.join("; ");
+                    Ok(if m.branches().len() > before {
+                        format!(
+                            "{text} — a new branch {} from {} (the old one is kept: :branches)",
+                            m.current() + 1,
+                            clock(m.now())
+                        )
+                    } else {
+                        text
                     })
                 });
                 replay.position = m.now();
@@ -297,10 +300,10 @@ fn branches_line(m: &TimeMachine) -> String {
     format!("branches: {} (:branch N switches)", items.join(" · "))
 }
 
-/// The lab action a prompt command (or a key's) stands for; `written` numbers a random write
+/// The lab actions a prompt command (or a key's) stands for; `written` numbers a random write
 /// (`w`) so that a run replays it the same. Commands the sim engine lacks say so.
-pub fn engine_action(cmd: &PromptCommand, written: usize) -> Result<Action, String> {
-    Ok(match cmd {
+pub fn engine_actions(cmd: &PromptCommand, written: usize) -> Result<Vec<Action>, String> {
+    let one = match cmd {
         PromptCommand::Kill(n) => Action::Kill(*n),
         PromptCommand::Restart(n) => Action::Restart(*n),
         PromptCommand::Isolate(n) => Action::Isolate(*n),
@@ -308,23 +311,58 @@ pub fn engine_action(cmd: &PromptCommand, written: usize) -> Result<Action, Stri
         PromptCommand::Partition(groups) => Action::Partition(groups.clone()),
         PromptCommand::Heal => Action::Heal,
         PromptCommand::Clock { node, rate } => Action::Clock(*node, *rate),
-        PromptCommand::Link { from, to, changes } => match changes.as_slice() {
-            [LinkChange::Cut] => Action::Link {
-                from: *from,
-                to: *to,
-                up: false,
-            },
-            [LinkChange::Up] => Action::Link {
-                from: *from,
-                to: *to,
-                up: true,
-            },
-            _ => return Err(not_yet("link delay, jitter and drop (cut and up work)")),
-        },
+        PromptCommand::Transfer(n) => Action::Transfer(*n),
+        PromptCommand::DeliverMessage(id) => Action::Deliver(*id),
+        PromptCommand::DropMessage(id) => Action::Drop(*id),
+        PromptCommand::DupMessage(id) => Action::Duplicate(*id),
+        PromptCommand::Link { from, to, changes } => {
+            let (from, to) = (*from, *to);
+            return changes
+                .iter()
+                .map(|c| match c {
+                    LinkChange::Cut => Ok(Action::Link {
+                        from,
+                        to,
+                        up: false,
+                    }),
+                    LinkChange::Up => Ok(Action::Link { from, to, up: true }),
+                    LinkChange::Delay(delay) => Ok(Action::LinkDelay {
+                        from,
+                        to,
+                        delay: *delay,
+                    }),
+                    LinkChange::Drop(rate) => Ok(Action::LinkDrop {
+                        from,
+                        to,
+                        rate: *rate,
+                    }),
+                    LinkChange::Jitter(_) => Err(not_yet("link jitter")),
+                })
+                .collect();
+        }
         PromptCommand::Kv(KvOp::Put { key, value }) => Action::Put(key.clone(), value.clone()),
+        PromptCommand::Kv(KvOp::Get { key }) => Action::Get(key.clone()),
         PromptCommand::Write => Action::Put(format!("w{written}"), written.to_string()),
         other => return Err(not_yet(&other.to_string())),
-    })
+    };
+    Ok(vec![one])
+}
+
+/// `next: 4.213s deliver #41 AppendEntries 3→1 t1 · 4.250s node 2's election timer fires · …`:
+/// what happens next if nothing is done, and how to make one happen now.
+fn next_line(m: &TimeMachine) -> String {
+    let events = m.next_events(6);
+    if events.is_empty() {
+        return "next: nothing is pending".into();
+    }
+    let items: Vec<String> = events
+        .iter()
+        .map(|e| format!("{} {}", clock(e.at), e.text))
+        .collect();
+    format!(
+        "next: {} (deliver ID or campaign N makes one happen now; . takes the earliest)",
+        items.join(" · ")
+    )
 }
 
 /// Runs the lab dashboard on `machine` until the user quits, then prints the share strings
@@ -404,7 +442,43 @@ mod tests {
             "{}",
             s.status_line
         );
+        s.lab_effects(vec![Effect::Run(PromptCommand::Link {
+            from: 1,
+            to: 2,
+            changes: vec![LinkChange::Jitter(Duration::from_millis(5))],
+        })]);
+        assert!(
+            s.status_line.contains("not on the sim engine yet"),
+            "{}",
+            s.status_line
+        );
         assert!(machine(&s).run().actions.is_empty());
+    }
+
+    #[test]
+    fn next_lists_what_happens_and_deliver_makes_a_message_arrive_now() {
+        let mut s = lab();
+        s.lab_effects(vec![Effect::Run(PromptCommand::Next)]);
+        assert!(s.status_line.starts_with("next: "), "{}", s.status_line);
+        let id = machine(&s)
+            .next_events(50)
+            .into_iter()
+            .find_map(|e| match e.action {
+                Some(Action::Deliver(id)) => Some(id),
+                _ => None,
+            })
+            .expect("a message in flight");
+        s.lab_effects(vec![Effect::Run(PromptCommand::DeliverMessage(id))]);
+        assert!(
+            s.status_line.contains(&format!("delivered #{id}")),
+            "{}",
+            s.status_line
+        );
+        assert_eq!(machine(&s).run().actions[0].action, Action::Deliver(id));
+        assert!(!machine(&s)
+            .next_events(50)
+            .iter()
+            .any(|e| e.action == Some(Action::Deliver(id))));
     }
 
     #[test]

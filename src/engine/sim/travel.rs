@@ -358,6 +358,12 @@ impl TimeMachine {
         self.seek(target);
     }
 
+    /// What happens next at the position if nothing is done (the first `limit`), with the
+    /// action that makes each happen now.
+    pub fn next_events(&self, limit: usize) -> Vec<super::NextEvent> {
+        self.at.lab.next_events(limit)
+    }
+
     /// The moment of the last action on the current branch (the end of a loaded run).
     pub fn last_action(&self) -> Duration {
         self.run().actions.last().map_or(Duration::ZERO, Timed::at)
