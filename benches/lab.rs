@@ -2,10 +2,12 @@
 //! share string, the time to seek to any moment of a played run, and the memory of a long one.
 //!
 //! `cargo bench --bench lab` prints them. The run: 5 nodes at teaching speed, a write every
-//! second, for 10 minutes (and for one hour, for the memory figure).
+//! second, for 10 minutes (and for one hour, for the memory figure), played by the lab's time
+//! machine (what the dashboard seeks in) and, for comparison, into a recording.
 
 use std::time::{Duration, Instant};
 
+use raftlab::engine::sim::travel::{checkpoints_stored, TimeMachine};
 use raftlab::engine::sim::{Run, Settings, Timed};
 use raftlab::observe::cluster_view::LogWant;
 use raftlab::record::{record_run, Recording};
@@ -40,8 +42,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn main() {
     // A child process measures the memory of a one-hour run's timeline alone.
     let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--hour-child") {
-        return hour_child(&args[i + 1]);
+    if args.iter().any(|a| a == "--hour-child") {
+        return hour_child();
     }
     // 10 minutes: speed, sizes, seeks.
     let run = run_of(600);
@@ -71,53 +73,61 @@ fn main() {
         recording.frames(),
         started.elapsed().as_secs_f64() * 1e3
     );
-    // Seeks to moments spread over the run, in a scrambled order.
+    // The dashboard's timeline: the time machine, with a checkpoint every 60 s.
+    let mut machine = TimeMachine::new(run_of(600)).expect("a valid run");
+    let started = Instant::now();
+    machine.seek(Duration::from_secs(600));
+    let took = started.elapsed();
+    println!(
+        "the lab's time machine played the 10 minutes in {:.2} s ({:.0}x real time), keeping {} \
+         checkpoints",
+        took.as_secs_f64(),
+        600.0 / took.as_secs_f64(),
+        checkpoints_stored(&machine)
+    );
+    // Seeks to moments spread over the run, in a scrambled order: the moment and the view the
+    // dashboard draws of it.
     let mut seeks = Vec::new();
     let mut t: u64 = 7;
     for _ in 0..2_000 {
         t = (t * 7_919 + 104_729) % 600_000;
         let at = Duration::from_millis(t);
         let started = Instant::now();
-        let frame = recording.frame_at(at, LogWant::default());
+        machine.seek(at);
+        let view = machine.view(LogWant::default());
         seeks.push(started.elapsed());
-        assert!(frame.is_some());
+        assert_eq!(view.at, at);
     }
     seeks.sort();
     println!(
-        "seek to any moment (2,000 seeks): p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        "seek to any moment of it (2,000 seeks, with the view): p50 {:.2} ms, p99 {:.2} ms, \
+         max {:.2} ms",
         percentile(&seeks, 0.5).as_secs_f64() * 1e3,
         percentile(&seeks, 0.99).as_secs_f64() * 1e3,
         seeks.last().copied().unwrap_or_default().as_secs_f64() * 1e3
     );
 
-    // One hour, in a child: play and record it, then read the recording back and hold it.
-    let dir = std::env::temp_dir().join(format!("raftlab-lab-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let path = dir.join("hour.jsonl");
-    let played = record_run(run_of(3_600), Duration::from_secs(3_600), "bench").expect("plays");
-    std::fs::write(&path, &played.recording).expect("write the hour's recording");
+    // One hour, in a child: the time machine's memory.
     let out = std::process::Command::new(std::env::current_exe().expect("this bench"))
-        .args(["--hour-child", &path.to_string_lossy()])
+        .args(["--hour-child"])
         .output()
         .expect("run the child");
     print!("{}", String::from_utf8_lossy(&out.stdout));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Reads a one-hour recording and prints the resident memory it takes.
-fn hour_child(path: &str) {
-    // Before the file is read: the figure counts the text too if the allocator keeps it.
+/// Plays a one-hour run in the time machine and prints the resident memory it takes.
+fn hour_child() {
     let before = rss();
-    let text = std::fs::read_to_string(path).expect("the hour's recording");
-    let len = text.len();
-    let recording = Recording::parse(text.as_bytes()).expect("the recording reads back");
-    drop(text);
+    let mut machine = TimeMachine::new(run_of(3_600)).expect("a valid run");
+    let started = Instant::now();
+    machine.seek(Duration::from_secs(3_600));
+    let took = started.elapsed();
     let after = rss();
     println!(
-        "one-hour run: recording {:.1} MB on disk; the timeline held for seeking takes {:.1} MB \
-         of resident memory ({} frames)",
-        len as f64 / 1e6,
+        "one-hour run in the time machine: played in {:.1} s, {} checkpoints, {:.1} MB of \
+         resident memory",
+        took.as_secs_f64(),
+        checkpoints_stored(&machine),
         after.saturating_sub(before) as f64 / 1e6,
-        recording.frames()
     );
 }

@@ -1,7 +1,7 @@
 //! The lab's time machine: a run on the simulator as a timeline to move along, act on and fork.
 //!
 //! ```text
-//!  branch 1  0s ──cp──cp──cp──●──────────── frontier      cp: a copy of the lab every 10 s
+//!  branch 1  0s ──cp──cp──cp──●──────────── frontier      cp: a copy of the lab every 60 s
 //!                             │ act here (in the past)
 //!  branch 2                   └─ action ─── frontier      (shares branch 1's checkpoints ≤ it)
 //! ```
@@ -22,7 +22,7 @@ use crate::node::Event;
 use crate::observe::cluster_view::{ClusterView, LogWant};
 
 /// How far apart checkpoints are, in simulated time.
-pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 /// Events each moment keeps for the feed (the newest).
 pub const RECENT_EVENTS: usize = 200;
 /// Moments at which something happened that each moment keeps, for stepping back.
@@ -401,10 +401,10 @@ mod tests {
 
     #[test]
     fn seeking_back_and_forward_shows_the_same_moment() {
-        let mut m = machine(3, &["6s put x 1", "14s kill 1", "23s restart 1"]);
-        m.seek(Duration::from_secs(30));
+        let mut m = machine(3, &["6s put x 1", "64s kill 1", "73s restart 1"]);
+        m.seek(Duration::from_secs(130));
         let mut views = Vec::new();
-        for t in [5_500, 12_345, 21_000, 29_999] {
+        for t in [5_500, 62_345, 71_000, 129_999] {
             m.seek(Duration::from_millis(t));
             views.push((
                 m.view(want()),
@@ -412,8 +412,8 @@ mod tests {
             ));
         }
         // Forward again from the start, and backward: the same screens.
-        let mut fresh = machine(3, &["6s put x 1", "14s kill 1", "23s restart 1"]);
-        for (i, t) in [5_500, 12_345, 21_000, 29_999].into_iter().enumerate() {
+        let mut fresh = machine(3, &["6s put x 1", "64s kill 1", "73s restart 1"]);
+        for (i, t) in [5_500, 62_345, 71_000, 129_999].into_iter().enumerate() {
             fresh.seek(Duration::from_millis(t));
             assert_eq!(fresh.view(want()), views[i].0, "at {t} ms");
             assert_eq!(
@@ -421,7 +421,7 @@ mod tests {
                 views[i].1
             );
         }
-        for (i, t) in [5_500, 12_345, 21_000, 29_999]
+        for (i, t) in [5_500, 62_345, 71_000, 129_999]
             .into_iter()
             .enumerate()
             .rev()
@@ -429,7 +429,7 @@ mod tests {
             m.seek(Duration::from_millis(t));
             assert_eq!(m.view(want()), views[i].0, "back at {t} ms");
         }
-        assert_eq!(checkpoints_stored(&m), 4);
+        assert_eq!(checkpoints_stored(&m), 3);
     }
 
     #[test]
