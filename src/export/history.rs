@@ -41,6 +41,8 @@ pub const MAX_KEY_OPS: usize = 1_000;
 pub const MAX_KEYS: usize = 100;
 /// The most operations drawn in all.
 pub const MAX_OPS: usize = 20_000;
+/// When the failing key is cut: how many of its operations are drawn before its window.
+const BEFORE_WINDOW: usize = 50;
 
 /// The narrowest step of a row's axis (from one distinct event time to the next), in pixels;
 /// steps widen until the label of every bar over them fits, up to [`MAX_LABEL`].
@@ -101,6 +103,8 @@ detail.textContent=o.getAttribute('title');
 var p=Number(o.getAttribute('data-pos'));var all=o.parentNode.querySelectorAll('.op');
 for(var i=0;i!==all.length;i++){var q=Number(all[i].getAttribute('data-pos'));
 all[i].classList.toggle('before',p>0&&q>0&&q<p);}});
+var w=document.querySelector('.window');
+if(w){var box=w.closest('.scroll');box.scrollLeft=Math.max(0,w.offsetLeft-80);}
 var f=document.getElementById('filter');
 f.addEventListener('input',function(){var rows=document.querySelectorAll('section.key');
 for(var i=0;i!==rows.length;i++){var k=rows[i].getAttribute('data-key');
@@ -215,7 +219,7 @@ pub fn render(title: &str, ops: &[Operation], report: &CheckReport) -> (String, 
                 .iter()
                 .position(|op| window.contains(&op.id))
                 .unwrap_or(0);
-            let start = first.saturating_sub(cap / 4).min(total - cap);
+            let start = first.saturating_sub(BEFORE_WINDOW).min(total - cap);
             let drawn: Vec<&Operation> = key_ops
                 .iter()
                 .enumerate()
@@ -223,10 +227,10 @@ pub fn render(title: &str, ops: &[Operation], report: &CheckReport) -> (String, 
                 .map(|(_, &op)| op)
                 .collect();
             let note = format!(
-                "{} of {total} operations drawn: those around the failing window (from the \
-                 {}th by invocation)",
+                "{} of {total} operations drawn: the failing window and those around it (from \
+                 op #{} on, by invocation)",
                 drawn.len(),
-                start + 1
+                key_ops[start].id
             );
             (drawn, Some(note))
         } else {
