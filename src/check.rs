@@ -35,5 +35,6 @@ pub use history::{
     Outcome, Pending, ReadError,
 };
 pub use linearizability::{
-    check, check_report, CheckReport, CheckResult, KeyStats, KeyVerdict, ShrinkStats,
+    check, check_report, check_report_traced, CheckReport, CheckResult, KeyOrder, KeyStats,
+    KeyVerdict, ShrinkStats,
 };

@@ -1,6 +1,7 @@
 //! Pictures of a recorded run a person can open: the space-time diagram of a recording (or of a
 //! window of it) as a standalone SVG, one self-contained HTML page (the SVG with zoom and hover
-//! details, no network), a Mermaid sequence diagram, or a log that ShiViz reads.
+//! details, no network), a Mermaid sequence diagram, or a log that ShiViz reads; and the history
+//! report of a checked client history ([`history`]: `raftlab check FILE --html REPORT.html`).
 //!
 //! ```text
 //!   Recording ─► diagram::build(window) ─► SpaceTime ─┬─► svg::render      FILE.svg
@@ -13,6 +14,7 @@
 //! from OUT's extension, and the file is written whole or not at all.
 
 pub mod diagram;
+pub mod history;
 pub mod html;
 pub mod mermaid;
 pub mod shiviz;

@@ -9,7 +9,8 @@
 //! tui            the dashboard (ratatui): views, keys, narration, replay
 //! config         the user's raftlab.toml: plain values, each with where it came from (the tui
 //!                turns its key names into keys)
-//! export         pictures of a recording: the space-time diagram as SVG, HTML, Mermaid, ShiViz
+//! export         pictures of a recording: the space-time diagram as SVG, HTML, Mermaid, ShiViz;
+//!                the history report of `check --html`
 //! record         recordings of a run (--record FILE): format, writer, and the reader `replay` uses
 //! scenario       scripted scenarios (TOML): actions, waits, assertions, narration
 //! command        the prompt's command language and the executor that carries it out

@@ -151,6 +151,24 @@ pub struct CheckReport {
     pub shrink: Option<ShrinkStats>,
     /// Total time.
     pub elapsed: Duration,
+    /// Per key searched, the order the search found: filled by [`check_report_traced`] only.
+    pub orders: Vec<KeyOrder>,
+}
+
+/// The order the search found for one key, read back for a picture of the history (the HTML
+/// report of `raftlab check --html`): it changes nothing in the verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyOrder {
+    /// The key.
+    pub key: String,
+    /// Linearizable: the ids of the key's operations in the order of one linearization (the
+    /// operations whose outcome is unknown and that never needed to take effect are left
+    /// out, as are failed ones). Otherwise: the longest partial linearization the search
+    /// reached on the whole key, in order.
+    pub order: Vec<u64>,
+    /// Not linearizable: the operation whose completion the search met right after that longest
+    /// partial linearization, before it could place it.
+    pub stuck: Option<u64>,
 }
 
 /// Whether `ops` are linearizable, spending at most about `budget` (the clock is read every
@@ -169,6 +187,16 @@ const RETRIES: usize = 3;
 /// scratch) while the time left per key is more than they had. The first key found not
 /// linearizable stops the check; its window is shrunk with the rest of the budget.
 pub fn check_report(ops: &[Operation], budget: Duration) -> CheckReport {
+    report(ops, budget, false)
+}
+
+/// [`check_report`], also keeping per key the order the search found ([`CheckReport::orders`]):
+/// the same searches and the same verdict; it costs a copy of the search's stack now and then.
+pub fn check_report_traced(ops: &[Operation], budget: Duration) -> CheckReport {
+    report(ops, budget, true)
+}
+
+fn report(ops: &[Operation], budget: Duration, traced: bool) -> CheckReport {
     let start = Instant::now();
     let deadline = start
         .checked_add(budget)
@@ -191,11 +219,23 @@ pub fn check_report(ops: &[Operation], budget: Duration) -> CheckReport {
             verdict: KeyVerdict::Skipped,
         })
         .collect();
-    let report = |result, keys, shrink| CheckReport {
+    let mut traces: Vec<Option<search::Trace>> = vec![None; keys.len()];
+    let report = |result, key_stats, shrink, traces: Vec<Option<search::Trace>>| CheckReport {
         result,
-        keys,
+        keys: key_stats,
         shrink,
         elapsed: start.elapsed(),
+        orders: traces
+            .into_iter()
+            .zip(&keys)
+            .filter_map(|(trace, (key, _))| {
+                trace.map(|t| KeyOrder {
+                    key: (*key).to_string(),
+                    order: t.order,
+                    stuck: t.stuck,
+                })
+            })
+            .collect(),
     };
     let mut todo: Vec<usize> = (0..keys.len()).collect();
     let mut shares = vec![Duration::ZERO; keys.len()];
@@ -209,7 +249,14 @@ pub fn check_report(ops: &[Operation], budget: Duration) -> CheckReport {
             let share = left / u32::try_from(todo.len() - done).unwrap_or(u32::MAX);
             shares[k] = share;
             let items: Vec<Item<'_>> = keys[k].1.iter().filter_map(|op| Item::of(op)).collect();
-            let (verdict, s) = search::search(&items, Initial::Absent, now + share);
+            let (verdict, s) = if traced {
+                let (verdict, s, trace) =
+                    search::search_traced(&items, Initial::Absent, now + share);
+                traces[k] = Some(trace);
+                (verdict, s)
+            } else {
+                search::search(&items, Initial::Absent, now + share)
+            };
             let stat = &mut stats[k];
             stat.searched = s.ops;
             stat.steps += s.steps;
@@ -230,12 +277,12 @@ pub fn check_report(ops: &[Operation], budget: Duration) -> CheckReport {
                         window,
                         conflicting,
                     };
-                    return report(result, stats, Some(shrink));
+                    return report(result, stats, Some(shrink), traces);
                 }
             }
         }
         let Some(&first) = undecided.first() else {
-            return report(CheckResult::Linearizable, stats, None);
+            return report(CheckResult::Linearizable, stats, None, traces);
         };
         let left = deadline.saturating_duration_since(Instant::now());
         let next_share = left / u32::try_from(undecided.len()).unwrap_or(u32::MAX);
@@ -255,7 +302,7 @@ pub fn check_report(ops: &[Operation], budget: Duration) -> CheckReport {
                 key: keys[first].0.to_string(),
                 reason,
             };
-            return report(result, stats, None);
+            return report(result, stats, None, traces);
         }
         todo = undecided;
         attempt += 1;

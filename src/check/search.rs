@@ -103,6 +103,8 @@ const ANY: u32 = 1;
 /// and when it ran (`ret` is `u64::MAX` when it may take effect at any time after `invoke`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Item<'a> {
+    /// The operation's id in the history ([`Operation::id`]), for [`Trace`].
+    pub id: u64,
     /// What was asked.
     pub op: &'a KvOp,
     /// The answer to match; `None` accepts any.
@@ -119,6 +121,7 @@ impl<'a> Item<'a> {
     /// The op as recorded; `None` if the checker ignores it ([`matters`]).
     pub(crate) fn of(op: &'a Operation) -> Option<Self> {
         matters(op).then(|| Item {
+            id: op.id,
             op: &op.op,
             output: op.output.as_ref(),
             invoke: op.invoke_us,
@@ -164,13 +167,111 @@ pub(crate) fn search(
     initial: Initial,
     deadline: Instant,
 ) -> (Verdict, SearchStats) {
+    let (verdict, stats, _) = run(items, initial, deadline, false);
+    (verdict, stats)
+}
+
+/// [`search`], also keeping the order it found ([`Trace`]): the same search, the same verdict.
+pub(crate) fn search_traced(
+    items: &[Item<'_>],
+    initial: Initial,
+    deadline: Instant,
+) -> (Verdict, SearchStats, Trace) {
+    run(items, initial, deadline, true)
+}
+
+fn run(
+    items: &[Item<'_>],
+    initial: Initial,
+    deadline: Instant,
+    traced: bool,
+) -> (Verdict, SearchStats, Trace) {
     let kept = prune(items);
     let mut stats = SearchStats {
         ops: kept.len(),
         ..SearchStats::default()
     };
-    let verdict = Search::new(&kept).run(initial, deadline, &mut stats);
-    (verdict, stats)
+    let mut search = Search::new(&kept);
+    let mut tracer = traced.then(Tracer::default);
+    let verdict = search.run(initial, deadline, &mut stats, tracer.as_mut());
+    let trace = tracer.map_or_else(Trace::default, |t| t.finish(&search));
+    (verdict, stats, trace)
+}
+
+/// The order a traced search found: read-only, for pictures of a history.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Trace {
+    /// The ids of the ops in the order they were linearized: all of a linearization when the
+    /// items are linearizable (the unknown ops that never took effect, or were not needed, left
+    /// out); otherwise the longest partial linearization the search reached (the first one
+    /// reached, of that length).
+    pub order: Vec<u64>,
+    /// When not linearizable: the op whose return the search met right after that longest
+    /// partial linearization, before it could place it.
+    pub stuck: Option<u64>,
+}
+
+/// Keeps the deepest stack of a search, copying each entry at most once per push: `best`
+/// agrees with the stack up to `valid`, and is brought up to date at the first back-up after
+/// the stack grew past it.
+#[derive(Debug, Default)]
+struct Tracer {
+    /// (call node, how) of the longest partial linearization so far.
+    best: Vec<(usize, How)>,
+    /// How many leading entries of `best` are also on the stack now.
+    valid: usize,
+    /// Whether the stack is longer than `best` now.
+    grown: bool,
+    /// The op (an index of the items) whose return ended `best`.
+    stuck: Option<usize>,
+    /// Whether the search found a whole linearization (then `best` is it).
+    whole: bool,
+}
+
+impl Tracer {
+    /// After a push.
+    fn pushed(&mut self, depth: usize) {
+        self.grown |= depth > self.best.len();
+    }
+
+    /// Before a back-up from `stack`, met at `entry`.
+    fn backing_up(&mut self, search: &Search<'_>, stack: &[(usize, u32, How)], entry: usize) {
+        if self.grown {
+            self.best.truncate(self.valid);
+            self.best.extend(
+                stack[self.valid..]
+                    .iter()
+                    .map(|&(call, _, how)| (call, how)),
+            );
+            self.stuck = (entry != TAIL && entry != HEAD && !search.is_call[entry])
+                .then(|| search.node_op[entry]);
+            self.grown = false;
+        }
+        self.valid = self.valid.min(stack.len().saturating_sub(1));
+    }
+
+    /// When the search ends with `stack`: linearized (`whole`), or not.
+    fn ended(&mut self, stack: &[(usize, u32, How)], whole: bool) {
+        if whole || self.grown {
+            self.best = stack.iter().map(|&(call, _, how)| (call, how)).collect();
+            self.stuck = None;
+            self.grown = false;
+        }
+        self.whole = whole;
+    }
+
+    fn finish(self, search: &Search<'_>) -> Trace {
+        let id = |op: usize| search.items[op].id;
+        Trace {
+            order: self
+                .best
+                .iter()
+                .filter(|&&(_, how)| how != How::Skipped)
+                .map(|&(call, _)| id(search.node_op[call]))
+                .collect(),
+            stuck: if self.whole { None } else { self.stuck.map(id) },
+        }
+    }
 }
 
 /// The time an op returns: its completion, or +∞ when unknown. A completion before the
@@ -468,7 +569,13 @@ impl<'a> Search<'a> {
         search
     }
 
-    fn run(mut self, initial: Initial, deadline: Instant, stats: &mut SearchStats) -> Verdict {
+    fn run(
+        &mut self,
+        initial: Initial,
+        deadline: Instant,
+        stats: &mut SearchStats,
+        mut tracer: Option<&mut Tracer>,
+    ) -> Verdict {
         let n = self.items.len();
         let mut left = self.known.iter().filter(|&&k| k).count();
         let mut seen = Seen::new(n.div_ceil(64).max(1));
@@ -486,6 +593,9 @@ impl<'a> Search<'a> {
         loop {
             if left == 0 {
                 stats.configurations = seen.len();
+                if let Some(t) = tracer.as_deref_mut() {
+                    t.ended(&stack, true);
+                }
                 return Verdict::Linearizable;
             }
             stats.steps += 1;
@@ -499,6 +609,9 @@ impl<'a> Search<'a> {
                 };
                 if let Some(why) = gave_up {
                     stats.configurations = seen.len();
+                    if let Some(t) = tracer.as_deref_mut() {
+                        t.ended(&stack, false);
+                    }
                     return Verdict::GaveUp(format!(
                         "{why} after {} steps ({} configurations; at most {} of {n} ops \
                          linearized at once)",
@@ -538,6 +651,9 @@ impl<'a> Search<'a> {
                         };
                         stack.push((entry, state, how));
                         stats.deepest = stats.deepest.max(stack.len());
+                        if let Some(t) = tracer.as_deref_mut() {
+                            t.pushed(stack.len());
+                        }
                         state = after;
                         if self.known[op] {
                             left -= 1;
@@ -565,6 +681,9 @@ impl<'a> Search<'a> {
                     hash ^= self.words[op];
                     stack.push((call, state, How::Skipped));
                     stats.deepest = stats.deepest.max(stack.len());
+                    if let Some(t) = tracer.as_deref_mut() {
+                        t.pushed(stack.len());
+                    }
                     self.lift(call);
                     (entry, deferred) = (self.next[HEAD], false);
                     continue;
@@ -572,6 +691,9 @@ impl<'a> Search<'a> {
                 clear(&mut bits, op);
             }
             // A return: its op cannot be linearized any more in this branch. Back up.
+            if let Some(t) = tracer.as_deref_mut() {
+                t.backing_up(self, &stack, entry);
+            }
             let Some((call, before, how)) = stack.pop() else {
                 stats.configurations = seen.len();
                 return Verdict::NotLinearizable;

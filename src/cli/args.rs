@@ -648,6 +648,11 @@ pub struct CheckArgs {
     /// Time limit of the check (e.g. 60s).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub budget: std::time::Duration,
+    /// Also write the history as one self-contained HTML page: a row per key, a bar per
+    /// operation, the linearization order, or the failing window and the longest partial
+    /// linearization. Written whatever the verdict; the exit code stays the verdict's.
+    #[arg(long, value_name = "REPORT.html")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// Flags of `raftlab sim`.

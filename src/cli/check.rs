@@ -1,11 +1,12 @@
 //! `raftlab check FILE`: judges a saved history (JSON lines from `chaos --history`,
-//! `bench --history` or the dashboard's `:history save`) with the linearizability checker.
+//! `bench --history` or the dashboard's `:history save`) with the linearizability checker;
+//! `--html REPORT.html` also draws it as a page ([`crate::export::history`]).
 
 use std::process::ExitCode;
 
 use super::args::CheckArgs;
 
-/// `raftlab check FILE`.
+/// `raftlab check FILE [--html REPORT.html]`.
 pub fn main(args: &CheckArgs) -> ExitCode {
     let ops = match crate::check::read_jsonl(&args.file) {
         Ok(ops) => ops,
@@ -14,7 +15,18 @@ pub fn main(args: &CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = crate::check::check_report(&ops, args.budget);
+    // A page that cannot be written is refused before the check, which may take minutes.
+    if let Some(html) = &args.html {
+        if let Err(e) = crate::export::history::probe(html) {
+            eprintln!("raftlab check: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let report = if args.html.is_some() {
+        crate::check::check_report_traced(&ops, args.budget)
+    } else {
+        crate::check::check_report(&ops, args.budget)
+    };
     let keys = report.keys.len();
     println!(
         "{} operations on {keys} keys checked in {:.3} s",
@@ -22,11 +34,33 @@ pub fn main(args: &CheckArgs) -> ExitCode {
         report.elapsed.as_secs_f64()
     );
     println!("{}", report.result);
-    match report.result {
+    let verdict = match report.result {
         crate::check::CheckResult::Linearizable => ExitCode::SUCCESS,
         crate::check::CheckResult::NotLinearizable { .. } => ExitCode::FAILURE,
         crate::check::CheckResult::GaveUp { .. } => ExitCode::from(3),
+    };
+    if let Some(html) = &args.html {
+        let title = format!("raftlab check {}", args.file.display());
+        match crate::export::history::write(html, &title, &ops, &report) {
+            Ok((bytes, drawn)) => println!(
+                "wrote {} ({}, {} operations on {} keys drawn{})",
+                html.display(),
+                crate::observe::format::bytes(bytes),
+                drawn.ops,
+                drawn.keys,
+                if drawn.cut {
+                    "; a large history: the page says what was left out"
+                } else {
+                    ""
+                }
+            ),
+            Err(e) => {
+                eprintln!("raftlab check: {e}");
+                return ExitCode::from(2);
+            }
+        }
     }
+    verdict
 }
 
 #[cfg(test)]
@@ -52,6 +86,7 @@ mod tests {
         let args = |file| CheckArgs {
             file,
             budget: std::time::Duration::from_secs(10),
+            html: None,
         };
         assert_eq!(main(&args(good)), ExitCode::SUCCESS);
         // A read after the second put that returns the first value: a stale read.

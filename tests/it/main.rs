@@ -21,6 +21,7 @@ mod docs;
 mod export;
 mod golden;
 mod guided_tmux;
+mod history_page;
 mod keys_doc;
 mod lab;
 mod lab_tmux;

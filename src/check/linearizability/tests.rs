@@ -235,6 +235,70 @@ fn a_stale_read_is_caught_with_the_writes_in_the_window() {
     assert_eq!(window_ids(&h.check()), (vec![w0, w1, read], vec![read]));
 }
 
+/// Whether `order` is a linearization of its key's operations in `ops`: every operation with an
+/// answer in it, each once, none failed; real time respected; each answer the model's.
+fn valid_order(ops: &[Operation], order: &KeyOrder) -> Result<(), String> {
+    let by_id: std::collections::HashMap<u64, &Operation> =
+        ops.iter().map(|op| (op.id, op)).collect();
+    let mut placed = std::collections::HashSet::new();
+    let mut state: model::State = None;
+    for (i, id) in order.order.iter().enumerate() {
+        let op = by_id.get(id).ok_or(format!("no op #{id}"))?;
+        if op.key() != order.key || !placed.insert(*id) {
+            return Err(format!("#{id} of another key, or twice"));
+        }
+        if op.status() == crate::check::OpStatus::Failed {
+            return Err(format!("failed op #{id} placed"));
+        }
+        for later in &order.order[i + 1..] {
+            if by_id[later].complete_us.is_some_and(|c| c < op.invoke_us) {
+                return Err(format!("#{later} returned before #{id} was invoked"));
+            }
+        }
+        state = model::step(&state, &op.op, op.output.as_ref())
+            .ok_or(format!("#{id}'s answer is not the model's after {state:?}"))?;
+    }
+    let missing: Vec<u64> = ops
+        .iter()
+        .filter(|op| op.key() == order.key && op.output.is_some() && !placed.contains(&op.id))
+        .map(|op| op.id)
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("answered ops not placed: {missing:?}"))
+    }
+}
+
+#[test]
+fn the_traced_check_keeps_the_order_or_the_longest_partial_one() {
+    let mut h = Builder::default();
+    let w0 = h.put(1, (0, 10), "x", "1", None);
+    let r = h.get(2, (5, 20), "x", Some("1"));
+    let w1 = h.put(3, (15, 30), "x", "2", Some("1"));
+    let unknown = h.unknown_put(1, 40, "x", "3");
+    let r2 = h.get(2, (50, 60), "x", Some("3"));
+    let report = check_report_traced(&h.ops, BUDGET);
+    assert!(report.result.is_linearizable(), "{report}");
+    let order = &report.orders[0];
+    assert_eq!(order.order, vec![w0, r, w1, unknown, r2]);
+    assert_eq!(order.stuck, None);
+    valid_order(&h.ops, order).unwrap();
+    // Not traced: no orders, the same verdict.
+    let plain = check_report(&h.ops, BUDGET);
+    assert!(plain.orders.is_empty() && plain.result.is_linearizable());
+
+    // A stale read: the two puts are placed, then the read's return comes first.
+    let mut h = Builder::default();
+    let w0 = h.put(1, (0, 1), "x", "old", None);
+    let w1 = h.put(1, (2, 3), "x", "new", Some("old"));
+    let read = h.get(2, (5, 6), "x", Some("old"));
+    let report = check_report_traced(&h.ops, BUDGET);
+    assert!(!report.result.is_linearizable());
+    assert_eq!(report.orders[0].order, vec![w0, w1]);
+    assert_eq!(report.orders[0].stuck, Some(read));
+}
+
 #[test]
 fn a_lost_write_is_caught() {
     // The put of "b" was acknowledged; later reads never see it, and nothing else wrote.
@@ -585,6 +649,15 @@ proptest! {
         let ops = generate(&g);
         let result = check(&ops, BUDGET);
         prop_assert!(result.is_linearizable(), "{}", result);
+        // The traced check finds the same, and its orders are linearizations.
+        let traced = check_report_traced(&ops, BUDGET);
+        prop_assert!(traced.result.is_linearizable(), "{}", traced.result);
+        prop_assert_eq!(traced.orders.len(), traced.keys.len());
+        for order in &traced.orders {
+            if let Err(why) = valid_order(&ops, order) {
+                prop_assert!(false, "key {:?}: {}", order.key, why);
+            }
+        }
     }
 
     #[test]
