@@ -1,6 +1,7 @@
 //! The right-hand panel: the messages in flight (with the selected one in full) when a message
 //! is selected or the cluster is paused, else the state machine (with a diff when nodes
-//! disagree).
+//! disagree). In a paused lab it is the "what happens next" list: the messages in the order
+//! they arrive, then each node's timer.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,24 +30,40 @@ pub fn side(state: &AppState, frame: &mut Frame, area: Rect) {
 
 /// Whether the side panel shows the messages in flight (else the state machine).
 pub fn shows_in_flight(state: &AppState) -> bool {
+    // A paused lab always has something next: its timers.
+    let lab = state.replay.as_ref().is_some_and(|r| r.lab().is_some());
     state.view.as_ref().is_some_and(|view| {
-        state.message.is_some() || (view.status.paused && !view.in_flight.is_empty())
+        state.message.is_some() || (view.status.paused && (lab || !view.in_flight.is_empty()))
     })
+}
+
+/// Whose messages the in-flight panel lists: a live cluster's (which the keys act on), a
+/// recording's (read-only) or a lab's (with its timers: what happens next).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Live,
+    Recording,
+    Lab,
 }
 
 /// The in-flight panel's title for `n` messages in `room` columns: the count always, the key
 /// hints dropped from the last when they do not fit.
-fn in_flight_title(n: usize, replay: bool, room: usize) -> String {
+fn in_flight_title(n: usize, source: Source, room: usize) -> String {
     // Most useful first: each shorter wording drops the last hint.
-    let hints: &[&str] = if replay {
-        &["n/N select"]
-    } else {
-        &["n/N select", "x drop", "g deliver", "u dup"]
+    let hints: &[&str] = match source {
+        Source::Recording => &["n/N select"],
+        Source::Live => &["n/N select", "x drop", "g deliver", "u dup"],
+        Source::Lab => &["n/N select", "g deliver now", "x drop", "u dup", "t campaign"],
+    };
+    let what = match source {
+        Source::Lab => format!("next: {n} in flight, then timers"),
+        _ => format!("{n} in flight"),
     };
     let mut options: Vec<String> = (1..=hints.len())
         .rev()
-        .map(|k| format!(" {n} in flight ({}) ", hints[..k].join(" · ")))
+        .map(|k| format!(" {what} ({}) ", hints[..k].join(" · ")))
         .collect();
+    options.push(format!(" {what} "));
     options.push(format!(" {n} in flight "));
     wrap::fit(&options, room)
 }
@@ -55,9 +72,15 @@ fn in_flight(state: &AppState, frame: &mut Frame, area: Rect) {
     let Some(view) = &state.view else {
         return;
     };
+    let lab = state.replay.as_ref().and_then(|r| r.lab());
+    let source = match (&state.replay, lab) {
+        (None, _) => Source::Live,
+        (Some(_), None) => Source::Recording,
+        (Some(_), Some(_)) => Source::Lab,
+    };
     let title = in_flight_title(
         view.in_flight.len(),
-        state.replay.is_some(),
+        source,
         area.width.saturating_sub(2) as usize,
     );
     let block = Block::default().borders(Borders::ALL).title(title);
@@ -133,6 +156,26 @@ fn in_flight(state: &AppState, frame: &mut Frame, area: Rect) {
             lines
         })
         .collect();
+    // A lab's timers after its messages: when each would fire if nothing else happened.
+    let mut entries = entries;
+    if let Some(m) = lab {
+        for e in m.next_events(64) {
+            if matches!(e.action, Some(crate::engine::sim::Action::Deliver(_))) {
+                continue;
+            }
+            let text = format!("{:.2}s {}", e.at.as_secs_f64(), e.text);
+            entries.push(
+                wrap::word_wrap(&text, width.saturating_sub(2).max(10))
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, l)| {
+                        let lead = if k == 0 { "⏱ " } else { "  " };
+                        Line::from(Span::styled(format!("{lead}{l}"), style::dim()))
+                    })
+                    .collect(),
+            );
+        }
+    }
     // Start far enough back that the selected message sits about half way down.
     let mut first = selected.unwrap_or(0).min(entries.len().saturating_sub(1));
     let mut above = 0;

@@ -290,3 +290,33 @@ fn a_long_result_wraps_by_words_in_the_footer_instead_of_running_off_the_screen(
         );
     }
 }
+
+#[test]
+fn a_paused_lab_lists_what_happens_next_messages_then_timers() {
+    use raftlab::engine::sim::travel::TimeMachine;
+    use raftlab::engine::sim::{Run, Settings};
+    let machine = TimeMachine::new(Run::new(Settings::new(3, 4))).unwrap();
+    let mut state = AppState::lab(machine, "test".into(), Theme::Mono);
+    state.seek(Duration::from_secs(7));
+    // Playing: the state machine; paused: what happens next.
+    let screen = Screen::of(&state, 140, 45);
+    assert!(screen.find("state machine").is_some(), "{}", screen.text());
+    state.update(Action::Replay(raftlab::tui::action::ReplayAction::PlayPause));
+    let screen = Screen::of(&state, 140, 45);
+    let rows = screen.block("next: ");
+    let text = rows.join("\n");
+    let in_flight = state.view.as_ref().unwrap().in_flight.len();
+    assert!(in_flight > 0);
+    assert!(
+        screen.find(&format!("next: {in_flight} in flight, then timers")).is_some(),
+        "{}",
+        screen.text()
+    );
+    // Every message, then a timer line per node, each at its moment.
+    let first_timer = rows.iter().position(|r| r.starts_with('⏱')).expect(&text);
+    let first_message = rows.iter().position(|r| r.contains('#')).expect(&text);
+    assert!(first_message < first_timer, "{text}");
+    assert!(text.contains("node 1 sends heartbeats"), "{text}");
+    assert!(text.contains("node 2's election timer fires"), "{text}");
+    assert!(text.contains("node 3's election timer fires"), "{text}");
+}
