@@ -81,9 +81,8 @@ impl AppState {
         let events: Vec<_> = m.recent().cloned().collect();
         let status = match (m.broken(), &replay.message, m.note()) {
             (Some(b), _, _) => format!(
-                "SAFETY BROKEN at {} ({}): {} — ← or , goes back to see how",
+                "SAFETY BROKEN at {}: {} — ← or , goes back to see how it came to be",
                 clock(b.at),
-                b.property,
                 b.what
             ),
             (None, Some(said), _) => said.clone(),

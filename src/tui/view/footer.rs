@@ -72,9 +72,11 @@ pub fn status_lines(text: &str, width: u16) -> Vec<String> {
 }
 
 /// How many rows more than one the status line takes at `width` (0 while the prompt is open,
-/// which has no status line, and in a replay, whose footer is the slider).
+/// which has no status line, and in a recording's replay, whose results keep to one row; a
+/// lab's wrap as the live dashboard's do).
 pub fn extra_status_rows(state: &AppState, width: u16) -> u16 {
-    if state.focus == Focus::Prompt || state.replay.is_some() {
+    let recording = state.replay.as_ref().is_some_and(|r| r.recording().is_some());
+    if state.focus == Focus::Prompt || recording {
         return 0;
     }
     status_lines(&state.status_line, width)

@@ -162,10 +162,16 @@ pub fn footer(state: &AppState, frame: &mut Frame, area: Rect) {
     } else {
         Style::default()
     };
-    let lines = vec![
-        Line::from(Span::styled(state.status_line.clone(), st)),
-        line(state, area.width),
-    ];
+    let mut lines = Vec::new();
+    if state.replay.as_ref().is_some_and(|r| r.lab().is_some()) {
+        // A lab's results (an outcome, :branches, :next, a broken property) wrap by words.
+        for row in super::footer::status_lines(&state.status_line, area.width) {
+            lines.push(Line::from(Span::styled(row, st)));
+        }
+    } else {
+        lines.push(Line::from(Span::styled(state.status_line.clone(), st)));
+    }
+    lines.push(line(state, area.width));
     frame.render_widget(Paragraph::new(lines), area);
 }
 
