@@ -75,7 +75,10 @@ pub fn status_lines(text: &str, width: u16) -> Vec<String> {
 /// which has no status line, and in a recording's replay, whose results keep to one row; a
 /// lab's wrap as the live dashboard's do).
 pub fn extra_status_rows(state: &AppState, width: u16) -> u16 {
-    let recording = state.replay.as_ref().is_some_and(|r| r.recording().is_some());
+    let recording = state
+        .replay
+        .as_ref()
+        .is_some_and(|r| r.recording().is_some());
     if state.focus == Focus::Prompt || recording {
         return 0;
     }

@@ -53,7 +53,13 @@ fn in_flight_title(n: usize, source: Source, room: usize) -> String {
     let hints: &[&str] = match source {
         Source::Recording => &["n/N select"],
         Source::Live => &["n/N select", "x drop", "g deliver", "u dup"],
-        Source::Lab => &["n/N select", "g deliver now", "x drop", "u dup", "t campaign"],
+        Source::Lab => &[
+            "n/N select",
+            "g deliver now",
+            "x drop",
+            "u dup",
+            "t campaign",
+        ],
     };
     let what = match source {
         Source::Lab => format!("next: {n} in flight, then timers"),

@@ -301,14 +301,18 @@ fn a_paused_lab_lists_what_happens_next_messages_then_timers() {
     // Playing: the state machine; paused: what happens next.
     let screen = Screen::of(&state, 140, 45);
     assert!(screen.find("state machine").is_some(), "{}", screen.text());
-    state.update(Action::Replay(raftlab::tui::action::ReplayAction::PlayPause));
+    state.update(Action::Replay(
+        raftlab::tui::action::ReplayAction::PlayPause,
+    ));
     let screen = Screen::of(&state, 140, 45);
     let rows = screen.block("next: ");
     let text = rows.join("\n");
     let in_flight = state.view.as_ref().unwrap().in_flight.len();
     assert!(in_flight > 0);
     assert!(
-        screen.find(&format!("next: {in_flight} in flight, then timers")).is_some(),
+        screen
+            .find(&format!("next: {in_flight} in flight, then timers"))
+            .is_some(),
         "{}",
         screen.text()
     );
