@@ -295,7 +295,7 @@ fn a_long_result_wraps_by_words_in_the_footer_instead_of_running_off_the_screen(
 fn a_paused_lab_lists_what_happens_next_messages_then_timers() {
     use raftlab::engine::sim::travel::TimeMachine;
     use raftlab::engine::sim::{Run, Settings};
-    let machine = TimeMachine::new(Run::new(Settings::new(3, 4))).unwrap();
+    let machine = TimeMachine::new(Run::new(Settings::new(3, 4))).expect("a valid run");
     let mut state = AppState::lab(machine, "test".into(), Theme::Mono);
     state.seek(Duration::from_secs(7));
     // Playing: the state machine; paused: what happens next.
@@ -307,7 +307,7 @@ fn a_paused_lab_lists_what_happens_next_messages_then_timers() {
     let screen = Screen::of(&state, 140, 45);
     let rows = screen.block("next: ");
     let text = rows.join("\n");
-    let in_flight = state.view.as_ref().unwrap().in_flight.len();
+    let in_flight = state.view.as_ref().expect("a view").in_flight.len();
     assert!(in_flight > 0);
     assert!(
         screen
