@@ -148,17 +148,26 @@ pub fn export(rec: &Recording, window: Window, path: &Path) -> Result<Exported, 
     })
 }
 
+/// The temporary file beside `path` that a write goes to before it is renamed to `path`, or why
+/// `path` cannot be written (it is a directory).
+fn partial_of(path: &Path) -> Result<std::path::PathBuf, ExportError> {
+    if path.is_dir() {
+        return Err(ExportError::Write {
+            path: path.to_path_buf(),
+            error: std::io::Error::other("it is a directory"),
+        });
+    }
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    Ok(path.with_file_name(name))
+}
+
 fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     let err = |error| ExportError::Write {
         path: path.to_path_buf(),
         error,
     };
-    if path.is_dir() {
-        return Err(err(std::io::Error::other("it is a directory")));
-    }
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
-    let tmp = path.with_file_name(name);
+    let tmp = partial_of(path)?;
     let written = std::fs::File::create(&tmp).and_then(|mut f| {
         f.write_all(bytes)?;
         f.flush()

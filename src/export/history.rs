@@ -141,12 +141,7 @@ pub fn probe(path: &Path) -> Result<(), ExportError> {
         path: path.to_path_buf(),
         error,
     };
-    if path.is_dir() {
-        return Err(err(std::io::Error::other("it is a directory")));
-    }
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
-    let tmp = path.with_file_name(name);
+    let tmp = super::partial_of(path)?;
     std::fs::File::create(&tmp).map_err(err)?;
     let _ = std::fs::remove_file(&tmp);
     Ok(())
