@@ -267,6 +267,20 @@ impl Simulator {
         self.queue.insert((at, self.seq), event);
     }
 
+    /// Counts a message as lost and writes it to the timeline, with why.
+    fn lose(&mut self, from: NodeId, to: NodeId, kind: MessageKind, why: &'static str) {
+        self.stats.lost += 1;
+        self.timeline.push(
+            self.now,
+            Record::Lost {
+                from,
+                to,
+                kind,
+                why,
+            },
+        );
+    }
+
     // ------------------------------------------------------------------------------------------
     // Running
     // ------------------------------------------------------------------------------------------
@@ -320,16 +334,7 @@ impl Simulator {
             None
         };
         if let Some(why) = why {
-            self.stats.lost += 1;
-            self.timeline.push(
-                self.now,
-                Record::Lost {
-                    from,
-                    to,
-                    kind,
-                    why,
-                },
-            );
+            self.lose(from, to, kind, why);
             return Ok(Some(why));
         }
         self.stats.delivered += 1;
@@ -464,21 +469,12 @@ impl Simulator {
                         }
                     }
                     SendOutcome::Cut | SendOutcome::Dropped => {
-                        self.stats.lost += 1;
                         let why = if outcome == SendOutcome::Cut {
                             "link cut"
                         } else {
                             "dropped"
                         };
-                        self.timeline.push(
-                            self.now,
-                            Record::Lost {
-                                from,
-                                to,
-                                kind,
-                                why,
-                            },
-                        );
+                        self.lose(from, to, kind, why);
                     }
                 }
             }

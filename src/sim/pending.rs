@@ -194,16 +194,7 @@ impl Simulator {
     /// Loses message `id` now (recorded as lost, "dropped by hand").
     pub fn drop_message(&mut self, id: u64) -> Result<(), NoSuchMessage> {
         let m = self.take_message(id).ok_or(NoSuchMessage(id))?;
-        self.stats.lost += 1;
-        self.timeline.push(
-            self.now,
-            Record::Lost {
-                from: m.msg.from,
-                to: m.msg.to,
-                kind: m.msg.kind(),
-                why: "dropped by hand",
-            },
-        );
+        self.lose(m.msg.from, m.msg.to, m.msg.kind(), "dropped by hand");
         Ok(())
     }
 
